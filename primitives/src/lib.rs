@@ -5,12 +5,12 @@
 #![cfg_attr(not(feature = "std"), no_std)]
 
 use polkadot_sdk::{
-    sp_core::H256,
-    sp_runtime::{
-        generic,
-        traits::{BlakeTwo256, IdentifyAccount, Verify},
-        MultiSignature,
-    },
+	sp_core::H256,
+	sp_runtime::{
+		generic,
+		traits::{BlakeTwo256, IdentifyAccount, Verify},
+		MultiSignature,
+	},
 };
 
 /// A block number.
@@ -32,18 +32,18 @@ pub type Header = generic::Header<BlockNumber, BlakeTwo256>;
 
 /// The native token.
 pub mod currency {
-    use super::Balance;
+	use super::Balance;
 
-    /// Token symbol shown by wallets.
-    pub const TOKEN_SYMBOL: &str = "VER";
-    /// Decimal places of one VER.
-    pub const TOKEN_DECIMALS: u8 = 12;
-    /// One VER in the smallest unit.
-    pub const VER: Balance = 1_000_000_000_000;
-    /// 10^-3 VER.
-    pub const MILLI_VER: Balance = VER / 1_000;
-    /// 10^-6 VER.
-    pub const MICRO_VER: Balance = MILLI_VER / 1_000;
-    /// The SS58 address prefix (42, the generic Substrate one).
-    pub const SS58_PREFIX: u16 = 42;
+	/// Token symbol shown by wallets.
+	pub const TOKEN_SYMBOL: &str = "VER";
+	/// Decimal places of one VER.
+	pub const TOKEN_DECIMALS: u8 = 12;
+	/// One VER in the smallest unit.
+	pub const VER: Balance = 1_000_000_000_000;
+	/// 10^-3 VER.
+	pub const MILLI_VER: Balance = VER / 1_000;
+	/// 10^-6 VER.
+	pub const MICRO_VER: Balance = MILLI_VER / 1_000;
+	/// The SS58 address prefix (42, the generic Substrate one).
+	pub const SS58_PREFIX: u16 = 42;
 }

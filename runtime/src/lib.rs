@@ -12,13 +12,13 @@
 #![cfg_attr(not(feature = "std"), no_std)]
 #![recursion_limit = "256"]
 #![cfg_attr(
-    not(test),
-    deny(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::indexing_slicing,
-        clippy::arithmetic_side_effects
-    )
+	not(test),
+	deny(
+		clippy::unwrap_used,
+		clippy::expect_used,
+		clippy::indexing_slicing,
+		clippy::arithmetic_side_effects
+	)
 )]
 
 #[cfg(feature = "std")]
@@ -33,15 +33,15 @@ pub mod configs;
 pub mod genesis_config_presets;
 
 use polkadot_sdk::{
-    sp_runtime::{generic, impl_opaque_keys, traits::BlakeTwo256, MultiAddress},
-    sp_version::{runtime_version, RuntimeVersion},
-    *,
+	sp_runtime::{generic, impl_opaque_keys, traits::BlakeTwo256, MultiAddress},
+	sp_version::{runtime_version, RuntimeVersion},
+	*,
 };
 
 pub use polkadot_sdk::sp_consensus_babe::AuthorityId as BabeId;
 pub use polkadot_sdk::sp_consensus_grandpa::AuthorityId as GrandpaId;
 pub use verity_primitives::{
-    currency, AccountId, Balance, BlockNumber, Hash, Moment, Nonce, Signature,
+	currency, AccountId, Balance, BlockNumber, Hash, Moment, Nonce, Signature,
 };
 
 #[cfg(feature = "std")]
@@ -49,79 +49,76 @@ pub use polkadot_sdk::sp_version::NativeVersion;
 
 /// Opaque types: what the node needs to know about blocks without knowing the runtime's calls.
 pub mod opaque {
-    use super::*;
-    pub use polkadot_sdk::sp_runtime::OpaqueExtrinsic as UncheckedExtrinsic;
+	use super::*;
+	pub use polkadot_sdk::sp_runtime::OpaqueExtrinsic as UncheckedExtrinsic;
 
-    /// Opaque block header type.
-    pub type Header = generic::Header<BlockNumber, BlakeTwo256>;
-    /// Opaque block type.
-    pub type Block = generic::Block<Header, UncheckedExtrinsic>;
-    /// Opaque block identifier type.
-    pub type BlockId = generic::BlockId<Block>;
+	/// Opaque block header type.
+	pub type Header = generic::Header<BlockNumber, BlakeTwo256>;
+	/// Opaque block type.
+	pub type Block = generic::Block<Header, UncheckedExtrinsic>;
+	/// Opaque block identifier type.
+	pub type BlockId = generic::BlockId<Block>;
 }
 
 impl_opaque_keys! {
-    /// The session keys a validator registers with `session.setKeys`: one for BABE block
-    /// production, one for GRANDPA finality voting.
-    pub struct SessionKeys {
-        pub babe: Babe,
-        pub grandpa: Grandpa,
-    }
+	/// The session keys a validator registers with `session.setKeys`: one for BABE block
+	/// production, one for GRANDPA finality voting.
+	pub struct SessionKeys {
+		pub babe: Babe,
+		pub grandpa: Grandpa,
+	}
 }
 
 #[runtime_version]
 pub const VERSION: RuntimeVersion = RuntimeVersion {
-    spec_name: alloc::borrow::Cow::Borrowed("verity"),
-    impl_name: alloc::borrow::Cow::Borrowed("verity"),
-    authoring_version: 1,
-    spec_version: 100,
-    impl_version: 1,
-    apis: apis::RUNTIME_API_VERSIONS,
-    transaction_version: 1,
-    system_version: 1,
+	spec_name: alloc::borrow::Cow::Borrowed("verity"),
+	impl_name: alloc::borrow::Cow::Borrowed("verity"),
+	authoring_version: 1,
+	spec_version: 100,
+	impl_version: 1,
+	apis: apis::RUNTIME_API_VERSIONS,
+	transaction_version: 1,
+	system_version: 1,
 };
 
 /// Time and epochs.
 pub mod time {
-    use super::{BlockNumber, Moment};
+	use super::{BlockNumber, Moment};
 
-    /// Target block time. BABE assigns one primary or secondary author per slot, so blocks come
-    /// every slot.
-    pub const MILLI_SECS_PER_BLOCK: Moment = 6_000;
-    /// A BABE slot lasts one block time. It cannot change after genesis.
-    pub const SLOT_DURATION: Moment = MILLI_SECS_PER_BLOCK;
+	/// Target block time. BABE assigns one primary or secondary author per slot, so blocks come
+	/// every slot.
+	pub const MILLI_SECS_PER_BLOCK: Moment = 6_000;
+	/// A BABE slot lasts one block time. It cannot change after genesis.
+	pub const SLOT_DURATION: Moment = MILLI_SECS_PER_BLOCK;
 
-    /// Blocks per minute.
-    pub const MINUTES: BlockNumber = 60_000 / (MILLI_SECS_PER_BLOCK as BlockNumber);
-    /// Blocks per hour.
-    pub const HOURS: BlockNumber = MINUTES * 60;
-    /// Blocks per day.
-    pub const DAYS: BlockNumber = HOURS * 24;
+	/// Blocks per minute.
+	pub const MINUTES: BlockNumber = 60_000 / (MILLI_SECS_PER_BLOCK as BlockNumber);
+	/// Blocks per hour.
+	pub const HOURS: BlockNumber = MINUTES * 60;
+	/// Blocks per day.
+	pub const DAYS: BlockNumber = HOURS * 24;
 
-    /// One BABE epoch is one session: the unit in which the validator set can change. Two
-    /// minutes keeps validator-set changes (bonding, unbonding, key rotation) observable within
-    /// minutes on a young network; it cannot change after genesis.
-    pub const EPOCH_DURATION_IN_SLOTS: u64 = 2 * MINUTES as u64;
+	/// One BABE epoch is one session: the unit in which the validator set can change. Two
+	/// minutes keeps validator-set changes (bonding, unbonding, key rotation) observable within
+	/// minutes on a young network; it cannot change after genesis.
+	pub const EPOCH_DURATION_IN_SLOTS: u64 = 2 * MINUTES as u64;
 
-    /// BABE's probability of a primary slot: 1/4. The remaining slots are filled by the
-    /// round-robin secondary (VRF) author, so no slot stays empty while its author is online.
-    pub const PRIMARY_PROBABILITY: (u64, u64) = (1, 4);
+	/// BABE's probability of a primary slot: 1/4. The remaining slots are filled by the
+	/// round-robin secondary (VRF) author, so no slot stays empty while its author is online.
+	pub const PRIMARY_PROBABILITY: (u64, u64) = (1, 4);
 }
 
 /// BABE's epoch configuration at genesis.
 pub const BABE_GENESIS_EPOCH_CONFIG: polkadot_sdk::sp_consensus_babe::BabeEpochConfiguration =
-    polkadot_sdk::sp_consensus_babe::BabeEpochConfiguration {
-        c: time::PRIMARY_PROBABILITY,
-        allowed_slots: polkadot_sdk::sp_consensus_babe::AllowedSlots::PrimaryAndSecondaryVRFSlots,
-    };
+	polkadot_sdk::sp_consensus_babe::BabeEpochConfiguration {
+		c: time::PRIMARY_PROBABILITY,
+		allowed_slots: polkadot_sdk::sp_consensus_babe::AllowedSlots::PrimaryAndSecondaryVRFSlots,
+	};
 
 /// The version of the runtime when compiled natively (used by the node for information only).
 #[cfg(feature = "std")]
 pub fn native_version() -> NativeVersion {
-    NativeVersion {
-        runtime_version: VERSION,
-        can_author_with: Default::default(),
-    }
+	NativeVersion { runtime_version: VERSION, can_author_with: Default::default() }
 }
 
 /// Smallest balance an account may hold; below it the account is reaped.
@@ -129,47 +126,47 @@ pub const EXISTENTIAL_DEPOSIT: Balance = currency::MILLI_VER;
 
 #[frame_support::runtime]
 mod runtime {
-    #[runtime::runtime]
-    #[runtime::derive(
-        RuntimeCall,
-        RuntimeEvent,
-        RuntimeError,
-        RuntimeOrigin,
-        RuntimeFreezeReason,
-        RuntimeHoldReason,
-        RuntimeSlashReason,
-        RuntimeLockId,
-        RuntimeTask,
-        RuntimeViewFunction
-    )]
-    pub struct Runtime;
+	#[runtime::runtime]
+	#[runtime::derive(
+		RuntimeCall,
+		RuntimeEvent,
+		RuntimeError,
+		RuntimeOrigin,
+		RuntimeFreezeReason,
+		RuntimeHoldReason,
+		RuntimeSlashReason,
+		RuntimeLockId,
+		RuntimeTask,
+		RuntimeViewFunction
+	)]
+	pub struct Runtime;
 
-    #[runtime::pallet_index(0)]
-    pub type System = frame_system;
+	#[runtime::pallet_index(0)]
+	pub type System = frame_system;
 
-    #[runtime::pallet_index(1)]
-    pub type Babe = pallet_babe;
+	#[runtime::pallet_index(1)]
+	pub type Babe = pallet_babe;
 
-    #[runtime::pallet_index(2)]
-    pub type Timestamp = pallet_timestamp;
+	#[runtime::pallet_index(2)]
+	pub type Timestamp = pallet_timestamp;
 
-    #[runtime::pallet_index(3)]
-    pub type Balances = pallet_balances;
+	#[runtime::pallet_index(3)]
+	pub type Balances = pallet_balances;
 
-    #[runtime::pallet_index(4)]
-    pub type TransactionPayment = pallet_transaction_payment;
+	#[runtime::pallet_index(4)]
+	pub type TransactionPayment = pallet_transaction_payment;
 
-    #[runtime::pallet_index(5)]
-    pub type Session = pallet_session;
+	#[runtime::pallet_index(5)]
+	pub type Session = pallet_session;
 
-    #[runtime::pallet_index(6)]
-    pub type Grandpa = pallet_grandpa;
+	#[runtime::pallet_index(6)]
+	pub type Grandpa = pallet_grandpa;
 
-    #[runtime::pallet_index(7)]
-    pub type Utility = pallet_utility;
+	#[runtime::pallet_index(7)]
+	pub type Utility = pallet_utility;
 
-    #[runtime::pallet_index(8)]
-    pub type Sudo = pallet_sudo;
+	#[runtime::pallet_index(8)]
+	pub type Sudo = pallet_sudo;
 }
 
 /// The address format for describing accounts.
@@ -184,20 +181,20 @@ pub type SignedBlock = generic::SignedBlock<Block>;
 /// The transaction extensions, in the order their implicit data is signed. All are standard
 /// polkadot-sdk extensions, so polkadot.js signs for this chain with no custom types.
 pub type TxExtension = (
-    frame_system::CheckNonZeroSender<Runtime>,
-    frame_system::CheckSpecVersion<Runtime>,
-    frame_system::CheckTxVersion<Runtime>,
-    frame_system::CheckGenesis<Runtime>,
-    frame_system::CheckEra<Runtime>,
-    frame_system::CheckNonce<Runtime>,
-    frame_system::CheckWeight<Runtime>,
-    pallet_transaction_payment::ChargeTransactionPayment<Runtime>,
-    frame_system::WeightReclaim<Runtime>,
+	frame_system::CheckNonZeroSender<Runtime>,
+	frame_system::CheckSpecVersion<Runtime>,
+	frame_system::CheckTxVersion<Runtime>,
+	frame_system::CheckGenesis<Runtime>,
+	frame_system::CheckEra<Runtime>,
+	frame_system::CheckNonce<Runtime>,
+	frame_system::CheckWeight<Runtime>,
+	pallet_transaction_payment::ChargeTransactionPayment<Runtime>,
+	frame_system::WeightReclaim<Runtime>,
 );
 
 /// Unchecked extrinsic type as expected by this runtime.
 pub type UncheckedExtrinsic =
-    generic::UncheckedExtrinsic<Address, RuntimeCall, Signature, TxExtension>;
+	generic::UncheckedExtrinsic<Address, RuntimeCall, Signature, TxExtension>;
 /// The payload being signed in transactions.
 pub type SignedPayload = generic::SignedPayload<RuntimeCall, TxExtension>;
 
@@ -206,10 +203,10 @@ type Migrations = ();
 
 /// Executive: dispatches blocks and transactions to the pallets.
 pub type Executive = frame_executive::Executive<
-    Runtime,
-    Block,
-    frame_system::ChainContext<Runtime>,
-    Runtime,
-    AllPalletsWithSystem,
-    Migrations,
+	Runtime,
+	Block,
+	frame_system::ChainContext<Runtime>,
+	Runtime,
+	AllPalletsWithSystem,
+	Migrations,
 >;

@@ -1,0 +1,100 @@
+//! Every genesis preset builds a valid genesis state: validators in session, BABE and GRANDPA
+//! authorities set from their session keys, accounts endowed, and a sudo key.
+
+use polkadot_sdk::{
+	frame_support::genesis_builder_helper::{build_state, get_preset},
+	sp_genesis_builder::PresetId,
+	sp_io::TestExternalities,
+	sp_keyring::Sr25519Keyring,
+	*,
+};
+use verity_runtime::{
+	genesis_config_presets::{self, validator_from_seed, ENDOWMENT},
+	AccountId, Runtime, RuntimeGenesisConfig,
+};
+
+/// Builds the genesis of `preset` in fresh externalities and runs `check` in them.
+fn with_preset_genesis(preset: &str, check: impl FnOnce()) {
+	let json = get_preset::<RuntimeGenesisConfig>(
+		&Some(PresetId::from(preset)),
+		genesis_config_presets::get_preset,
+	)
+	.unwrap_or_else(|| panic!("preset {preset} exists"));
+	let mut ext = TestExternalities::new_empty();
+	ext.execute_with(|| {
+		build_state::<RuntimeGenesisConfig>(json).unwrap_or_else(|e| panic!("{preset}: {e}"));
+		check();
+	});
+}
+
+fn assert_validators(expected: &[&str]) {
+	let validators = pallet_session::Validators::<Runtime>::get();
+	let expected_accounts: Vec<AccountId> =
+		expected.iter().map(|s| validator_from_seed(s).account).collect();
+	assert_eq!(validators, expected_accounts);
+
+	let babe: Vec<_> =
+		pallet_babe::Authorities::<Runtime>::get().into_iter().map(|(id, _)| id).collect();
+	let expected_babe: Vec<_> = expected.iter().map(|s| validator_from_seed(s).keys.babe).collect();
+	assert_eq!(babe, expected_babe, "BABE authorities follow the session keys");
+
+	let grandpa: Vec<_> =
+		pallet_grandpa::Pallet::<Runtime>::grandpa_authorities().into_iter().map(|(id, _)| id).collect();
+	let expected_grandpa: Vec<_> =
+		expected.iter().map(|s| validator_from_seed(s).keys.grandpa).collect();
+	assert_eq!(grandpa, expected_grandpa, "GRANDPA authorities follow the session keys");
+
+	for account in expected_accounts {
+		assert_eq!(pallet_balances::Pallet::<Runtime>::free_balance(&account), ENDOWMENT);
+	}
+}
+
+#[test]
+fn development_preset_has_alice_as_sole_validator_and_sudo() {
+	with_preset_genesis("development", || {
+		assert_validators(&["//Alice"]);
+		assert_eq!(pallet_sudo::Key::<Runtime>::get(), Some(Sr25519Keyring::Alice.to_account_id()));
+		for k in Sr25519Keyring::well_known() {
+			assert_eq!(pallet_balances::Pallet::<Runtime>::free_balance(k.to_account_id()), ENDOWMENT);
+		}
+		assert!(pallet_babe::EpochConfig::<Runtime>::get().is_some());
+	});
+}
+
+#[test]
+fn local_testnet_preset_has_four_validators() {
+	with_preset_genesis("local_testnet", || {
+		assert_validators(&["//Alice", "//Bob", "//Charlie", "//Dave"]);
+	});
+}
+
+#[test]
+fn testnet_preset_has_its_own_validators_and_no_dev_accounts() {
+	with_preset_genesis("testnet", || {
+		assert_validators(&[
+			"//verity-testnet-validator-1",
+			"//verity-testnet-validator-2",
+			"//verity-testnet-validator-3",
+			"//verity-testnet-validator-4",
+		]);
+		assert_eq!(
+			pallet_balances::Pallet::<Runtime>::free_balance(Sr25519Keyring::Alice.to_account_id()),
+			0
+		);
+	});
+}
+
+#[test]
+fn total_issuance_equals_sum_of_endowments() {
+	with_preset_genesis("development", || {
+		let accounts = Sr25519Keyring::well_known().count() as u128;
+		assert_eq!(pallet_balances::Pallet::<Runtime>::total_issuance(), accounts * ENDOWMENT);
+	});
+}
+
+#[test]
+fn unknown_preset_is_none() {
+	assert!(genesis_config_presets::get_preset(&PresetId::from("no_such_preset")).is_none());
+	let names = genesis_config_presets::preset_names();
+	assert_eq!(names.len(), 3);
+}

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# The main job, end to end (today: the chain part). Installs what is missing, builds the node,
+# starts a dev chain, waits until it produces and finalises blocks, prints a summary with how to
+# reach it from polkadot.js, and keeps the chain running until Ctrl-C.
+#   VERITY_DEMO_EXIT=1  stop after the summary (used by CI to check the command works)
+#   VERITY_RPC_PORT     RPC port (default 9944)
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+
+"$VERITY_ROOT/scripts/setup.sh"
+"$VERITY_ROOT/scripts/build.sh"
+
+rpc_port="${VERITY_RPC_PORT:-9944}"
+base="$(mktemp -d -t verity-demo.XXXXXX)"
+logfile="$base/node.log"
+log "starting verity-node --dev (rpc ws://127.0.0.1:$rpc_port, log $logfile)"
+"$VERITY_NODE" --dev --base-path "$base" --rpc-port "$rpc_port" --rpc-cors all \
+	--prometheus-port 9615 --no-telemetry >"$logfile" 2>&1 &
+node_pid=$!
+cleanup() {
+	kill -INT "$node_pid" 2>/dev/null || true
+	wait "$node_pid" 2>/dev/null || true
+	rm -rf "$base"
+}
+trap cleanup EXIT INT TERM
+
+rpc() {
+	python3 - "$rpc_port" "$1" "${2:-[]}" <<'PY'
+import json, sys, urllib.request
+port, method, params = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+req = urllib.request.Request("http://127.0.0.1:%s" % port, headers={"Content-Type": "application/json"},
+    data=json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}).encode())
+print(json.dumps(json.loads(urllib.request.urlopen(req, timeout=5).read())["result"]))
+PY
+}
+number() { python3 -c 'import json,sys; print(int(json.load(sys.stdin)["number"], 16))'; }
+
+log "waiting for the first finalised block"
+finalized=0
+for _ in $(seq 1 240); do
+	kill -0 "$node_pid" 2>/dev/null || { tail -30 "$logfile"; log "the node exited"; exit 1; }
+	if head="$(rpc chain_getFinalizedHead 2>/dev/null)"; then
+		finalized="$(rpc chain_getHeader "[$head]" | number)"
+		[ "$finalized" -ge 1 ] && break
+	fi
+	sleep 1
+done
+[ "$finalized" -ge 1 ] || { tail -30 "$logfile"; log "no finalised block within 4 minutes"; exit 1; }
+
+best="$(rpc chain_getHeader | number)"
+chain="$(rpc system_chain | tr -d '"')"
+version="$(rpc system_version | tr -d '"')"
+props="$(rpc system_properties)"
+cat <<TXT
+
+  Verity dev chain is running
+  ---------------------------
+  chain            $chain (verity-node $version)
+  best block       #$best
+  finalised block  #$finalized
+  token            $props
+  validators       Alice (BABE + GRANDPA)
+  JSON-RPC         ws://127.0.0.1:$rpc_port   (http on the same port)
+  Prometheus       http://127.0.0.1:9615/metrics
+  polkadot.js      https://polkadot.js.org/apps/?rpc=ws%3A%2F%2F127.0.0.1%3A$rpc_port#/explorer
+                   (or @polkadot/api: ApiPromise.create({ provider: new WsProvider('ws://127.0.0.1:$rpc_port') }))
+  dev accounts     //Alice //Bob //Charlie //Dave //Eve //Ferdie, 1,000,000 VER each; Alice is sudo
+
+TXT
+if [ "${VERITY_DEMO_EXIT:-0}" = 1 ]; then
+	log "VERITY_DEMO_EXIT=1: stopping"
+	exit 0
+fi
+log "running; press Ctrl-C to stop"
+wait "$node_pid"

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Runs the @polkadot/api end-to-end tests (tests/e2e) against a fresh `verity-node --dev --tmp`.
+# The node runs on free loopback ports and is stopped on exit, whatever happens.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+
+[ -x "$VERITY_NODE" ] || "$VERITY_ROOT/scripts/build.sh"
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+rpc_port="$(free_port)"
+p2p_port="$(free_port)"
+logfile="$(mktemp -t verity-e2e-node.XXXXXX.log)"
+
+"$VERITY_NODE" --dev --tmp --rpc-port "$rpc_port" --listen-addr "/ip4/127.0.0.1/tcp/$p2p_port" \
+	--no-prometheus --no-telemetry --no-mdns >"$logfile" 2>&1 &
+node_pid=$!
+cleanup() {
+	kill -INT "$node_pid" 2>/dev/null || true
+	wait "$node_pid" 2>/dev/null || true
+}
+trap cleanup EXIT
+
+log "waiting for the dev node (rpc port $rpc_port, log $logfile)"
+for _ in $(seq 1 180); do
+	if python3 - "$rpc_port" <<'PY' 2>/dev/null; then
+import json, sys, urllib.request
+req = urllib.request.Request("http://127.0.0.1:%s" % sys.argv[1], headers={"Content-Type": "application/json"},
+    data=json.dumps({"jsonrpc": "2.0", "id": 1, "method": "chain_getFinalizedHead", "params": []}).encode())
+urllib.request.urlopen(req, timeout=2).read()
+PY
+		break
+	fi
+	kill -0 "$node_pid" 2>/dev/null || { tail -30 "$logfile"; log "the node exited"; exit 1; }
+	sleep 1
+done
+
+cd "$VERITY_ROOT/tests/e2e"
+VERITY_WS="ws://127.0.0.1:$rpc_port" node --test --test-concurrency=1 "$@"

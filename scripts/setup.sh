@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs what a fresh machine lacks to build and test Verity. Idempotent: a second run only checks.
+# Needs: Rust (rustup), gcc, Python 3, Node 20, git. Installs: Debian packages (clang, lld, protoc),
+# rustup targets for the wasm runtime, and the npm packages of the end-to-end tests.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+
+SUDO=""
+if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+
+# Debian packages: clang + lld (fast linker, see .cargo/config.toml), libclang (bindgen),
+# protobuf-compiler (libp2p's protobuf code).
+need=()
+for pkg in clang libclang-dev lld protobuf-compiler; do
+	dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
+done
+if [ ${#need[@]} -gt 0 ]; then
+	log "installing Debian packages: ${need[*]}"
+	$SUDO apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+# Rust: the wasm targets the runtime builder uses, and rust-src for wasm32v1-none's std build.
+installed_targets="$(rustup target list --installed)"
+for target in wasm32-unknown-unknown wasm32v1-none; do
+	grep -qx "$target" <<<"$installed_targets" || { log "adding rustup target $target"; rustup target add "$target"; }
+done
+rustup component list --installed | grep -q '^rust-src' || { log "adding rust-src"; rustup component add rust-src; }
+rustup component list --installed | grep -q '^rustfmt' || rustup component add rustfmt
+rustup component list --installed | grep -q '^clippy' || rustup component add clippy
+
+# npm packages of the end-to-end tests (@polkadot/api 16.5.6, pinned by package-lock.json).
+if [ ! -d "$VERITY_ROOT/tests/e2e/node_modules/@polkadot/api" ]; then
+	log "installing npm packages for tests/e2e"
+	(cd "$VERITY_ROOT/tests/e2e" && npm ci --no-audit --no-fund --loglevel=error)
+fi
+log "setup complete"

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Runs every test: formatting, Rust tests (runtime, node with the real binary, the 4-validator
+# network), and the @polkadot/api end-to-end tests against a dev node.
+# Installs what it needs first (scripts/setup.sh). Usage: scripts/test.sh
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+cd "$VERITY_ROOT"
+
+"$VERITY_ROOT/scripts/setup.sh"
+
+log "cargo fmt --check"
+cargo fmt --all -- --check
+
+"$VERITY_ROOT/scripts/build.sh"
+
+log "cargo test (workspace)"
+# Node tests start real nodes; one test binary at a time keeps the 2-core machine responsive.
+cargo test --locked --workspace -- --test-threads=1
+
+log "end-to-end tests with @polkadot/api"
+"$VERITY_ROOT/scripts/e2e.sh"
+
+log "all tests passed"

@@ -1,0 +1,59 @@
+// Shared helpers for the end-to-end tests: connect to the node under test, sign and wait.
+import { ApiPromise, WsProvider } from '@polkadot/api';
+import { Keyring } from '@polkadot/keyring';
+import { cryptoWaitReady } from '@polkadot/util-crypto';
+
+export const WS = process.env.VERITY_WS || 'ws://127.0.0.1:9944';
+export const VER = 10n ** 12n;
+
+/** Connects with no custom types: everything comes from the runtime's metadata. */
+export async function connect() {
+  await cryptoWaitReady();
+  const api = await ApiPromise.create({ provider: new WsProvider(WS), noInitWarn: true, throwOnConnect: true });
+  const keyring = new Keyring({ type: 'sr25519', ss58Format: api.registry.chainSS58 });
+  return { api, keyring };
+}
+
+/** Human-readable name of a dispatch error, e.g. `balances.InsufficientBalance` or `token.FundsUnavailable`. */
+export function errorName(api, dispatchError) {
+  if (dispatchError.isModule) {
+    const { section, name } = api.registry.findMetaError(dispatchError.asModule);
+    return `${section}.${name}`;
+  }
+  if (dispatchError.isToken) return `token.${dispatchError.asToken.type}`;
+  if (dispatchError.isArithmetic) return `arithmetic.${dispatchError.asArithmetic.type}`;
+  return dispatchError.type;
+}
+
+/**
+ * Signs and sends `tx`, resolves once its block is finalized with
+ * `{ blockHash, events, dispatchError }` (`dispatchError` is null on success).
+ */
+export function signAndFinalize(api, tx, signer) {
+  return new Promise((resolve, reject) => {
+    let unsub = () => {};
+    tx.signAndSend(signer, (result) => {
+      const { status, events, dispatchError } = result;
+      if (status.isInvalid || status.isDropped || status.isUsurped) {
+        unsub();
+        reject(new Error(`transaction ${status.type}`));
+      } else if (status.isFinalized) {
+        unsub();
+        resolve({ blockHash: status.asFinalized, events, dispatchError: dispatchError || null });
+      }
+    }).then((u) => { unsub = u; }, reject);
+  });
+}
+
+/** The fee the signer paid, from `transactionPayment.TransactionFeePaid`. */
+export function feePaid(events) {
+  const ev = events.find(({ event }) => event.section === 'transactionPayment' && event.method === 'TransactionFeePaid');
+  if (!ev) throw new Error('no TransactionFeePaid event');
+  return ev.event.data.actualFee.toBigInt() + ev.event.data.tip.toBigInt();
+}
+
+export async function freeBalance(api, address, at) {
+  const q = at ? await api.at(at) : api;
+  const { data } = await q.query.system.account(address);
+  return data.free.toBigInt();
+}
