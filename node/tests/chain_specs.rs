@@ -13,7 +13,8 @@ use serde_json::Value;
 const CODE_KEY: &str = "0x3a636f6465";
 
 fn without_code(mut spec: Value) -> Value {
-	if let Some(genesis) = spec.pointer_mut("/genesis/runtimeGenesis").and_then(Value::as_object_mut)
+	if let Some(genesis) =
+		spec.pointer_mut("/genesis/runtimeGenesis").and_then(Value::as_object_mut)
 	{
 		genesis.remove("code");
 	}

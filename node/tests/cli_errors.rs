@@ -17,7 +17,10 @@ fn assert_one_line_error(args: &[&str], expected: &str) {
 
 #[test]
 fn unknown_chain_name_is_a_one_line_error() {
-	assert_one_line_error(&["build-spec", "--chain", "no-such-chain"], "unknown chain `no-such-chain`");
+	assert_one_line_error(
+		&["build-spec", "--chain", "no-such-chain"],
+		"unknown chain `no-such-chain`",
+	);
 }
 
 #[test]
@@ -46,5 +49,8 @@ fn chain_spec_with_invalid_genesis_is_a_one_line_error() {
 	let spec = spec.replacen("\"patch\": {", "\"patch\": {\n\"noSuchPallet\": {},", 1);
 	let path = dir.path().join("invalid-genesis.json");
 	std::fs::write(&path, spec).unwrap();
-	assert_one_line_error(&["build-spec", "--raw", "--chain", path.to_str().unwrap()], "noSuchPallet");
+	assert_one_line_error(
+		&["build-spec", "--raw", "--chain", path.to_str().unwrap()],
+		"noSuchPallet",
+	);
 }

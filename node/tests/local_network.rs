@@ -60,8 +60,7 @@ fn four_validators_finalize_tolerate_one_down_and_catch_up() {
 		.collect();
 	let peer_ids: Vec<String> =
 		validators.iter().map(|v| generate_node_key(Path::new(&v.key))).collect();
-	let bootnode =
-		format!("/ip4/127.0.0.1/tcp/{}/p2p/{}", validators[0].p2p_port, peer_ids[0]);
+	let bootnode = format!("/ip4/127.0.0.1/tcp/{}/p2p/{}", validators[0].p2p_port, peer_ids[0]);
 
 	let mut nodes: Vec<Node> = validators
 		.iter()
@@ -70,9 +69,11 @@ fn four_validators_finalize_tolerate_one_down_and_catch_up() {
 		.collect();
 
 	// All four finalise together.
-	let start_final = nodes[0].wait_for("all four validators to finalise block 3", Duration::from_secs(300), |_| {
-		min_finalized(&nodes.iter().collect::<Vec<_>>()).filter(|f| *f >= 3)
-	});
+	let start_final = nodes[0].wait_for(
+		"all four validators to finalise block 3",
+		Duration::from_secs(300),
+		|_| min_finalized(&nodes.iter().collect::<Vec<_>>()).filter(|f| *f >= 3),
+	);
 
 	// Dave crashes.
 	nodes[3].kill();

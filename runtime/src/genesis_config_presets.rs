@@ -26,19 +26,19 @@ pub struct GenesisValidator {
 	pub keys: SessionKeys,
 }
 
-/// Session keys derived from a secret URI such as `//Alice`: sr25519 for BABE, ed25519 for
-/// GRANDPA. This is what `verity-node key insert --suri //Alice` puts in a keystore.
-pub fn session_keys_from_seed(seed: &str) -> SessionKeys {
+/// Session keys of the dev secret URI `//{name}` (e.g. `Alice`): sr25519 for BABE, ed25519 for
+/// GRANDPA, the keys `verity-node --alice` puts in its keystore.
+pub fn dev_session_keys(name: &str) -> SessionKeys {
 	SessionKeys {
-		babe: get_public_from_string_or_panic::<sr25519::Public>(seed).into(),
-		grandpa: get_public_from_string_or_panic::<ed25519::Public>(seed).into(),
+		babe: get_public_from_string_or_panic::<sr25519::Public>(name).into(),
+		grandpa: get_public_from_string_or_panic::<ed25519::Public>(name).into(),
 	}
 }
 
-/// A genesis validator whose account and keys are derived from `seed`.
-pub fn validator_from_seed(seed: &str) -> GenesisValidator {
-	let account: sr25519::Public = get_public_from_string_or_panic::<sr25519::Public>(seed);
-	GenesisValidator { account: account.into(), keys: session_keys_from_seed(seed) }
+/// A genesis validator whose account and session keys derive from `//{name}`.
+pub fn dev_validator(name: &str) -> GenesisValidator {
+	let account: sr25519::Public = get_public_from_string_or_panic::<sr25519::Public>(name);
+	GenesisValidator { account: account.into(), keys: dev_session_keys(name) }
 }
 
 fn genesis(
@@ -67,7 +67,7 @@ fn genesis(
 /// `development`: one validator (Alice), the well-known dev accounts endowed, Alice is sudo.
 pub fn development_config_genesis() -> Value {
 	genesis(
-		vec![validator_from_seed("//Alice")],
+		vec![dev_validator("Alice")],
 		Sr25519Keyring::well_known().map(|k| k.to_account_id()).collect(),
 		Some(Sr25519Keyring::Alice.to_account_id()),
 	)
@@ -76,7 +76,7 @@ pub fn development_config_genesis() -> Value {
 /// `local_testnet`: four validators (Alice, Bob, Charlie, Dave) on one machine.
 pub fn local_config_genesis() -> Value {
 	genesis(
-		["//Alice", "//Bob", "//Charlie", "//Dave"].into_iter().map(validator_from_seed).collect(),
+		["Alice", "Bob", "Charlie", "Dave"].into_iter().map(dev_validator).collect(),
 		Sr25519Keyring::well_known().map(|k| k.to_account_id()).collect(),
 		Some(Sr25519Keyring::Alice.to_account_id()),
 	)
@@ -87,11 +87,11 @@ pub fn local_config_genesis() -> Value {
 /// a sudo key that governance replaces.
 pub fn testnet_config_genesis() -> Value {
 	let validators: Vec<GenesisValidator> =
-		(1..=4).map(|i| validator_from_seed(&format!("//verity-testnet-validator-{i}"))).collect();
+		(1..=4).map(|i| dev_validator(&format!("verity-testnet-validator-{i}"))).collect();
 	let faucet: AccountId =
-		get_public_from_string_or_panic::<sr25519::Public>("//verity-testnet-faucet").into();
+		get_public_from_string_or_panic::<sr25519::Public>("verity-testnet-faucet").into();
 	let root: AccountId =
-		get_public_from_string_or_panic::<sr25519::Public>("//verity-testnet-root").into();
+		get_public_from_string_or_panic::<sr25519::Public>("verity-testnet-root").into();
 	genesis(validators, vec![faucet, root.clone()], Some(root))
 }
 

@@ -9,7 +9,7 @@ use polkadot_sdk::{
 	*,
 };
 use verity_runtime::{
-	genesis_config_presets::{self, validator_from_seed, ENDOWMENT},
+	genesis_config_presets::{self, dev_validator, ENDOWMENT},
 	AccountId, Runtime, RuntimeGenesisConfig,
 };
 
@@ -30,18 +30,19 @@ fn with_preset_genesis(preset: &str, check: impl FnOnce()) {
 fn assert_validators(expected: &[&str]) {
 	let validators = pallet_session::Validators::<Runtime>::get();
 	let expected_accounts: Vec<AccountId> =
-		expected.iter().map(|s| validator_from_seed(s).account).collect();
+		expected.iter().map(|s| dev_validator(s).account).collect();
 	assert_eq!(validators, expected_accounts);
 
 	let babe: Vec<_> =
 		pallet_babe::Authorities::<Runtime>::get().into_iter().map(|(id, _)| id).collect();
-	let expected_babe: Vec<_> = expected.iter().map(|s| validator_from_seed(s).keys.babe).collect();
+	let expected_babe: Vec<_> = expected.iter().map(|s| dev_validator(s).keys.babe).collect();
 	assert_eq!(babe, expected_babe, "BABE authorities follow the session keys");
 
-	let grandpa: Vec<_> =
-		pallet_grandpa::Pallet::<Runtime>::grandpa_authorities().into_iter().map(|(id, _)| id).collect();
-	let expected_grandpa: Vec<_> =
-		expected.iter().map(|s| validator_from_seed(s).keys.grandpa).collect();
+	let grandpa: Vec<_> = pallet_grandpa::Pallet::<Runtime>::grandpa_authorities()
+		.into_iter()
+		.map(|(id, _)| id)
+		.collect();
+	let expected_grandpa: Vec<_> = expected.iter().map(|s| dev_validator(s).keys.grandpa).collect();
 	assert_eq!(grandpa, expected_grandpa, "GRANDPA authorities follow the session keys");
 
 	for account in expected_accounts {
@@ -52,19 +53,34 @@ fn assert_validators(expected: &[&str]) {
 #[test]
 fn development_preset_has_alice_as_sole_validator_and_sudo() {
 	with_preset_genesis("development", || {
-		assert_validators(&["//Alice"]);
+		assert_validators(&["Alice"]);
 		assert_eq!(pallet_sudo::Key::<Runtime>::get(), Some(Sr25519Keyring::Alice.to_account_id()));
 		for k in Sr25519Keyring::well_known() {
-			assert_eq!(pallet_balances::Pallet::<Runtime>::free_balance(k.to_account_id()), ENDOWMENT);
+			assert_eq!(
+				pallet_balances::Pallet::<Runtime>::free_balance(k.to_account_id()),
+				ENDOWMENT
+			);
 		}
 		assert!(pallet_babe::EpochConfig::<Runtime>::get().is_some());
 	});
 }
 
 #[test]
+fn dev_validator_keys_are_the_well_known_dev_keys() {
+	// `verity-node --alice` inserts exactly these keys; a mismatch would stall block production.
+	let alice = dev_validator("Alice");
+	assert_eq!(alice.account, Sr25519Keyring::Alice.to_account_id());
+	assert_eq!(alice.keys.babe.as_ref(), Sr25519Keyring::Alice.public().as_ref());
+	assert_eq!(
+		alice.keys.grandpa.as_ref(),
+		polkadot_sdk::sp_keyring::Ed25519Keyring::Alice.public().as_ref()
+	);
+}
+
+#[test]
 fn local_testnet_preset_has_four_validators() {
 	with_preset_genesis("local_testnet", || {
-		assert_validators(&["//Alice", "//Bob", "//Charlie", "//Dave"]);
+		assert_validators(&["Alice", "Bob", "Charlie", "Dave"]);
 	});
 }
 
@@ -72,10 +88,10 @@ fn local_testnet_preset_has_four_validators() {
 fn testnet_preset_has_its_own_validators_and_no_dev_accounts() {
 	with_preset_genesis("testnet", || {
 		assert_validators(&[
-			"//verity-testnet-validator-1",
-			"//verity-testnet-validator-2",
-			"//verity-testnet-validator-3",
-			"//verity-testnet-validator-4",
+			"verity-testnet-validator-1",
+			"verity-testnet-validator-2",
+			"verity-testnet-validator-3",
+			"verity-testnet-validator-4",
 		]);
 		assert_eq!(
 			pallet_balances::Pallet::<Runtime>::free_balance(Sr25519Keyring::Alice.to_account_id()),

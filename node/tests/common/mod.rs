@@ -70,14 +70,23 @@ impl Node {
 	}
 
 	/// Waits until `check` returns `Some`, polling once a second, or panics with the log tail.
-	pub fn wait_for<T>(&self, what: &str, timeout: Duration, mut check: impl FnMut(&Node) -> Option<T>) -> T {
+	pub fn wait_for<T>(
+		&self,
+		what: &str,
+		timeout: Duration,
+		mut check: impl FnMut(&Node) -> Option<T>,
+	) -> T {
 		let start = Instant::now();
 		loop {
 			if let Some(v) = check(self) {
 				return v;
 			}
 			if start.elapsed() > timeout {
-				panic!("{}: timed out after {timeout:?} waiting for {what}\n{}", self.name, self.tail(40));
+				panic!(
+					"{}: timed out after {timeout:?} waiting for {what}\n{}",
+					self.name,
+					self.tail(40)
+				);
 			}
 			std::thread::sleep(Duration::from_millis(1000));
 		}
@@ -177,7 +186,11 @@ pub fn temp_dir(prefix: &str) -> tempfile::TempDir {
 /// Runs the node binary to completion (for subcommands) and returns (status, stdout, stderr).
 pub fn run_node(args: &[&str]) -> (ExitStatus, String, String) {
 	let out = Command::new(node_bin()).args(args).output().expect("run verity-node");
-	(out.status, String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
+	(
+		out.status,
+		String::from_utf8_lossy(&out.stdout).into(),
+		String::from_utf8_lossy(&out.stderr).into(),
+	)
 }
 
 /// Generates a node (libp2p) key file and returns its peer id.
