@@ -5,7 +5,6 @@
 use polkadot_sdk::{
 	sc_service::{self, ChainType, Properties},
 	sp_genesis_builder::{DEV_RUNTIME_PRESET, LOCAL_TESTNET_RUNTIME_PRESET},
-	*,
 };
 use verity_runtime::{
 	currency::{SS58_PREFIX, TOKEN_DECIMALS, TOKEN_SYMBOL},

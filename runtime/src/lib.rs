@@ -27,6 +27,7 @@ include!(concat!(env!("OUT_DIR"), "/wasm_binary.rs"));
 extern crate alloc;
 
 mod apis;
+pub use apis::RuntimeApi;
 #[cfg(feature = "runtime-benchmarks")]
 mod benchmarks;
 pub mod configs;
@@ -43,9 +44,6 @@ pub use polkadot_sdk::sp_consensus_grandpa::AuthorityId as GrandpaId;
 pub use verity_primitives::{
 	currency, AccountId, Balance, BlockNumber, Hash, Moment, Nonce, Signature,
 };
-
-#[cfg(feature = "std")]
-pub use polkadot_sdk::sp_version::NativeVersion;
 
 /// Opaque types: what the node needs to know about blocks without knowing the runtime's calls.
 pub mod opaque {
@@ -114,12 +112,6 @@ pub const BABE_GENESIS_EPOCH_CONFIG: polkadot_sdk::sp_consensus_babe::BabeEpochC
 		c: time::PRIMARY_PROBABILITY,
 		allowed_slots: polkadot_sdk::sp_consensus_babe::AllowedSlots::PrimaryAndSecondaryVRFSlots,
 	};
-
-/// The version of the runtime when compiled natively (used by the node for information only).
-#[cfg(feature = "std")]
-pub fn native_version() -> NativeVersion {
-	NativeVersion { runtime_version: VERSION, can_author_with: Default::default() }
-}
 
 /// Smallest balance an account may hold; below it the account is reaped.
 pub const EXISTENTIAL_DEPOSIT: Balance = currency::MILLI_VER;
