@@ -268,8 +268,16 @@ pub fn new_full<N: NetworkBackend<Block, <Block as BlockT>::Hash>>(
 	let rpc_extensions_builder = {
 		let client = client.clone();
 		let pool = transaction_pool.clone();
+		let select_chain = select_chain.clone();
+		let keystore = keystore_container.keystore();
 		Box::new(move |_| {
-			let deps = crate::rpc::FullDeps { client: client.clone(), pool: pool.clone() };
+			let deps = crate::rpc::FullDeps {
+				client: client.clone(),
+				pool: pool.clone(),
+				select_chain: select_chain.clone(),
+				keystore: keystore.clone(),
+				babe_worker_handle: babe_worker_handle.clone(),
+			};
 			crate::rpc::create_full(deps).map_err(Into::into)
 		})
 	};
@@ -289,8 +297,6 @@ pub fn new_full<N: NetworkBackend<Block, <Block as BlockT>::Hash>>(
 		telemetry: telemetry.as_mut(),
 		tracing_execute_block: None,
 	})?;
-	// The BABE worker handle serves `babe_epochAuthorship`; no such RPC is exposed yet.
-	drop(babe_worker_handle);
 
 	if role.is_authority() {
 		let proposer = sc_basic_authorship::ProposerFactory::new(

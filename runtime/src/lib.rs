@@ -25,6 +25,7 @@
 include!(concat!(env!("OUT_DIR"), "/wasm_binary.rs"));
 
 extern crate alloc;
+use alloc::vec::Vec;
 
 mod apis;
 pub use apis::RuntimeApi;
