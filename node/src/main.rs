@@ -8,9 +8,21 @@ mod service;
 
 fn main() {
 	if let Err(e) = command::run() {
-		// One line, so that a wrong `--chain` or a malformed spec reads as an answer, not a trace.
-		let msg = e.to_string().split_whitespace().collect::<Vec<_>>().join(" ");
-		eprintln!("Error: {msg}");
+		eprintln!("Error: {}", one_line(&e.to_string()));
 		std::process::exit(1);
+	}
+}
+
+/// Longest error message printed; the rest is cut (genesis errors quote the whole genesis JSON).
+const MAX_ERROR_CHARS: usize = 400;
+
+/// An error message on one line, so that a wrong `--chain` or a malformed spec reads as an
+/// answer, not a trace: whitespace collapsed, the quoted genesis blob dropped, length capped.
+fn one_line(msg: &str) -> String {
+	let msg = msg.split(" for blob: ").next().unwrap_or(msg);
+	let msg = msg.split_whitespace().collect::<Vec<_>>().join(" ");
+	match msg.char_indices().nth(MAX_ERROR_CHARS) {
+		Some((cut, _)) => format!("{}…", &msg[..cut]),
+		None => msg,
 	}
 }

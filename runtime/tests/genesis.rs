@@ -70,10 +70,11 @@ fn dev_validator_keys_are_the_well_known_dev_keys() {
 	// `verity-node --alice` inserts exactly these keys; a mismatch would stall block production.
 	let alice = dev_validator("Alice");
 	assert_eq!(alice.account, Sr25519Keyring::Alice.to_account_id());
-	assert_eq!(alice.keys.babe.as_ref(), Sr25519Keyring::Alice.public().as_ref());
+	let raw = |k: &dyn AsRef<[u8]>| k.as_ref().to_vec();
+	assert_eq!(raw(&alice.keys.babe), raw(&Sr25519Keyring::Alice.public()));
 	assert_eq!(
-		alice.keys.grandpa.as_ref(),
-		polkadot_sdk::sp_keyring::Ed25519Keyring::Alice.public().as_ref()
+		raw(&alice.keys.grandpa),
+		raw(&polkadot_sdk::sp_keyring::Ed25519Keyring::Alice.public())
 	);
 }
 
