@@ -33,7 +33,7 @@ start() {
 		else
 			[ -f "$dir/node-key" ] || "$VERITY_NODE" key generate-node-key --file "$dir/node-key" 2>/dev/null
 			local args=(--chain local --"$name" --validator --base-path "$dir" --node-key-file "$dir/node-key"
-				--port $((30333 + i)) --rpc-port $((9944 + i)) --prometheus-port $((9615 + i))
+				--rpc-port $((9944 + i)) --prometheus-port $((9615 + i))
 				--listen-addr "/ip4/127.0.0.1/tcp/$((30333 + i))" --no-telemetry --no-mdns)
 			[ -n "$bootnode" ] && args+=(--bootnodes "$bootnode")
 			"$VERITY_NODE" "${args[@]}" >"$dir/node.log" 2>&1 &

@@ -4,8 +4,11 @@
 
 mod common;
 
-use common::{free_port, generate_node_key, temp_dir, Node};
-use std::{path::Path, time::Duration};
+use common::{free_ports, generate_node_key, temp_dir, Node};
+use std::{
+	path::Path,
+	time::{Duration, Instant},
+};
 
 const VALIDATORS: [&str; 4] = ["alice", "bob", "charlie", "dave"];
 
@@ -41,20 +44,44 @@ fn min_finalized(nodes: &[&Node]) -> Option<u64> {
 	nodes.iter().map(|n| n.finalized_number()).collect::<Option<Vec<_>>>()?.into_iter().min()
 }
 
+/// Waits until the lowest finalized block among `nodes` reaches `target`; on timeout panics with
+/// every node's status and the log tail of the one furthest behind.
+fn wait_all_finalized(nodes: &[&Node], target: u64, what: &str, timeout: Duration) -> u64 {
+	let start = Instant::now();
+	loop {
+		if let Some(f) = min_finalized(nodes).filter(|f| *f >= target) {
+			return f;
+		}
+		if start.elapsed() > timeout {
+			let status: Vec<String> = nodes.iter().map(|n| n.status()).collect();
+			let laggard = nodes.iter().min_by_key(|n| n.finalized_number().unwrap_or(0)).unwrap();
+			panic!(
+				"timed out after {timeout:?} waiting for {what}\n{}\n--- {} log ---\n{}",
+				status.join("\n"),
+				laggard.name,
+				laggard.tail(30)
+			);
+		}
+		std::thread::sleep(Duration::from_secs(1));
+	}
+}
+
 #[test]
 fn four_validators_finalize_tolerate_one_down_and_catch_up() {
 	let dir = temp_dir("verity-localnet");
+	let ports = free_ports(2 * VALIDATORS.len());
 	let validators: Vec<Validator> = VALIDATORS
 		.iter()
-		.map(|name| {
+		.enumerate()
+		.map(|(i, name)| {
 			let base = dir.path().join(name);
 			std::fs::create_dir_all(&base).unwrap();
 			Validator {
 				name,
 				base: base.to_str().unwrap().into(),
 				key: base.join("node-key").to_str().unwrap().into(),
-				rpc_port: free_port(),
-				p2p_port: free_port(),
+				rpc_port: ports[2 * i],
+				p2p_port: ports[2 * i + 1],
 			}
 		})
 		.collect();
@@ -69,10 +96,12 @@ fn four_validators_finalize_tolerate_one_down_and_catch_up() {
 		.collect();
 
 	// All four finalise together.
-	let start_final = nodes[0].wait_for(
+	let all: Vec<&Node> = nodes.iter().collect();
+	let start_final = wait_all_finalized(
+		&all,
+		3,
 		"all four validators to finalise block 3",
 		Duration::from_secs(300),
-		|_| min_finalized(&nodes.iter().collect::<Vec<_>>()).filter(|f| *f >= 3),
 	);
 
 	// Dave crashes.
@@ -80,10 +109,11 @@ fn four_validators_finalize_tolerate_one_down_and_catch_up() {
 	let survivors: Vec<&Node> = nodes[..3].iter().collect();
 	let best_at_kill = nodes[0].best_number().unwrap();
 	let f_at_kill = min_finalized(&survivors).unwrap();
-	let f_down = nodes[0].wait_for(
+	let f_down = wait_all_finalized(
+		&survivors,
+		f_at_kill + 4,
 		"the three survivors to finalise 4 more blocks",
 		Duration::from_secs(180),
-		|_| min_finalized(&survivors).filter(|f| *f >= f_at_kill + 4),
 	);
 	assert!(f_down > start_final);
 	assert!(nodes[0].best_number().unwrap() > best_at_kill, "block production stalled");
@@ -99,9 +129,13 @@ fn four_validators_finalize_tolerate_one_down_and_catch_up() {
 
 	// And the network still finalises with all four.
 	let f_now = nodes[0].finalized_number().unwrap();
-	nodes[0].wait_for("finality to continue after the restart", Duration::from_secs(120), |n| {
-		n.finalized_number().filter(|f| *f >= f_now + 2)
-	});
+	let all: Vec<&Node> = nodes.iter().collect();
+	wait_all_finalized(
+		&all,
+		f_now + 2,
+		"finality to continue after the restart",
+		Duration::from_secs(120),
+	);
 	for node in &mut nodes {
 		assert!(node.stop().success(), "{} did not stop cleanly", node.name);
 	}

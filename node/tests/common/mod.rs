@@ -19,7 +19,15 @@ pub fn node_bin() -> PathBuf {
 
 /// A TCP port that is free right now on loopback.
 pub fn free_port() -> u16 {
-	TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).unwrap()
+	free_ports(1)[0]
+}
+
+/// `n` distinct TCP ports that are free right now on loopback (all held until all are chosen,
+/// so the system cannot hand out the same port twice).
+pub fn free_ports(n: usize) -> Vec<u16> {
+	let listeners: Vec<TcpListener> =
+		(0..n).map(|_| TcpListener::bind("127.0.0.1:0").unwrap()).collect();
+	listeners.iter().map(|l| l.local_addr().unwrap().port()).collect()
 }
 
 /// A running node. Killed on drop, so a failing test leaves no process behind.
@@ -34,7 +42,8 @@ pub struct Node {
 impl Node {
 	/// Starts `verity-node` with `args` plus loopback-only networking on fresh ports.
 	pub fn start(name: &str, args: &[&str]) -> Node {
-		Self::start_on(name, args, free_port(), free_port())
+		let ports = free_ports(2);
+		Self::start_on(name, args, ports[0], ports[1])
 	}
 
 	/// Starts `verity-node` on the given ports.
@@ -106,6 +115,14 @@ impl Node {
 		block_number(&header)
 	}
 
+	/// `alice: best #12 finalized #10`, or `alice: no answer`, for failure messages.
+	pub fn status(&self) -> String {
+		match (self.best_number(), self.finalized_number()) {
+			(Some(b), Some(f)) => format!("{}: best #{b} finalized #{f}", self.name),
+			_ => format!("{}: no answer on rpc port {}", self.name, self.rpc_port),
+		}
+	}
+
 	/// Sends SIGINT and waits for the process to exit.
 	pub fn stop(&mut self) -> ExitStatus {
 		let mut child = self.child.take().expect("node is running");
@@ -150,7 +167,7 @@ pub fn rpc_call(port: u16, method: &str, params: &str) -> Result<String, String>
 	stream.set_read_timeout(Some(Duration::from_secs(10))).map_err(|e| e.to_string())?;
 	write!(
 		stream,
-		"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{}",
+		"POST / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{}",
 		body.len(),
 		body
 	)
