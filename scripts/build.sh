@@ -4,4 +4,6 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$VERITY_ROOT"
 log "building verity-node (target dir: $CARGO_TARGET_DIR)"
-cargo build --locked -p verity-node "$@"
+# The whole workspace, so the runtime is built with the same features `cargo test --workspace`
+# uses and nothing is compiled twice.
+cargo build --locked --workspace "$@"
