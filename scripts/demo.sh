@@ -24,33 +24,22 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-rpc() {
-	python3 - "$rpc_port" "$1" "${2:-[]}" <<'PY'
-import json, sys, urllib.request
-port, method, params = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
-req = urllib.request.Request("http://127.0.0.1:%s" % port, headers={"Content-Type": "application/json"},
-    data=json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}).encode())
-print(json.dumps(json.loads(urllib.request.urlopen(req, timeout=5).read())["result"]))
-PY
-}
-number() { python3 -c 'import json,sys; print(int(json.load(sys.stdin)["number"], 16))'; }
-
 log "waiting for the first finalised block"
 finalized=0
 for _ in $(seq 1 240); do
 	kill -0 "$node_pid" 2>/dev/null || { tail -30 "$logfile"; log "the node exited"; exit 1; }
-	if head="$(rpc chain_getFinalizedHead 2>/dev/null)"; then
-		finalized="$(rpc chain_getHeader "[$head]" | number)"
+	if head="$(rpc "$rpc_port" chain_getFinalizedHead 2>/dev/null)"; then
+		finalized="$(rpc "$rpc_port" chain_getHeader "[$head]" | block_number)"
 		[ "$finalized" -ge 1 ] && break
 	fi
 	sleep 1
 done
 [ "$finalized" -ge 1 ] || { tail -30 "$logfile"; log "no finalised block within 4 minutes"; exit 1; }
 
-best="$(rpc chain_getHeader | number)"
-chain="$(rpc system_chain | tr -d '"')"
-version="$(rpc system_version | tr -d '"')"
-props="$(rpc system_properties)"
+best="$(rpc "$rpc_port" chain_getHeader | block_number)"
+chain="$(rpc "$rpc_port" system_chain | tr -d '"')"
+version="$(rpc "$rpc_port" system_version | tr -d '"')"
+props="$(rpc "$rpc_port" system_properties)"
 cat <<TXT
 
   Verity dev chain is running

@@ -5,7 +5,6 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 
 [ -x "$VERITY_NODE" ] || "$VERITY_ROOT/scripts/build.sh"
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 rpc_port="$(free_port)"
 p2p_port="$(free_port)"
 logfile="$(mktemp -t verity-e2e-node.XXXXXX.log)"
@@ -21,12 +20,7 @@ trap cleanup EXIT
 
 log "waiting for the dev node (rpc port $rpc_port, log $logfile)"
 for _ in $(seq 1 180); do
-	if python3 - "$rpc_port" <<'PY' 2>/dev/null; then
-import json, sys, urllib.request
-req = urllib.request.Request("http://127.0.0.1:%s" % sys.argv[1], headers={"Content-Type": "application/json"},
-    data=json.dumps({"jsonrpc": "2.0", "id": 1, "method": "chain_getFinalizedHead", "params": []}).encode())
-urllib.request.urlopen(req, timeout=2).read()
-PY
+	if rpc "$rpc_port" chain_getFinalizedHead >/dev/null 2>&1; then
 		break
 	fi
 	kill -0 "$node_pid" 2>/dev/null || { tail -30 "$logfile"; log "the node exited"; exit 1; }

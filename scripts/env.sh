@@ -9,3 +9,21 @@ VERITY_NODE="$CARGO_TARGET_DIR/debug/verity-node"
 export VERITY_NODE
 
 log() { printf '\033[1m[verity]\033[0m %s\n' "$*" >&2; }
+
+# rpc PORT METHOD [PARAMS_JSON]: one JSON-RPC call over HTTP to 127.0.0.1:PORT; prints the result
+# as JSON, fails if the node does not answer.
+rpc() {
+	python3 - "$1" "$2" "${3:-[]}" <<'PY'
+import json, sys, urllib.request
+port, method, params = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+req = urllib.request.Request("http://127.0.0.1:%s" % port, headers={"Content-Type": "application/json"},
+    data=json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}).encode())
+print(json.dumps(json.loads(urllib.request.urlopen(req, timeout=5).read())["result"]))
+PY
+}
+
+# block_number: reads a header (JSON) on stdin, prints its block number.
+block_number() { python3 -c 'import json,sys; print(int(json.load(sys.stdin)["number"], 16))'; }
+
+# free_port: a TCP port free on loopback right now.
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }

@@ -11,16 +11,6 @@ source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 NET_DIR="${VERITY_NET_DIR:-$HOME/.cache/verity/local-net}"
 NAMES=(alice bob charlie dave)
 
-rpc() {
-	python3 - "$1" "$2" "${3:-[]}" <<'PY'
-import json, sys, urllib.request
-port, method, params = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
-req = urllib.request.Request("http://127.0.0.1:%s" % port, headers={"Content-Type": "application/json"},
-    data=json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}).encode())
-print(json.dumps(json.loads(urllib.request.urlopen(req, timeout=5).read())["result"]))
-PY
-}
-
 start() {
 	[ -x "$VERITY_NODE" ] || "$VERITY_ROOT/scripts/build.sh"
 	mkdir -p "$NET_DIR"
@@ -50,9 +40,8 @@ status() {
 	for i in "${!NAMES[@]}"; do
 		local port=$((9944 + i)) best fin
 		if best="$(rpc $port chain_getHeader 2>/dev/null)"; then
-			best="$(python3 -c 'import json,sys; print(int(json.loads(sys.argv[1])["number"],16))' "$best")"
-			fin="$(rpc $port chain_getHeader "[$(rpc $port chain_getFinalizedHead)]")"
-			fin="$(python3 -c 'import json,sys; print(int(json.loads(sys.argv[1])["number"],16))' "$fin")"
+			best="$(block_number <<<"$best")"
+			fin="$(rpc $port chain_getHeader "[$(rpc $port chain_getFinalizedHead)]" | block_number)"
 			printf '%-8s best #%-6s finalised #%s\n' "${NAMES[$i]}" "$best" "$fin"
 		else
 			printf '%-8s down\n' "${NAMES[$i]}"
