@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs every test: formatting, Rust tests (runtime, node with the real binary, the 4-validator
+# Runs every test: formatting, clippy, Rust tests (runtime, node with the real binary, the 4-validator
 # network), and the @polkadot/api end-to-end tests against a dev node.
 # Installs what it needs first (scripts/setup.sh). Usage: scripts/test.sh
 set -euo pipefail
@@ -10,6 +10,9 @@ cd "$VERITY_ROOT"
 
 log "cargo fmt --check"
 cargo fmt --all -- --check
+
+log "cargo clippy (warnings are errors)"
+cargo clippy --locked --workspace --all-targets -- -D warnings
 
 "$VERITY_ROOT/scripts/build.sh"
 

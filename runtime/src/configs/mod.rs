@@ -44,7 +44,9 @@ parameter_types! {
 	/// 5 MiB blocks, of which normal transactions may fill 75 %.
 	pub RuntimeBlockLength: BlockLength = BlockLength::builder()
 		.max_length(MAX_BLOCK_LENGTH)
-		.modify_max_length_for_class(DispatchClass::Normal, |m| *m = NORMAL_DISPATCH_RATIO * *m)
+		.modify_max_length_for_class(DispatchClass::Normal, |m| {
+			*m = NORMAL_DISPATCH_RATIO.mul_floor(*m)
+		})
 		.build();
 	pub const SS58Prefix: u16 = verity_primitives::currency::SS58_PREFIX;
 }
