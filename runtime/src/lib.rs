@@ -35,7 +35,7 @@ pub mod configs;
 pub mod genesis_config_presets;
 
 use polkadot_sdk::{
-	sp_runtime::{generic, impl_opaque_keys, traits::BlakeTwo256, MultiAddress},
+	sp_runtime::{generic, impl_opaque_keys, MultiAddress},
 	sp_version::{runtime_version, RuntimeVersion},
 	*,
 };
@@ -43,7 +43,7 @@ use polkadot_sdk::{
 pub use polkadot_sdk::sp_consensus_babe::AuthorityId as BabeId;
 pub use polkadot_sdk::sp_consensus_grandpa::AuthorityId as GrandpaId;
 pub use verity_primitives::{
-	currency, AccountId, Balance, BlockNumber, Hash, Moment, Nonce, Signature,
+	currency, AccountId, Balance, BlockNumber, Hash, Header, Moment, Nonce, Signature,
 };
 
 /// Opaque types: what the node needs to know about blocks without knowing the runtime's calls.
@@ -51,8 +51,7 @@ pub mod opaque {
 	use super::*;
 	pub use polkadot_sdk::sp_runtime::OpaqueExtrinsic as UncheckedExtrinsic;
 
-	/// Opaque block header type.
-	pub type Header = generic::Header<BlockNumber, BlakeTwo256>;
+	pub use verity_primitives::Header;
 	/// Opaque block type.
 	pub type Block = generic::Block<Header, UncheckedExtrinsic>;
 	/// Opaque block identifier type.
@@ -164,8 +163,6 @@ mod runtime {
 
 /// The address format for describing accounts.
 pub type Address = MultiAddress<AccountId, ()>;
-/// Block header type as expected by this runtime.
-pub type Header = generic::Header<BlockNumber, BlakeTwo256>;
 /// Block type as expected by this runtime.
 pub type Block = generic::Block<Header, UncheckedExtrinsic>;
 /// A block signed with a justification.
