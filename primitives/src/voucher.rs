@@ -89,12 +89,15 @@ pub fn channel_id<AccountId: Encode>(buyer: &AccountId, provider: &AccountId, in
 	H256(blake2_256(&preimage))
 }
 
-/// The bytes a buyer signs for `voucher` on the chain whose genesis hash is `genesis` (see the
-/// module docs for the layout).
-pub fn signing_payload<Balance: Encode>(genesis: &H256, voucher: &Voucher<Balance>) -> Vec<u8> {
+/// The bytes a buyer signs for `voucher` on the chain whose genesis hash is `genesis` (32 bytes;
+/// see the module docs for the layout).
+pub fn signing_payload<G: AsRef<[u8]>, Balance: Encode>(
+	genesis: &G,
+	voucher: &Voucher<Balance>,
+) -> Vec<u8> {
 	let mut payload = Vec::with_capacity(137);
 	payload.extend_from_slice(VOUCHER_PREFIX);
-	payload.extend_from_slice(genesis.as_bytes());
+	payload.extend_from_slice(genesis.as_ref());
 	voucher.encode_to(&mut payload);
 	payload
 }
@@ -110,8 +113,8 @@ pub fn wrap_bytes(payload: &[u8]) -> Vec<u8> {
 
 /// Whether `signature` is `signer`'s signature of `voucher` on chain `genesis`, either over the
 /// raw payload or over its `<Bytes>` wrapping.
-pub fn verify_voucher<Balance: Encode, S: Verify>(
-	genesis: &H256,
+pub fn verify_voucher<G: AsRef<[u8]>, Balance: Encode, S: Verify>(
+	genesis: &G,
 	voucher: &Voucher<Balance>,
 	signature: &S,
 	signer: &<S::Signer as polkadot_sdk::sp_runtime::traits::IdentifyAccount>::AccountId,

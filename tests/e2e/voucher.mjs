@@ -1,0 +1,117 @@
+// Payment-channel vouchers for buyers using @polkadot/api: the exact bytes the fee-settlement
+// pallet verifies (layout in primitives/src/voucher.rs; tests/vectors/vouchers.json proves the
+// Rust and JS sides agree).
+//
+//   const channel = channelId(alice.publicKey, bob.publicKey, 0);          // or from ChannelOpened
+//   const v = { channel, cumulative: 10n, nonce: 1, requestsRoot: merkleRoot(requestHashes) };
+//   const signature = signVoucher(alice, api.genesisHash, v);              // { Sr25519: '0x…' }
+//   await api.tx.feeSettlement.redeem(voucherArg(v), signature).signAndSend(bob);
+import { stringToU8a, u8aConcat, u8aToHex, u8aToU8a, u8aWrapBytes } from '@polkadot/util';
+import { blake2AsU8a } from '@polkadot/util-crypto';
+
+export const VOUCHER_PREFIX = stringToU8a('verity/voucher/v1');
+export const CHANNEL_PREFIX = stringToU8a('verity/channel/v1');
+
+function uintLe(value, bytes) {
+  const out = new Uint8Array(bytes);
+  let v = BigInt(value);
+  if (v < 0n || v >= 1n << BigInt(8 * bytes)) throw new RangeError(`${value} does not fit in ${bytes} bytes`);
+  for (let i = 0; i < bytes; i++) { out[i] = Number(v & 0xffn); v >>= 8n; }
+  return out;
+}
+
+function bytes32(value, what) {
+  const u8a = u8aToU8a(value);
+  if (u8a.length !== 32) throw new TypeError(`${what} must be 32 bytes, got ${u8a.length}`);
+  return u8a;
+}
+
+/** Id of the `index`-th channel (0 for the first) `buyer` opens to `provider` (public keys). */
+export function channelId(buyer, provider, index) {
+  return blake2AsU8a(u8aConcat(CHANNEL_PREFIX, bytes32(buyer, 'buyer'), bytes32(provider, 'provider'), uintLe(index, 8)), 256);
+}
+
+/** The 137 bytes a buyer signs: prefix ‖ genesis ‖ channel ‖ cumulative u128 LE ‖ nonce u64 LE ‖ root. */
+export function signingPayload(genesisHash, voucher) {
+  return u8aConcat(
+    VOUCHER_PREFIX,
+    bytes32(genesisHash, 'genesis hash'),
+    bytes32(voucher.channel, 'channel'),
+    uintLe(voucher.cumulative, 16),
+    uintLe(voucher.nonce, 8),
+    bytes32(voucher.requestsRoot, 'requests root'),
+  );
+}
+
+/**
+ * Signs `voucher` with a keyring pair (sr25519 or ed25519) and returns the `MultiSignature`
+ * argument for `feeSettlement.redeem`. `wrapped: true` signs `<Bytes>payload</Bytes>` as
+ * `signRaw` and browser wallets do; the pallet accepts both.
+ */
+export function signVoucher(pair, genesisHash, voucher, { wrapped = false } = {}) {
+  const payload = signingPayload(genesisHash, voucher);
+  const signature = pair.sign(wrapped ? u8aWrapBytes(payload) : payload);
+  const scheme = { sr25519: 'Sr25519', ed25519: 'Ed25519', ecdsa: 'Ecdsa' }[pair.type];
+  if (!scheme) throw new TypeError(`unsupported key type ${pair.type}`);
+  return { [scheme]: u8aToHex(signature) };
+}
+
+/** The voucher as the `redeem` call's argument. */
+export function voucherArg(voucher) {
+  return {
+    channel: u8aToHex(bytes32(voucher.channel, 'channel')),
+    cumulative: BigInt(voucher.cumulative).toString(),
+    nonce: BigInt(voucher.nonce).toString(),
+    requestsRoot: u8aToHex(bytes32(voucher.requestsRoot, 'requests root')),
+  };
+}
+
+export const leafHash = (request) => blake2AsU8a(u8aConcat(new Uint8Array([0]), bytes32(request, 'request')), 256);
+export const nodeHash = (left, right) => blake2AsU8a(u8aConcat(new Uint8Array([1]), left, right), 256);
+
+function nextLevel(level) {
+  const out = [];
+  for (let i = 0; i < level.length; i += 2) out.push(i + 1 < level.length ? nodeHash(level[i], level[i + 1]) : level[i]);
+  return out;
+}
+
+/** Merkle root over request hashes in order (odd nodes carried up); 32 zero bytes for none. */
+export function merkleRoot(requests) {
+  let level = requests.map(leafHash);
+  if (level.length === 0) return new Uint8Array(32);
+  while (level.length > 1) level = nextLevel(level);
+  return level[0];
+}
+
+/** Sibling hashes from `requests[index]`'s leaf to the root, for `feeSettlement.proveRequest`. */
+export function merkleProof(requests, index) {
+  if (index < 0 || index >= requests.length) throw new RangeError(`no request ${index}`);
+  let level = requests.map(leafHash);
+  const proof = [];
+  let idx = index;
+  while (level.length > 1) {
+    const sibling = idx ^ 1;
+    if (sibling < level.length) proof.push(level[sibling]);
+    level = nextLevel(level);
+    idx >>= 1;
+  }
+  return proof;
+}
+
+/**
+ * Keeps the hashes of the requests served so far and makes the voucher for the next one, the way a
+ * buyer's client does: `next(requestHash, price)` returns the voucher covering every request so far.
+ */
+export class VoucherLog {
+  constructor(channel, { cumulative = 0n, requests = [] } = {}) {
+    this.channel = u8aToU8a(channel);
+    this.cumulative = BigInt(cumulative);
+    this.requests = [...requests];
+  }
+
+  next(requestHash, price) {
+    this.requests.push(bytes32(requestHash, 'request hash'));
+    this.cumulative += BigInt(price);
+    return { channel: this.channel, cumulative: this.cumulative, nonce: this.requests.length, requestsRoot: merkleRoot(this.requests) };
+  }
+}
