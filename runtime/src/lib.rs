@@ -159,6 +159,9 @@ mod runtime {
 
 	#[runtime::pallet_index(8)]
 	pub type Sudo = pallet_sudo;
+
+	#[runtime::pallet_index(9)]
+	pub type FeeSettlement = pallet_fee_settlement;
 }
 
 /// The address format for describing accounts.

@@ -45,6 +45,26 @@ export function signAndFinalize(api, tx, signer) {
   });
 }
 
+/**
+ * Signs and sends `tx`, resolves once it is in a block (not waiting for finality) with
+ * `{ blockHash, events, dispatchError }`.
+ */
+export function signAndInclude(api, tx, signer) {
+  return new Promise((resolve, reject) => {
+    let unsub = () => {};
+    tx.signAndSend(signer, (result) => {
+      const { status, events, dispatchError } = result;
+      if (status.isInvalid || status.isDropped || status.isUsurped) {
+        unsub();
+        reject(new Error(`transaction ${status.type}`));
+      } else if (status.isInBlock) {
+        unsub();
+        resolve({ blockHash: status.asInBlock, events, dispatchError: dispatchError || null });
+      }
+    }).then((u) => { unsub = u; }, reject);
+  });
+}
+
 /** The fee the signer paid, from `transactionPayment.TransactionFeePaid`. */
 export function feePaid(events) {
   const ev = events.find(({ event }) => event.section === 'transactionPayment' && event.method === 'TransactionFeePaid');

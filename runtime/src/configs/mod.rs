@@ -29,6 +29,8 @@ use super::{
 	RuntimeOrigin, RuntimeTask, Session, SessionKeys, System, EXISTENTIAL_DEPOSIT, VERSION,
 };
 
+mod fee_settlement;
+
 const NORMAL_DISPATCH_RATIO: Perbill = Perbill::from_percent(75);
 const MAX_BLOCK_LENGTH: u32 = 5 * 1024 * 1024;
 
