@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The main job, end to end (today: the chain part). Installs what is missing, builds the node,
-# starts a dev chain, waits until it produces and finalises blocks, prints a summary with how to
-# reach it from polkadot.js, and keeps the chain running until Ctrl-C.
+# The main job, end to end (today: the chain and payment channels). Installs what is missing,
+# builds the node, starts a dev chain, waits until it produces and finalises blocks, serves 10,000
+# pay-per-request calls through a payment channel settled in one redeem, prints a summary with how
+# to reach the chain from polkadot.js, and keeps the chain running until Ctrl-C.
 #   VERITY_DEMO_EXIT=1  stop after the summary (used by CI to check the command works)
 #   VERITY_RPC_PORT     RPC port (default 9944)
 set -euo pipefail
@@ -36,6 +37,9 @@ for _ in $(seq 1 240); do
 done
 [ "$finalized" -ge 1 ] || { tail -30 "$logfile"; log "no finalised block within 4 minutes"; exit 1; }
 
+log "payment channel: Alice pays Bob per request with signed vouchers; Bob settles once"
+channel_summary="$(cd "$VERITY_ROOT/tests/e2e" && VERITY_WS="ws://127.0.0.1:$rpc_port" node demo/channel.mjs "${VERITY_DEMO_REQUESTS:-10000}")"
+
 best="$(rpc "$rpc_port" chain_getHeader | block_number)"
 chain="$(rpc "$rpc_port" system_chain | tr -d '"')"
 version="$(rpc "$rpc_port" system_version | tr -d '"')"
@@ -54,6 +58,9 @@ cat <<TXT
   polkadot.js      https://polkadot.js.org/apps/?rpc=ws%3A%2F%2F127.0.0.1%3A$rpc_port#/explorer
                    (or @polkadot/api: ApiPromise.create({ provider: new WsProvider('ws://127.0.0.1:$rpc_port') }))
   dev accounts     //Alice //Bob //Charlie //Dave //Eve //Ferdie, 1,000,000 VER each; Alice is sudo
+
+  Pay-per-request through a payment channel (fee-settlement)
+$channel_summary
 
 TXT
 if [ "${VERITY_DEMO_EXIT:-0}" = 1 ]; then

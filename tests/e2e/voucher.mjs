@@ -101,17 +101,36 @@ export function merkleProof(requests, index) {
 /**
  * Keeps the hashes of the requests served so far and makes the voucher for the next one, the way a
  * buyer's client does: `next(requestHash, price)` returns the voucher covering every request so far.
+ * The root is kept incrementally (O(log n) per request): the tree's root is the right fold
+ * nodeHash(p0, nodeHash(p1, … pk)) of its perfect subtrees ("peaks"), largest first.
  */
 export class VoucherLog {
-  constructor(channel, { cumulative = 0n, requests = [] } = {}) {
+  constructor(channel, { cumulative = 0n } = {}) {
     this.channel = u8aToU8a(channel);
     this.cumulative = BigInt(cumulative);
-    this.requests = [...requests];
+    this.requests = [];
+    this.peaks = []; // [{ hash, height }], heights strictly decreasing
   }
 
+  /** Records one more request hash and returns the voucher covering all of them. */
   next(requestHash, price) {
-    this.requests.push(bytes32(requestHash, 'request hash'));
+    this.append(requestHash);
     this.cumulative += BigInt(price);
-    return { channel: this.channel, cumulative: this.cumulative, nonce: this.requests.length, requestsRoot: merkleRoot(this.requests) };
+    return { channel: this.channel, cumulative: this.cumulative, nonce: this.requests.length, requestsRoot: this.root() };
+  }
+
+  append(requestHash) {
+    this.requests.push(bytes32(requestHash, 'request hash'));
+    this.peaks.push({ hash: leafHash(requestHash), height: 0 });
+    while (this.peaks.length > 1 && this.peaks.at(-1).height === this.peaks.at(-2).height) {
+      const right = this.peaks.pop();
+      const left = this.peaks.pop();
+      this.peaks.push({ hash: nodeHash(left.hash, right.hash), height: left.height + 1 });
+    }
+  }
+
+  root() {
+    if (this.peaks.length === 0) return new Uint8Array(32);
+    return this.peaks.slice(0, -1).reduceRight((acc, peak) => nodeHash(peak.hash, acc), this.peaks.at(-1).hash);
   }
 }

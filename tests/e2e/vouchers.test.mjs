@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { hexToU8a, u8aToHex, u8aWrapBytes } from '@polkadot/util';
 import { cryptoWaitReady, signatureVerify } from '@polkadot/util-crypto';
-import { channelId, merkleProof, merkleRoot, signingPayload } from './voucher.mjs';
+import { channelId, merkleProof, merkleRoot, signingPayload, VoucherLog } from './voucher.mjs';
 import { GENESIS, requests, TREE_SIZES } from './vectors.mjs';
 
 const vectors = JSON.parse(readFileSync(new URL('../vectors/vouchers.json', import.meta.url)));
@@ -37,4 +37,14 @@ test('Merkle trees rebuild with the same roots and proofs', () => {
     assert.equal(u8aToHex(merkleRoot(reqs)), tree.root);
     tree.proofs.forEach((proof, i) => assert.deepEqual(merkleProof(reqs, i).map((p) => u8aToHex(p)), proof));
   }
+});
+
+test('the incremental root of VoucherLog equals the full tree root for 1..70 requests', () => {
+  const reqs = requests(70);
+  const log = new VoucherLog(new Uint8Array(32));
+  reqs.forEach((r, i) => {
+    const v = log.next(r, 1n);
+    assert.equal(u8aToHex(v.requestsRoot), u8aToHex(merkleRoot(reqs.slice(0, i + 1))), `n=${i + 1}`);
+    assert.equal(v.nonce, i + 1);
+  });
 });

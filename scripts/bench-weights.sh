@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Generates a pallet's weights.rs with the node's benchmark CLI, on the real runtime in wasm.
+#   scripts/bench-weights.sh pallet_fee_settlement [extra benchmark-CLI flags]
+# Builds verity-node with --features runtime-benchmarks in its own target dir (the feature
+# changes most of the sdk, so sharing one dir would make normal and benchmark builds evict each
+# other's runtime); the first build takes ~40 min on 2 cores. Also writes the raw results as JSON
+# next to the weights (target dir, bench-results/) for docs/benchmarks.md.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+cd "$VERITY_ROOT"
+
+pallet="${1:?usage: scripts/bench-weights.sh <pallet_name> [flags]}"
+shift
+dir="pallets/$(echo "${pallet#pallet_}" | tr _ -)"
+[ -d "$dir" ] || { log "no crate for $pallet at $dir"; exit 1; }
+
+export CARGO_TARGET_DIR="${VERITY_BENCH_TARGET_DIR:-$HOME/.cache/verity/target-bench}"
+log "building verity-node --features runtime-benchmarks (target dir: $CARGO_TARGET_DIR)"
+cargo build --locked -p verity-node --features runtime-benchmarks
+
+results="$CARGO_TARGET_DIR/bench-results"
+mkdir -p "$results"
+log "benchmarking $pallet"
+"$CARGO_TARGET_DIR/debug/verity-node" benchmark pallet \
+	--chain dev \
+	--pallet "$pallet" \
+	--extrinsic '*' \
+	--steps "${VERITY_BENCH_STEPS:-50}" \
+	--repeat "${VERITY_BENCH_REPEAT:-20}" \
+	--wasm-execution compiled \
+	--heap-pages 4096 \
+	--template scripts/frame-weight-template.hbs \
+	--output "$dir/src/weights.rs" \
+	--json-file "$results/$pallet.json" \
+	"$@"
+log "wrote $dir/src/weights.rs and $results/$pallet.json"
