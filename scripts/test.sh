@@ -13,12 +13,19 @@ cargo fmt --all -- --check
 
 log "cargo clippy (warnings are errors)"
 cargo clippy --locked --workspace --all-targets -- -D warnings
+pallets=(pallets/*/)
+pallet_args=()
+for p in "${pallets[@]}"; do pallet_args+=(-p "$(basename "$p" | sed 's/^/pallet-/')"); done
+SKIP_WASM_BUILD=1 cargo clippy --locked "${pallet_args[@]}" --all-targets --features runtime-benchmarks -- -D warnings
 
 "$VERITY_ROOT/scripts/build.sh"
 
 log "cargo test (workspace)"
 # Node tests start real nodes; one test binary at a time keeps the 2-core machine responsive.
 cargo test --locked --workspace -- --test-threads=1
+
+log "pallet benchmarks, each run once as a test on the mock runtime"
+SKIP_WASM_BUILD=1 cargo test --locked "${pallet_args[@]}" --features runtime-benchmarks -- benchmarking
 
 log "end-to-end tests with @polkadot/api"
 "$VERITY_ROOT/scripts/e2e.sh"

@@ -1,5 +1,15 @@
 //! The logic behind the calls. Every function checks all its preconditions before it writes.
 
+#![cfg_attr(
+	not(test),
+	deny(
+		clippy::unwrap_used,
+		clippy::expect_used,
+		clippy::indexing_slicing,
+		clippy::arithmetic_side_effects
+	)
+)]
+
 use polkadot_sdk::{
 	frame_support::{
 		ensure,
