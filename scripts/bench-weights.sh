@@ -15,6 +15,9 @@ dir="pallets/$(echo "${pallet#pallet_}" | tr _ -)"
 [ -d "$dir" ] || { log "no crate for $pallet at $dir"; exit 1; }
 
 export CARGO_TARGET_DIR="${VERITY_BENCH_TARGET_DIR:-$HOME/.cache/verity/target-bench}"
+# frame-benchmarking-cli embeds a test runtime used only by `benchmark storage`; its wasm build
+# cannot find itself in our workspace's metadata (it is an optional dependency), so skip it.
+export SKIP_FRAME_STORAGE_ACCESS_TEST_RUNTIME_WASM_BUILD=1
 log "building verity-node --features runtime-benchmarks (target dir: $CARGO_TARGET_DIR)"
 cargo build --locked -p verity-node --features runtime-benchmarks
 

@@ -6,6 +6,7 @@
 
 extern crate alloc;
 
+pub mod staking;
 pub mod voucher;
 
 use polkadot_sdk::{
