@@ -350,7 +350,7 @@ impl<T: Config> Pallet<T> {
 		let Some(params) = Parameters::<T>::get() else { return Vec::new() };
 		let mut electable: Vec<(T::AccountId, BalanceOf<T>)> = Candidates::<T>::get()
 			.into_iter()
-			.filter(|c| T::ValidatorRegistration::is_registered(c))
+			.filter(T::ValidatorRegistration::is_registered)
 			.filter_map(|c| {
 				let active = Ledgers::<T>::get(&c)?.active;
 				(active >= params.min_validator_bond).then_some((c, active))
@@ -404,7 +404,7 @@ impl<T: Config> Pallet<T> {
 
 impl<T: Config> SessionManager<T::AccountId> for Pallet<T> {
 	fn new_session(new_index: u32) -> Option<Vec<T::AccountId>> {
-		let Some(params) = Parameters::<T>::get() else { return None };
+		let params = Parameters::<T>::get()?;
 		let elected = Self::elect();
 		if (elected.len() as u32) < params.min_validator_count {
 			Self::deposit_event(Event::ElectionSkipped {

@@ -58,7 +58,7 @@ impl pallet_balances::Config for Test {
 }
 
 thread_local! {
-	static KEYS: RefCell<BTreeSet<AccountId>> = RefCell::new(BTreeSet::new());
+	static KEYS: RefCell<BTreeSet<AccountId>> = const { RefCell::new(BTreeSet::new()) };
 }
 
 /// Accounts with session keys, as `pallet-session` would answer.

@@ -264,7 +264,7 @@ fn election_keeps_the_set_when_too_few_are_electable() {
 #[test]
 fn proposal_passes_and_enacts_as_root() {
 	build_and_execute(|| {
-		assert_ok!(Staking::propose(signed(1), Box::new(set_params_call(7.min(8)))));
+		assert_ok!(Staking::propose(signed(1), Box::new(set_params_call(7))));
 		System::assert_last_event(
 			Event::Proposed { index: 0, proposer: 1, deposit: DEPOSIT, voting_ends: 11 }.into(),
 		);
