@@ -5,7 +5,7 @@ use polkadot_sdk::*;
 pub use frame_benchmarking::baseline::Pallet as BaselineBench;
 pub use frame_system_benchmarking::Pallet as SystemBench;
 
-use super::{Balances, FeeSettlement, Runtime, Sudo, Timestamp, Utility};
+use super::{Balances, FeeSettlement, Runtime, StakingGovernance, Sudo, Timestamp, Utility};
 
 frame_benchmarking::define_benchmarks!(
 	[frame_benchmarking, BaselineBench::<Runtime>]
@@ -15,4 +15,5 @@ frame_benchmarking::define_benchmarks!(
 	[pallet_utility, Utility]
 	[pallet_sudo, Sudo]
 	[pallet_fee_settlement, FeeSettlement]
+	[pallet_staking_governance, StakingGovernance]
 );

@@ -2,14 +2,18 @@
 //! as JSON patches over the default genesis config. The node's chain specs only name these.
 
 use crate::{
-	currency::VER, AccountId, Balance, RuntimeGenesisConfig, SessionKeys, BABE_GENESIS_EPOCH_CONFIG,
+	currency::VER,
+	time::{DAYS, HOURS},
+	AccountId, Balance, BlockNumber, RuntimeGenesisConfig, SessionKeys, BABE_GENESIS_EPOCH_CONFIG,
 };
 use alloc::{format, vec, vec::Vec};
+use pallet_staking_governance::Params;
 use polkadot_sdk::{
 	frame_support::build_struct_json_patch,
 	sp_core::{crypto::get_public_from_string_or_panic, ed25519, sr25519},
 	sp_genesis_builder::{self, PresetId},
 	sp_keyring::Sr25519Keyring,
+	sp_runtime::Perbill,
 	*,
 };
 use serde_json::Value;
@@ -19,6 +23,32 @@ pub const TESTNET_RUNTIME_PRESET: &str = "testnet";
 
 /// What every endowed account starts with: 1 million VER.
 pub const ENDOWMENT: Balance = 1_000_000 * VER;
+
+/// What each genesis validator bonds: 100,000 VER (a tenth of its endowment).
+pub const VALIDATOR_BOND: Balance = 100_000 * VER;
+
+/// Staking and governance parameters shared by the presets; each preset sets its own periods.
+fn params(
+	validator_count: u32,
+	min_validator_count: u32,
+	unbonding_period: BlockNumber,
+	voting_period: BlockNumber,
+	enactment_delay: BlockNumber,
+	min_turnout: Perbill,
+) -> Params<Balance, BlockNumber> {
+	Params {
+		validator_count,
+		min_validator_count,
+		min_validator_bond: 10_000 * VER,
+		min_provider_bond: 1_000 * VER,
+		unbonding_period,
+		voting_period,
+		enactment_delay,
+		min_turnout,
+		min_approval: Perbill::from_percent(50),
+		proposal_deposit: 100 * VER,
+	}
+}
 
 /// A validator at genesis: its stash account and its session keys.
 pub struct GenesisValidator {
@@ -45,6 +75,7 @@ fn genesis(
 	validators: Vec<GenesisValidator>,
 	endowed: Vec<AccountId>,
 	root: Option<AccountId>,
+	params: Params<Balance, BlockNumber>,
 ) -> Value {
 	let session_keys: Vec<(AccountId, AccountId, SessionKeys)> =
 		validators.into_iter().map(|v| (v.account.clone(), v.account, v.keys)).collect();
@@ -56,43 +87,54 @@ fn genesis(
 			balances.push((account.clone(), ENDOWMENT));
 		}
 	}
+	// Genesis validators start bonded as candidates, so the first election re-elects them.
+	let stakers: Vec<(AccountId, Balance, bool)> =
+		session_keys.iter().map(|(a, _, _)| (a.clone(), VALIDATOR_BOND, true)).collect();
 	build_struct_json_patch!(RuntimeGenesisConfig {
 		balances: pallet_balances::GenesisConfig { balances },
 		babe: pallet_babe::GenesisConfig { epoch_config: BABE_GENESIS_EPOCH_CONFIG },
 		session: pallet_session::GenesisConfig { keys: session_keys },
 		sudo: pallet_sudo::GenesisConfig { key: root },
+		staking_governance: pallet_staking_governance::GenesisConfig { stakers, params },
 	})
 }
 
 /// `development`: one validator (Alice), the well-known dev accounts endowed, Alice is sudo.
+/// Governance is quick: 5 blocks of voting, 2 of enactment delay, unbonding in 10 blocks.
 pub fn development_config_genesis() -> Value {
 	genesis(
 		vec![dev_validator("Alice")],
 		Sr25519Keyring::well_known().map(|k| k.to_account_id()).collect(),
 		Some(Sr25519Keyring::Alice.to_account_id()),
+		params(4, 1, 10, 5, 2, Perbill::from_percent(10)),
 	)
 }
 
-/// `local_testnet`: four validators (Alice, Bob, Charlie, Dave) on one machine.
+/// `local_testnet`: four validators (Alice, Bob, Charlie, Dave) on one machine, room for a fifth
+/// to join by stake; at least three (GRANDPA needs more than 2/3 online).
 pub fn local_config_genesis() -> Value {
 	genesis(
 		["Alice", "Bob", "Charlie", "Dave"].into_iter().map(dev_validator).collect(),
 		Sr25519Keyring::well_known().map(|k| k.to_account_id()).collect(),
 		Some(Sr25519Keyring::Alice.to_account_id()),
+		params(5, 3, 40, 10, 2, Perbill::from_percent(10)),
 	)
 }
 
 /// `testnet`: four validators with their own keys (`//verity-testnet-validator-N`, which operators
 /// replace by rotating keys with `author_rotateKeys` + `session.setKeys`), a faucet account, and
-/// a sudo key that governance replaces.
+/// no sudo key: parameters and upgrades change only by stake-weighted vote.
 pub fn testnet_config_genesis() -> Value {
 	let validators: Vec<GenesisValidator> =
 		(1..=4).map(|i| dev_validator(&format!("verity-testnet-validator-{i}"))).collect();
 	let faucet: AccountId =
 		get_public_from_string_or_panic::<sr25519::Public>("verity-testnet-faucet").into();
-	let root: AccountId =
-		get_public_from_string_or_panic::<sr25519::Public>("verity-testnet-root").into();
-	genesis(validators, vec![faucet, root.clone()], Some(root))
+	genesis(
+		validators,
+		vec![faucet],
+		None,
+		params(10, 3, 7 * DAYS, DAYS, HOURS, Perbill::from_percent(20)),
+	)
 }
 
 /// The JSON patch for a preset, or `None` for an unknown name.

@@ -162,6 +162,9 @@ mod runtime {
 
 	#[runtime::pallet_index(9)]
 	pub type FeeSettlement = pallet_fee_settlement;
+
+	#[runtime::pallet_index(10)]
+	pub type StakingGovernance = pallet_staking_governance;
 }
 
 /// The address format for describing accounts.

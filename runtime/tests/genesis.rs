@@ -1,5 +1,6 @@
 //! Every genesis preset builds a valid genesis state: validators in session, BABE and GRANDPA
-//! authorities set from their session keys, accounts endowed, and a sudo key.
+//! authorities set from their session keys, validators bonded as candidates, accounts endowed,
+//! sudo only where the preset wants it, and staking-governance parameters that pass its checks.
 
 use polkadot_sdk::{
 	frame_support::genesis_builder_helper::{build_state, get_preset},
@@ -9,7 +10,7 @@ use polkadot_sdk::{
 	*,
 };
 use verity_runtime::{
-	genesis_config_presets::{self, dev_validator, ENDOWMENT},
+	genesis_config_presets::{self, dev_validator, ENDOWMENT, VALIDATOR_BOND},
 	AccountId, Runtime, RuntimeGenesisConfig,
 };
 
@@ -62,9 +63,27 @@ fn assert_validators(expected: &[&str]) {
 	let expected_grandpa: Vec<_> = expected.iter().map(|s| dev_validator(s).keys.grandpa).collect();
 	assert_eq!(grandpa, expected_grandpa, "GRANDPA authorities follow the session keys");
 
-	for account in expected_accounts {
-		assert_eq!(pallet_balances::Pallet::<Runtime>::free_balance(&account), ENDOWMENT);
+	for account in &expected_accounts {
+		assert_eq!(
+			pallet_balances::Pallet::<Runtime>::free_balance(account),
+			ENDOWMENT - VALIDATOR_BOND
+		);
+		let ledger = pallet_staking_governance::Ledgers::<Runtime>::get(account).unwrap();
+		assert_eq!(ledger.active, VALIDATOR_BOND);
 	}
+	// Bonded as candidates, with keys: the first election returns the genesis set.
+	assert_eq!(
+		pallet_staking_governance::Candidates::<Runtime>::get().into_inner(),
+		expected_accounts
+	);
+	let mut elected = pallet_staking_governance::Pallet::<Runtime>::elect();
+	elected.sort();
+	let mut sorted = expected_accounts.clone();
+	sorted.sort();
+	assert_eq!(elected, sorted);
+	let params = pallet_staking_governance::Parameters::<Runtime>::get().unwrap();
+	assert!(pallet_staking_governance::Pallet::<Runtime>::params_are_valid(&params));
+	pallet_staking_governance::Pallet::<Runtime>::do_try_state().unwrap();
 }
 
 #[test]
@@ -74,7 +93,7 @@ fn development_preset_has_alice_as_sole_validator_and_sudo() {
 		assert_eq!(pallet_sudo::Key::<Runtime>::get(), Some(Sr25519Keyring::Alice.to_account_id()));
 		for k in Sr25519Keyring::well_known() {
 			assert_eq!(
-				pallet_balances::Pallet::<Runtime>::free_balance(k.to_account_id()),
+				<pallet_balances::Pallet<Runtime> as frame_support::traits::fungible::Inspect<_>>::total_balance(&k.to_account_id()),
 				ENDOWMENT
 			);
 		}
@@ -115,6 +134,8 @@ fn testnet_preset_has_its_own_validators_and_no_dev_accounts() {
 			pallet_balances::Pallet::<Runtime>::free_balance(Sr25519Keyring::Alice.to_account_id()),
 			0
 		);
+		// No sudo: the testnet changes parameters and code only by stake-weighted vote.
+		assert_eq!(pallet_sudo::Key::<Runtime>::get(), None);
 	});
 }
 

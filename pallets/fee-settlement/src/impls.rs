@@ -211,7 +211,7 @@ impl<T: Config> Pallet<T> {
 
 	/// Storage invariants: every held deposit is accounted for by the buyer's open channels, and
 	/// every open channel is listed under its buyer.
-	#[cfg(any(feature = "try-runtime", test))]
+	#[cfg(any(feature = "try-runtime", feature = "std", test))]
 	pub fn do_try_state() -> Result<(), polkadot_sdk::sp_runtime::TryRuntimeError> {
 		use polkadot_sdk::frame_support::traits::fungible::InspectHold;
 		let mut listed = 0usize;

@@ -362,7 +362,7 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// Storage invariants.
-	#[cfg(any(feature = "try-runtime", test))]
+	#[cfg(any(feature = "try-runtime", feature = "std", test))]
 	pub fn do_try_state() -> Result<(), polkadot_sdk::sp_runtime::TryRuntimeError> {
 		use polkadot_sdk::frame_support::traits::fungible::InspectHold;
 		let mut active_sum = BalanceOf::<T>::zero();

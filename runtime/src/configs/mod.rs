@@ -30,6 +30,7 @@ use super::{
 };
 
 mod fee_settlement;
+mod staking_governance;
 
 const NORMAL_DISPATCH_RATIO: Perbill = Perbill::from_percent(75);
 const MAX_BLOCK_LENGTH: u32 = 5 * 1024 * 1024;
@@ -152,9 +153,8 @@ impl pallet_session::Config for Runtime {
 	type ValidatorIdOf = ConvertInto;
 	type ShouldEndSession = Babe;
 	type NextSessionRotation = Babe;
-	/// For now the validator set is the genesis set; the staking-governance pallet takes over
-	/// as session manager and elects validators by stake.
-	type SessionManager = ();
+	/// Each session the top stakers with keys become the next validators (staking-governance).
+	type SessionManager = crate::StakingGovernance;
 	type SessionHandler = <SessionKeys as OpaqueKeys>::KeyTypeIdProviders;
 	type Keys = SessionKeys;
 	type DisablingStrategy = ();

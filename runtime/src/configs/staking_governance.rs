@@ -1,0 +1,40 @@
+//! Proof of stake and governance.
+
+use polkadot_sdk::{
+	frame_support::{
+		parameter_types,
+		traits::{tokens::imbalance::ResolveTo, ConstU32},
+		PalletId,
+	},
+	frame_system::EnsureRoot,
+	sp_runtime::traits::AccountIdConversion,
+};
+
+use crate::{AccountId, Balances, Runtime, RuntimeCall, RuntimeHoldReason, Session};
+
+parameter_types! {
+	/// Where slashed stake and spam deposits go: an account no key controls, spendable only by
+	/// governance (a Root call), until a treasury pallet manages it.
+	pub TreasuryAccount: AccountId = PalletId(*b"py/trsry").into_account_truncating();
+}
+
+impl pallet_staking_governance::Config for Runtime {
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type RuntimeCall = RuntimeCall;
+	type Slashed = ResolveTo<TreasuryAccount, Balances>;
+	type ValidatorRegistration = Session;
+	/// Root is a passed proposal (or sudo where a chain spec still has a sudo key).
+	type AdminOrigin = EnsureRoot<AccountId>;
+	type SlashOrigin = EnsureRoot<AccountId>;
+	type CancelOrigin = EnsureRoot<AccountId>;
+	type FastTrackOrigin = EnsureRoot<AccountId>;
+	type MaxCandidates = ConstU32<100>;
+	type MaxUnlockingChunks = ConstU32<32>;
+	type MaxActiveProposals = ConstU32<16>;
+	type MaxVotesPerProposal = ConstU32<1024>;
+	/// Parameter changes and batches of them. A runtime upgrade goes through
+	/// `system.authorizeUpgrade(code_hash)` (small) and then anyone's `applyAuthorizedUpgrade`.
+	type MaxCallLen = ConstU32<4096>;
+	type WeightInfo = pallet_staking_governance::weights::SubstrateWeight<Runtime>;
+}
