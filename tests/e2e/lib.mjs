@@ -65,6 +65,25 @@ export function signAndInclude(api, tx, signer) {
   });
 }
 
+/**
+ * Resolves with the first event (in a new block) for which `match(event)` is true, or rejects
+ * after `timeoutMs`.
+ */
+export function waitForEvent(api, match, timeoutMs = 120_000) {
+  return new Promise((resolve, reject) => {
+    let unsub = () => {};
+    const timer = setTimeout(() => { unsub(); reject(new Error(`no matching event within ${timeoutMs} ms`)); }, timeoutMs);
+    api.query.system.events((records) => {
+      const found = records.find(({ event }) => match(event));
+      if (found) {
+        clearTimeout(timer);
+        unsub();
+        resolve(found.event);
+      }
+    }).then((u) => { unsub = u; }, reject);
+  });
+}
+
 /** The fee the signer paid, from `transactionPayment.TransactionFeePaid`. */
 export function feePaid(events) {
   const ev = events.find(({ event }) => event.section === 'transactionPayment' && event.method === 'TransactionFeePaid');
