@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# The main job, end to end (today: the chain and payment channels). Installs what is missing,
-# builds the node, starts a dev chain, waits until it produces and finalises blocks, serves 10,000
-# pay-per-request calls through a payment channel settled in one redeem, prints a summary with how
-# to reach the chain from polkadot.js, and keeps the chain running until Ctrl-C.
+# The main job, end to end (today: the chain, payment channels and governance). Installs what is
+# missing, builds the node, starts a dev chain, waits until it produces and finalises blocks,
+# serves 10,000 pay-per-request calls through a payment channel settled in one redeem, changes a
+# parameter by stake-weighted vote, prints a summary with how to reach the chain from
+# polkadot.js, and keeps the chain running until Ctrl-C.
 #   VERITY_DEMO_EXIT=1  stop after the summary (used by CI to check the command works)
 #   VERITY_RPC_PORT     RPC port (default 9944)
 set -euo pipefail
@@ -40,6 +41,9 @@ done
 log "payment channel: Alice pays Bob per request with signed vouchers; Bob settles once"
 channel_summary="$(cd "$VERITY_ROOT/tests/e2e" && VERITY_WS="ws://127.0.0.1:$rpc_port" node demo/channel.mjs "${VERITY_DEMO_REQUESTS:-10000}")"
 
+log "governance: a parameter change proposed, voted with stake, enacted as Root"
+governance_summary="$(cd "$VERITY_ROOT/tests/e2e" && VERITY_WS="ws://127.0.0.1:$rpc_port" node demo/governance.mjs 300)"
+
 best="$(rpc "$rpc_port" chain_getHeader | block_number)"
 chain="$(rpc "$rpc_port" system_chain | tr -d '"')"
 version="$(rpc "$rpc_port" system_version | tr -d '"')"
@@ -61,6 +65,9 @@ cat <<TXT
 
   Pay-per-request through a payment channel (fee-settlement)
 $channel_summary
+
+  A parameter changed by stake-weighted vote (staking-governance)
+$governance_summary
 
 TXT
 if [ "${VERITY_DEMO_EXIT:-0}" = 1 ]; then

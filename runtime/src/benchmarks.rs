@@ -5,7 +5,9 @@ use polkadot_sdk::*;
 pub use frame_benchmarking::baseline::Pallet as BaselineBench;
 pub use frame_system_benchmarking::Pallet as SystemBench;
 
-use super::{Balances, FeeSettlement, Runtime, StakingGovernance, Sudo, Timestamp, Utility};
+// Re-exported: `define_benchmarks!` expands where `list_benchmarks!`/`add_benchmarks!` are called
+// (`apis.rs`, which glob-imports this module), naming these types unqualified.
+pub use super::{Balances, FeeSettlement, Runtime, StakingGovernance, Sudo, Timestamp, Utility};
 
 frame_benchmarking::define_benchmarks!(
 	[frame_benchmarking, BaselineBench::<Runtime>]
