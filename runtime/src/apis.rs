@@ -231,7 +231,7 @@ impl_runtime_apis! {
 			use crate::benchmarks::*;
 
 			let mut list = Vec::<BenchmarkList>::new();
-			crate::list_benchmarks!(list, extra);
+			list_benchmarks!(list, extra);
 			let storage_info = crate::AllPalletsWithSystem::storage_info();
 			(list, storage_info)
 		}
@@ -252,7 +252,7 @@ impl_runtime_apis! {
 				crate::AllPalletsWithSystem::whitelisted_storage_keys();
 			let mut batches = Vec::<BenchmarkBatch>::new();
 			let params = (&config, &whitelist);
-			crate::add_benchmarks!(params, batches);
+			add_benchmarks!(params, batches);
 			Ok(batches)
 		}
 	}

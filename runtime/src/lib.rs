@@ -27,10 +27,13 @@ include!(concat!(env!("OUT_DIR"), "/wasm_binary.rs"));
 extern crate alloc;
 use alloc::vec::Vec;
 
+// Before `apis`: `define_benchmarks!` defines the `list_benchmarks!`/`add_benchmarks!` macros
+// that the benchmark runtime API calls, and macros are visible only after their definition.
+#[cfg(feature = "runtime-benchmarks")]
+#[macro_use]
+mod benchmarks;
 mod apis;
 pub use apis::RuntimeApi;
-#[cfg(feature = "runtime-benchmarks")]
-mod benchmarks;
 pub mod configs;
 pub mod genesis_config_presets;
 
