@@ -4,7 +4,12 @@
 # Builds verity-node with --features runtime-benchmarks in its own target dir (the feature
 # changes most of the sdk, so sharing one dir would make normal and benchmark builds evict each
 # other's runtime); the first build takes ~40 min on 2 cores. Also writes the raw results as JSON
-# next to the weights (target dir, bench-results/) for docs/benchmarks.md.
+# (target dir, bench-results/) for docs/benchmarks.md and scripts/bench-summary.py.
+#   VERITY_BENCH_PROFILE  cargo profile of the node (default dev; `production` for weights a
+#                         launched chain should use: the runtime is always release wasm, but the
+#                         host functions it calls (storage, trie, crypto) run in the node and are
+#                         unoptimised in dev, which inflates every weight; see docs/benchmarks.md)
+#   VERITY_BENCH_STEPS, VERITY_BENCH_REPEAT  (defaults 50 and 20)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$VERITY_ROOT"
@@ -18,13 +23,16 @@ export CARGO_TARGET_DIR="${VERITY_BENCH_TARGET_DIR:-$HOME/.cache/verity/target-b
 # frame-benchmarking-cli embeds a test runtime used only by `benchmark storage`; its wasm build
 # cannot find itself in our workspace's metadata (it is an optional dependency), so skip it.
 export SKIP_FRAME_STORAGE_ACCESS_TEST_RUNTIME_WASM_BUILD=1
-log "building verity-node --features runtime-benchmarks (target dir: $CARGO_TARGET_DIR)"
-cargo build --locked -p verity-node --features runtime-benchmarks
+profile="${VERITY_BENCH_PROFILE:-dev}"
+profile_dir="$profile"
+[ "$profile" = dev ] && profile_dir=debug
+log "building verity-node --features runtime-benchmarks --profile $profile (target dir: $CARGO_TARGET_DIR)"
+cargo build --locked -p verity-node --features runtime-benchmarks --profile "$profile"
 
 results="$CARGO_TARGET_DIR/bench-results"
 mkdir -p "$results"
 log "benchmarking $pallet"
-"$CARGO_TARGET_DIR/debug/verity-node" benchmark pallet \
+"$CARGO_TARGET_DIR/$profile_dir/verity-node" benchmark pallet \
 	--chain dev \
 	--pallet "$pallet" \
 	--extrinsic '*' \
