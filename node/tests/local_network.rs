@@ -13,11 +13,11 @@ use common::{
 	Node,
 };
 use polkadot_sdk::{pallet_session, pallet_utility};
-use verity_runtime::{currency::VER, genesis_config_presets::VALIDATOR_BOND, RuntimeCall};
 use std::{
 	path::Path,
 	time::{Duration, Instant},
 };
+use verity_runtime::{currency::VER, genesis_config_presets::VALIDATOR_BOND, RuntimeCall};
 
 const VALIDATORS: [&str; 4] = ["alice", "bob", "charlie", "dave"];
 

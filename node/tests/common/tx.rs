@@ -6,7 +6,9 @@ use polkadot_sdk::{
 	frame_system, pallet_transaction_payment,
 	sp_core::{crypto::Ss58Codec, sr25519, Pair, H256},
 	sp_crypto_hashing::twox_128,
-	sp_runtime::{generic::Era, traits::IdentifyAccount, MultiAddress, MultiSignature, MultiSigner},
+	sp_runtime::{
+		generic::Era, traits::IdentifyAccount, MultiAddress, MultiSignature, MultiSigner,
+	},
 };
 use verity_runtime::{AccountId, Runtime, RuntimeCall, SignedPayload, UncheckedExtrinsic};
 
@@ -35,11 +37,10 @@ fn from_hex(s: &str) -> Vec<u8> {
 /// `node`; returns the transaction hash or the node's error.
 pub fn submit(node: &Node, signer: &sr25519::Pair, call: RuntimeCall) -> Result<String, String> {
 	let who = account(signer);
-	let nonce: u32 = result(
-		&node.rpc("system_accountNextIndex", &format!(r#"["{}"]"#, who.to_ss58check()))?,
-	)
-	.as_u64()
-	.ok_or("no nonce")? as u32;
+	let nonce: u32 =
+		result(&node.rpc("system_accountNextIndex", &format!(r#"["{}"]"#, who.to_ss58check()))?)
+			.as_u64()
+			.ok_or("no nonce")? as u32;
 	let genesis = H256::from_slice(&from_hex(
 		result(&node.rpc("chain_getBlockHash", "[0]")?).as_str().ok_or("no genesis")?,
 	));
@@ -91,7 +92,8 @@ pub fn rotate_keys(node: &Node, owner: &AccountId) -> (verity_runtime::SessionKe
 	let owner_hex = format!("0x{}", hex::encode(AsRef::<[u8]>::as_ref(owner)));
 	let body = node.rpc("author_rotateKeysWithOwner", &format!(r#"["{owner_hex}"]"#)).unwrap();
 	let value = result(&body);
-	let keys = verity_runtime::SessionKeys::decode(&mut &from_hex(value["keys"].as_str().unwrap())[..])
-		.unwrap();
+	let keys =
+		verity_runtime::SessionKeys::decode(&mut &from_hex(value["keys"].as_str().unwrap())[..])
+			.unwrap();
 	(keys, from_hex(value["proof"].as_str().unwrap()))
 }
