@@ -1,10 +1,12 @@
 // Governance from polkadot.js on the dev chain (Alice is the only staker, 5-block voting, 2-block
-// enactment delay): a proposal to change a parameter (fee-settlement's challenge period) is voted
-// through and enacted as Root, and the new value is read from storage; a proposal voted down
+// enactment delay): a proposal to change a parameter (fee-settlement's challenge period) and to
+// authorize a runtime upgrade (`system.authorizeUpgrade`, the first half of an upgrade by vote) is
+// voted through and enacted as Root, and both are read back from storage; a proposal voted down
 // changes nothing; bad input (voting without stake, double voting, an oversize call, unbonding
 // more than bonded, withdrawing before the delay) fails readably and changes nothing.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { blake2AsHex } from '@polkadot/util-crypto';
 import { connect, errorName, signAndInclude, VER, waitForEvent } from './lib.mjs';
 
 let api;
@@ -47,16 +49,25 @@ async function proposeAndVote(call, aye) {
   return index;
 }
 
-test('a parameter change passes by stake-weighted vote and is enacted as Root', async () => {
+test('a parameter change and an upgrade authorization pass by stake-weighted vote, enacted as Root', async () => {
   const before = await challengePeriod();
   const target = before === 5 ? 6 : 5;
-  const index = await proposeAndVote(api.tx.feeSettlement.setChallengePeriod(target), true);
+  const code = await api.rpc.state.getStorage('0x3a636f6465'); // the well-known `:code` key
+  const codeHash = blake2AsHex(code.toU8a(true), 256);
+  const call = api.tx.utility.batchAll([
+    api.tx.feeSettlement.setChallengePeriod(target),
+    api.tx.system.authorizeUpgrade(codeHash),
+  ]);
+  const index = await proposeAndVote(call, true);
   assert.equal(await deposits(alice), 100n * VER);
   const approved = await waitForEvent(api, (e) => api.events.stakingGovernance.ProposalApproved.is(e) && e.data.index.toNumber() === index);
   assert.equal(approved.data.ayes.toBigInt(), 100_000n * VER);
   const enacted = await waitForEvent(api, (e) => api.events.stakingGovernance.ProposalEnacted.is(e) && e.data.index.toNumber() === index);
   assert.ok(enacted.data.result.isOk, `enacted with ${enacted.data.result.toString()}`);
   assert.equal(await challengePeriod(), target);
+  const authorized = await api.query.system.authorizedUpgrade();
+  assert.ok(authorized.isSome, 'upgrade authorized');
+  assert.equal(authorized.unwrap().codeHash.toHex(), codeHash);
   assert.equal(await deposits(alice), 0n, 'deposit returned');
   assert.ok((await api.query.stakingGovernance.proposals(index)).isNone);
 });
