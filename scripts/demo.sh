@@ -45,6 +45,7 @@ log "governance: a parameter change proposed, voted with stake, enacted as Root"
 governance_summary="$(cd "$VERITY_ROOT/tests/e2e" && VERITY_WS="ws://127.0.0.1:$rpc_port" node demo/governance.mjs 300)"
 
 best="$(rpc "$rpc_port" chain_getHeader | block_number)"
+finalized="$(rpc "$rpc_port" chain_getHeader "[$(rpc "$rpc_port" chain_getFinalizedHead)]" | block_number)"
 chain="$(rpc "$rpc_port" system_chain | tr -d '"')"
 version="$(rpc "$rpc_port" system_version | tr -d '"')"
 props="$(rpc "$rpc_port" system_properties)"
@@ -61,7 +62,7 @@ cat <<TXT
   Prometheus       http://127.0.0.1:9615/metrics
   polkadot.js      https://polkadot.js.org/apps/?rpc=ws%3A%2F%2F127.0.0.1%3A$rpc_port#/explorer
                    (or @polkadot/api: ApiPromise.create({ provider: new WsProvider('ws://127.0.0.1:$rpc_port') }))
-  dev accounts     //Alice //Bob //Charlie //Dave //Eve //Ferdie, 1,000,000 VER each; Alice is sudo
+  dev accounts     //Alice //Bob //Charlie //Dave //Eve //Ferdie, 1,000,000 VER each; Alice is sudo and bonded 100,000 VER as validator
 
   Pay-per-request through a payment channel (fee-settlement)
 $channel_summary
