@@ -213,6 +213,48 @@ pub fn verify_merkle_proof(
 	siblings.next().is_none() && node == *root
 }
 
+/// The requests served so far on a channel, kept as the roots of the tree's perfect subtrees
+/// ("peaks", largest first), so the next voucher's root costs O(log n) hashes, not O(n): the
+/// tree's root is the right fold `node_hash(p0, node_hash(p1, … pk))` of its peaks.
+#[derive(Clone, Default, Debug, PartialEq, Eq)]
+pub struct RequestLog {
+	count: u64,
+	/// `(peak, height)`, heights strictly decreasing.
+	peaks: Vec<(H256, u32)>,
+}
+
+impl RequestLog {
+	/// An empty log.
+	pub fn new() -> Self {
+		Self::default()
+	}
+
+	/// Appends one request hash.
+	pub fn push(&mut self, request: &H256) {
+		self.count = self.count.saturating_add(1);
+		self.peaks.push((leaf_hash(request), 0));
+		while let [.., (left, lh), (right, rh)] = self.peaks[..] {
+			if lh != rh {
+				break;
+			}
+			self.peaks.truncate(self.peaks.len().saturating_sub(2));
+			self.peaks.push((node_hash(&left, &right), lh.saturating_add(1)));
+		}
+	}
+
+	/// Number of requests: the nonce of a voucher covering them.
+	pub fn count(&self) -> u64 {
+		self.count
+	}
+
+	/// The Merkle root over every request pushed, equal to [`merkle_root`] of them.
+	pub fn root(&self) -> H256 {
+		let mut peaks = self.peaks.iter().rev();
+		let Some((last, _)) = peaks.next() else { return H256::zero() };
+		peaks.fold(*last, |acc, (peak, _)| node_hash(peak, &acc))
+	}
+}
+
 /// Signing with a local key: what the worker and tests use to produce vouchers.
 #[cfg(feature = "std")]
 pub mod sign {
@@ -286,6 +328,18 @@ mod tests {
 			assert!(merkle_proof(&reqs, n as usize).is_none());
 		}
 		assert_eq!(merkle_root(&[]), H256::zero());
+	}
+
+	#[test]
+	fn request_log_root_equals_the_full_tree_root() {
+		let reqs = requests(70);
+		let mut log = RequestLog::new();
+		assert_eq!(log.root(), H256::zero());
+		for (i, r) in reqs.iter().enumerate() {
+			log.push(r);
+			assert_eq!(log.root(), merkle_root(&reqs[..=i]), "n={}", i + 1);
+			assert_eq!(log.count(), i as u64 + 1);
+		}
 	}
 
 	#[test]
