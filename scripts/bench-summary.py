@@ -28,7 +28,7 @@ def main(path):
         for i, (component, _) in enumerate(keys[0]):
             lo = min(k[i][1] for k in keys)
             hi = max(k[i][1] for k in keys)
-            # Median over runs whose other components are at their own maximum (the worst case).
+            # Median over every run with this component at `value`, whatever the others are.
             def at(value):
                 times = [t for k, ts in by_components.items() if k[i][1] == value for t in ts]
                 return statistics.median(times)

@@ -26,10 +26,10 @@ export function errorName(api, dispatchError) {
 }
 
 /**
- * Signs and sends `tx`, resolves once its block is finalized with
+ * Signs and sends `tx`; resolves when its status reaches `stage` ('InBlock' or 'Finalized') with
  * `{ blockHash, events, dispatchError }` (`dispatchError` is null on success).
  */
-export function signAndFinalize(api, tx, signer) {
+function signAndWait(tx, signer, stage) {
   return new Promise((resolve, reject) => {
     let unsub = () => {};
     tx.signAndSend(signer, (result) => {
@@ -37,33 +37,19 @@ export function signAndFinalize(api, tx, signer) {
       if (status.isInvalid || status.isDropped || status.isUsurped) {
         unsub();
         reject(new Error(`transaction ${status.type}`));
-      } else if (status.isFinalized) {
+      } else if (status.type === stage) {
         unsub();
-        resolve({ blockHash: status.asFinalized, events, dispatchError: dispatchError || null });
+        resolve({ blockHash: status.value, events, dispatchError: dispatchError || null });
       }
     }).then((u) => { unsub = u; }, reject);
   });
 }
 
-/**
- * Signs and sends `tx`, resolves once it is in a block (not waiting for finality) with
- * `{ blockHash, events, dispatchError }`.
- */
-export function signAndInclude(api, tx, signer) {
-  return new Promise((resolve, reject) => {
-    let unsub = () => {};
-    tx.signAndSend(signer, (result) => {
-      const { status, events, dispatchError } = result;
-      if (status.isInvalid || status.isDropped || status.isUsurped) {
-        unsub();
-        reject(new Error(`transaction ${status.type}`));
-      } else if (status.isInBlock) {
-        unsub();
-        resolve({ blockHash: status.asInBlock, events, dispatchError: dispatchError || null });
-      }
-    }).then((u) => { unsub = u; }, reject);
-  });
-}
+/** Signs and sends `tx`, resolves once its block is finalized (see `signAndWait`). */
+export const signAndFinalize = (api, tx, signer) => signAndWait(tx, signer, 'Finalized');
+
+/** Signs and sends `tx`, resolves once it is in a block, not waiting for finality. */
+export const signAndInclude = (api, tx, signer) => signAndWait(tx, signer, 'InBlock');
 
 /**
  * Resolves with the first event (in a new block) for which `match(event)` is true, or rejects

@@ -356,7 +356,7 @@ impl<T: Config> Pallet<T> {
 				(active >= params.min_validator_bond).then_some((c, active))
 			})
 			.collect();
-		electable.sort_by(|(a, sa), (b, sb)| sb.cmp(sa).then_with(|| a.encode().cmp(&b.encode())));
+		electable.sort_by(|(a, sa), (b, sb)| sb.cmp(sa).then_with(|| a.cmp(b)));
 		electable.truncate(params.validator_count as usize);
 		electable.into_iter().map(|(c, _)| c).collect()
 	}
