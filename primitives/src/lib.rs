@@ -6,6 +6,9 @@
 
 extern crate alloc;
 
+pub mod cid;
+pub mod kernel;
+pub mod market;
 pub mod staking;
 pub mod voucher;
 

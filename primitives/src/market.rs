@@ -1,0 +1,59 @@
+//! How the marketplace hands tasks to verification and how verification reports back.
+//!
+//! A job is split into tasks, one per assigned provider. When a provider submits a task's result,
+//! the marketplace calls [`TaskVerifier::verify`] (implemented by the proof-of-compute pallet);
+//! when verification ends, the verifier calls [`TaskOutcome::task_verified`] or
+//! [`TaskOutcome::task_rejected`] (implemented by the marketplace), which pays or reassigns.
+
+use crate::{cid::Cid, kernel::KernelId};
+use codec::{Decode, Encode, MaxEncodedLen};
+use polkadot_sdk::sp_runtime::DispatchResult;
+use scale_info::TypeInfo;
+
+/// A job's id: a counter, never reused.
+pub type JobId = u64;
+/// A task's id: a counter, never reused.
+pub type TaskId = u64;
+
+/// What a verifier needs to know about a task.
+#[derive(Clone, PartialEq, Eq, Encode, Decode, MaxEncodedLen, TypeInfo, Debug)]
+pub struct TaskInfo<AccountId> {
+	/// The job the task belongs to.
+	pub job: JobId,
+	/// The kernel that ran (its aggregation rule decides agreement).
+	pub kernel: KernelId,
+	/// The provider that did the work.
+	pub provider: AccountId,
+	/// Work in WU.
+	pub work: u128,
+	/// Committee size the buyer asked for (inference), or the kernel's default (0).
+	pub committee: u32,
+	/// `true` for a training task, `false` for inference.
+	pub training: bool,
+}
+
+/// Implemented by the verification pallet: start verifying a submitted task.
+pub trait TaskVerifier<AccountId> {
+	/// Called once per submission; an error makes the submission fail and change nothing.
+	fn verify(task: TaskId, info: &TaskInfo<AccountId>, result: &Cid) -> DispatchResult;
+}
+
+/// No verifier: submitted tasks wait for an outcome that never comes, and their jobs are refunded
+/// in full at their deadline.
+impl<AccountId> TaskVerifier<AccountId> for () {
+	fn verify(_: TaskId, _: &TaskInfo<AccountId>, _: &Cid) -> DispatchResult {
+		Ok(())
+	}
+}
+
+/// Implemented by the marketplace: what verification concluded.
+pub trait TaskOutcome<AccountId> {
+	/// The task, while it is open.
+	fn task(task: TaskId) -> Option<TaskInfo<AccountId>>;
+	/// The task's result `result` was accepted; `credited` are the verifiers that agreed, who
+	/// share the task's verification margin.
+	fn task_verified(task: TaskId, result: Cid, credited: &[AccountId]) -> DispatchResult;
+	/// The task's result was not accepted: it is reassigned to another provider, or its job
+	/// fails and is refunded if it cannot be.
+	fn task_rejected(task: TaskId) -> DispatchResult;
+}
