@@ -60,6 +60,9 @@ pub use weights::WeightInfo;
 pub type CidInput =
 	polkadot_sdk::frame_support::BoundedVec<u8, polkadot_sdk::frame_support::traits::ConstU32<64>>;
 
+// `register_kernel` takes each part of the record as its own argument, so that polkadot.js users
+// fill in named fields without custom types.
+#[allow(clippy::too_many_arguments)]
 #[polkadot_sdk::frame_support::pallet]
 pub mod pallet {
 	use super::*;

@@ -1,1 +1,784 @@
+//! # Marketplace: the Resource Abstraction Layer, offers, jobs, escrow, a price index, allocation
+//! at minimum cost, liveness, and payment for verified work
+//!
+//! ## Resource Abstraction Layer
+//!
+//! One **work unit (WU)** is 10^12 floating-point operations of a kernel's declared cost (see
+//! `pallet-aivm-registry`), so a job's work is known before it runs: training costs
+//! `train_flops × samples × epochs`, inference `inference_flops × samples`. Work is priced in VER
+//! per WU; a task of `f` FLOPs at price `p` costs `p × f / 10^12` (rounded down). Capacity is
+//! offered per **resource class** ([`ResourceClass`]: CPU, consumer GPU, datacenter GPU at
+//! genesis; [`Config::AdminOrigin`] — a governance vote — adds or changes classes) in milli-WU
+//! per second, as `verity-worker bench-hw` measures it.
+//!
+//! ## Offers
+//!
+//! A provider with at least the minimum provider stake ([`Config::Staking`]) publishes one offer
+//! per class: capacity, price (fixed per WU, or "follow the index"), and the job sizes it takes.
+//! It can update it (capacity only upwards while it has open tasks), pause and resume it, and
+//! withdraw it once no task is open on it.
+//!
+//! ## Jobs and escrow
+//!
+//! A buyer posts a job: a usable kernel, a class, training (dataset CID, hyper-parameters,
+//! epochs, group size) or inference (input CIDs, committee size), the number of samples, a max
+//! price per WU and a deadline. The budget — work × max price plus the governable verification
+//! margin — is held from the buyer (`fungible` hold, reason `JobEscrow`). A job can be cancelled
+//! with a full refund until it is allocated.
+//!
+//! ## Price index
+//!
+//! Every block, for each class, the target `P_base × demand / supply` — demand the WU of open
+//! jobs, supply the WU active offers can do over `supply_horizon_secs` minus what they already
+//! carry — is clamped to the class's `[min_price, max_price]` and the index moves towards it by
+//! `index_smoothing` (an exponential moving average). Read it from storage (`PriceIndex`) or the
+//! `price_index` view function.
+//!
+//! ## Allocation
+//!
+//! Posted jobs queue; each block allocates at most `MaxAllocationsPerBlock` of them (a job that
+//! does not fit yet stays queued until its deadline). Candidates are the active offers of the
+//! job's class whose price is at most the job's max price, whose provider still has provider
+//! stake and is not excluded from the job, whose size limits admit the job, and whose load is
+//! not more than τ (`load_tolerance_secs`) above the class average; each can take what its
+//! capacity does before the deadline minus what it already carries. Inference jobs are split
+//! cheapest first, training jobs go to the `group_size` cheapest offers — both exact optima, see
+//! [`allocation`]. Price ties are broken by BABE randomness. One offer per provider per class,
+//! so no provider appears twice in one job.
+//!
+//! ## Liveness
+//!
+//! An assigned provider must [`accept_task`](Pallet::accept_task) within `accept_window` blocks,
+//! then send a [`heartbeat`](Pallet::heartbeat) or [`submit_result`](Pallet::submit_result) at
+//! least every `heartbeat_interval` blocks. A missed step slashes `missed_deadline_penalty` of its
+//! stake (reason `MissedDeadline`), excludes it from the job, and reassigns the task to the next
+//! cheapest candidate; after `max_reassignments`, or with no candidate left, the job fails and
+//! the buyer is refunded in full.
+//!
+//! ## Completion
+//!
+//! A submitted result goes to [`Config::Verifier`] (the proof-of-compute pallet), which reports
+//! back through [`TaskOutcome`]: a rejected task is reassigned; once every task of a job is
+//! verified, each provider is paid its work at its agreed price less the protocol fee, the fee
+//! goes to [`Config::FeeDestination`], the verifiers credited for each task share its
+//! verification margin, and the rest is refunded. A job not verified by its deadline is refunded
+//! in full.
+//!
+//! ## Example
+//!
+//! From `tests::job_goes_to_the_cheaper_offer_first`:
+//!
+//! ```ignore
+//! assert_ok!(Market::publish_offer(signed(CAROL), CPU, 1_000, PriceSpec::Fixed(30), 1, 1_000));
+//! assert_ok!(Market::publish_offer(signed(DAVE), CPU, 1_000, PriceSpec::Fixed(20), 1, 1_000));
+//! assert_ok!(Market::post_job(signed(ALICE), kernel, CPU, inference(1), 1_000, 50, 100));
+//! run_to_block(2);
+//! assert_eq!(Tasks::<Test>::get(0).unwrap().provider, DAVE);
+//! ```
+
 #![cfg_attr(not(feature = "std"), no_std)]
+
+extern crate alloc;
+
+pub use pallet::*;
+
+pub mod allocation;
+#[cfg(feature = "runtime-benchmarks")]
+mod benchmarking;
+mod impls;
+#[cfg(test)]
+mod mock;
+#[cfg(test)]
+mod tests;
+pub mod types;
+pub mod weights;
+
+pub use types::*;
+pub use verity_primitives::market::{JobId, TaskId, TaskOutcome};
+pub use weights::WeightInfo;
+
+#[polkadot_sdk::frame_support::pallet]
+pub mod pallet {
+	use super::*;
+	use alloc::vec::Vec;
+	use polkadot_sdk::{
+		frame_support::{
+			pallet_prelude::*,
+			traits::{
+				fungible::{InspectHold, Mutate, MutateHold},
+				Randomness,
+			},
+		},
+		frame_system::pallet_prelude::*,
+	};
+	use verity_primitives::{
+		kernel::{KernelId, KernelInspect},
+		market::TaskVerifier,
+		staking::ProviderStake,
+	};
+
+	const STORAGE_VERSION: StorageVersion = StorageVersion::new(0);
+
+	#[pallet::pallet]
+	#[pallet::storage_version(STORAGE_VERSION)]
+	pub struct Pallet<T>(_);
+
+	/// Why the pallet holds funds.
+	#[pallet::composite_enum]
+	pub enum HoldReason {
+		/// A job's budget, until it completes, fails or is cancelled.
+		#[codec(index = 0)]
+		JobEscrow,
+	}
+
+	#[pallet::config]
+	pub trait Config: polkadot_sdk::frame_system::Config<RuntimeEvent: From<Event<Self>>> {
+		/// The currency jobs are paid in.
+		type Currency: MutateHold<Self::AccountId, Reason = Self::RuntimeHoldReason>
+			+ InspectHold<Self::AccountId>
+			+ Mutate<Self::AccountId>;
+
+		/// The overarching hold reason.
+		type RuntimeHoldReason: From<HoldReason>;
+
+		/// Kernels: declared costs, usability, references.
+		type Kernels: KernelInspect<Self::AccountId>;
+
+		/// Provider stake: who may offer, and whom to penalise.
+		type Staking: ProviderStake<Self::AccountId, BalanceOf<Self>>;
+
+		/// Verification of submitted results (the proof-of-compute pallet).
+		type Verifier: TaskVerifier<Self::AccountId>;
+
+		/// Randomness for tie-breaking (BABE's in the runtime).
+		type Randomness: Randomness<Self::Hash, BlockNumberFor<Self>>;
+
+		/// Where protocol fees go.
+		type FeeDestination: Get<Self::AccountId>;
+
+		/// Who sets resource classes and parameters (Root: a passed proposal).
+		type AdminOrigin: EnsureOrigin<Self::RuntimeOrigin>;
+
+		/// Block time, to turn capacity per second into work before a deadline.
+		#[pallet::constant]
+		type MillisecsPerBlock: Get<u64>;
+
+		/// Most resource classes: bounds the per-block index update.
+		#[pallet::constant]
+		type MaxClasses: Get<u32>;
+
+		/// Most offers per class: bounds what one allocation sorts.
+		#[pallet::constant]
+		type MaxOffersPerClass: Get<u32>;
+
+		/// Most tasks per job (the largest training group): bounds completion and failure.
+		#[pallet::constant]
+		type MaxTasksPerJob: Get<u32>;
+
+		/// Most input CIDs of an inference job.
+		#[pallet::constant]
+		type MaxInputs: Get<u32>;
+
+		/// Largest hyper-parameter blob of a training job.
+		#[pallet::constant]
+		type MaxHyperParams: Get<u32>;
+
+		/// Largest verification committee (bounds the verifiers credited per task).
+		#[pallet::constant]
+		type MaxCommittee: Get<u32>;
+
+		/// Most jobs waiting for allocation.
+		#[pallet::constant]
+		type MaxQueued: Get<u32>;
+
+		/// Most allocation attempts per block: bounds the hook's work.
+		#[pallet::constant]
+		type MaxAllocationsPerBlock: Get<u32>;
+
+		/// Most deadlines indexed per block: bounds the hook's work.
+		#[pallet::constant]
+		type MaxDeadlinesPerBlock: Get<u32>;
+
+		/// Longest time from posting to deadline, in blocks.
+		#[pallet::constant]
+		type MaxJobDuration: Get<BlockNumberFor<Self>>;
+
+		/// Largest job, in WU.
+		#[pallet::constant]
+		type MaxJobWork: Get<u64>;
+
+		/// Weights from this pallet's benchmarks.
+		type WeightInfo: WeightInfo;
+
+		/// Sets up providers and kernels in benchmarks.
+		#[cfg(feature = "runtime-benchmarks")]
+		type BenchmarkHelper: BenchmarkHelper<Self::AccountId>;
+	}
+
+	/// Resource classes by id.
+	// Hasher: a small id set by governance.
+	#[pallet::storage]
+	pub type ResourceClasses<T: Config> =
+		StorageMap<_, Twox64Concat, ClassId, ResourceClass<BalanceOf<T>>>;
+
+	/// Ids of all classes (bounds the per-block index update).
+	#[pallet::storage]
+	pub type ClassIds<T: Config> = StorageValue<_, BoundedVec<ClassId, T::MaxClasses>, ValueQuery>;
+
+	/// The price index per class, VER per WU.
+	// Hasher: a small id set by governance.
+	#[pallet::storage]
+	pub type PriceIndex<T: Config> = StorageMap<_, Twox64Concat, ClassId, BalanceOf<T>, ValueQuery>;
+
+	/// Demand, supply and load per class.
+	// Hasher: a small id set by governance.
+	#[pallet::storage]
+	pub type Stats<T: Config> = StorageMap<_, Twox64Concat, ClassId, ClassStats, ValueQuery>;
+
+	/// Offers by id.
+	// Hasher: sequential id.
+	#[pallet::storage]
+	pub type Offers<T: Config> = StorageMap<_, Twox64Concat, OfferId, Offer<T>>;
+
+	/// Offer ids per class.
+	// Hasher: a small id set by governance.
+	#[pallet::storage]
+	pub type ClassOffers<T: Config> =
+		StorageMap<_, Twox64Concat, ClassId, BoundedVec<OfferId, T::MaxOffersPerClass>, ValueQuery>;
+
+	/// A provider's offer in a class.
+	// Hasher: accounts are chosen by users.
+	#[pallet::storage]
+	pub type ProviderOffers<T: Config> =
+		StorageDoubleMap<_, Blake2_128Concat, T::AccountId, Twox64Concat, ClassId, OfferId>;
+
+	/// The next offer id.
+	#[pallet::storage]
+	pub type NextOffer<T: Config> = StorageValue<_, OfferId, ValueQuery>;
+
+	/// Open jobs by id.
+	// Hasher: sequential id.
+	#[pallet::storage]
+	pub type Jobs<T: Config> = StorageMap<_, Twox64Concat, JobId, Job<T>>;
+
+	/// The next job id.
+	#[pallet::storage]
+	pub type NextJob<T: Config> = StorageValue<_, JobId, ValueQuery>;
+
+	/// Open tasks by id.
+	// Hasher: sequential id.
+	#[pallet::storage]
+	pub type Tasks<T: Config> = StorageMap<_, Twox64Concat, TaskId, TaskEntry<T>>;
+
+	/// The next task id.
+	#[pallet::storage]
+	pub type NextTask<T: Config> = StorageValue<_, TaskId, ValueQuery>;
+
+	/// Jobs waiting for allocation, oldest first.
+	#[pallet::storage]
+	pub type Queue<T: Config> = StorageValue<_, BoundedVec<JobId, T::MaxQueued>, ValueQuery>;
+
+	/// Deadlines falling in each block.
+	// Hasher: block numbers are not chosen freely.
+	#[pallet::storage]
+	pub type Deadlines<T: Config> = StorageMap<
+		_,
+		Twox64Concat,
+		BlockNumberFor<T>,
+		BoundedVec<Deadline, T::MaxDeadlinesPerBlock>,
+		ValueQuery,
+	>;
+
+	/// Governable parameters.
+	#[pallet::storage]
+	pub type Params<T: Config> = StorageValue<_, ParamsOf<T>, OptionQuery>;
+
+	#[pallet::genesis_config]
+	#[derive(polkadot_sdk::frame_support::DefaultNoBound)]
+	pub struct GenesisConfig<T: Config> {
+		/// The first resource classes.
+		pub classes: Vec<(ClassId, ResourceClass<BalanceOf<T>>)>,
+		/// The first parameters.
+		pub params: Option<ParamsOf<T>>,
+	}
+
+	#[pallet::genesis_build]
+	impl<T: Config> BuildGenesisConfig for GenesisConfig<T> {
+		fn build(&self) {
+			if let Some(params) = self.params {
+				assert!(Pallet::<T>::params_are_valid(&params), "invalid genesis market params");
+				Params::<T>::put(params);
+			}
+			for (id, class) in &self.classes {
+				assert!(
+					Pallet::<T>::do_set_class(*id, class.clone()).is_ok(),
+					"invalid genesis resource class"
+				);
+			}
+		}
+	}
+
+	#[pallet::event]
+	#[pallet::generate_deposit(pub(super) fn deposit_event)]
+	pub enum Event<T: Config> {
+		/// A resource class was added or changed.
+		ResourceClassSet {
+			/// Its id.
+			class: ClassId,
+			/// Its definition.
+			definition: ResourceClass<BalanceOf<T>>,
+		},
+		/// The market parameters changed.
+		ParamsSet {
+			/// The new parameters.
+			params: ParamsOf<T>,
+		},
+		/// A provider published an offer.
+		OfferPublished {
+			/// Its id.
+			offer: OfferId,
+			/// The provider.
+			provider: T::AccountId,
+			/// The class.
+			class: ClassId,
+			/// Capacity, milli-WU per second.
+			capacity: u64,
+			/// Price.
+			price: PriceSpec<BalanceOf<T>>,
+		},
+		/// An offer's terms changed.
+		OfferUpdated {
+			/// The offer.
+			offer: OfferId,
+			/// Capacity, milli-WU per second.
+			capacity: u64,
+			/// Price.
+			price: PriceSpec<BalanceOf<T>>,
+		},
+		/// An offer was paused or resumed.
+		OfferStatusChanged {
+			/// The offer.
+			offer: OfferId,
+			/// Its new status.
+			status: OfferStatus,
+		},
+		/// An offer was withdrawn.
+		OfferWithdrawn {
+			/// The offer.
+			offer: OfferId,
+		},
+		/// A job was posted and its budget held.
+		JobPosted {
+			/// Its id.
+			job: JobId,
+			/// Who pays.
+			buyer: T::AccountId,
+			/// The kernel.
+			kernel: KernelId,
+			/// The class.
+			class: ClassId,
+			/// Work, WU (rounded up).
+			work: u64,
+			/// The escrow held.
+			budget: BalanceOf<T>,
+			/// The deadline.
+			deadline: BlockNumberFor<T>,
+		},
+		/// A queued job was cancelled and refunded.
+		JobCancelled {
+			/// The job.
+			job: JobId,
+			/// The refund.
+			refund: BalanceOf<T>,
+		},
+		/// A task was assigned to a provider (at allocation or on reassignment).
+		TaskAssigned {
+			/// The task.
+			task: TaskId,
+			/// Its job.
+			job: JobId,
+			/// The provider.
+			provider: T::AccountId,
+			/// The offer.
+			offer: OfferId,
+			/// First sample of its share.
+			first_sample: u64,
+			/// Samples in its share.
+			samples: u64,
+			/// Price per WU agreed.
+			price: BalanceOf<T>,
+			/// The block by which it must be accepted.
+			accept_by: BlockNumberFor<T>,
+		},
+		/// A provider accepted a task.
+		TaskAccepted {
+			/// The task.
+			task: TaskId,
+			/// Next heartbeat or result due by.
+			due: BlockNumberFor<T>,
+		},
+		/// A provider reported progress.
+		Heartbeat {
+			/// The task.
+			task: TaskId,
+			/// Next heartbeat or result due by.
+			due: BlockNumberFor<T>,
+		},
+		/// A provider submitted a result, now being verified.
+		ResultSubmitted {
+			/// The task.
+			task: TaskId,
+			/// The provider.
+			provider: T::AccountId,
+			/// The result.
+			result: verity_primitives::cid::Cid,
+		},
+		/// A provider missed an accept or heartbeat deadline and was penalised.
+		DeadlineMissed {
+			/// The task.
+			task: TaskId,
+			/// The provider.
+			provider: T::AccountId,
+			/// Stake slashed.
+			penalty: BalanceOf<T>,
+		},
+		/// Verification accepted a task's result.
+		TaskVerified {
+			/// The task.
+			task: TaskId,
+			/// The accepted result.
+			result: verity_primitives::cid::Cid,
+		},
+		/// Verification rejected a task's result.
+		TaskRejected {
+			/// The task.
+			task: TaskId,
+			/// The provider whose result it was.
+			provider: T::AccountId,
+		},
+		/// Every task of a job was verified; providers and verifiers were paid.
+		JobCompleted {
+			/// The job.
+			job: JobId,
+			/// Paid to providers (after the fee).
+			paid: BalanceOf<T>,
+			/// Protocol fee.
+			fee: BalanceOf<T>,
+			/// Paid to verifiers.
+			verifiers: BalanceOf<T>,
+			/// Refunded to the buyer.
+			refund: BalanceOf<T>,
+		},
+		/// A job could not be placed or verified in time; the buyer was refunded in full.
+		JobFailed {
+			/// The job.
+			job: JobId,
+			/// The refund.
+			refund: BalanceOf<T>,
+			/// Why.
+			reason: FailReason,
+		},
+	}
+
+	#[pallet::error]
+	pub enum Error<T> {
+		/// No resource class with this id.
+		UnknownClass,
+		/// All `MaxClasses` class ids are taken.
+		TooManyClasses,
+		/// A class needs `min_price ≤ base_price ≤ max_price`, a non-zero base price and a name.
+		InvalidClass,
+		/// Parameters out of range: windows must be at least one block, the horizon non-zero.
+		InvalidParams,
+		/// The market has no parameters yet (set them first).
+		NoParams,
+		/// Capacity must be non-zero and `min_job ≤ max_job`, `max_job` non-zero.
+		InvalidOffer,
+		/// A fixed price must be non-zero.
+		ZeroPrice,
+		/// The provider already has an offer in this class: update it instead.
+		OfferExists,
+		/// The class already has `MaxOffersPerClass` offers.
+		TooManyOffers,
+		/// No offer with this id.
+		UnknownOffer,
+		/// Only the offer's provider may do this.
+		NotProvider,
+		/// The offer has open tasks: capacity can only grow, and it cannot be withdrawn yet.
+		OfferBusy,
+		/// The offer is already in that status.
+		SameStatus,
+		/// No kernel with this id.
+		UnknownKernel,
+		/// The kernel is deprecated and takes no new jobs.
+		KernelDeprecated,
+		/// The kernel declares no training cost: it is inference-only.
+		NotTrainable,
+		/// A CID in the job is malformed (CIDv1, sha2-256, raw or dag-pb).
+		InvalidCid,
+		/// Zero samples, epochs, group or committee, inputs missing, or fewer samples than group
+		/// members.
+		ZeroJob,
+		/// The job's work exceeds `MaxJobWork`, its group `MaxTasksPerJob` or its committee
+		/// `MaxCommittee`.
+		JobTooLarge,
+		/// The max price must be non-zero.
+		ZeroMaxPrice,
+		/// The deadline must be after the accept window and within `MaxJobDuration`.
+		InvalidDeadline,
+		/// The buyer's free balance cannot cover the budget.
+		InsufficientBalance,
+		/// `MaxQueued` jobs are already waiting.
+		QueueFull,
+		/// Too many deadlines fall in the blocks around this one; try a different deadline.
+		DeadlinesFull,
+		/// No job with this id.
+		UnknownJob,
+		/// Only the job's buyer may do this.
+		NotBuyer,
+		/// The job is already allocated: it can no longer be cancelled.
+		JobRunning,
+		/// No task with this id.
+		UnknownTask,
+		/// Only the task's provider may do this.
+		NotAssigned,
+		/// The task is not in the state this call needs.
+		WrongTaskState,
+	}
+
+	/// Why a job failed.
+	#[derive(
+		Clone,
+		Copy,
+		PartialEq,
+		Eq,
+		Encode,
+		Decode,
+		DecodeWithMemTracking,
+		MaxEncodedLen,
+		TypeInfo,
+		Debug,
+	)]
+	pub enum FailReason {
+		/// Its deadline passed before every task was verified.
+		DeadlinePassed,
+		/// A task could not be reassigned (no candidate, or `max_reassignments` reached).
+		NoProvider,
+	}
+
+	#[pallet::hooks]
+	impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
+		fn on_initialize(now: BlockNumberFor<T>) -> Weight {
+			Self::do_on_initialize(now)
+		}
+
+		fn integrity_test() {
+			assert!(T::MaxClasses::get() >= 1, "need at least one class");
+			assert!(T::MaxTasksPerJob::get() >= 1, "a job needs at least one task");
+			assert!(T::MaxCommittee::get() >= 1, "a committee needs a member");
+			assert!(T::MillisecsPerBlock::get() > 0, "blocks take time");
+			assert!(T::MaxAllocationsPerBlock::get() >= 1, "the queue must move");
+		}
+
+		#[cfg(feature = "try-runtime")]
+		fn try_state(
+			_n: BlockNumberFor<T>,
+		) -> Result<(), polkadot_sdk::sp_runtime::TryRuntimeError> {
+			Self::do_try_state()
+		}
+	}
+
+	#[pallet::call]
+	impl<T: Config> Pallet<T> {
+		/// Publishes an offer of `capacity` milli-WU/s in `class` at `price`, for jobs of
+		/// `min_job` to `max_job` WU.
+		///
+		/// - Origin: signed by a provider with at least the minimum provider stake.
+		/// - Errors: the staking pallet's `InsufficientStake`/`NotBonded`, `UnknownClass`,
+		///   `InvalidOffer`, `ZeroPrice`, `OfferExists`, `TooManyOffers`.
+		/// - Events: `OfferPublished`.
+		#[pallet::call_index(0)]
+		#[pallet::weight(T::WeightInfo::publish_offer())]
+		pub fn publish_offer(
+			origin: OriginFor<T>,
+			class: ClassId,
+			capacity: u64,
+			price: PriceSpec<BalanceOf<T>>,
+			min_job: u64,
+			max_job: u64,
+		) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::do_publish_offer(who, class, capacity, price, min_job, max_job).map(|_| ())
+		}
+
+		/// Changes an offer's terms. While it has open tasks, capacity may only grow.
+		///
+		/// - Origin: signed by the offer's provider.
+		/// - Errors: `UnknownOffer`, `NotProvider`, `InvalidOffer`, `ZeroPrice`, `OfferBusy`.
+		/// - Events: `OfferUpdated`.
+		#[pallet::call_index(1)]
+		#[pallet::weight(T::WeightInfo::update_offer())]
+		pub fn update_offer(
+			origin: OriginFor<T>,
+			offer: OfferId,
+			capacity: u64,
+			price: PriceSpec<BalanceOf<T>>,
+			min_job: u64,
+			max_job: u64,
+		) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::do_update_offer(who, offer, capacity, price, min_job, max_job)
+		}
+
+		/// Pauses (no new assignments) or resumes an offer.
+		///
+		/// - Origin: signed by the offer's provider.
+		/// - Errors: `UnknownOffer`, `NotProvider`, `SameStatus`.
+		/// - Events: `OfferStatusChanged`.
+		#[pallet::call_index(2)]
+		#[pallet::weight(T::WeightInfo::set_offer_status())]
+		pub fn set_offer_status(
+			origin: OriginFor<T>,
+			offer: OfferId,
+			status: OfferStatus,
+		) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::do_set_offer_status(who, offer, status)
+		}
+
+		/// Withdraws an offer with no open task.
+		///
+		/// - Origin: signed by the offer's provider.
+		/// - Errors: `UnknownOffer`, `NotProvider`, `OfferBusy`.
+		/// - Events: `OfferWithdrawn`.
+		#[pallet::call_index(3)]
+		#[pallet::weight(T::WeightInfo::withdraw_offer())]
+		pub fn withdraw_offer(origin: OriginFor<T>, offer: OfferId) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::do_withdraw_offer(who, offer)
+		}
+
+		/// Posts a job and holds its budget; it is allocated from the next block on.
+		///
+		/// - Origin: signed; the signer pays.
+		/// - Details: work = declared cost × `samples` (× epochs for training); budget = work ×
+		///   `max_price` + verification margin.
+		/// - Errors: `UnknownClass`, `UnknownKernel`, `KernelDeprecated`, `NotTrainable`,
+		///   `InvalidCid`, `ZeroJob`, `JobTooLarge`, `ZeroMaxPrice`, `InvalidDeadline`,
+		///   `InsufficientBalance`, `QueueFull`, `DeadlinesFull`, `NoParams`.
+		/// - Events: `JobPosted`.
+		#[pallet::call_index(4)]
+		#[pallet::weight(T::WeightInfo::post_job(T::MaxInputs::get()))]
+		pub fn post_job(
+			origin: OriginFor<T>,
+			kernel: KernelId,
+			class: ClassId,
+			kind: JobKindInputOf<T>,
+			samples: u64,
+			max_price: BalanceOf<T>,
+			deadline: BlockNumberFor<T>,
+		) -> DispatchResult {
+			let buyer = ensure_signed(origin)?;
+			Self::do_post_job(buyer, kernel, class, kind, samples, max_price, deadline).map(|_| ())
+		}
+
+		/// Cancels a job that is not yet allocated and refunds its budget.
+		///
+		/// - Origin: signed by the buyer.
+		/// - Errors: `UnknownJob`, `NotBuyer`, `JobRunning`.
+		/// - Events: `JobCancelled`.
+		#[pallet::call_index(5)]
+		#[pallet::weight(T::WeightInfo::cancel_job())]
+		pub fn cancel_job(origin: OriginFor<T>, job: JobId) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::do_cancel_job(who, job)
+		}
+
+		/// Accepts an assigned task.
+		///
+		/// - Origin: signed by the assigned provider, within the accept window.
+		/// - Errors: `UnknownTask`, `NotAssigned`, `WrongTaskState`, `DeadlinesFull`.
+		/// - Events: `TaskAccepted`.
+		#[pallet::call_index(6)]
+		#[pallet::weight(T::WeightInfo::accept_task())]
+		pub fn accept_task(origin: OriginFor<T>, task: TaskId) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::do_accept(who, task)
+		}
+
+		/// Reports progress on an accepted task, moving its next deadline.
+		///
+		/// - Origin: signed by the assigned provider.
+		/// - Errors: `UnknownTask`, `NotAssigned`, `WrongTaskState`, `DeadlinesFull`.
+		/// - Events: `Heartbeat`.
+		#[pallet::call_index(7)]
+		#[pallet::weight(T::WeightInfo::heartbeat())]
+		pub fn heartbeat(origin: OriginFor<T>, task: TaskId) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::do_heartbeat(who, task)
+		}
+
+		/// Submits an accepted task's result CID for verification.
+		///
+		/// - Origin: signed by the assigned provider.
+		/// - Errors: `UnknownTask`, `NotAssigned`, `WrongTaskState`, `InvalidCid`, and the
+		///   verifier's errors.
+		/// - Events: `ResultSubmitted`.
+		#[pallet::call_index(8)]
+		#[pallet::weight(T::WeightInfo::submit_result())]
+		pub fn submit_result(
+			origin: OriginFor<T>,
+			task: TaskId,
+			result: CidInput,
+		) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			let result =
+				verity_primitives::cid::Cid::parse(&result).map_err(|_| Error::<T>::InvalidCid)?;
+			Self::do_submit(who, task, result)
+		}
+
+		/// Adds or changes a resource class (its price bounds included).
+		///
+		/// - Origin: [`Config::AdminOrigin`].
+		/// - Errors: `InvalidClass`, `TooManyClasses`.
+		/// - Events: `ResourceClassSet`.
+		#[pallet::call_index(9)]
+		#[pallet::weight(T::WeightInfo::set_resource_class())]
+		pub fn set_resource_class(
+			origin: OriginFor<T>,
+			class: ClassId,
+			definition: ResourceClass<BalanceOf<T>>,
+		) -> DispatchResult {
+			T::AdminOrigin::ensure_origin(origin)?;
+			Self::do_set_class(class, definition)
+		}
+
+		/// Sets the market parameters.
+		///
+		/// - Origin: [`Config::AdminOrigin`].
+		/// - Errors: `InvalidParams`.
+		/// - Events: `ParamsSet`.
+		#[pallet::call_index(10)]
+		#[pallet::weight(T::WeightInfo::set_params())]
+		pub fn set_params(origin: OriginFor<T>, params: ParamsOf<T>) -> DispatchResult {
+			T::AdminOrigin::ensure_origin(origin)?;
+			ensure!(Self::params_are_valid(&params), Error::<T>::InvalidParams);
+			Params::<T>::put(params);
+			Self::deposit_event(Event::ParamsSet { params });
+			Ok(())
+		}
+	}
+
+	#[pallet::view_functions]
+	impl<T: Config> Pallet<T> {
+		/// The price index of a class, VER per WU.
+		pub fn price_index(class: ClassId) -> BalanceOf<T> {
+			PriceIndex::<T>::get(class)
+		}
+
+		/// The budget a job of `flops` FLOPs at `max_price` per WU needs.
+		pub fn quote(flops: u128, max_price: BalanceOf<T>) -> Option<BalanceOf<T>> {
+			Self::budget_for(flops, max_price).ok()
+		}
+	}
+}

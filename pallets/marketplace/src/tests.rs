@@ -1,0 +1,849 @@
+use crate::{mock::*, pallet::*, types::*, Error, Event};
+use polkadot_sdk::{
+	frame_support::{assert_noop, assert_ok, traits::fungible::InspectHold, BoundedVec},
+	sp_runtime::{DispatchError, Perbill},
+};
+use verity_primitives::{
+	cid::Cid,
+	kernel::KernelInspect,
+	market::{TaskId, TaskOutcome},
+	staking::SlashReason,
+};
+
+/// 10^10 FLOPs per sample forward (100 samples = 1 WU), 3×10^10 per training step.
+const FWD: u64 = 10_000_000_000;
+const TRAIN: u64 = 30_000_000_000;
+
+fn signed(who: AccountId) -> RuntimeOrigin {
+	RuntimeOrigin::signed(who)
+}
+
+fn cid(content: &[u8]) -> CidInput {
+	Cid::of_raw_bytes(content).to_text().into_bytes().try_into().unwrap()
+}
+
+fn inference(inputs: usize, committee: u32) -> JobKindInputOf<Test> {
+	JobKindInput::Inference {
+		inputs: (0..inputs).map(|i| cid(&[i as u8])).collect::<Vec<_>>().try_into().unwrap(),
+		committee,
+	}
+}
+
+fn training(epochs: u32, group_size: u32) -> JobKindInputOf<Test> {
+	JobKindInput::Training {
+		dataset: cid(b"digits"),
+		hyperparams: b"{\"lr\":0.1}".to_vec().try_into().unwrap(),
+		epochs,
+		group_size,
+	}
+}
+
+fn offer(who: AccountId, class: ClassId, capacity: u64, price: Balance) -> OfferId {
+	Market::do_publish_offer(who, class, capacity, PriceSpec::Fixed(price), 1, 1_000_000).unwrap()
+}
+
+fn escrow(who: AccountId) -> Balance {
+	Balances::balance_on_hold(&HoldReason::JobEscrow.into(), &who)
+}
+
+fn task(id: TaskId) -> TaskEntry<Test> {
+	Tasks::<Test>::get(id).unwrap()
+}
+
+/// Accepts and submits task `id` as its provider.
+fn accept_and_submit(id: TaskId) {
+	let who = task(id).provider;
+	assert_ok!(Market::accept_task(signed(who), id));
+	assert_ok!(Market::submit_result(signed(who), id, cid(&id.to_le_bytes())));
+}
+
+// ---------------------------------------------------------------- classes and parameters
+
+#[test]
+fn set_resource_class_adds_and_changes_classes() {
+	build_and_execute(|| {
+		let tpu = class(b"tpu", 50, 5, 500);
+		assert_noop!(
+			Market::set_resource_class(signed(ALICE), 2, tpu.clone()),
+			DispatchError::BadOrigin
+		);
+		assert_ok!(Market::set_resource_class(RuntimeOrigin::root(), 2, tpu.clone()));
+		System::assert_last_event(Event::ResourceClassSet { class: 2, definition: tpu }.into());
+		assert_eq!(PriceIndex::<Test>::get(2), 50);
+		// Narrower bounds clamp the current index.
+		assert_ok!(Market::set_resource_class(RuntimeOrigin::root(), 2, class(b"tpu", 80, 60, 90)));
+		assert_eq!(PriceIndex::<Test>::get(2), 60);
+		for bad in
+			[class(b"", 1, 1, 1), class(b"x", 0, 0, 1), class(b"x", 5, 6, 9), class(b"x", 9, 1, 5)]
+		{
+			assert_noop!(
+				Market::set_resource_class(RuntimeOrigin::root(), 3, bad),
+				Error::<Test>::InvalidClass
+			);
+		}
+		assert_ok!(Market::set_resource_class(RuntimeOrigin::root(), 3, class(b"x", 1, 1, 1)));
+		assert_noop!(
+			Market::set_resource_class(RuntimeOrigin::root(), 4, class(b"y", 1, 1, 1)),
+			Error::<Test>::TooManyClasses
+		);
+	});
+}
+
+#[test]
+fn set_params_needs_admin_and_valid_values() {
+	build_and_execute(|| {
+		let mut p = default_params();
+		p.protocol_fee = Perbill::zero();
+		assert_noop!(Market::set_params(signed(ALICE), p), DispatchError::BadOrigin);
+		assert_ok!(Market::set_params(RuntimeOrigin::root(), p));
+		System::assert_last_event(Event::ParamsSet { params: p }.into());
+		for bad in [
+			MarketParams { accept_window: 0, ..p },
+			MarketParams { heartbeat_interval: 0, ..p },
+			MarketParams { supply_horizon_secs: 0, ..p },
+		] {
+			assert_noop!(
+				Market::set_params(RuntimeOrigin::root(), bad),
+				Error::<Test>::InvalidParams
+			);
+		}
+	});
+}
+
+// ---------------------------------------------------------------- offers
+
+#[test]
+fn publish_offer_works() {
+	build_and_execute(|| {
+		assert_ok!(Market::publish_offer(signed(CAROL), CPU, 1_500, PriceSpec::Fixed(30), 1, 100));
+		System::assert_last_event(
+			Event::OfferPublished {
+				offer: 0,
+				provider: CAROL,
+				class: CPU,
+				capacity: 1_500,
+				price: PriceSpec::Fixed(30),
+			}
+			.into(),
+		);
+		let o = Offers::<Test>::get(0).unwrap();
+		assert_eq!((o.provider, o.status, o.load), (CAROL, OfferStatus::Active, 0));
+		assert_eq!(Stats::<Test>::get(CPU).capacity, 1_500);
+		assert_eq!(ProviderOffers::<Test>::get(CAROL, CPU), Some(0));
+		// The same provider may offer in another class.
+		assert_ok!(Market::publish_offer(signed(CAROL), GPU, 9, PriceSpec::FollowIndex, 1, 100));
+	});
+}
+
+#[test]
+fn publish_offer_rejects_bad_input() {
+	build_and_execute(|| {
+		let publish = |who, class, cap, price, min, max| {
+			Market::publish_offer(signed(who), class, cap, price, min, max)
+		};
+		assert_noop!(
+			publish(FERDIE, CPU, 1, PriceSpec::Fixed(1), 1, 1),
+			DispatchError::Other("InsufficientStake")
+		);
+		assert_noop!(publish(CAROL, 9, 1, PriceSpec::Fixed(1), 1, 1), Error::<Test>::UnknownClass);
+		assert_noop!(
+			publish(CAROL, CPU, 0, PriceSpec::Fixed(1), 1, 1),
+			Error::<Test>::InvalidOffer
+		);
+		assert_noop!(
+			publish(CAROL, CPU, 1, PriceSpec::Fixed(1), 2, 1),
+			Error::<Test>::InvalidOffer
+		);
+		assert_noop!(
+			publish(CAROL, CPU, 1, PriceSpec::Fixed(1), 0, 0),
+			Error::<Test>::InvalidOffer
+		);
+		assert_noop!(publish(CAROL, CPU, 1, PriceSpec::Fixed(0), 1, 1), Error::<Test>::ZeroPrice);
+		assert_ok!(publish(CAROL, CPU, 1, PriceSpec::Fixed(1), 1, 1));
+		assert_noop!(publish(CAROL, CPU, 1, PriceSpec::Fixed(1), 1, 1), Error::<Test>::OfferExists);
+		for p in 10..17 {
+			MockStake::set(p, 1_000);
+			assert_ok!(publish(p, CPU, 1, PriceSpec::Fixed(1), 1, 1));
+		}
+		assert_noop!(
+			publish(DAVE, CPU, 1, PriceSpec::Fixed(1), 1, 1),
+			Error::<Test>::TooManyOffers
+		);
+	});
+}
+
+#[test]
+fn update_pause_resume_and_withdraw_offer() {
+	build_and_execute(|| {
+		let id = offer(CAROL, CPU, 1_000, 30);
+		assert_noop!(
+			Market::update_offer(signed(DAVE), id, 1, PriceSpec::Fixed(1), 1, 1),
+			Error::<Test>::NotProvider
+		);
+		assert_noop!(
+			Market::update_offer(signed(CAROL), 7, 1, PriceSpec::Fixed(1), 1, 1),
+			Error::<Test>::UnknownOffer
+		);
+		assert_noop!(
+			Market::update_offer(signed(CAROL), id, 0, PriceSpec::Fixed(1), 1, 1),
+			Error::<Test>::InvalidOffer
+		);
+		assert_ok!(Market::update_offer(signed(CAROL), id, 2_000, PriceSpec::FollowIndex, 1, 50));
+		System::assert_last_event(
+			Event::OfferUpdated { offer: id, capacity: 2_000, price: PriceSpec::FollowIndex }
+				.into(),
+		);
+		assert_eq!(Stats::<Test>::get(CPU).capacity, 2_000);
+
+		assert_ok!(Market::set_offer_status(signed(CAROL), id, OfferStatus::Paused));
+		System::assert_last_event(
+			Event::OfferStatusChanged { offer: id, status: OfferStatus::Paused }.into(),
+		);
+		assert_eq!(Stats::<Test>::get(CPU).capacity, 0);
+		assert_noop!(
+			Market::set_offer_status(signed(CAROL), id, OfferStatus::Paused),
+			Error::<Test>::SameStatus
+		);
+		assert_ok!(Market::set_offer_status(signed(CAROL), id, OfferStatus::Active));
+		assert_eq!(Stats::<Test>::get(CPU).capacity, 2_000);
+
+		assert_noop!(Market::withdraw_offer(signed(DAVE), id), Error::<Test>::NotProvider);
+		assert_ok!(Market::withdraw_offer(signed(CAROL), id));
+		System::assert_last_event(Event::OfferWithdrawn { offer: id }.into());
+		assert!(Offers::<Test>::get(id).is_none());
+		assert!(ClassOffers::<Test>::get(CPU).is_empty());
+		assert_eq!(Stats::<Test>::get(CPU).capacity, 0);
+		assert_noop!(Market::withdraw_offer(signed(CAROL), id), Error::<Test>::UnknownOffer);
+	});
+}
+
+#[test]
+fn busy_offer_cannot_shrink_or_withdraw() {
+	build_and_execute(|| {
+		let k = kernel(FWD, TRAIN);
+		let id = offer(CAROL, CPU, 1_000, 30);
+		assert_ok!(Market::post_job(signed(ALICE), k, CPU, inference(1, 1), 100, 50, 100));
+		run_to_block(2);
+		assert_eq!(Offers::<Test>::get(id).unwrap().open_tasks, 1);
+		assert_noop!(
+			Market::update_offer(signed(CAROL), id, 999, PriceSpec::Fixed(30), 1, 1_000_000),
+			Error::<Test>::OfferBusy
+		);
+		assert_noop!(Market::withdraw_offer(signed(CAROL), id), Error::<Test>::OfferBusy);
+		assert_ok!(Market::update_offer(
+			signed(CAROL),
+			id,
+			1_001,
+			PriceSpec::Fixed(30),
+			1,
+			1_000_000
+		));
+	});
+}
+
+// ---------------------------------------------------------------- jobs
+
+#[test]
+fn post_job_holds_the_budget_and_queues() {
+	build_and_execute(|| {
+		let k = kernel(FWD, TRAIN);
+		let free = Balances::free_balance(ALICE);
+		// 1,000 samples × 10^10 FLOPs = 10 WU; 10 × 50 + 20 % margin = 600.
+		assert_ok!(Market::post_job(signed(ALICE), k, CPU, inference(2, 3), 1_000, 50, 100));
+		System::assert_last_event(
+			Event::JobPosted {
+				job: 0,
+				buyer: ALICE,
+				kernel: k,
+				class: CPU,
+				work: 10,
+				budget: 600,
+				deadline: 100,
+			}
+			.into(),
+		);
+		assert_eq!(escrow(ALICE), 600);
+		assert_eq!(Balances::free_balance(ALICE), free - 600);
+		assert_eq!(Queue::<Test>::get().to_vec(), vec![0]);
+		assert_eq!(Stats::<Test>::get(CPU).demand, 10_000_000_000_000);
+		assert_eq!(pallet_aivm_registry::Kernels::<Test>::get(k).unwrap().jobs, 1);
+		assert_eq!(Market::quote(10_000_000_000_000, 50), Some(600));
+
+		// Training: 3×10^10 × 100 samples × 2 epochs = 6 WU.
+		assert_ok!(Market::post_job(signed(ALICE), k, CPU, training(2, 2), 100, 10, 100));
+		assert_eq!(Jobs::<Test>::get(1).unwrap().flops, 6_000_000_000_000);
+	});
+}
+
+#[test]
+fn post_job_rejects_bad_input_and_changes_nothing() {
+	build_and_execute(|| {
+		let k = kernel(FWD, TRAIN);
+		let inference_only = kernel(FWD + 1, 0);
+		let post = |who, kernel, class, kind, samples, price, deadline| {
+			Market::post_job(signed(who), kernel, class, kind, samples, price, deadline)
+		};
+		let bad_cid: CidInput = b"QmNotV1".to_vec().try_into().unwrap();
+		assert_noop!(
+			post(
+				ALICE,
+				k,
+				CPU,
+				JobKindInput::Inference {
+					inputs: vec![bad_cid.clone()].try_into().unwrap(),
+					committee: 1
+				},
+				1,
+				1,
+				100
+			),
+			Error::<Test>::InvalidCid
+		);
+		assert_noop!(
+			post(
+				ALICE,
+				k,
+				CPU,
+				JobKindInput::Training {
+					dataset: bad_cid,
+					hyperparams: BoundedVec::new(),
+					epochs: 1,
+					group_size: 1
+				},
+				1,
+				1,
+				100
+			),
+			Error::<Test>::InvalidCid
+		);
+		let unknown = verity_primitives::kernel::KernelId::repeat_byte(7);
+		assert_noop!(
+			post(ALICE, unknown, CPU, inference(1, 1), 1, 1, 100),
+			Error::<Test>::UnknownKernel
+		);
+		assert_noop!(post(ALICE, k, 9, inference(1, 1), 1, 1, 100), Error::<Test>::UnknownClass);
+		assert_noop!(post(ALICE, k, CPU, inference(1, 1), 0, 1, 100), Error::<Test>::ZeroJob);
+		assert_noop!(post(ALICE, k, CPU, inference(0, 1), 1, 1, 100), Error::<Test>::ZeroJob);
+		assert_noop!(post(ALICE, k, CPU, inference(1, 0), 1, 1, 100), Error::<Test>::ZeroJob);
+		assert_noop!(post(ALICE, k, CPU, training(0, 1), 1, 1, 100), Error::<Test>::ZeroJob);
+		assert_noop!(post(ALICE, k, CPU, training(1, 0), 1, 1, 100), Error::<Test>::ZeroJob);
+		assert_noop!(post(ALICE, k, CPU, training(1, 3), 2, 1, 100), Error::<Test>::ZeroJob);
+		assert_noop!(post(ALICE, k, CPU, training(1, 5), 10, 1, 100), Error::<Test>::JobTooLarge);
+		assert_noop!(post(ALICE, k, CPU, inference(1, 6), 1, 1, 100), Error::<Test>::JobTooLarge);
+		// MaxJobWork is 10^6 WU = 10^8 samples of this kernel.
+		assert_noop!(
+			post(ALICE, k, CPU, inference(1, 1), 100_000_001, 1, 100),
+			Error::<Test>::JobTooLarge
+		);
+		assert_noop!(
+			post(ALICE, inference_only, CPU, training(1, 1), 1, 1, 100),
+			Error::<Test>::NotTrainable
+		);
+		assert_noop!(post(ALICE, k, CPU, inference(1, 1), 1, 0, 100), Error::<Test>::ZeroMaxPrice);
+		// Deadlines: after the accept window (3 blocks), within MaxJobDuration (1,000).
+		assert_noop!(post(ALICE, k, CPU, inference(1, 1), 1, 1, 4), Error::<Test>::InvalidDeadline);
+		assert_noop!(
+			post(ALICE, k, CPU, inference(1, 1), 1, 1, 1_002),
+			Error::<Test>::InvalidDeadline
+		);
+		// Budget above the free balance: 10^8 samples = 10^6 WU at 10^4 per WU.
+		assert_noop!(
+			post(ALICE, k, CPU, inference(1, 1), 100_000_000, 10_000, 100),
+			Error::<Test>::InsufficientBalance
+		);
+		assert_ok!(pallet_aivm_registry::Pallet::<Test>::do_deprecate(k, None));
+		assert_noop!(
+			post(ALICE, k, CPU, inference(1, 1), 1, 1, 100),
+			Error::<Test>::KernelDeprecated
+		);
+		assert!(Jobs::<Test>::iter().next().is_none());
+		assert_eq!(escrow(ALICE), 0);
+	});
+}
+
+#[test]
+fn post_job_fails_when_the_queue_is_full() {
+	build_and_execute(|| {
+		let k = kernel(FWD, TRAIN);
+		for _ in 0..4 {
+			assert_ok!(Market::post_job(signed(ALICE), k, CPU, inference(1, 1), 1, 1, 100));
+		}
+		assert_noop!(
+			Market::post_job(signed(ALICE), k, CPU, inference(1, 1), 1, 1, 100),
+			Error::<Test>::QueueFull
+		);
+	});
+}
+
+#[test]
+fn cancel_job_refunds_in_full_until_allocated() {
+	build_and_execute(|| {
+		let k = kernel(FWD, TRAIN);
+		let free = Balances::free_balance(ALICE);
+		assert_ok!(Market::post_job(signed(ALICE), k, CPU, inference(1, 1), 1_000, 50, 100));
+		assert_noop!(Market::cancel_job(signed(BOB), 0), Error::<Test>::NotBuyer);
+		assert_noop!(Market::cancel_job(signed(ALICE), 5), Error::<Test>::UnknownJob);
+		assert_ok!(Market::cancel_job(signed(ALICE), 0));
+		System::assert_last_event(Event::JobCancelled { job: 0, refund: 600 }.into());
+		assert_eq!(Balances::free_balance(ALICE), free);
+		assert!(Queue::<Test>::get().is_empty());
+		assert_eq!(Stats::<Test>::get(CPU).demand, 0);
+		assert_eq!(pallet_aivm_registry::Kernels::<Test>::get(k).unwrap().jobs, 0);
+
+		offer(CAROL, CPU, 1_000, 30);
+		assert_ok!(Market::post_job(signed(ALICE), k, CPU, inference(1, 1), 1_000, 50, 100));
+		run_to_block(2);
+		assert_noop!(Market::cancel_job(signed(ALICE), 1), Error::<Test>::JobRunning);
+	});
+}
+
+// ---------------------------------------------------------------- allocation
+
+#[test]
+fn job_goes_to_the_cheaper_offer_first() {
+	build_and_execute(|| {
+		let k = kernel(FWD, TRAIN);
+		let _carol = offer(CAROL, CPU, 1_000, 30);
+		let dave = offer(DAVE, CPU, 1_000, 20);
+		assert_ok!(Market::post_job(signed(ALICE), k, CPU, inference(1, 1), 1_000, 50, 100));
+		run_to_block(2);
+		let t = task(0);
+		assert_eq!((t.provider, t.offer, t.samples, t.price), (DAVE, dave, 1_000, 20));
+		assert_eq!((t.state, t.due), (TaskState::Assigned, 2 + 3));
+		System::assert_has_event(
+			Event::TaskAssigned {
+				task: 0,
+				job: 0,
+				provider: DAVE,
+				offer: dave,
+				first_sample: 0,
+				samples: 1_000,
+				price: 20,
+				accept_by: 5,
+			}
+			.into(),
+		);
+		assert_eq!(Jobs::<Test>::get(0).unwrap().status, JobStatus::Running);
+		assert_eq!(Offers::<Test>::get(dave).unwrap().load, 10_000_000_000_000);
+		assert!(Tasks::<Test>::get(1).is_none());
+	});
+}
+
+#[test]
+fn work_beyond_the_cheapest_capacity_spills_to_the_next_offer() {
+	build_and_execute(|| {
+		let k = kernel(FWD, TRAIN);
+		// Deadline at block 11 from block 2: 9 blocks × 6 s = 54 s. DAVE at 0.1 WU/s does 5.4 WU
+		// = 540 samples; the rest (460) goes to CAROL.
+		let carol = offer(CAROL, CPU, 1_000, 30);
+		let dave = offer(DAVE, CPU, 100, 20);
+		assert_ok!(Market::post_job(signed(ALICE), k, CPU, inference(1, 1), 1_000, 50, 11));
+		run_to_block(2);
+		assert_eq!((task(0).offer, task(0).samples, task(0).first_sample), (dave, 540, 0));
+		assert_eq!((task(1).offer, task(1).samples, task(1).first_sample), (carol, 460, 540));
+	});
+}
+
+#[test]
+fn training_goes_to_distinct_cheapest_providers_with_larger_shards_first() {
+	build_and_execute(|| {
+		let k = kernel(FWD, TRAIN);
+		let carol = offer(CAROL, CPU, 1_000, 30);
+		let dave = offer(DAVE, CPU, 1_000, 20);
+		let _eve = offer(EVE, CPU, 1_000, 40);
+		assert_ok!(Market::post_job(signed(ALICE), k, CPU, training(1, 2), 101, 50, 100));
+		run_to_block(2);
+		assert_eq!((task(0).provider, task(0).offer, task(0).samples), (DAVE, dave, 51));
+		assert_eq!((task(1).provider, task(1).offer, task(1).samples), (CAROL, carol, 50));
+		assert_eq!(task(0).flops, 51 * 30_000_000_000);
+	});
+}
+
+#[test]
+fn price_ties_are_broken_by_chain_randomness() {
+	let winner = |seed| {
+		let mut w = 0;
+		new_test_ext().execute_with(|| {
+			MockRandomness::set_seed(seed);
+			let k = kernel(FWD, TRAIN);
+			offer(CAROL, CPU, 1_000, 30);
+			offer(DAVE, CPU, 1_000, 30);
+			assert_ok!(Market::post_job(signed(ALICE), k, CPU, inference(1, 1), 100, 50, 100));
+			run_to_block(2);
+			w = task(0).provider;
+		});
+		w
+	};
+	let winners: Vec<AccountId> = (0..16).map(winner).collect();
+	assert!(winners.contains(&CAROL) && winners.contains(&DAVE), "{winners:?}");
+	assert_eq!(winner(3), winner(3));
+}
+
+#[test]
+fn paused_unstaked_and_overloaded_offers_get_no_new_work() {
+	build_and_execute(|| {
+		let k = kernel(FWD, TRAIN);
+		let mut p = default_params();
+		p.load_tolerance_secs = 5;
+		assert_ok!(Market::set_params(RuntimeOrigin::root(), p));
+		let carol = offer(CAROL, CPU, 1_000, 10);
+		let dave = offer(DAVE, CPU, 1_000, 20);
+		let eve = offer(EVE, CPU, 1_000, 30);
+		// 20 WU to CAROL: 20 s of queued work at 1 WU/s; the average is 6.7 s, τ = 5 s.
+		assert_ok!(Market::post_job(signed(ALICE), k, CPU, inference(1, 1), 2_000, 50, 100));
+		run_to_block(2);
+		assert_eq!(task(0).offer, carol);
+		assert_ok!(Market::accept_task(signed(CAROL), 0));
+		assert_ok!(Market::post_job(signed(ALICE), k, CPU, inference(1, 1), 100, 50, 100));
+		run_to_block(3);
+		assert_eq!(task(1).offer, dave, "overloaded CAROL skipped");
+		assert_ok!(Market::accept_task(signed(DAVE), 1));
+		// DAVE paused, CAROL still overloaded: EVE.
+		assert_ok!(Market::set_offer_status(signed(DAVE), dave, OfferStatus::Paused));
+		assert_ok!(Market::post_job(signed(ALICE), k, CPU, inference(1, 1), 100, 50, 100));
+		run_to_block(4);
+		assert_eq!(task(2).offer, eve);
+		assert_ok!(Market::accept_task(signed(EVE), 2));
+		// EVE loses its provider stake: nobody left, the job waits in the queue.
+		MockStake::set(EVE, 0);
+		assert_ok!(Market::post_job(signed(ALICE), k, CPU, inference(1, 1), 100, 50, 100));
+		run_to_block(5);
+		assert_eq!(Jobs::<Test>::get(3).unwrap().status, JobStatus::Queued);
+		assert!(Tasks::<Test>::get(3).is_none());
+	});
+}
+
+#[test]
+fn a_job_that_cannot_be_placed_waits_then_fails_with_a_full_refund() {
+	build_and_execute(|| {
+		let k = kernel(FWD, TRAIN);
+		let free = Balances::free_balance(ALICE);
+		// An offer too dear for the job.
+		offer(CAROL, CPU, 1_000, 80);
+		assert_ok!(Market::post_job(signed(ALICE), k, CPU, inference(1, 1), 1_000, 50, 20));
+		run_to_block(10);
+		assert_eq!(Queue::<Test>::get().to_vec(), vec![0]);
+		// A cheap offer appears: placed at the next block.
+		offer(DAVE, CPU, 1_000, 40);
+		run_to_block(11);
+		assert_eq!(task(0).provider, DAVE);
+		assert_ok!(Market::accept_task(signed(DAVE), 0));
+		// Never submitted and heartbeats keep it alive, but the deadline passes unverified.
+		for b in [13, 16, 19] {
+			run_to_block(b);
+			assert_ok!(Market::heartbeat(signed(DAVE), 0));
+		}
+		run_to_block(20);
+		System::assert_has_event(
+			Event::JobFailed { job: 0, refund: 600, reason: FailReason::DeadlinePassed }.into(),
+		);
+		assert_eq!(Balances::free_balance(ALICE), free);
+		assert!(Jobs::<Test>::get(0).is_none() && Tasks::<Test>::get(0).is_none());
+		assert_eq!(Offers::<Test>::get(1).unwrap().load, 0);
+	});
+}
+
+// ---------------------------------------------------------------- liveness
+
+#[test]
+fn accept_heartbeat_and_submit_follow_the_task_state() {
+	build_and_execute(|| {
+		let k = kernel(FWD, TRAIN);
+		offer(CAROL, CPU, 1_000, 30);
+		assert_ok!(Market::post_job(signed(ALICE), k, CPU, inference(1, 3), 100, 50, 100));
+		run_to_block(2);
+		assert_noop!(Market::accept_task(signed(DAVE), 0), Error::<Test>::NotAssigned);
+		assert_noop!(Market::accept_task(signed(CAROL), 9), Error::<Test>::UnknownTask);
+		assert_noop!(Market::heartbeat(signed(CAROL), 0), Error::<Test>::WrongTaskState);
+		assert_noop!(
+			Market::submit_result(signed(CAROL), 0, cid(b"out")),
+			Error::<Test>::WrongTaskState
+		);
+		assert_ok!(Market::accept_task(signed(CAROL), 0));
+		System::assert_last_event(Event::TaskAccepted { task: 0, due: 7 }.into());
+		assert_noop!(Market::accept_task(signed(CAROL), 0), Error::<Test>::WrongTaskState);
+		run_to_block(6);
+		assert_ok!(Market::heartbeat(signed(CAROL), 0));
+		System::assert_last_event(Event::Heartbeat { task: 0, due: 11 }.into());
+		// Past the old due block nothing happens: the heartbeat moved it.
+		run_to_block(8);
+		assert_eq!(task(0).state, TaskState::Accepted);
+
+		assert_noop!(
+			Market::submit_result(signed(CAROL), 0, b"Qm".to_vec().try_into().unwrap()),
+			Error::<Test>::InvalidCid
+		);
+		MockVerifier::refuse(true);
+		assert_noop!(
+			Market::submit_result(signed(CAROL), 0, cid(b"out")),
+			DispatchError::Other("verifier refused")
+		);
+		MockVerifier::refuse(false);
+		assert_ok!(Market::submit_result(signed(CAROL), 0, cid(b"out")));
+		System::assert_last_event(
+			Event::ResultSubmitted { task: 0, provider: CAROL, result: Cid::of_raw_bytes(b"out") }
+				.into(),
+		);
+		let (id, info, result) = MockVerifier::submitted().pop().unwrap();
+		assert_eq!((id, info.job, info.kernel, info.provider), (0, 0, k, CAROL));
+		assert_eq!((info.work, info.committee, info.training), (1, 3, false));
+		assert_eq!(result, Cid::of_raw_bytes(b"out"));
+		assert_eq!(Offers::<Test>::get(0).unwrap().load, 0, "submitted work frees capacity");
+		// Nothing further due from the provider.
+		run_to_block(20);
+		assert_eq!(task(0).state, TaskState::Submitted);
+	});
+}
+
+#[test]
+fn missed_deadline_moves_the_task_penalises_and_the_job_still_completes() {
+	build_and_execute(|| {
+		let k = kernel(FWD, TRAIN);
+		let dave = offer(DAVE, CPU, 1_000, 20);
+		let carol = offer(CAROL, CPU, 1_000, 30);
+		assert_ok!(Market::post_job(signed(ALICE), k, CPU, inference(1, 1), 1_000, 50, 100));
+		run_to_block(2);
+		assert_eq!(task(0).provider, DAVE);
+		// DAVE accepts, then goes silent: its heartbeat was due at block 7.
+		assert_ok!(Market::accept_task(signed(DAVE), 0));
+		run_to_block(7);
+		System::assert_has_event(
+			Event::DeadlineMissed { task: 0, provider: DAVE, penalty: 50 }.into(),
+		);
+		assert_eq!(MockStake::slashes(), vec![(DAVE, 50, SlashReason::MissedDeadline)]);
+		let t = task(0);
+		assert_eq!((t.provider, t.offer, t.price, t.reassignments), (CAROL, carol, 30, 1));
+		assert_eq!(t.state, TaskState::Assigned);
+		assert_eq!(Offers::<Test>::get(dave).unwrap().load, 0);
+		assert_eq!(Jobs::<Test>::get(0).unwrap().excluded.to_vec(), vec![DAVE]);
+
+		accept_and_submit(0);
+		let (free_alice, free_carol, free_treasury) = (
+			Balances::free_balance(ALICE),
+			Balances::free_balance(CAROL),
+			Balances::free_balance(99),
+		);
+		assert_ok!(<Market as TaskOutcome<_>>::task_verified(
+			0,
+			Cid::of_raw_bytes(b"r"),
+			&[EVE, BOB]
+		));
+		// 10 WU at 30 = 300: CAROL 270, fee 30, verifiers 20 % of 300 = 60 (30 each); refund
+		// 600 − 360 = 240.
+		System::assert_last_event(
+			Event::JobCompleted { job: 0, paid: 270, fee: 30, verifiers: 60, refund: 240 }.into(),
+		);
+		assert_eq!(Balances::free_balance(CAROL), free_carol + 270);
+		assert_eq!(Balances::free_balance(99), free_treasury + 30);
+		assert_eq!(Balances::free_balance(ALICE), free_alice + 240);
+		assert_eq!(escrow(ALICE), 0);
+		assert!(Jobs::<Test>::get(0).is_none());
+		assert_eq!(pallet_aivm_registry::Kernels::<Test>::get(k).unwrap().jobs, 0);
+	});
+}
+
+#[test]
+fn an_unaccepted_task_is_reassigned_after_the_accept_window() {
+	build_and_execute(|| {
+		let k = kernel(FWD, TRAIN);
+		offer(DAVE, CPU, 1_000, 20);
+		offer(CAROL, CPU, 1_000, 30);
+		assert_ok!(Market::post_job(signed(ALICE), k, CPU, inference(1, 1), 100, 50, 100));
+		run_to_block(5);
+		assert_eq!(task(0).provider, CAROL);
+		assert_noop!(Market::accept_task(signed(DAVE), 0), Error::<Test>::NotAssigned);
+	});
+}
+
+#[test]
+fn a_job_fails_when_nobody_is_left_to_take_a_task() {
+	build_and_execute(|| {
+		let k = kernel(FWD, TRAIN);
+		let free = Balances::free_balance(ALICE);
+		offer(DAVE, CPU, 1_000, 20);
+		assert_ok!(Market::post_job(signed(ALICE), k, CPU, inference(1, 1), 100, 50, 100));
+		run_to_block(5);
+		System::assert_last_event(
+			Event::JobFailed { job: 0, refund: 60, reason: FailReason::NoProvider }.into(),
+		);
+		assert_eq!(Balances::free_balance(ALICE), free);
+		assert_eq!(Offers::<Test>::get(0).unwrap().open_tasks, 0);
+	});
+}
+
+#[test]
+fn reassignments_are_bounded() {
+	build_and_execute(|| {
+		let k = kernel(FWD, TRAIN);
+		for (who, price) in [(CAROL, 10), (DAVE, 20), (EVE, 30)] {
+			offer(who, CPU, 1_000, price);
+		}
+		MockStake::set(10, 1_000);
+		offer(10, CPU, 1_000, 40);
+		assert_ok!(Market::post_job(signed(ALICE), k, CPU, inference(1, 1), 100, 50, 100));
+		// max_reassignments = 2: CAROL, DAVE, EVE each miss; the third miss fails the job.
+		run_to_block(2 + 3 * 3);
+		assert_eq!(MockStake::slashes().len(), 3);
+		System::assert_last_event(
+			Event::JobFailed { job: 0, refund: 60, reason: FailReason::NoProvider }.into(),
+		);
+	});
+}
+
+// ---------------------------------------------------------------- completion
+
+#[test]
+fn rejected_results_are_reassigned_to_someone_else() {
+	build_and_execute(|| {
+		let k = kernel(FWD, TRAIN);
+		offer(DAVE, CPU, 1_000, 20);
+		offer(CAROL, CPU, 1_000, 30);
+		assert_ok!(Market::post_job(signed(ALICE), k, CPU, inference(1, 1), 100, 50, 100));
+		run_to_block(2);
+		assert_noop!(<Market as TaskOutcome<_>>::task_rejected(0), Error::<Test>::WrongTaskState);
+		accept_and_submit(0);
+		assert_ok!(<Market as TaskOutcome<_>>::task_rejected(0));
+		System::assert_has_event(Event::TaskRejected { task: 0, provider: DAVE }.into());
+		assert_eq!((task(0).provider, task(0).state), (CAROL, TaskState::Assigned));
+		assert!(MockStake::slashes().is_empty(), "verification slashes, not the market");
+		assert_noop!(
+			<Market as TaskOutcome<_>>::task_verified(0, Cid::of_raw_bytes(b"r"), &[]),
+			Error::<Test>::WrongTaskState
+		);
+		assert_noop!(
+			<Market as TaskOutcome<_>>::task_verified(7, Cid::of_raw_bytes(b"r"), &[]),
+			Error::<Test>::UnknownTask
+		);
+	});
+}
+
+#[test]
+fn a_job_completes_only_when_every_task_is_verified() {
+	build_and_execute(|| {
+		let k = kernel(FWD, TRAIN);
+		offer(CAROL, CPU, 1_000, 30);
+		offer(DAVE, CPU, 1_000, 20);
+		let (carol0, dave0) = (Balances::free_balance(CAROL), Balances::free_balance(DAVE));
+		// Training, group of 2, 200 samples × 3×10^10 = 6 WU; budget 6 × 50 × 1.2 = 360.
+		assert_ok!(Market::post_job(signed(ALICE), k, CPU, training(1, 2), 200, 50, 100));
+		run_to_block(2);
+		accept_and_submit(0);
+		accept_and_submit(1);
+		assert!(<Market as TaskOutcome<_>>::task(0).unwrap().training);
+		assert_ok!(<Market as TaskOutcome<_>>::task_verified(0, Cid::of_raw_bytes(b"a"), &[]));
+		assert!(Jobs::<Test>::get(0).is_some());
+		assert_ok!(<Market as TaskOutcome<_>>::task_verified(1, Cid::of_raw_bytes(b"a"), &[]));
+		// 3 WU each: DAVE 60 − 6 fee, CAROL 90 − 9; no verifiers credited: margin refunded.
+		System::assert_last_event(
+			Event::JobCompleted { job: 0, paid: 54 + 81, fee: 15, verifiers: 0, refund: 210 }
+				.into(),
+		);
+		assert_eq!(Balances::free_balance(DAVE), dave0 + 54);
+		assert_eq!(Balances::free_balance(CAROL), carol0 + 81);
+	});
+}
+
+// ---------------------------------------------------------------- price index
+
+#[test]
+fn index_follows_demand_over_supply_within_its_clamps() {
+	build_and_execute(|| {
+		let k = kernel(FWD, TRAIN);
+		// CPU: P_base 10, clamp [1, 1,000]; smoothing 50 %; horizon 60 s.
+		let class = ResourceClasses::<Test>::get(CPU).unwrap();
+		let expect = |old: u128, stats: ClassStats| {
+			let target = Market::index_target(&class, &stats, 60);
+			if target >= old {
+				old + (target - old).div_ceil(2)
+			} else {
+				old - (old - target).div_ceil(2)
+			}
+		};
+		// No demand: the index falls towards the floor.
+		run_to_block(2);
+		assert_eq!(PriceIndex::<Test>::get(CPU), 10 - 5);
+
+		// Supply: 1 WU/s × 60 s = 60 WU. Demand rises to 120 WU: target 10 × 120 / 60 = 20.
+		let carol = offer(CAROL, CPU, 1_000, 1_000);
+		assert_ok!(Market::post_job(signed(ALICE), k, CPU, inference(1, 1), 12_000, 1, 100));
+		let before = PriceIndex::<Test>::get(CPU);
+		let stats = Stats::<Test>::get(CPU);
+		assert_eq!(Market::index_target(&class, &stats, 60), 20);
+		run_to_block(3);
+		assert_eq!(PriceIndex::<Test>::get(CPU), expect(before, stats));
+		assert!(PriceIndex::<Test>::get(CPU) > before);
+
+		// Supply falls to a quarter: target 10 × 120 / 15 = 80; the index keeps rising.
+		assert_ok!(Market::update_offer(
+			signed(CAROL),
+			carol,
+			250,
+			PriceSpec::Fixed(1_000),
+			1,
+			1_000_000
+		));
+		let before = PriceIndex::<Test>::get(CPU);
+		let stats = Stats::<Test>::get(CPU);
+		assert_eq!(Market::index_target(&class, &stats, 60), 80);
+		run_to_block(4);
+		assert_eq!(PriceIndex::<Test>::get(CPU), expect(before, stats));
+		for _ in 0..20 {
+			run_to_block(System::block_number() + 1);
+		}
+		assert_eq!(PriceIndex::<Test>::get(CPU), 80, "converges to the target");
+
+		// No supply at all: the ceiling.
+		assert_ok!(Market::set_offer_status(signed(CAROL), carol, OfferStatus::Paused));
+		for _ in 0..30 {
+			run_to_block(System::block_number() + 1);
+		}
+		assert_eq!(PriceIndex::<Test>::get(CPU), 1_000);
+		assert_eq!(Market::price_index(CPU), 1_000);
+
+		// Demand gone: the floor.
+		assert_ok!(Market::cancel_job(signed(ALICE), 0));
+		for _ in 0..30 {
+			run_to_block(System::block_number() + 1);
+		}
+		assert_eq!(PriceIndex::<Test>::get(CPU), 1);
+	});
+}
+
+#[test]
+fn offers_following_the_index_are_priced_at_assignment() {
+	build_and_execute(|| {
+		let k = kernel(FWD, TRAIN);
+		assert_ok!(Market::publish_offer(
+			signed(CAROL),
+			GPU,
+			1_000,
+			PriceSpec::FollowIndex,
+			1,
+			1_000
+		));
+		assert_ok!(Market::post_job(signed(ALICE), k, GPU, inference(1, 1), 100, 1_000, 100));
+		run_to_block(2);
+		// The index moved in block 2's hook before allocation.
+		assert_eq!(task(0).price, PriceIndex::<Test>::get(GPU));
+	});
+}
+
+#[test]
+fn kernel_references_follow_jobs() {
+	build_and_execute(|| {
+		let k = kernel(FWD, TRAIN);
+		assert_ok!(Market::post_job(signed(ALICE), k, CPU, inference(1, 1), 100, 50, 100));
+		assert_noop!(
+			pallet_aivm_registry::Pallet::<Test>::remove_kernel(signed(BOB), k),
+			pallet_aivm_registry::Error::<Test>::NotDeprecated
+		);
+		assert_ok!(pallet_aivm_registry::Pallet::<Test>::deprecate_kernel(signed(BOB), k));
+		assert_noop!(
+			pallet_aivm_registry::Pallet::<Test>::remove_kernel(signed(BOB), k),
+			pallet_aivm_registry::Error::<Test>::InUse
+		);
+		assert!(!<Registry as KernelInspect<_>>::kernel(&k).unwrap().usable);
+		assert_ok!(Market::cancel_job(signed(ALICE), 0));
+		assert_ok!(pallet_aivm_registry::Pallet::<Test>::remove_kernel(signed(BOB), k));
+	});
+}
