@@ -7,7 +7,10 @@ pub use frame_system_benchmarking::Pallet as SystemBench;
 
 // Re-exported: `define_benchmarks!` expands where `list_benchmarks!`/`add_benchmarks!` are called
 // (`apis.rs`, which glob-imports this module), naming these types unqualified.
-pub use super::{Balances, FeeSettlement, Runtime, StakingGovernance, Sudo, Timestamp, Utility};
+pub use super::{
+	AivmRegistry, Balances, FeeSettlement, Marketplace, Runtime, StakingGovernance, Sudo,
+	Timestamp, Utility,
+};
 
 frame_benchmarking::define_benchmarks!(
 	[frame_benchmarking, BaselineBench::<Runtime>]
@@ -18,4 +21,6 @@ frame_benchmarking::define_benchmarks!(
 	[pallet_sudo, Sudo]
 	[pallet_fee_settlement, FeeSettlement]
 	[pallet_staking_governance, StakingGovernance]
+	[pallet_aivm_registry, AivmRegistry]
+	[pallet_marketplace, Marketplace]
 );

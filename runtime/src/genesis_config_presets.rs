@@ -2,11 +2,12 @@
 //! as JSON patches over the default genesis config. The node's chain specs only name these.
 
 use crate::{
-	currency::VER,
+	currency::{MILLI_VER, VER},
 	time::{DAYS, HOURS},
 	AccountId, Balance, BlockNumber, RuntimeGenesisConfig, SessionKeys, BABE_GENESIS_EPOCH_CONFIG,
 };
 use alloc::{format, vec, vec::Vec};
+use pallet_marketplace::{ClassId, MarketParams, ResourceClass};
 use pallet_staking_governance::Params;
 use polkadot_sdk::{
 	frame_support::build_struct_json_patch,
@@ -50,6 +51,40 @@ fn params(
 	}
 }
 
+/// Market parameters shared by the presets; each preset sets its own windows (blocks).
+fn market_params(
+	accept_window: BlockNumber,
+	heartbeat_interval: BlockNumber,
+) -> MarketParams<Balance, BlockNumber> {
+	MarketParams {
+		accept_window,
+		heartbeat_interval,
+		missed_deadline_penalty: 10 * VER,
+		protocol_fee: Perbill::from_percent(1),
+		verification_margin: Perbill::from_percent(20),
+		index_smoothing: Perbill::from_percent(10),
+		supply_horizon_secs: 3_600,
+		load_tolerance_secs: 600,
+		max_reassignments: 3,
+	}
+}
+
+/// The resource classes at genesis, priced per WU (10^12 FLOPs): index bounds are 1/100 and 100×
+/// the base price. Governance adds more with `marketplace.setResourceClass`.
+fn resource_classes() -> Vec<(ClassId, ResourceClass<Balance>)> {
+	let class = |name: &str, base: Balance| ResourceClass {
+		name: name.as_bytes().to_vec().try_into().expect("names are short"),
+		base_price: base,
+		min_price: base / 100,
+		max_price: base * 100,
+	};
+	vec![
+		(0, class("cpu", 10 * MILLI_VER)),
+		(1, class("consumer-gpu", 5 * MILLI_VER)),
+		(2, class("datacenter-gpu", 3 * MILLI_VER)),
+	]
+}
+
 /// A validator at genesis: its stash account and its session keys.
 pub struct GenesisValidator {
 	pub account: AccountId,
@@ -76,6 +111,7 @@ fn genesis(
 	endowed: Vec<AccountId>,
 	root: Option<AccountId>,
 	params: Params<Balance, BlockNumber>,
+	market: MarketParams<Balance, BlockNumber>,
 ) -> Value {
 	let session_keys: Vec<(AccountId, AccountId, SessionKeys)> =
 		validators.into_iter().map(|v| (v.account.clone(), v.account, v.keys)).collect();
@@ -96,6 +132,10 @@ fn genesis(
 		session: pallet_session::GenesisConfig { keys: session_keys },
 		sudo: pallet_sudo::GenesisConfig { key: root },
 		staking_governance: pallet_staking_governance::GenesisConfig { stakers, params },
+		marketplace: pallet_marketplace::GenesisConfig {
+			classes: resource_classes(),
+			params: Some(market),
+		},
 	})
 }
 
@@ -107,6 +147,7 @@ pub fn development_config_genesis() -> Value {
 		Sr25519Keyring::well_known().map(|k| k.to_account_id()).collect(),
 		Some(Sr25519Keyring::Alice.to_account_id()),
 		params(4, 1, 10, 5, 2, Perbill::from_percent(10)),
+		market_params(5, 10),
 	)
 }
 
@@ -118,6 +159,7 @@ pub fn local_config_genesis() -> Value {
 		Sr25519Keyring::well_known().map(|k| k.to_account_id()).collect(),
 		Some(Sr25519Keyring::Alice.to_account_id()),
 		params(5, 3, 40, 10, 2, Perbill::from_percent(10)),
+		market_params(5, 10),
 	)
 }
 
@@ -134,6 +176,7 @@ pub fn testnet_config_genesis() -> Value {
 		vec![faucet],
 		None,
 		params(10, 3, 7 * DAYS, DAYS, HOURS, Perbill::from_percent(20)),
+		market_params(10, 50),
 	)
 }
 

@@ -168,6 +168,12 @@ mod runtime {
 
 	#[runtime::pallet_index(10)]
 	pub type StakingGovernance = pallet_staking_governance;
+
+	#[runtime::pallet_index(11)]
+	pub type AivmRegistry = pallet_aivm_registry;
+
+	#[runtime::pallet_index(12)]
+	pub type Marketplace = pallet_marketplace;
 }
 
 /// The address format for describing accounts.

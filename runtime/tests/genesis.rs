@@ -1,6 +1,7 @@
 //! Every genesis preset builds a valid genesis state: validators in session, BABE and GRANDPA
 //! authorities set from their session keys, validators bonded as candidates, accounts endowed,
-//! sudo only where the preset wants it, and staking-governance parameters that pass its checks.
+//! sudo only where the preset wants it, staking-governance parameters that pass its checks, and
+//! the market's resource classes and parameters.
 
 use polkadot_sdk::{
 	frame_support::genesis_builder_helper::{build_state, get_preset},
@@ -84,6 +85,19 @@ fn assert_validators(expected: &[&str]) {
 	let params = pallet_staking_governance::Parameters::<Runtime>::get().unwrap();
 	assert!(pallet_staking_governance::Pallet::<Runtime>::params_are_valid(&params));
 	pallet_staking_governance::Pallet::<Runtime>::do_try_state().unwrap();
+
+	// The market starts with three resource classes, their indices at the base price, and
+	// valid parameters.
+	assert_eq!(pallet_marketplace::ClassIds::<Runtime>::get().into_inner(), vec![0, 1, 2]);
+	for class in 0..3 {
+		let def = pallet_marketplace::ResourceClasses::<Runtime>::get(class).unwrap();
+		assert!(def.min_price < def.base_price && def.base_price < def.max_price);
+		assert_eq!(pallet_marketplace::PriceIndex::<Runtime>::get(class), def.base_price);
+	}
+	let market = pallet_marketplace::Params::<Runtime>::get().unwrap();
+	assert!(pallet_marketplace::Pallet::<Runtime>::params_are_valid(&market));
+	pallet_marketplace::Pallet::<Runtime>::do_try_state().unwrap();
+	pallet_aivm_registry::Pallet::<Runtime>::do_try_state().unwrap();
 }
 
 #[test]

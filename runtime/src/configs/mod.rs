@@ -29,7 +29,9 @@ use super::{
 	RuntimeOrigin, RuntimeTask, Session, SessionKeys, System, EXISTENTIAL_DEPOSIT, VERSION,
 };
 
+mod aivm_registry;
 mod fee_settlement;
+mod marketplace;
 mod staking_governance;
 
 const NORMAL_DISPATCH_RATIO: Perbill = Perbill::from_percent(75);
