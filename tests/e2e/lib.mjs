@@ -1,7 +1,7 @@
 // Shared helpers for the end-to-end tests: connect to the node under test, sign and wait.
 import { ApiPromise, WsProvider } from '@polkadot/api';
 import { Keyring } from '@polkadot/keyring';
-import { cryptoWaitReady } from '@polkadot/util-crypto';
+import { cryptoWaitReady, sha256AsU8a } from '@polkadot/util-crypto';
 
 export const WS = process.env.VERITY_WS || 'ws://127.0.0.1:9944';
 export const VER = 10n ** 12n;
@@ -81,4 +81,28 @@ export async function freeBalance(api, address, at) {
   const q = at ? await api.at(at) : api;
   const { data } = await q.query.system.account(address);
   return data.free.toBigInt();
+}
+
+/**
+ * The text CIDv1 (`bafkrei…`) of `bytes` as Verity names blobs: codec raw (0x55), sha2-256
+ * multihash, multibase base32 lower case. The chain parses this form (and the binary one).
+ */
+export function rawCid(bytes) {
+  const digest = sha256AsU8a(bytes);
+  const binary = new Uint8Array([0x01, 0x55, 0x12, 0x20, ...digest]);
+  const alphabet = 'abcdefghijklmnopqrstuvwxyz234567';
+  let out = 'b';
+  let acc = 0;
+  let bits = 0;
+  for (const byte of binary) {
+    acc = (acc << 8) | byte;
+    bits += 8;
+    while (bits >= 5) {
+      bits -= 5;
+      out += alphabet[(acc >> bits) & 31];
+    }
+    acc &= (1 << bits) - 1;
+  }
+  if (bits > 0) out += alphabet[(acc << (5 - bits)) & 31];
+  return out;
 }
