@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The main job, end to end (today: the chain, payment channels and governance). Installs what is
-# missing, builds the node, starts a dev chain, waits until it produces and finalises blocks,
-# serves 10,000 pay-per-request calls through a payment channel settled in one redeem, changes a
+# The main job, end to end (today: the chain, payment channels, the market and governance).
+# Installs what is missing, builds the node, starts a dev chain, waits until it produces and
+# finalises blocks, serves 10,000 pay-per-request calls through a payment channel settled in one
+# redeem, registers a kernel and has a job allocated over two offers cheapest first, changes a
 # parameter by stake-weighted vote, prints a summary with how to reach the chain from
 # polkadot.js, and keeps the chain running until Ctrl-C.
 #   VERITY_DEMO_EXIT=1  stop after the summary (used by CI to check the command works)
@@ -41,6 +42,8 @@ done
 log "payment channel: Alice pays Bob per request with signed vouchers; Bob settles once"
 channel_summary="$(cd "$VERITY_ROOT/tests/e2e" && VERITY_WS="ws://127.0.0.1:$rpc_port" node demo/channel.mjs "${VERITY_DEMO_REQUESTS:-10000}")"
 
+log "market: a kernel registered, two providers offer CPU, a job is split cheapest first"
+market_summary="$(cd "$VERITY_ROOT/tests/e2e" && VERITY_WS="ws://127.0.0.1:$rpc_port" node demo/market.mjs)"
 log "governance: a parameter change proposed, voted with stake, enacted as Root"
 governance_summary="$(cd "$VERITY_ROOT/tests/e2e" && VERITY_WS="ws://127.0.0.1:$rpc_port" node demo/governance.mjs 300)"
 
@@ -67,6 +70,8 @@ cat <<TXT
   Pay-per-request through a payment channel (fee-settlement)
 $channel_summary
 
+  A kernel, two offers and a job allocated at minimum cost (aivm-registry, marketplace)
+$market_summary
   A parameter changed by stake-weighted vote (staking-governance)
 $governance_summary
 
