@@ -10,7 +10,7 @@ use alloc::{format, vec, vec::Vec};
 use pallet_marketplace::{ClassId, MarketParams, ResourceClass};
 use pallet_staking_governance::Params;
 use polkadot_sdk::{
-	frame_support::build_struct_json_patch,
+	frame_support::{build_struct_json_patch, BoundedVec},
 	sp_core::{crypto::get_public_from_string_or_panic, ed25519, sr25519},
 	sp_genesis_builder::{self, PresetId},
 	sp_keyring::Sr25519Keyring,
@@ -73,10 +73,10 @@ fn market_params(
 /// the base price. Governance adds more with `marketplace.setResourceClass`.
 fn resource_classes() -> Vec<(ClassId, ResourceClass<Balance>)> {
 	let class = |name: &str, base: Balance| ResourceClass {
-		name: name.as_bytes().to_vec().try_into().expect("names are short"),
+		name: BoundedVec::truncate_from(name.as_bytes().to_vec()),
 		base_price: base,
 		min_price: base / 100,
-		max_price: base * 100,
+		max_price: base.saturating_mul(100),
 	};
 	vec![
 		(0, class("cpu", 10 * MILLI_VER)),

@@ -28,12 +28,13 @@
 //! From `tests::register_kernel_works`:
 //!
 //! ```ignore
+//! let s = spec(b"digits.pt", None); // the record the call below builds
 //! assert_ok!(Registry::register_kernel(
-//!     RuntimeOrigin::signed(ALICE), cid_text(b"digits.pt"), env(), vec![input()], vec![output()],
-//!     9_000, 27_000, AggregationRule::ExactDigest, None,
+//!     RuntimeOrigin::signed(ALICE), cid_text(b"digits.pt"), env(), s.inputs.clone(),
+//!     s.outputs.clone(), 9_000, 27_000, AggregationRule::ExactDigest, None,
 //! ));
-//! let id = spec.id();
-//! assert_eq!(<Registry as KernelInspect<_>>::kernel(&id).unwrap().inference_flops, 9_000);
+//! let id = s.id(); // blake2-256 of the record
+//! assert_eq!(Kernels::<Test>::get(id).unwrap().deposit, 100 + s.encoded_size() as Balance);
 //! ```
 
 #![cfg_attr(not(feature = "std"), no_std)]

@@ -510,33 +510,28 @@ impl<T: Config> Pallet<T> {
 		let mut weight =
 			T::WeightInfo::on_initialize_index(u32::try_from(classes.len()).unwrap_or(u32::MAX));
 
+		// Deadlines, within the per-block budget (at least one, so the hook always progresses);
+		// the rest move to the next block with room and are handled there.
 		let due = Deadlines::<T>::take(now);
 		let per_entry = T::WeightInfo::on_initialize_task_missed(T::MaxOffersPerClass::get())
 			.max(T::WeightInfo::on_initialize_job_failed(T::MaxTasksPerJob::get()));
+		let budget = weight.saturating_add(T::MaxDeadlineWeight::get());
 		weight = weight.saturating_add(T::DbWeight::get().reads_writes(1, 1));
+		let mut handled = 0u32;
 		for entry in due {
-			weight = weight.saturating_add(per_entry);
-			match entry {
-				Deadline::Task(id) => {
-					if let Some(task) = Tasks::<T>::get(id) {
-						if task.due == now
-							&& matches!(task.state, TaskState::Assigned | TaskState::Accepted)
-						{
-							Self::missed(id, task, now);
-						}
-					}
+			if handled > 0 && weight.saturating_add(per_entry).any_gt(budget) {
+				weight = weight
+					.saturating_add(T::DbWeight::get().reads_writes(u64::from(DEADLINE_PROBE), 1));
+				match Self::find_slot(now.saturating_add(1u32.into()), 1) {
+					Ok(later) => Self::push_deadline(later, entry),
+					// Sixteen full blocks ahead: handle it now rather than lose it.
+					Err(_) => Self::handle_deadline(entry, now),
 				}
-				Deadline::Job(id) => {
-					if let Some(job) = Jobs::<T>::get(id) {
-						let refund = Self::end_job(id, &job);
-						Self::deposit_event(Event::JobFailed {
-							job: id,
-							refund,
-							reason: FailReason::DeadlinePassed,
-						});
-					}
-				}
+				continue;
 			}
+			handled = handled.saturating_add(1);
+			weight = weight.saturating_add(per_entry);
+			Self::handle_deadline(entry, now);
 		}
 
 		let mut queue = Queue::<T>::get();
@@ -565,6 +560,32 @@ impl<T: Config> Pallet<T> {
 		}
 		Queue::<T>::put(queue);
 		weight
+	}
+
+	/// A task whose next step is overdue misses it; a job past its deadline fails. Entries left
+	/// behind by a task that moved on (accepted, heartbeat, submitted) are ignored.
+	fn handle_deadline(entry: Deadline, now: BlockNumberFor<T>) {
+		match entry {
+			Deadline::Task(id) => {
+				if let Some(task) = Tasks::<T>::get(id) {
+					if task.due <= now
+						&& matches!(task.state, TaskState::Assigned | TaskState::Accepted)
+					{
+						Self::missed(id, task, now);
+					}
+				}
+			}
+			Deadline::Job(id) => {
+				if let Some(job) = Jobs::<T>::get(id) {
+					let refund = Self::end_job(id, &job);
+					Self::deposit_event(Event::JobFailed {
+						job: id,
+						refund,
+						reason: FailReason::DeadlinePassed,
+					});
+				}
+			}
+		}
 	}
 
 	/// Moves a class's price index one smoothing step towards `P_base × demand / supply`,

@@ -69,11 +69,12 @@
 //! From `tests::job_goes_to_the_cheaper_offer_first`:
 //!
 //! ```ignore
-//! assert_ok!(Market::publish_offer(signed(CAROL), CPU, 1_000, PriceSpec::Fixed(30), 1, 1_000));
-//! assert_ok!(Market::publish_offer(signed(DAVE), CPU, 1_000, PriceSpec::Fixed(20), 1, 1_000));
-//! assert_ok!(Market::post_job(signed(ALICE), kernel, CPU, inference(1), 1_000, 50, 100));
-//! run_to_block(2);
-//! assert_eq!(Tasks::<Test>::get(0).unwrap().provider, DAVE);
+//! let _carol = offer(CAROL, CPU, 1_000, 30); // 1 WU/s at 30 per WU
+//! let dave = offer(DAVE, CPU, 1_000, 20);
+//! assert_ok!(Market::post_job(signed(ALICE), k, CPU, inference(1, 1), 1_000, 50, 100));
+//! run_to_block(2); // the hook allocates
+//! let t = task(0);
+//! assert_eq!((t.provider, t.offer, t.samples, t.price), (DAVE, dave, 1_000, 20));
 //! ```
 
 #![cfg_attr(not(feature = "std"), no_std)]
@@ -198,6 +199,12 @@ pub mod pallet {
 		/// Most deadlines indexed per block: bounds the hook's work.
 		#[pallet::constant]
 		type MaxDeadlinesPerBlock: Get<u32>;
+
+		/// Most weight the hook spends on deadlines in one block (at least one deadline is always
+		/// handled); the rest move to the next block. Keeps a burst of missed deadlines from
+		/// filling blocks.
+		#[pallet::constant]
+		type MaxDeadlineWeight: Get<Weight>;
 
 		/// Longest time from posting to deadline, in blocks.
 		#[pallet::constant]

@@ -8,6 +8,7 @@ use polkadot_sdk::{
 	frame_support::{
 		derive_impl, parameter_types,
 		traits::{ConstU128, ConstU32, ConstU64, Hooks, Randomness},
+		weights::Weight,
 	},
 	frame_system::{self, EnsureRoot},
 	pallet_balances,
@@ -162,6 +163,8 @@ impl Randomness<H256, u64> for MockRandomness {
 
 parameter_types! {
 	pub const Treasury: AccountId = 99;
+	/// Tests lower it to see deadlines spread over blocks.
+	pub static DeadlineBudget: Weight = Weight::MAX;
 }
 
 impl pallet_marketplace::Config for Test {
@@ -183,6 +186,7 @@ impl pallet_marketplace::Config for Test {
 	type MaxQueued = ConstU32<4>;
 	type MaxAllocationsPerBlock = ConstU32<2>;
 	type MaxDeadlinesPerBlock = ConstU32<8>;
+	type MaxDeadlineWeight = DeadlineBudget;
 	type MaxJobDuration = ConstU64<1_000>;
 	type MaxJobWork = ConstU64<1_000_000>;
 	type WeightInfo = ();
@@ -264,6 +268,7 @@ pub fn new_test_ext() -> sp_io::TestExternalities {
 		SUBMITTED.with(|s| s.borrow_mut().clear());
 		MockVerifier::refuse(false);
 		MockRandomness::set_seed(0);
+		DeadlineBudget::set(Weight::MAX);
 		for p in [CAROL, DAVE, EVE] {
 			MockStake::set(p, 1_000);
 		}

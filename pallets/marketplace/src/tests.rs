@@ -847,3 +847,29 @@ fn kernel_references_follow_jobs() {
 		assert_ok!(pallet_aivm_registry::Pallet::<Test>::remove_kernel(signed(BOB), k));
 	});
 }
+
+#[test]
+fn a_burst_of_deadlines_spreads_over_blocks_within_the_budget() {
+	build_and_execute(|| {
+		let k = kernel(FWD, TRAIN);
+		offer(CAROL, CPU, 1_000, 10);
+		offer(DAVE, CPU, 1_000, 20);
+		// Two jobs allocated in one block, both to CAROL: both tasks due at block 5.
+		for _ in 0..2 {
+			assert_ok!(Market::post_job(signed(ALICE), k, CPU, inference(1, 1), 1, 50, 100));
+		}
+		run_to_block(2);
+		assert_eq!((task(0).provider, task(1).provider), (CAROL, CAROL));
+		assert_eq!((task(0).due, task(1).due), (5, 5));
+		// A budget below one deadline's weight: one per block (at least one always runs).
+		DeadlineBudget::set(polkadot_sdk::frame_support::weights::Weight::from_parts(1, 1));
+		run_to_block(5);
+		assert_eq!(MockStake::slashes().len(), 1, "one handled, the other moved on");
+		assert_eq!(task(0).provider, DAVE);
+		assert_eq!((task(1).provider, task(1).state), (CAROL, TaskState::Assigned));
+		assert_eq!(Deadlines::<Test>::get(6).to_vec(), vec![Deadline::Task(1)]);
+		run_to_block(6);
+		assert_eq!(MockStake::slashes(), vec![(CAROL, 50, SlashReason::MissedDeadline); 2]);
+		assert_eq!(task(1).provider, DAVE);
+	});
+}

@@ -1,15 +1,27 @@
 //! The compute marketplace.
 
 use polkadot_sdk::{
-	frame_support::traits::{ConstU32, ConstU64},
+	frame_support::{
+		parameter_types,
+		traits::{ConstU32, ConstU64},
+		weights::Weight,
+	},
 	frame_system::EnsureRoot,
 };
 
-use super::staking_governance::TreasuryAccount;
+use super::{staking_governance::TreasuryAccount, RuntimeBlockWeights};
 use crate::{
 	time::{DAYS, MILLI_SECS_PER_BLOCK},
 	AccountId, AivmRegistry, Balances, Runtime, RuntimeHoldReason, StakingGovernance,
 };
+
+parameter_types! {
+	/// A quarter of a block for deadlines; a burst beyond it spreads over the next blocks.
+	pub MaxDeadlineWeight: Weight = {
+		let max = RuntimeBlockWeights::get().max_block;
+		Weight::from_parts(max.ref_time().saturating_div(4), max.proof_size().saturating_div(4))
+	};
+}
 
 impl pallet_marketplace::Config for Runtime {
 	type Currency = Balances;
@@ -37,6 +49,7 @@ impl pallet_marketplace::Config for Runtime {
 	type MaxQueued = ConstU32<256>;
 	type MaxAllocationsPerBlock = ConstU32<4>;
 	type MaxDeadlinesPerBlock = ConstU32<128>;
+	type MaxDeadlineWeight = MaxDeadlineWeight;
 	type MaxJobDuration = ConstU32<{ 7 * DAYS }>;
 	/// 10^9 WU = 10^21 FLOPs: a week of a thousand datacenter GPUs.
 	type MaxJobWork = ConstU64<1_000_000_000>;
@@ -50,7 +63,9 @@ impl pallet_marketplace::Config for Runtime {
 #[cfg(feature = "runtime-benchmarks")]
 pub struct MarketBenchmarkHelper;
 
+// Set-up code for benchmarks only: a failure here is a broken benchmark and should stop it.
 #[cfg(feature = "runtime-benchmarks")]
+#[allow(clippy::unwrap_used)]
 impl pallet_marketplace::BenchmarkHelper<AccountId> for MarketBenchmarkHelper {
 	fn make_provider(who: &AccountId) {
 		use polkadot_sdk::frame_support::traits::fungible::Mutate;
