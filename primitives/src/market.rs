@@ -7,7 +7,7 @@
 
 use crate::{cid::Cid, kernel::KernelId};
 use codec::{Decode, Encode, MaxEncodedLen};
-use polkadot_sdk::sp_runtime::DispatchResult;
+use polkadot_sdk::sp_runtime::{DispatchResult, Weight};
 use scale_info::TypeInfo;
 
 /// A job's id: a counter, never reused.
@@ -36,6 +36,10 @@ pub struct TaskInfo<AccountId> {
 pub trait TaskVerifier<AccountId> {
 	/// Called once per submission; an error makes the submission fail and change nothing.
 	fn verify(task: TaskId, info: &TaskInfo<AccountId>, result: &Cid) -> DispatchResult;
+	/// The most weight `verify` uses (added to the submitting call's weight).
+	fn weight() -> Weight {
+		Weight::zero()
+	}
 }
 
 /// No verifier: submitted tasks wait for an outcome that never comes, and their jobs are refunded
@@ -56,4 +60,7 @@ pub trait TaskOutcome<AccountId> {
 	/// The task's result was not accepted: it is reassigned to another provider, or its job
 	/// fails and is refunded if it cannot be.
 	fn task_rejected(task: TaskId) -> DispatchResult;
+	/// Verification could not decide (no quorum after every re-run, or too few verifiers): the
+	/// job fails and the buyer is refunded in full.
+	fn task_failed(task: TaskId) -> DispatchResult;
 }

@@ -1010,6 +1010,19 @@ impl<T: Config> TaskOutcome<T::AccountId> for Pallet<T> {
 		Ok(())
 	}
 
+	fn task_failed(id: TaskId) -> DispatchResult {
+		let task = Tasks::<T>::get(id).ok_or(Error::<T>::UnknownTask)?;
+		ensure!(task.state == TaskState::Submitted, Error::<T>::WrongTaskState);
+		let job = Jobs::<T>::get(task.job).ok_or(Error::<T>::UnknownJob)?;
+		let refund = Self::end_job(task.job, &job);
+		Self::deposit_event(Event::JobFailed {
+			job: task.job,
+			refund,
+			reason: FailReason::NotVerified,
+		});
+		Ok(())
+	}
+
 	fn task_rejected(id: TaskId) -> DispatchResult {
 		let task = Tasks::<T>::get(id).ok_or(Error::<T>::UnknownTask)?;
 		ensure!(task.state == TaskState::Submitted, Error::<T>::WrongTaskState);

@@ -571,6 +571,8 @@ pub mod pallet {
 		DeadlinePassed,
 		/// A task could not be reassigned (no candidate, or `max_reassignments` reached).
 		NoProvider,
+		/// Verification could not decide on a task's result.
+		NotVerified,
 	}
 
 	#[pallet::hooks]
@@ -732,7 +734,7 @@ pub mod pallet {
 		///   verifier's errors.
 		/// - Events: `ResultSubmitted`.
 		#[pallet::call_index(8)]
-		#[pallet::weight(T::WeightInfo::submit_result())]
+		#[pallet::weight(T::WeightInfo::submit_result().saturating_add(T::Verifier::weight()))]
 		pub fn submit_result(
 			origin: OriginFor<T>,
 			task: TaskId,

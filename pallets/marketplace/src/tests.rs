@@ -873,3 +873,23 @@ fn a_burst_of_deadlines_spreads_over_blocks_within_the_budget() {
 		assert_eq!(task(1).provider, DAVE);
 	});
 }
+
+#[test]
+fn a_task_verification_cannot_decide_fails_its_job_with_a_full_refund() {
+	build_and_execute(|| {
+		let k = kernel(FWD, TRAIN);
+		offer(CAROL, CPU, 1_000, 20);
+		let free = Balances::free_balance(ALICE);
+		assert_ok!(Market::post_job(signed(ALICE), k, CPU, inference(1, 1), 100, 50, 100));
+		run_to_block(2);
+		assert_noop!(<Market as TaskOutcome<_>>::task_failed(0), Error::<Test>::WrongTaskState);
+		accept_and_submit(0);
+		assert_ok!(<Market as TaskOutcome<_>>::task_failed(0));
+		System::assert_last_event(
+			Event::JobFailed { job: 0, refund: 60, reason: FailReason::NotVerified }.into(),
+		);
+		assert_eq!(Balances::free_balance(ALICE), free);
+		assert!(Jobs::<Test>::get(0).is_none());
+		assert_noop!(<Market as TaskOutcome<_>>::task_failed(0), Error::<Test>::UnknownTask);
+	});
+}

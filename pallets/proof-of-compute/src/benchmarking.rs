@@ -1,0 +1,258 @@
+//! Benchmarks of every call and of the hook's two jobs at their worst cases: full verifier
+//! lists, full committees, the deepest proofs, the most audits.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::arithmetic_side_effects)]
+
+use crate::{committee, pallet::*, types::*, Pallet as Poc};
+use alloc::vec::Vec;
+use polkadot_sdk::{
+	frame_benchmarking::v2::*,
+	frame_support::{
+		traits::{EnsureOrigin, Get, Hooks},
+		BoundedVec,
+	},
+	frame_system::{self, RawOrigin},
+	sp_core::H256,
+	sp_runtime::Perbill,
+};
+use verity_primitives::{
+	cid::Cid,
+	market::{TaskOutcome, TaskVerifier},
+	voucher::node_hash,
+};
+
+fn params<T: Config>() -> ParamsOf<T> {
+	let max = T::MaxCommittee::get();
+	PocParams {
+		commit_window: 5u32.into(),
+		reveal_window: 5u32.into(),
+		training_committee: max,
+		max_committee: max,
+		dissent_slash: Perbill::from_percent(10),
+		no_reveal_slash: Perbill::from_percent(5),
+		max_reruns: 3,
+		audits_per_epoch: T::MaxAuditsPerEpoch::get(),
+		audit_committee: max,
+		epoch_window: 5u32.into(),
+	}
+}
+
+/// `n` registered verifiers with stake (and no others).
+fn verifiers<T: Config>(n: u32) -> Vec<T::AccountId> {
+	Params::<T>::put(params::<T>());
+	Verifiers::<T>::kill();
+	(0..n)
+		.map(|i| {
+			let who: T::AccountId = account("verifier", i, 0);
+			T::BenchmarkHelper::make_provider(&who);
+			Poc::<T>::register_verifier(RawOrigin::Signed(who.clone()).into()).unwrap();
+			who
+		})
+		.collect()
+}
+
+fn nonce() -> H256 {
+	H256::repeat_byte(7)
+}
+
+/// A task handed to verification with the largest committee; returns the task and round.
+fn open_task<T: Config>() -> (u64, RoundId) {
+	verifiers::<T>(T::MaxCommittee::get() * 2);
+	let (task, provider) = T::BenchmarkHelper::make_task(T::MaxCommittee::get());
+	T::BenchmarkHelper::submit(task, &provider);
+	(task, TaskRounds::<T>::get(task).unwrap())
+}
+
+fn commit_all<T: Config>(round: RoundId, digest: H256) {
+	for m in Rounds::<T>::get(round).unwrap().members {
+		let c = committee::commitment(round, &digest, &nonce(), &m);
+		Poc::<T>::do_commit(m, round, c).unwrap();
+	}
+}
+
+fn reveal_all<T: Config>(round: RoundId, digest: H256) {
+	let r = Rounds::<T>::get(round).unwrap();
+	frame_system::Pallet::<T>::set_block_number(r.commit_end + 1u32.into());
+	for m in r.members {
+		let reveal =
+			Reveal { digest, result: Cid::of_raw_bytes(b"result"), summary: BoundedVec::new() };
+		Poc::<T>::do_reveal(m, round, reveal, nonce()).unwrap();
+	}
+}
+
+#[benchmarks]
+mod benchmarks {
+	use super::*;
+
+	#[benchmark]
+	fn register_verifier() {
+		verifiers::<T>(T::MaxVerifiers::get() - 1);
+		let who: T::AccountId = account("new", 0, 0);
+		T::BenchmarkHelper::make_provider(&who);
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(who.clone()));
+
+		assert!(Verifiers::<T>::get().contains(&who));
+	}
+
+	#[benchmark]
+	fn unregister_verifier() {
+		let all = verifiers::<T>(T::MaxVerifiers::get());
+		let who = all[0].clone();
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(who.clone()));
+
+		assert!(!Verifiers::<T>::get().contains(&who));
+	}
+
+	#[benchmark]
+	fn commit() {
+		let (_, round) = open_task::<T>();
+		let who = Rounds::<T>::get(round).unwrap().members.last().cloned().unwrap();
+		let c = committee::commitment(round, &H256::zero(), &nonce(), &who);
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(who.clone()), round, c);
+
+		assert!(Commits::<T>::contains_key(round, &who));
+	}
+
+	#[benchmark]
+	fn reveal() {
+		let (_, round) = open_task::<T>();
+		commit_all::<T>(round, H256::zero());
+		let r = Rounds::<T>::get(round).unwrap();
+		frame_system::Pallet::<T>::set_block_number(r.commit_end + 1u32.into());
+		let who = r.members.last().cloned().unwrap();
+		let cid = Cid::of_raw_bytes(b"result").to_text().into_bytes().try_into().unwrap();
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(who.clone()), round, H256::zero(), cid, nonce(), BoundedVec::new());
+
+		assert!(Reveals::<T>::contains_key(round, &who));
+	}
+
+	#[benchmark]
+	fn commit_epoch() {
+		Params::<T>::put(params::<T>());
+		let group = T::BenchmarkHelper::make_group(2);
+		let (task, who) = group[0].clone();
+		let cid = Cid::of_raw_bytes(b"checkpoint").to_text().into_bytes().try_into().unwrap();
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(who), task, 0, cid, 1_000, H256::repeat_byte(1));
+
+		assert!(EpochCommits::<T>::contains_key(task, 0));
+	}
+
+	/// A leaf proof of depth `p` (leaf 0 of a tree of 2^p steps).
+	#[benchmark]
+	fn reveal_leaf(p: Linear<1, { T::MaxProofDepth::get().min(31) }>) {
+		verifiers::<T>(T::MaxCommittee::get() * 2);
+		let group = T::BenchmarkHelper::make_group(1);
+		let (task, who) = group[0].clone();
+		let leaf = H256::repeat_byte(3);
+		let proof: Vec<H256> = (0..p).map(|i| H256::repeat_byte(i as u8)).collect();
+		let mut root = verity_primitives::voucher::leaf_hash(&leaf);
+		for s in &proof {
+			root = node_hash(&root, s);
+		}
+		let cid: CidInput = Cid::of_raw_bytes(b"c").to_text().into_bytes().try_into().unwrap();
+		Poc::<T>::commit_epoch(RawOrigin::Signed(who.clone()).into(), task, 0, cid, 1 << p, root)
+			.unwrap();
+		let closes = Epochs::<T>::iter().next().unwrap().2.closes_at;
+		frame_system::Pallet::<T>::set_block_number(closes + 1u32.into());
+		Poc::<T>::on_initialize(closes + 1u32.into());
+		let (id, audit) = Audits::<T>::iter().next().unwrap();
+		// Point the audit at leaf 0, whose proof uses every level.
+		Audits::<T>::insert(id, Audit { step: 0, ..audit });
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(who), id, leaf, BoundedVec::try_from(proof).unwrap());
+
+		assert_eq!(Audits::<T>::get(id).unwrap().leaf, Some(leaf));
+	}
+
+	#[benchmark]
+	fn set_params() -> Result<(), BenchmarkError> {
+		let origin =
+			T::AdminOrigin::try_successful_origin().map_err(|_| BenchmarkError::Weightless)?;
+
+		#[extrinsic_call]
+		_(origin as T::RuntimeOrigin, params::<T>());
+
+		assert_eq!(Params::<T>::get(), Some(params::<T>()));
+		Ok(())
+	}
+
+	/// Opening a round (what the marketplace's `submit_result` adds) with `v` verifiers to draw
+	/// from.
+	#[benchmark]
+	fn open_round(v: Linear<{ T::MaxCommittee::get() }, { T::MaxVerifiers::get() }>) {
+		verifiers::<T>(v);
+		let (task, _) = T::BenchmarkHelper::make_task(T::MaxCommittee::get());
+		let info = T::Market::task(task).unwrap();
+
+		#[block]
+		{
+			<Poc<T> as TaskVerifier<_>>::verify(task, &info, &Cid::of_raw_bytes(b"r")).unwrap();
+		}
+
+		assert!(TaskRounds::<T>::contains_key(task));
+	}
+
+	/// Closing a round of `k` members that all agree: the verdict goes to the marketplace,
+	/// which pays the job.
+	#[benchmark]
+	fn close_round(k: Linear<1, { T::MaxCommittee::get() }>) {
+		verifiers::<T>(T::MaxCommittee::get() * 2);
+		let (task, provider) = T::BenchmarkHelper::make_task(k);
+		T::BenchmarkHelper::submit(task, &provider);
+		let round = TaskRounds::<T>::get(task).unwrap();
+		commit_all::<T>(round, H256::repeat_byte(1));
+		reveal_all::<T>(round, H256::repeat_byte(1));
+		let end = Rounds::<T>::get(round).unwrap().reveal_end + 1u32.into();
+		let at = Schedule::<T>::iter().next().map(|(b, _)| b).unwrap_or(end);
+		frame_system::Pallet::<T>::set_block_number(at);
+
+		#[block]
+		{
+			Poc::<T>::on_initialize(at);
+		}
+
+		assert!(!Rounds::<T>::contains_key(round));
+	}
+
+	/// Closing an epoch of a full group and drawing `s` audits, each with a full committee.
+	#[benchmark]
+	fn close_epoch(s: Linear<1, { T::MaxAuditsPerEpoch::get() }>) {
+		verifiers::<T>(T::MaxCommittee::get() * 2);
+		Params::<T>::put(PocParams { audits_per_epoch: s, ..params::<T>() });
+		let group = T::BenchmarkHelper::make_group(T::MaxGroup::get().min(4));
+		let cid: CidInput = Cid::of_raw_bytes(b"c").to_text().into_bytes().try_into().unwrap();
+		for (task, who) in &group {
+			Poc::<T>::commit_epoch(
+				RawOrigin::Signed(who.clone()).into(),
+				*task,
+				0,
+				cid.clone(),
+				1_000,
+				H256::zero(),
+			)
+			.unwrap();
+		}
+		let at = Epochs::<T>::iter().next().unwrap().2.closes_at + 1u32.into();
+		frame_system::Pallet::<T>::set_block_number(at);
+
+		#[block]
+		{
+			Poc::<T>::on_initialize(at);
+		}
+
+		assert_eq!(Audits::<T>::iter().count() as u32, s);
+	}
+
+	impl_benchmark_test_suite!(Poc, crate::mock::new_test_ext(), crate::mock::Test);
+}

@@ -1,0 +1,612 @@
+//! The logic behind the calls, the hook and [`TaskVerifier`]. Calls check everything before they
+//! write; the hook reads what it needs before it writes, because hooks are not transactional.
+
+#![cfg_attr(
+	not(test),
+	deny(
+		clippy::unwrap_used,
+		clippy::expect_used,
+		clippy::indexing_slicing,
+		clippy::arithmetic_side_effects
+	)
+)]
+
+use alloc::vec::Vec;
+use codec::Encode;
+use polkadot_sdk::{
+	frame_support::{ensure, pallet_prelude::*, traits::Randomness, BoundedVec},
+	frame_system::{self, pallet_prelude::BlockNumberFor},
+	sp_core::H256,
+	sp_runtime::{
+		traits::{Saturating, Zero},
+		Perbill,
+	},
+};
+use verity_primitives::{
+	cid::Cid,
+	kernel::{AggregationRule, KernelId, KernelInspect},
+	market::{TaskId, TaskInfo, TaskOutcome, TaskVerifier},
+	staking::{ProviderStake, SlashReason},
+	voucher::verify_merkle_proof,
+};
+
+use crate::{committee, pallet::*, types::*, WeightInfo};
+
+/// How many blocks after the wanted one a closing may slide when blocks are full.
+pub(crate) const SCHEDULE_PROBE: u32 = 16;
+
+impl<T: Config> Pallet<T> {
+	/// `true` if every window and committee is at least 1 and every bound fits the Config.
+	pub fn params_are_valid(p: &ParamsOf<T>) -> bool {
+		!p.commit_window.is_zero()
+			&& !p.reveal_window.is_zero()
+			&& !p.epoch_window.is_zero()
+			&& p.training_committee >= 1
+			&& p.audit_committee >= 1
+			&& p.max_committee >= 1
+			&& p.max_committee <= T::MaxCommittee::get()
+			&& p.training_committee <= p.max_committee
+			&& p.audit_committee <= p.max_committee
+			&& p.audits_per_epoch <= T::MaxAuditsPerEpoch::get()
+	}
+
+	fn params() -> Result<ParamsOf<T>, DispatchError> {
+		Params::<T>::get().ok_or_else(|| Error::<T>::NoParams.into())
+	}
+
+	fn now() -> BlockNumberFor<T> {
+		frame_system::Pallet::<T>::block_number()
+	}
+
+	/// The first block at or after `at` (within [`SCHEDULE_PROBE`]) with room for one more entry.
+	fn find_slot(at: BlockNumberFor<T>) -> Result<BlockNumberFor<T>, DispatchError> {
+		let mut block = at;
+		for _ in 0..SCHEDULE_PROBE {
+			let used = Schedule::<T>::decode_len(block).unwrap_or(0);
+			if (used as u64) < u64::from(T::MaxDuePerBlock::get()) {
+				return Ok(block);
+			}
+			block = block.saturating_add(1u32.into());
+		}
+		Err(Error::<T>::ScheduleFull.into())
+	}
+
+	fn schedule(block: BlockNumberFor<T>, due: Due) {
+		// Cannot fail: `find_slot` checked the room and nothing ran in between.
+		Schedule::<T>::mutate(block, |list| {
+			let _ = list.try_push(due);
+		});
+	}
+
+	/// Randomness for `subject`: BABE's output mixed with the subject.
+	fn seed(subject: &impl Encode) -> [u8; 32] {
+		let (random, _) = T::Randomness::random(&b"verity/poc"[..]);
+		polkadot_sdk::sp_io::hashing::blake2_256(&(random, subject).encode())
+	}
+
+	#[allow(clippy::too_many_arguments)]
+	/// Opens a round for `subject`: `first` (the task's provider) then `need` verifiers drawn
+	/// from the eligible ones not in `exclude`. Returns the round id.
+	fn open_round(
+		subject: Subject,
+		kernel: KernelId,
+		rule: AggregationRule,
+		first: Option<T::AccountId>,
+		need: u32,
+		exclude: &[T::AccountId],
+		excluded: BoundedVec<T::AccountId, T::MaxExcluded>,
+		attempt: u32,
+	) -> Result<RoundId, DispatchError> {
+		let params = Self::params()?;
+		let now = Self::now();
+		let eligible: Vec<T::AccountId> = Verifiers::<T>::get()
+			.into_iter()
+			.filter(|v| {
+				first.as_ref() != Some(v)
+					&& !exclude.contains(v)
+					&& !excluded.contains(v)
+					&& T::Staking::ensure_provider(v).is_ok()
+			})
+			.collect();
+		let id = NextRound::<T>::get();
+		let drawn = committee::draw(eligible, need as usize, &Self::seed(&(id, subject)))
+			.ok_or(Error::<T>::NotEnoughVerifiers)?;
+		let members: BoundedVec<T::AccountId, T::MaxCommittee> =
+			BoundedVec::try_from(first.into_iter().chain(drawn).collect::<Vec<_>>())
+				.map_err(|_| Error::<T>::InvalidParams)?;
+		let commit_end = now.saturating_add(params.commit_window);
+		let reveal_end = commit_end.saturating_add(params.reveal_window);
+		let close = Self::find_slot(reveal_end.saturating_add(1u32.into()))?;
+		let next = id.checked_add(1).ok_or(polkadot_sdk::sp_runtime::ArithmeticError::Overflow)?;
+
+		NextRound::<T>::put(next);
+		Self::schedule(close, Due::Round(id));
+		if let Subject::Task(task) = subject {
+			TaskRounds::<T>::insert(task, id);
+		}
+		Self::deposit_event(Event::CommitteeSelected {
+			round: id,
+			subject,
+			members: members.to_vec(),
+			commit_end,
+			reveal_end,
+			attempt,
+		});
+		Rounds::<T>::insert(
+			id,
+			Round { subject, kernel, rule, members, commit_end, reveal_end, attempt, excluded },
+		);
+		Ok(id)
+	}
+
+	/// Records a commitment.
+	pub fn do_commit(who: T::AccountId, id: RoundId, commitment: H256) -> DispatchResult {
+		let round = Rounds::<T>::get(id).ok_or(Error::<T>::UnknownRound)?;
+		ensure!(round.members.contains(&who), Error::<T>::NotMember);
+		ensure!(Self::now() <= round.commit_end, Error::<T>::CommitClosed);
+		ensure!(!Commits::<T>::contains_key(id, &who), Error::<T>::AlreadyCommitted);
+		Commits::<T>::insert(id, &who, commitment);
+		Self::deposit_event(Event::Committed { round: id, member: who });
+		Ok(())
+	}
+
+	/// Checks and records a reveal.
+	pub fn do_reveal(
+		who: T::AccountId,
+		id: RoundId,
+		reveal: Reveal,
+		nonce: H256,
+	) -> DispatchResult {
+		let round = Rounds::<T>::get(id).ok_or(Error::<T>::UnknownRound)?;
+		ensure!(round.members.contains(&who), Error::<T>::NotMember);
+		let now = Self::now();
+		ensure!(now > round.commit_end, Error::<T>::RevealNotOpen);
+		ensure!(now <= round.reveal_end, Error::<T>::RevealClosed);
+		let committed = Commits::<T>::get(id, &who).ok_or(Error::<T>::NoCommitment)?;
+		ensure!(!Reveals::<T>::contains_key(id, &who), Error::<T>::AlreadyRevealed);
+		ensure!(
+			committee::commitment(id, &reveal.digest, &nonce, &who) == committed,
+			Error::<T>::CommitmentMismatch
+		);
+		match round.rule {
+			AggregationRule::NumericTolerance { len, .. } => {
+				ensure!(reveal.summary.len() == usize::from(len), Error::<T>::WrongSummaryLength);
+				ensure!(
+					committee::summary_digest(&reveal.summary) == reveal.digest,
+					Error::<T>::SummaryMismatch
+				);
+			}
+			_ => ensure!(reveal.summary.is_empty(), Error::<T>::WrongSummaryLength),
+		}
+		let digest = reveal.digest;
+		Reveals::<T>::insert(id, &who, reveal);
+		Self::deposit_event(Event::Revealed { round: id, member: who, digest });
+		Ok(())
+	}
+
+	/// Records a group member's epoch commitment; the first one opens the epoch.
+	pub fn do_commit_epoch(
+		who: T::AccountId,
+		task: TaskId,
+		epoch: u32,
+		commit: EpochCommit,
+	) -> DispatchResult {
+		let info = T::Market::task(task).ok_or(Error::<T>::UnknownTask)?;
+		ensure!(info.training, Error::<T>::NotTraining);
+		ensure!(info.provider == who, Error::<T>::NotTaskProvider);
+		ensure!(commit.steps > 0, Error::<T>::ZeroSteps);
+		ensure!(!EpochCommits::<T>::contains_key(task, epoch), Error::<T>::EpochAlreadyCommitted);
+		let now = Self::now();
+		let (mut state, close) = match Epochs::<T>::get(info.job, epoch) {
+			Some(state) => {
+				ensure!(
+					state.status == EpochStatus::Open && now <= state.closes_at,
+					Error::<T>::EpochClosed
+				);
+				(state, None)
+			}
+			None => {
+				let params = Self::params()?;
+				let closes_at = now.saturating_add(params.epoch_window);
+				let slot = Self::find_slot(closes_at.saturating_add(1u32.into()))?;
+				let state = Epoch {
+					kernel: info.kernel,
+					closes_at,
+					members: BoundedVec::new(),
+					status: EpochStatus::Open,
+					start: LastCheckpoint::<T>::get(info.job),
+					pending: 0,
+				};
+				(state, Some(slot))
+			}
+		};
+		state.members.try_push(task).map_err(|_| Error::<T>::GroupTooLarge)?;
+
+		if let Some(slot) = close {
+			Self::schedule(slot, Due::Epoch(info.job, epoch));
+		}
+		Epochs::<T>::insert(info.job, epoch, state);
+		Self::deposit_event(Event::EpochCommitted {
+			task,
+			job: info.job,
+			epoch,
+			checkpoint: commit.checkpoint,
+			root: commit.root,
+			steps: commit.steps,
+		});
+		EpochCommits::<T>::insert(task, epoch, commit);
+		Ok(())
+	}
+
+	/// Checks the audited member's leaf against its root.
+	pub fn do_reveal_leaf(
+		who: T::AccountId,
+		id: AuditId,
+		leaf: H256,
+		proof: &[H256],
+	) -> DispatchResult {
+		let mut audit = Audits::<T>::get(id).ok_or(Error::<T>::UnknownAudit)?;
+		ensure!(audit.member == who, Error::<T>::NotAudited);
+		ensure!(audit.leaf.is_none(), Error::<T>::LeafAlreadyRevealed);
+		let round = Rounds::<T>::get(audit.round).ok_or(Error::<T>::UnknownRound)?;
+		ensure!(Self::now() <= round.reveal_end, Error::<T>::RevealClosed);
+		let commit =
+			EpochCommits::<T>::get(audit.task, audit.epoch).ok_or(Error::<T>::UnknownAudit)?;
+		ensure!(
+			verify_merkle_proof(&commit.root, commit.steps.into(), audit.step.into(), &leaf, proof),
+			Error::<T>::InvalidProof
+		);
+		audit.leaf = Some(leaf);
+		Audits::<T>::insert(id, audit);
+		Self::deposit_event(Event::LeafRevealed { audit: id, leaf });
+		Ok(())
+	}
+
+	/// The hook: close the rounds and epochs due now.
+	pub fn do_on_initialize(now: BlockNumberFor<T>) -> Weight {
+		let due = Schedule::<T>::take(now);
+		let mut weight = T::DbWeight::get().reads_writes(1, 1);
+		for entry in due {
+			match entry {
+				Due::Round(id) => {
+					weight =
+						weight.saturating_add(T::WeightInfo::close_round(T::MaxCommittee::get()));
+					Self::close_round(id);
+				}
+				Due::Epoch(job, epoch) => {
+					weight = weight
+						.saturating_add(T::WeightInfo::close_epoch(T::MaxAuditsPerEpoch::get()));
+					Self::close_epoch(job, epoch);
+				}
+			}
+		}
+		weight
+	}
+
+	fn penalise(round: RoundId, who: &T::AccountId, ratio: Perbill, reason: SlashReason) {
+		let amount = T::Staking::slash_fraction(who, ratio, reason);
+		Self::deposit_event(Event::Penalised { round, member: who.clone(), reason, amount });
+	}
+
+	/// Aggregates a round, slashes, and reports the verdict.
+	fn close_round(id: RoundId) {
+		let Some(round) = Rounds::<T>::take(id) else { return };
+		let params = Params::<T>::get();
+		let (no_reveal, dissent) = params
+			.map_or((Perbill::zero(), Perbill::zero()), |p| (p.no_reveal_slash, p.dissent_slash));
+		let mut revealed: Vec<(T::AccountId, Reveal)> = Vec::new();
+		for member in &round.members {
+			Commits::<T>::remove(id, member);
+			match Reveals::<T>::take(id, member) {
+				Some(r) => revealed.push((member.clone(), r)),
+				None => Self::penalise(id, member, no_reveal, SlashReason::NoShow),
+			}
+		}
+		let reveals: Vec<Reveal> = revealed.iter().map(|(_, r)| r.clone()).collect();
+		let outcome = committee::aggregate(&round.rule, round.members.len(), &reveals);
+		let Some((lead, agreeing_idx)) = outcome else {
+			Self::deposit_event(Event::NoQuorum {
+				round: id,
+				subject: round.subject,
+				attempt: round.attempt,
+			});
+			return Self::rerun(round);
+		};
+		let accepted = reveals.get(lead).cloned();
+		let agreeing: Vec<T::AccountId> =
+			agreeing_idx.iter().filter_map(|i| revealed.get(*i).map(|(m, _)| m.clone())).collect();
+		for (member, _) in &revealed {
+			if !agreeing.contains(member) {
+				Self::penalise(id, member, dissent, SlashReason::WrongResult);
+			}
+		}
+		let Some(accepted) = accepted else { return };
+		Self::deposit_event(Event::ResultAccepted {
+			round: id,
+			subject: round.subject,
+			digest: accepted.digest,
+			result: accepted.result,
+			agreeing: agreeing.clone(),
+		});
+		match round.subject {
+			Subject::Task(task) => {
+				TaskRounds::<T>::remove(task);
+				let provider = round.members.first();
+				if provider.is_some_and(|p| agreeing.contains(p)) {
+					let credited: Vec<T::AccountId> =
+						agreeing.into_iter().filter(|m| Some(m) != provider).collect();
+					let _ = T::Market::task_verified(task, accepted.result, &credited);
+				} else {
+					let _ = T::Market::task_rejected(task);
+				}
+			}
+			Subject::Audit(audit) => Self::finish_audit(audit, id, Some(accepted.digest), dissent),
+		}
+	}
+
+	/// A round without quorum: a fresh committee, or failure after `max_reruns`.
+	fn rerun(round: Round<T>) {
+		let max = Params::<T>::get().map_or(0, |p| p.max_reruns);
+		let mut excluded = round.excluded.clone();
+		// The task's provider stays; everyone drawn is excluded from the re-run.
+		let skip = usize::from(matches!(round.subject, Subject::Task(_)));
+		let drawn = round.members.iter().skip(skip);
+		for m in drawn {
+			if !excluded.contains(m) {
+				let _ = excluded.try_push(m.clone());
+			}
+		}
+		let reopened = if round.attempt < max {
+			match round.subject {
+				Subject::Task(_) => {
+					let provider = round.members.first().cloned();
+					let need = u32::try_from(round.members.len()).unwrap_or(1).saturating_sub(1);
+					Self::open_round(
+						round.subject,
+						round.kernel,
+						round.rule,
+						provider,
+						need,
+						&[],
+						excluded,
+						round.attempt.saturating_add(1),
+					)
+					.map(|_| ())
+				}
+				Subject::Audit(audit) => Self::reopen_audit(audit, &round, excluded),
+			}
+		} else {
+			Err(Error::<T>::NotEnoughVerifiers.into())
+		};
+		if reopened.is_err() {
+			Self::deposit_event(Event::VerificationFailed { subject: round.subject });
+			match round.subject {
+				Subject::Task(task) => {
+					TaskRounds::<T>::remove(task);
+					let _ = T::Market::task_failed(task);
+				}
+				Subject::Audit(audit) => Self::finish_audit(audit, 0, None, Perbill::zero()),
+			}
+		}
+	}
+
+	/// The group members' providers, who may not verify their own group's steps.
+	fn group_providers(job: u64, epoch: u32) -> Vec<T::AccountId> {
+		Epochs::<T>::get(job, epoch)
+			.map(|e| {
+				e.members.iter().filter_map(|t| T::Market::task(*t)).map(|i| i.provider).collect()
+			})
+			.unwrap_or_default()
+	}
+
+	fn reopen_audit(
+		audit_id: AuditId,
+		round: &Round<T>,
+		excluded: BoundedVec<T::AccountId, T::MaxExcluded>,
+	) -> DispatchResult {
+		let mut audit = Audits::<T>::get(audit_id).ok_or(Error::<T>::UnknownAudit)?;
+		let group = Self::group_providers(audit.job, audit.epoch);
+		let need = u32::try_from(round.members.len()).unwrap_or(1);
+		let id = Self::open_round(
+			round.subject,
+			round.kernel,
+			round.rule,
+			None,
+			need,
+			&group,
+			excluded,
+			round.attempt.saturating_add(1),
+		)?;
+		audit.round = id;
+		Audits::<T>::insert(audit_id, audit);
+		Ok(())
+	}
+
+	/// Ends an audit: passed, or the member slashed and the epoch invalid; `None` when the
+	/// verifiers never agreed (no verdict on the member).
+	fn finish_audit(id: AuditId, round: RoundId, accepted: Option<H256>, slash: Perbill) {
+		let Some(audit) = Audits::<T>::take(id) else { return };
+		if let Some(digest) = accepted {
+			if audit.leaf == Some(digest) {
+				Self::deposit_event(Event::AuditPassed { audit: id });
+			} else {
+				let reason = if audit.leaf.is_some() {
+					SlashReason::WrongResult
+				} else {
+					SlashReason::NoShow
+				};
+				Self::penalise(round, &audit.member, slash, reason);
+				Invalidated::<T>::insert(audit.task, audit.epoch);
+				Epochs::<T>::mutate(audit.job, audit.epoch, |e| {
+					if let Some(e) = e {
+						e.status = EpochStatus::Invalid;
+					}
+				});
+				Self::deposit_event(Event::EpochInvalidated {
+					job: audit.job,
+					epoch: audit.epoch,
+					task: audit.task,
+					member: audit.member.clone(),
+				});
+			}
+		}
+		// The epoch's last audit cleans up its commitments.
+		let mut finished = None;
+		Epochs::<T>::mutate(audit.job, audit.epoch, |e| {
+			if let Some(e) = e {
+				e.pending = e.pending.saturating_sub(1);
+				if e.pending == 0 {
+					finished = Some(e.members.clone());
+				}
+			}
+		});
+		if let Some(members) = finished {
+			for t in members {
+				EpochCommits::<T>::remove(t, audit.epoch);
+			}
+			Epochs::<T>::remove(audit.job, audit.epoch);
+		}
+	}
+
+	/// Closes an epoch's commitments and draws its audits.
+	fn close_epoch(job: u64, epoch: u32) {
+		let Some(mut state) = Epochs::<T>::get(job, epoch) else { return };
+		let Some(params) = Params::<T>::get() else { return };
+		if let Some(first) = state.members.first() {
+			if let Some(c) = EpochCommits::<T>::get(first, epoch) {
+				LastCheckpoint::<T>::insert(job, c.checkpoint);
+			}
+		}
+		state.status = EpochStatus::Auditing;
+		let group: Vec<T::AccountId> =
+			state.members.iter().filter_map(|t| T::Market::task(*t)).map(|i| i.provider).collect();
+		// Gradient digests of one step on one device class are bit-identical when honest.
+		let rule = AggregationRule::ExactDigest;
+		let seed = Self::seed(&(job, epoch));
+		let count = state.members.len() as u64;
+		let mut drawn = Vec::new();
+		let audits = params.audits_per_epoch.min(T::MaxAuditsPerEpoch::get());
+		Epochs::<T>::insert(job, epoch, state.clone());
+		for i in 0..u64::from(audits) {
+			if count == 0 {
+				break;
+			}
+			let member_idx = committee::pick(&seed, i.saturating_mul(2), count);
+			let Some(task) = state.members.get(member_idx as usize).copied() else { continue };
+			let Some(commit) = EpochCommits::<T>::get(task, epoch) else { continue };
+			let step =
+				committee::pick(&seed, i.saturating_mul(2).saturating_add(1), commit.steps.into())
+					as u32;
+			let Some(info) = T::Market::task(task) else { continue };
+			let audit_id = NextAudit::<T>::get();
+			// The audit's own id goes into the draw, so audits of one epoch get different
+			// committees.
+			match Self::open_round(
+				Subject::Audit(audit_id),
+				state.kernel,
+				rule,
+				None,
+				params.audit_committee,
+				&group,
+				BoundedVec::new(),
+				0,
+			) {
+				Ok(round) => {
+					NextAudit::<T>::put(audit_id.saturating_add(1));
+					Audits::<T>::insert(
+						audit_id,
+						Audit { job, epoch, task, member: info.provider, step, leaf: None, round },
+					);
+					Epochs::<T>::mutate(job, epoch, |e| {
+						if let Some(e) = e {
+							e.pending = e.pending.saturating_add(1);
+						}
+					});
+					drawn.push((audit_id, task, step));
+				}
+				Err(_) => Self::deposit_event(Event::VerificationFailed {
+					subject: Subject::Audit(audit_id),
+				}),
+			}
+		}
+		if drawn.is_empty() {
+			for t in state.members.iter() {
+				EpochCommits::<T>::remove(t, epoch);
+			}
+			Epochs::<T>::remove(job, epoch);
+		}
+		Self::deposit_event(Event::AuditsDrawn { job, epoch, audits: drawn });
+	}
+
+	/// Storage invariants: every task being verified has a live round of that task; every round
+	/// has distinct members, the task's provider first, and its audit (if any) points back at
+	/// it; no reveal without a commitment; every commitment and reveal belongs to a live round's
+	/// member; every audit's round is live and its epoch is auditing or invalid.
+	#[cfg(any(feature = "try-runtime", feature = "std", test))]
+	pub fn do_try_state() -> Result<(), polkadot_sdk::sp_runtime::TryRuntimeError> {
+		for (task, id) in TaskRounds::<T>::iter() {
+			let round = Rounds::<T>::get(id).ok_or("task without a live committee")?;
+			ensure!(round.subject == Subject::Task(task), "task round of another subject");
+		}
+		for (id, round) in Rounds::<T>::iter() {
+			let mut members = round.members.to_vec();
+			members.sort();
+			members.dedup();
+			ensure!(members.len() == round.members.len(), "a member twice in one committee");
+			ensure!(!round.members.is_empty(), "empty committee");
+			match round.subject {
+				Subject::Task(task) => {
+					ensure!(TaskRounds::<T>::get(task) == Some(id), "round not the task's round");
+				}
+				Subject::Audit(a) => ensure!(
+					Audits::<T>::get(a).map(|a| a.round) == Some(id),
+					"audit round without its audit"
+				),
+			}
+		}
+		for (id, member, _) in Reveals::<T>::iter() {
+			ensure!(Commits::<T>::contains_key(id, &member), "reveal without commitment");
+		}
+		for (id, member, _) in Commits::<T>::iter() {
+			let round = Rounds::<T>::get(id).ok_or("commitment of a closed round")?;
+			ensure!(round.members.contains(&member), "commitment from a non-member");
+		}
+		for (_, audit) in Audits::<T>::iter() {
+			ensure!(Rounds::<T>::contains_key(audit.round), "audit without a live round");
+			let epoch =
+				Epochs::<T>::get(audit.job, audit.epoch).ok_or("audit of a closed epoch")?;
+			ensure!(epoch.status != EpochStatus::Open, "audit of an open epoch");
+			ensure!(
+				EpochCommits::<T>::contains_key(audit.task, audit.epoch),
+				"audit without the member's commitment"
+			);
+		}
+		Ok(())
+	}
+}
+
+impl<T: Config> TaskVerifier<T::AccountId> for Pallet<T> {
+	fn verify(task: TaskId, info: &TaskInfo<T::AccountId>, _result: &Cid) -> DispatchResult {
+		ensure!(!TaskRounds::<T>::contains_key(task), Error::<T>::AlreadyVerifying);
+		ensure!(!Invalidated::<T>::contains_key(task), Error::<T>::EpochInvalid);
+		let params = Self::params()?;
+		let kernel = T::Kernels::kernel(&info.kernel).ok_or(Error::<T>::UnknownKernel)?;
+		let size = if info.training { params.training_committee } else { info.committee }
+			.clamp(1, params.max_committee);
+		Self::open_round(
+			Subject::Task(task),
+			info.kernel,
+			kernel.rule,
+			Some(info.provider.clone()),
+			size.saturating_sub(1),
+			&[],
+			BoundedVec::new(),
+			0,
+		)
+		.map(|_| ())
+	}
+
+	fn weight() -> Weight {
+		T::WeightInfo::open_round(T::MaxVerifiers::get())
+	}
+}

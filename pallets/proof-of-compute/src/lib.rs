@@ -1,0 +1,678 @@
+//! # Proof of compute: random committees, commit–reveal, aggregation by the kernel's rule,
+//! slashing, and training audits
+//!
+//! ## Committees
+//!
+//! When a provider submits a task's result, the marketplace hands the task over
+//! ([`TaskVerifier::verify`](verity_primitives::market::TaskVerifier)). A round opens with a
+//! committee of `k` distinct members: the task's provider first, then `k − 1` verifiers drawn
+//! uniformly without replacement (a partial Fisher–Yates shuffle keyed by BABE's randomness of the
+//! previous epoch mixed with the round id) from the registered verifiers that still hold the
+//! minimum provider stake ([`Config::Staking`]). `k` is the inference job's committee size, or
+//! `training_committee` for training tasks, never more than `max_committee`. Eligibility is the
+//! stake filter; every eligible verifier is equally likely, so a verifier's chance to sit on a
+//! committee is `(k − 1) / n` for `n` eligible.
+//!
+//! ## Commit–reveal
+//!
+//! For `commit_window` blocks members [`commit`](Pallet::commit)
+//!
+//! ```text
+//! commitment = sha2-256( "verity/commit/v1"      16 bytes, ASCII
+//!                      ‖ round                   8 bytes, u64 little endian
+//!                      ‖ digest                 32 bytes
+//!                      ‖ nonce                  32 bytes, random, kept secret until reveal
+//!                      ‖ member )               SCALE encoding of the account id (32 bytes)
+//! ```
+//!
+//! then, for `reveal_window` blocks after that, [`reveal`](Pallet::reveal) `(digest, result CID,
+//! nonce, summary)`. A reveal that does not hash to the member's own commitment, from a
+//! non-member, without a commitment, or outside its window is rejected. Commitments close
+//! before reveals open, so copying another member's revealed digest is useless, and a copied
+//! commitment does not open for the copier because the member is inside the hash.
+//!
+//! The **digest** is sha2-256 over the canonical encoding of the outputs that `verity-worker`
+//! documents (for `QuantisedDigest`, of the outputs after quantisation); for
+//! `NumericTolerance` it is sha2-256 of the summary vector's values as little-endian `i64`, in
+//! order, and the chain checks that.
+//!
+//! ## Aggregation
+//!
+//! After the reveal window the hook aggregates by the kernel's
+//! [`AggregationRule`](verity_primitives::kernel::AggregationRule): for the digest rules, the
+//! digest revealed by more than half of the committee; for numeric tolerance, the first revealed
+//! vector (in committee order) that is within tolerance of more than half of the committee
+//! (element-wise `|a − b| ≤ abs` or `|a − b| · 10^6 ≤ ppm · max(|a|, |b|)`).
+//!
+//! ## Outcome
+//!
+//! Members that did not reveal are slashed `no_reveal_slash` of their stake (`NoShow`); members
+//! whose reveal disagrees with an accepted result are slashed `dissent_slash` (`WrongResult`).
+//! If the provider is among the agreeing members the task is verified and the other agreeing
+//! members are credited ([`TaskOutcome::task_verified`](verity_primitives::market::TaskOutcome));
+//! otherwise the task is rejected and the marketplace reassigns it. Without quorum the task is
+//! re-run by a fresh committee that excludes every verifier drawn for it before, up to
+//! `max_reruns` times; then it fails and the buyer is refunded. Every step emits an event.
+//!
+//! ## Training audits
+//!
+//! A training group's members [`commit_epoch`](Pallet::commit_epoch) for each epoch: the
+//! checkpoint CID and the Merkle root (the tree of
+//! [`verity_primitives::voucher::merkle_root`]: leaves `blake2-256(0x00 ‖ digest)`, nodes
+//! `blake2-256(0x01 ‖ left ‖ right)`, an odd node carried up) of their per-step gradient digests.
+//! `epoch_window` blocks after the first commitment the hook draws `s = audits_per_epoch`
+//! (member, step) pairs — a member uniformly, then a step uniformly among its steps. Each audit
+//! is a round whose committee comes from verifiers outside the group; they re-execute that step
+//! from the epoch's starting checkpoint on the member's shard and commit–reveal its gradient
+//! digest; the audited member [`reveal_leaf`](Pallet::reveal_leaf)s its digest for that step
+//! with a Merkle proof against its root. If the verifiers agree on a digest and the member's leaf
+//! differs (or was never revealed), the member is slashed `dissent_slash` and the epoch is
+//! invalid: the member's task can no longer be verified.
+//!
+//! **Catch probability.** In a group of `G` members with equal step counts, a member that fakes
+//! a fraction `f` of its steps is caught by one audit with probability `f / G`, and by at least
+//! one of `s` independent audits with probability `1 − (1 − f / G)^s` per epoch, and
+//! `1 − (1 − f / G)^(s·E)` over `E` epochs. For `G = 3`, `s = 4`, `f = 0.1`: 13 % per epoch,
+//! 75 % over 10 epochs; faking every step (`f = 1`) is caught with `1 − (2/3)^4` = 80 % per epoch.
+//!
+//! ## Example
+//!
+//! From `tests::honest_majority_is_accepted_and_the_dissenter_slashed`:
+//!
+//! ```ignore
+//! let round = open(TASK, 3); // provider + 2 drawn verifiers
+//! for (m, digest) in members.iter().zip([GOOD, GOOD, BAD]) {
+//!     commit_as(round, *m, digest);
+//! }
+//! run_to_block(commit_end + 1);
+//! for (m, digest) in members.iter().zip([GOOD, GOOD, BAD]) { reveal_as(round, *m, digest); }
+//! run_to_block(reveal_end + 1);
+//! assert_eq!(MockMarket::verified(), vec![(TASK, cid(GOOD), vec![members[1]])]);
+//! ```
+
+#![cfg_attr(not(feature = "std"), no_std)]
+
+extern crate alloc;
+
+pub use pallet::*;
+
+#[cfg(feature = "runtime-benchmarks")]
+mod benchmarking;
+pub mod committee;
+mod impls;
+#[cfg(test)]
+mod mock;
+#[cfg(test)]
+mod tests;
+pub mod types;
+pub mod weights;
+
+pub use types::*;
+pub use weights::WeightInfo;
+
+#[polkadot_sdk::frame_support::pallet]
+pub mod pallet {
+	use super::*;
+	use alloc::vec::Vec;
+	use polkadot_sdk::{
+		frame_support::{pallet_prelude::*, traits::Randomness},
+		frame_system::pallet_prelude::*,
+		sp_core::H256,
+	};
+	use verity_primitives::{
+		cid::Cid,
+		kernel::KernelInspect,
+		market::{JobId, TaskId, TaskOutcome},
+		staking::{ProviderStake, SlashReason},
+	};
+
+	const STORAGE_VERSION: StorageVersion = StorageVersion::new(0);
+
+	#[pallet::pallet]
+	#[pallet::storage_version(STORAGE_VERSION)]
+	pub struct Pallet<T>(_);
+
+	#[pallet::config]
+	pub trait Config: polkadot_sdk::frame_system::Config<RuntimeEvent: From<Event<Self>>> {
+		/// The marketplace: task details, and where verdicts go.
+		type Market: TaskOutcome<Self::AccountId>;
+
+		/// Kernels: their aggregation rules.
+		type Kernels: KernelInspect<Self::AccountId>;
+
+		/// The balance type of stake.
+		type StakeBalance: Parameter + MaxEncodedLen + Copy + Default;
+
+		/// Provider stake: eligibility and slashing.
+		type Staking: ProviderStake<Self::AccountId, Self::StakeBalance>;
+
+		/// Randomness for committee draws and audits (BABE's in the runtime).
+		type Randomness: Randomness<Self::Hash, BlockNumberFor<Self>>;
+
+		/// Who sets [`Params`] (Root: a passed proposal).
+		type AdminOrigin: EnsureOrigin<Self::RuntimeOrigin>;
+
+		/// Largest committee: bounds a round and its cleanup.
+		#[pallet::constant]
+		type MaxCommittee: Get<u32>;
+
+		/// Most verifiers excluded from one subject's re-runs.
+		#[pallet::constant]
+		type MaxExcluded: Get<u32>;
+
+		/// Most registered verifiers: bounds a committee draw.
+		#[pallet::constant]
+		type MaxVerifiers: Get<u32>;
+
+		/// Largest training group whose epochs are audited.
+		#[pallet::constant]
+		type MaxGroup: Get<u32>;
+
+		/// Most audits per epoch.
+		#[pallet::constant]
+		type MaxAuditsPerEpoch: Get<u32>;
+
+		/// Deepest Merkle proof (2^32 steps per epoch).
+		#[pallet::constant]
+		type MaxProofDepth: Get<u32>;
+
+		/// Most rounds or epochs closing in one block: bounds the hook's work.
+		#[pallet::constant]
+		type MaxDuePerBlock: Get<u32>;
+
+		/// Weights from this pallet's benchmarks.
+		type WeightInfo: WeightInfo;
+
+		/// Sets up tasks and verifiers in benchmarks.
+		#[cfg(feature = "runtime-benchmarks")]
+		type BenchmarkHelper: BenchmarkHelper<Self::AccountId>;
+	}
+
+	/// Registered verifiers (eligible while they hold the minimum provider stake).
+	#[pallet::storage]
+	pub type Verifiers<T: Config> =
+		StorageValue<_, BoundedVec<T::AccountId, T::MaxVerifiers>, ValueQuery>;
+
+	/// Open rounds by id.
+	// Hasher: sequential id.
+	#[pallet::storage]
+	pub type Rounds<T: Config> = StorageMap<_, Twox64Concat, RoundId, Round<T>>;
+
+	/// The next round id.
+	#[pallet::storage]
+	pub type NextRound<T: Config> = StorageValue<_, RoundId, ValueQuery>;
+
+	/// The open round of each task being verified.
+	// Hasher: sequential id.
+	#[pallet::storage]
+	pub type TaskRounds<T: Config> = StorageMap<_, Twox64Concat, TaskId, RoundId>;
+
+	/// Commitments by round and member.
+	// Hasher: sequential id, then accounts chosen by users.
+	#[pallet::storage]
+	pub type Commits<T: Config> =
+		StorageDoubleMap<_, Twox64Concat, RoundId, Blake2_128Concat, T::AccountId, H256>;
+
+	/// Reveals by round and member.
+	// Hasher: sequential id, then accounts chosen by users.
+	#[pallet::storage]
+	pub type Reveals<T: Config> =
+		StorageDoubleMap<_, Twox64Concat, RoundId, Blake2_128Concat, T::AccountId, Reveal>;
+
+	/// Rounds and epochs to close, by block.
+	// Hasher: block numbers are not chosen freely.
+	#[pallet::storage]
+	pub type Schedule<T: Config> = StorageMap<
+		_,
+		Twox64Concat,
+		BlockNumberFor<T>,
+		BoundedVec<Due, T::MaxDuePerBlock>,
+		ValueQuery,
+	>;
+
+	/// Training epochs by job and epoch number.
+	// Hasher: sequential ids.
+	#[pallet::storage]
+	pub type Epochs<T: Config> =
+		StorageDoubleMap<_, Twox64Concat, JobId, Twox64Concat, u32, Epoch<T>>;
+
+	/// Epoch commitments by member task and epoch.
+	// Hasher: sequential ids.
+	#[pallet::storage]
+	pub type EpochCommits<T: Config> =
+		StorageDoubleMap<_, Twox64Concat, TaskId, Twox64Concat, u32, EpochCommit>;
+
+	/// The last checkpoint each training job's group committed (the next epoch's start).
+	// Hasher: sequential id.
+	#[pallet::storage]
+	pub type LastCheckpoint<T: Config> = StorageMap<_, Twox64Concat, JobId, Cid>;
+
+	/// Audits by id.
+	// Hasher: sequential id.
+	#[pallet::storage]
+	pub type Audits<T: Config> = StorageMap<_, Twox64Concat, AuditId, Audit<T>>;
+
+	/// The next audit id.
+	#[pallet::storage]
+	pub type NextAudit<T: Config> = StorageValue<_, AuditId, ValueQuery>;
+
+	/// Tasks caught faking a step, with the invalid epoch: their results are not verified.
+	// Hasher: sequential id.
+	#[pallet::storage]
+	pub type Invalidated<T: Config> = StorageMap<_, Twox64Concat, TaskId, u32>;
+
+	/// Governable parameters.
+	#[pallet::storage]
+	pub type Params<T: Config> = StorageValue<_, ParamsOf<T>, OptionQuery>;
+
+	#[pallet::genesis_config]
+	#[derive(polkadot_sdk::frame_support::DefaultNoBound)]
+	pub struct GenesisConfig<T: Config> {
+		/// The first parameters.
+		pub params: Option<ParamsOf<T>>,
+	}
+
+	#[pallet::genesis_build]
+	impl<T: Config> BuildGenesisConfig for GenesisConfig<T> {
+		fn build(&self) {
+			if let Some(params) = self.params {
+				assert!(Pallet::<T>::params_are_valid(&params), "invalid genesis poc params");
+				Params::<T>::put(params);
+			}
+		}
+	}
+
+	/// What the hook closes.
+	#[derive(
+		Clone,
+		Copy,
+		PartialEq,
+		Eq,
+		Encode,
+		Decode,
+		DecodeWithMemTracking,
+		MaxEncodedLen,
+		TypeInfo,
+		Debug,
+	)]
+	pub enum Due {
+		/// A round whose reveal window has ended.
+		Round(RoundId),
+		/// An epoch whose commitment window has ended.
+		Epoch(JobId, u32),
+	}
+
+	#[pallet::event]
+	#[pallet::generate_deposit(pub(super) fn deposit_event)]
+	pub enum Event<T: Config> {
+		/// An account registered as a verifier.
+		VerifierRegistered {
+			/// The verifier.
+			who: T::AccountId,
+		},
+		/// A verifier left.
+		VerifierUnregistered {
+			/// The verifier.
+			who: T::AccountId,
+		},
+		/// A round opened: its members must commit, then reveal.
+		CommitteeSelected {
+			/// The round.
+			round: RoundId,
+			/// What it verifies.
+			subject: Subject,
+			/// The committee, in order.
+			members: Vec<T::AccountId>,
+			/// Last block to commit.
+			commit_end: BlockNumberFor<T>,
+			/// Last block to reveal.
+			reveal_end: BlockNumberFor<T>,
+			/// 0, then one more per re-run.
+			attempt: u32,
+		},
+		/// A member committed.
+		Committed {
+			/// The round.
+			round: RoundId,
+			/// The member.
+			member: T::AccountId,
+		},
+		/// A member revealed.
+		Revealed {
+			/// The round.
+			round: RoundId,
+			/// The member.
+			member: T::AccountId,
+			/// The revealed digest.
+			digest: H256,
+		},
+		/// A round reached quorum.
+		ResultAccepted {
+			/// The round.
+			round: RoundId,
+			/// What it verified.
+			subject: Subject,
+			/// The accepted digest.
+			digest: H256,
+			/// The accepted result.
+			result: Cid,
+			/// The members that agreed.
+			agreeing: Vec<T::AccountId>,
+		},
+		/// A round ended without quorum.
+		NoQuorum {
+			/// The round.
+			round: RoundId,
+			/// What it verified.
+			subject: Subject,
+			/// Its attempt number.
+			attempt: u32,
+		},
+		/// A subject could not be verified: no quorum after every re-run, or too few verifiers.
+		VerificationFailed {
+			/// What was verified.
+			subject: Subject,
+		},
+		/// A member was slashed.
+		Penalised {
+			/// The round.
+			round: RoundId,
+			/// The member.
+			member: T::AccountId,
+			/// Why.
+			reason: SlashReason,
+			/// How much stake was taken.
+			amount: T::StakeBalance,
+		},
+		/// A group member committed an epoch.
+		EpochCommitted {
+			/// The member's task.
+			task: TaskId,
+			/// The job.
+			job: JobId,
+			/// The epoch.
+			epoch: u32,
+			/// The checkpoint.
+			checkpoint: Cid,
+			/// Merkle root of its per-step gradient digests.
+			root: H256,
+			/// Steps in the tree.
+			steps: u32,
+		},
+		/// Audits were drawn for an epoch.
+		AuditsDrawn {
+			/// The job.
+			job: JobId,
+			/// The epoch.
+			epoch: u32,
+			/// `(audit, audited task, step)`.
+			audits: Vec<(AuditId, TaskId, u32)>,
+		},
+		/// An audited member revealed its leaf with a valid proof.
+		LeafRevealed {
+			/// The audit.
+			audit: AuditId,
+			/// The leaf (gradient digest of the step).
+			leaf: H256,
+		},
+		/// An audited step matched the verifiers' digest.
+		AuditPassed {
+			/// The audit.
+			audit: AuditId,
+		},
+		/// An audited step did not match: the member was slashed and the epoch is invalid.
+		EpochInvalidated {
+			/// The job.
+			job: JobId,
+			/// The epoch.
+			epoch: u32,
+			/// The member's task.
+			task: TaskId,
+			/// The member.
+			member: T::AccountId,
+		},
+		/// The parameters changed.
+		ParamsSet {
+			/// The new parameters.
+			params: ParamsOf<T>,
+		},
+	}
+
+	#[pallet::error]
+	pub enum Error<T> {
+		/// No parameters set yet.
+		NoParams,
+		/// Parameters out of range: windows and committees at least 1, `max_committee` within
+		/// `MaxCommittee`, audits within `MaxAuditsPerEpoch`.
+		InvalidParams,
+		/// Already a registered verifier.
+		AlreadyVerifier,
+		/// Not a registered verifier.
+		NotVerifier,
+		/// `MaxVerifiers` are registered.
+		TooManyVerifiers,
+		/// Too few eligible verifiers for the committee: more must register with stake.
+		NotEnoughVerifiers,
+		/// The task is already being verified.
+		AlreadyVerifying,
+		/// No such round (never opened, or closed).
+		UnknownRound,
+		/// Only committee members commit and reveal.
+		NotMember,
+		/// The commit window has closed.
+		CommitClosed,
+		/// This member already committed in this round.
+		AlreadyCommitted,
+		/// Reveals open after the commit window.
+		RevealNotOpen,
+		/// The reveal window has closed.
+		RevealClosed,
+		/// The member did not commit in this round.
+		NoCommitment,
+		/// This member already revealed.
+		AlreadyRevealed,
+		/// The reveal does not hash to the member's commitment.
+		CommitmentMismatch,
+		/// The summary vector's length is not the rule's (empty for the digest rules).
+		WrongSummaryLength,
+		/// The digest is not sha2-256 of the summary vector.
+		SummaryMismatch,
+		/// A CID is malformed (CIDv1, sha2-256, raw or dag-pb).
+		InvalidCid,
+		/// No such kernel.
+		UnknownKernel,
+		/// No such open task.
+		UnknownTask,
+		/// Only a training task's provider commits its epochs.
+		NotTaskProvider,
+		/// The task is not a training task.
+		NotTraining,
+		/// The epoch's commitment window has closed.
+		EpochClosed,
+		/// The member already committed this epoch.
+		EpochAlreadyCommitted,
+		/// An epoch has at least one step.
+		ZeroSteps,
+		/// The group is larger than `MaxGroup`.
+		GroupTooLarge,
+		/// Too many rounds or epochs close around this block; try again next block.
+		ScheduleFull,
+		/// No such audit.
+		UnknownAudit,
+		/// Only the audited member reveals its leaf.
+		NotAudited,
+		/// The leaf was already revealed.
+		LeafAlreadyRevealed,
+		/// The Merkle proof does not lead from the leaf at the audited step to the member's root.
+		InvalidProof,
+		/// A member caught faking a training step: its task cannot be verified.
+		EpochInvalid,
+	}
+
+	#[pallet::hooks]
+	impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
+		fn on_initialize(now: BlockNumberFor<T>) -> Weight {
+			Self::do_on_initialize(now)
+		}
+
+		fn integrity_test() {
+			assert!(T::MaxCommittee::get() >= 1, "a committee has members");
+			assert!(T::MaxDuePerBlock::get() >= 1, "rounds must close");
+		}
+
+		#[cfg(feature = "try-runtime")]
+		fn try_state(
+			_n: BlockNumberFor<T>,
+		) -> Result<(), polkadot_sdk::sp_runtime::TryRuntimeError> {
+			Self::do_try_state()
+		}
+	}
+
+	#[pallet::call]
+	impl<T: Config> Pallet<T> {
+		/// Registers the signer as a verifier, eligible for committees while it holds the minimum
+		/// provider stake.
+		///
+		/// - Origin: signed, with provider stake.
+		/// - Errors: the staking pallet's, `AlreadyVerifier`, `TooManyVerifiers`.
+		/// - Events: `VerifierRegistered`.
+		#[pallet::call_index(0)]
+		#[pallet::weight(T::WeightInfo::register_verifier())]
+		pub fn register_verifier(origin: OriginFor<T>) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			T::Staking::ensure_provider(&who)?;
+			let mut list = Verifiers::<T>::get();
+			ensure!(!list.contains(&who), Error::<T>::AlreadyVerifier);
+			list.try_push(who.clone()).map_err(|_| Error::<T>::TooManyVerifiers)?;
+			Verifiers::<T>::put(list);
+			Self::deposit_event(Event::VerifierRegistered { who });
+			Ok(())
+		}
+
+		/// Leaves the verifier list (rounds already joined must still be completed).
+		///
+		/// - Origin: signed by a verifier.
+		/// - Errors: `NotVerifier`.
+		/// - Events: `VerifierUnregistered`.
+		#[pallet::call_index(1)]
+		#[pallet::weight(T::WeightInfo::unregister_verifier())]
+		pub fn unregister_verifier(origin: OriginFor<T>) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			let mut list = Verifiers::<T>::get();
+			let before = list.len();
+			list.retain(|v| v != &who);
+			ensure!(list.len() < before, Error::<T>::NotVerifier);
+			Verifiers::<T>::put(list);
+			Self::deposit_event(Event::VerifierUnregistered { who });
+			Ok(())
+		}
+
+		/// Commits to a result: see the crate docs for the commitment's bytes.
+		///
+		/// - Origin: signed by a member of `round`, within the commit window.
+		/// - Errors: `UnknownRound`, `NotMember`, `CommitClosed`, `AlreadyCommitted`.
+		/// - Events: `Committed`.
+		#[pallet::call_index(2)]
+		#[pallet::weight(T::WeightInfo::commit())]
+		pub fn commit(origin: OriginFor<T>, round: RoundId, commitment: H256) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::do_commit(who, round, commitment)
+		}
+
+		/// Reveals a committed result.
+		///
+		/// - Origin: signed by a member that committed, after the commit window and within the
+		///   reveal window.
+		/// - Errors: `UnknownRound`, `NotMember`, `RevealNotOpen`, `RevealClosed`,
+		///   `NoCommitment`, `AlreadyRevealed`, `CommitmentMismatch`, `InvalidCid`,
+		///   `WrongSummaryLength`, `SummaryMismatch`.
+		/// - Events: `Revealed`.
+		#[pallet::call_index(3)]
+		#[pallet::weight(T::WeightInfo::reveal())]
+		pub fn reveal(
+			origin: OriginFor<T>,
+			round: RoundId,
+			digest: H256,
+			result: CidInput,
+			nonce: H256,
+			summary: Summary,
+		) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			let result = Cid::parse(&result).map_err(|_| Error::<T>::InvalidCid)?;
+			Self::do_reveal(who, round, Reveal { digest, result, summary }, nonce)
+		}
+
+		/// Commits a training epoch: the checkpoint and the Merkle root of the member's per-step
+		/// gradient digests.
+		///
+		/// - Origin: signed by the training task's provider.
+		/// - Errors: `UnknownTask`, `NotTraining`, `NotTaskProvider`, `InvalidCid`, `ZeroSteps`,
+		///   `EpochClosed`, `EpochAlreadyCommitted`, `GroupTooLarge`, `ScheduleFull`.
+		/// - Events: `EpochCommitted`.
+		#[pallet::call_index(4)]
+		#[pallet::weight(T::WeightInfo::commit_epoch())]
+		pub fn commit_epoch(
+			origin: OriginFor<T>,
+			task: TaskId,
+			epoch: u32,
+			checkpoint: CidInput,
+			steps: u32,
+			root: H256,
+		) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			let checkpoint = Cid::parse(&checkpoint).map_err(|_| Error::<T>::InvalidCid)?;
+			Self::do_commit_epoch(who, task, epoch, EpochCommit { checkpoint, steps, root })
+		}
+
+		/// Reveals the audited step's gradient digest with its Merkle proof.
+		///
+		/// - Origin: signed by the audited member, before the audit round's reveal window ends.
+		/// - Errors: `UnknownAudit`, `NotAudited`, `LeafAlreadyRevealed`, `RevealClosed`,
+		///   `InvalidProof`.
+		/// - Events: `LeafRevealed`.
+		#[pallet::call_index(5)]
+		#[pallet::weight(T::WeightInfo::reveal_leaf(proof.len() as u32))]
+		pub fn reveal_leaf(
+			origin: OriginFor<T>,
+			audit: AuditId,
+			leaf: H256,
+			proof: BoundedVec<H256, T::MaxProofDepth>,
+		) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::do_reveal_leaf(who, audit, leaf, &proof)
+		}
+
+		/// Sets the parameters.
+		///
+		/// - Origin: [`Config::AdminOrigin`].
+		/// - Errors: `InvalidParams`.
+		/// - Events: `ParamsSet`.
+		#[pallet::call_index(6)]
+		#[pallet::weight(T::WeightInfo::set_params())]
+		pub fn set_params(origin: OriginFor<T>, params: ParamsOf<T>) -> DispatchResult {
+			T::AdminOrigin::ensure_origin(origin)?;
+			ensure!(Self::params_are_valid(&params), Error::<T>::InvalidParams);
+			Params::<T>::put(params);
+			Self::deposit_event(Event::ParamsSet { params });
+			Ok(())
+		}
+	}
+
+	#[pallet::view_functions]
+	impl<T: Config> Pallet<T> {
+		/// The commitment a member must submit (see the crate docs).
+		pub fn commitment_of(
+			round: RoundId,
+			digest: H256,
+			nonce: H256,
+			member: T::AccountId,
+		) -> H256 {
+			crate::committee::commitment(round, &digest, &nonce, &member)
+		}
+
+		/// The open round verifying a task.
+		pub fn task_round(task: TaskId) -> Option<RoundId> {
+			TaskRounds::<T>::get(task)
+		}
+	}
+}

@@ -1,0 +1,724 @@
+use crate::{committee, mock::*, pallet::*, types::*, Error, Event};
+use codec::{Decode, Encode};
+use polkadot_sdk::{
+	frame_support::{assert_noop, assert_ok, BoundedVec},
+	sp_core::H256,
+	sp_runtime::DispatchError,
+};
+use verity_primitives::{
+	cid::Cid,
+	market::{TaskInfo, TaskVerifier},
+	staking::SlashReason,
+	voucher::{merkle_proof, merkle_root},
+};
+
+const TASK: u64 = 7;
+const GOOD: u8 = 0xaa;
+const BAD: u8 = 0xbb;
+
+fn signed(who: AccountId) -> RuntimeOrigin {
+	RuntimeOrigin::signed(who)
+}
+
+fn digest(d: u8) -> H256 {
+	H256::repeat_byte(d)
+}
+
+fn nonce(who: AccountId) -> H256 {
+	H256::from_low_u64_be(1_000 + who)
+}
+
+fn cid_of(d: u8) -> Cid {
+	Cid::of_raw_bytes(&[d])
+}
+
+fn cid_input(c: Cid) -> CidInput {
+	c.to_text().into_bytes().try_into().unwrap()
+}
+
+fn inference_task(task: u64, provider: AccountId, committee: u32) {
+	MockMarket::add(
+		task,
+		TaskInfo { job: 1, kernel: EXACT, provider, work: 5, committee, training: false },
+	);
+}
+
+/// Hands `task` (an inference task of `P1` with committee `k`) to verification; returns the
+/// round and its members.
+fn open(task: u64, k: u32) -> (RoundId, Vec<AccountId>) {
+	inference_task(task, P1, k);
+	let info = MockMarket::task_of(task);
+	assert_ok!(<Poc as TaskVerifier<_>>::verify(task, &info, &cid_of(GOOD)));
+	let round = TaskRounds::<Test>::get(task).unwrap();
+	(round, Rounds::<Test>::get(round).unwrap().members.to_vec())
+}
+
+fn commit_as(round: RoundId, who: AccountId, d: u8) {
+	let c = committee::commitment(round, &digest(d), &nonce(who), &who);
+	assert_ok!(Poc::commit(signed(who), round, c));
+}
+
+fn reveal_call(round: RoundId, who: AccountId, d: u8) -> polkadot_sdk::sp_runtime::DispatchResult {
+	Poc::reveal(signed(who), round, digest(d), cid_input(cid_of(d)), nonce(who), BoundedVec::new())
+}
+
+fn reveal_as(round: RoundId, who: AccountId, d: u8) {
+	assert_ok!(reveal_call(round, who, d));
+}
+
+fn ends(round: RoundId) -> (u64, u64) {
+	let r = Rounds::<Test>::get(round).unwrap();
+	(r.commit_end, r.reveal_end)
+}
+
+/// Every member commits and reveals its digest; the round closes.
+fn play(round: RoundId, members: &[AccountId], digests: &[Option<u8>]) {
+	let (commit_end, reveal_end) = ends(round);
+	for (m, d) in members.iter().zip(digests) {
+		if let Some(d) = d {
+			commit_as(round, *m, *d);
+		}
+	}
+	run_to_block(commit_end + 1);
+	for (m, d) in members.iter().zip(digests) {
+		if let Some(d) = d {
+			reveal_as(round, *m, *d);
+		}
+	}
+	run_to_block(reveal_end + 1);
+}
+
+impl MockMarket {
+	fn task_of(task: u64) -> TaskInfo<AccountId> {
+		<MockMarket as verity_primitives::market::TaskOutcome<_>>::task(task).unwrap()
+	}
+}
+
+// ---------------------------------------------------------------- verifiers and params
+
+#[test]
+fn register_and_unregister_verifier() {
+	build_and_execute(|| {
+		assert_noop!(
+			Poc::register_verifier(signed(NOBODY)),
+			DispatchError::Other("BelowProviderMinimum")
+		);
+		assert_noop!(Poc::register_verifier(signed(10)), Error::<Test>::AlreadyVerifier);
+		assert_ok!(Poc::register_verifier(signed(P1)));
+		System::assert_last_event(Event::VerifierRegistered { who: P1 }.into());
+		for v in [20, 21, 22, 23] {
+			MockStake::set(v, 1_000);
+		}
+		for v in [20, 21, 22] {
+			assert_ok!(Poc::register_verifier(signed(v)));
+		}
+		assert_noop!(Poc::register_verifier(signed(23)), Error::<Test>::TooManyVerifiers);
+		assert_ok!(Poc::unregister_verifier(signed(P1)));
+		System::assert_last_event(Event::VerifierUnregistered { who: P1 }.into());
+		assert_noop!(Poc::unregister_verifier(signed(P1)), Error::<Test>::NotVerifier);
+	});
+}
+
+#[test]
+fn set_params_needs_admin_and_valid_values() {
+	build_and_execute(|| {
+		let p = default_params();
+		assert_noop!(Poc::set_params(signed(P1), p), DispatchError::BadOrigin);
+		assert_ok!(Poc::set_params(RuntimeOrigin::root(), PocParams { max_reruns: 3, ..p }));
+		for bad in [
+			PocParams { commit_window: 0, ..p },
+			PocParams { reveal_window: 0, ..p },
+			PocParams { max_committee: 6, ..p },
+			PocParams { training_committee: 0, ..p },
+			PocParams { audit_committee: 6, ..p },
+			PocParams { audits_per_epoch: 5, ..p },
+		] {
+			assert_noop!(Poc::set_params(RuntimeOrigin::root(), bad), Error::<Test>::InvalidParams);
+		}
+	});
+}
+
+// ---------------------------------------------------------------- committees
+
+#[test]
+fn verify_opens_a_round_with_the_provider_and_drawn_verifiers() {
+	build_and_execute(|| {
+		let (round, members) = open(TASK, 3);
+		assert_eq!(members.len(), 3);
+		assert_eq!(members[0], P1);
+		assert!(members[1..].iter().all(|m| VERIFIERS.contains(m)));
+		assert_ne!(members[1], members[2]);
+		System::assert_last_event(
+			Event::CommitteeSelected {
+				round,
+				subject: Subject::Task(TASK),
+				members: members.clone(),
+				commit_end: 4,
+				reveal_end: 7,
+				attempt: 0,
+			}
+			.into(),
+		);
+		let info = MockMarket::task_of(TASK);
+		assert_noop!(
+			<Poc as TaskVerifier<_>>::verify(TASK, &info, &cid_of(GOOD)),
+			Error::<Test>::AlreadyVerifying
+		);
+	});
+}
+
+#[test]
+fn verify_fails_cleanly_without_enough_verifiers_or_kernel() {
+	build_and_execute(|| {
+		// Committees are capped at max_committee (5): 4 drawn of 8.
+		let (_, members) = open(1, 50);
+		assert_eq!(members.len(), 5);
+		for v in &VERIFIERS[..6] {
+			MockStake::set(*v, 0); // below the minimum: not eligible
+		}
+		inference_task(2, P2, 4);
+		assert_noop!(
+			<Poc as TaskVerifier<_>>::verify(2, &MockMarket::task_of(2), &cid_of(GOOD)),
+			Error::<Test>::NotEnoughVerifiers
+		);
+		let mut info = MockMarket::task_of(2);
+		info.kernel = H256::repeat_byte(9);
+		assert_noop!(
+			<Poc as TaskVerifier<_>>::verify(2, &info, &cid_of(GOOD)),
+			Error::<Test>::UnknownKernel
+		);
+	});
+}
+
+#[test]
+fn committees_never_repeat_a_member_and_cover_every_verifier() {
+	build_and_execute(|| {
+		let mut seen = std::collections::BTreeMap::new();
+		// At most 128 rounds can be open at once (8 closing per block, 16 blocks of slack).
+		for task in 0..120u64 {
+			MockRandomness::set_seed(task);
+			let (_, members) = open(100 + task, 4);
+			let mut sorted = members.clone();
+			sorted.sort();
+			sorted.dedup();
+			assert_eq!(sorted.len(), 4, "a member twice");
+			assert_eq!(members[0], P1);
+			for m in &members[1..] {
+				*seen.entry(*m).or_insert(0u32) += 1;
+			}
+		}
+		// 3 of 8 per committee: each verifier expected in 45 of 120 (sd ≈ 5.3); the precise
+		// frequency test is `committee::tests` (20,000 draws).
+		assert_eq!(seen.len(), 8);
+		for (v, n) in seen {
+			assert!((20..=70).contains(&n), "verifier {v}: {n}");
+		}
+	});
+}
+
+// ---------------------------------------------------------------- commit and reveal
+
+#[test]
+fn commit_checks_membership_window_and_uniqueness() {
+	build_and_execute(|| {
+		let (round, members) = open(TASK, 3);
+		let outsider = *VERIFIERS.iter().find(|v| !members.contains(v)).unwrap();
+		assert_noop!(Poc::commit(signed(outsider), round, H256::zero()), Error::<Test>::NotMember);
+		assert_noop!(Poc::commit(signed(P1), 99, H256::zero()), Error::<Test>::UnknownRound);
+		commit_as(round, P1, GOOD);
+		System::assert_last_event(Event::Committed { round, member: P1 }.into());
+		assert_noop!(Poc::commit(signed(P1), round, H256::zero()), Error::<Test>::AlreadyCommitted);
+		let (commit_end, _) = ends(round);
+		run_to_block(commit_end);
+		commit_as(round, members[1], GOOD); // the last block of the window
+		run_to_block(commit_end + 1);
+		assert_noop!(
+			Poc::commit(signed(members[2]), round, H256::zero()),
+			Error::<Test>::CommitClosed
+		);
+	});
+}
+
+#[test]
+fn reveal_respects_commit_and_windows() {
+	build_and_execute(|| {
+		let (round, members) = open(TASK, 3);
+		let (commit_end, reveal_end) = ends(round);
+		commit_as(round, P1, GOOD);
+		commit_as(round, members[1], GOOD);
+		// A copied commitment: members[2] submits P1's.
+		let copied = Commits::<Test>::get(round, P1).unwrap();
+		assert_ok!(Poc::commit(signed(members[2]), round, copied));
+		run_to_block(commit_end);
+		assert_noop!(reveal_call(round, P1, GOOD), Error::<Test>::RevealNotOpen);
+		run_to_block(commit_end + 1);
+		// A different digest than committed.
+		assert_noop!(reveal_call(round, P1, BAD), Error::<Test>::CommitmentMismatch);
+		// The copier cannot open P1's commitment: the member is in the hash.
+		assert_noop!(reveal_call(round, members[2], GOOD), Error::<Test>::CommitmentMismatch);
+		assert_noop!(
+			Poc::reveal(
+				signed(members[2]),
+				round,
+				digest(GOOD),
+				cid_input(cid_of(GOOD)),
+				nonce(P1),
+				BoundedVec::new()
+			),
+			Error::<Test>::CommitmentMismatch
+		);
+		// A summary where the rule takes none; a malformed result CID.
+		assert_noop!(
+			Poc::reveal(
+				signed(P1),
+				round,
+				digest(GOOD),
+				cid_input(cid_of(GOOD)),
+				nonce(P1),
+				vec![1].try_into().unwrap()
+			),
+			Error::<Test>::WrongSummaryLength
+		);
+		assert_noop!(
+			Poc::reveal(
+				signed(P1),
+				round,
+				digest(GOOD),
+				b"Qm".to_vec().try_into().unwrap(),
+				nonce(P1),
+				BoundedVec::new()
+			),
+			Error::<Test>::InvalidCid
+		);
+		reveal_as(round, P1, GOOD);
+		System::assert_last_event(
+			Event::Revealed { round, member: P1, digest: digest(GOOD) }.into(),
+		);
+		assert_noop!(reveal_call(round, P1, GOOD), Error::<Test>::AlreadyRevealed);
+		run_to_block(reveal_end);
+		reveal_as(round, members[1], GOOD); // the last block of the window
+		let outsider = *VERIFIERS.iter().find(|v| !members.contains(v)).unwrap();
+		assert_noop!(reveal_call(round, outsider, GOOD), Error::<Test>::NotMember);
+		// Reveal window closed at the hook of reveal_end + 1: the round is gone.
+		run_to_block(reveal_end + 1);
+		assert_noop!(reveal_call(round, members[2], GOOD), Error::<Test>::UnknownRound);
+	});
+}
+
+#[test]
+fn reveal_without_commitment_is_rejected() {
+	build_and_execute(|| {
+		let (round, members) = open(TASK, 3);
+		run_to_block(ends(round).0 + 1);
+		assert_noop!(reveal_call(round, members[1], GOOD), Error::<Test>::NoCommitment);
+	});
+}
+
+#[test]
+fn a_late_reveal_is_rejected() {
+	build_and_execute(|| {
+		let (round, members) = open(TASK, 3);
+		commit_as(round, members[1], GOOD);
+		let (_, reveal_end) = ends(round);
+		// Block reveal_end + 1 is past the window even before the hook closes the round.
+		System::set_block_number(reveal_end + 1);
+		assert_noop!(reveal_call(round, members[1], GOOD), Error::<Test>::RevealClosed);
+	});
+}
+
+// ---------------------------------------------------------------- outcomes
+
+#[test]
+fn honest_majority_is_accepted_and_the_dissenter_slashed() {
+	build_and_execute(|| {
+		let (round, members) = open(TASK, 3);
+		play(round, &members, &[Some(GOOD), Some(GOOD), Some(BAD)]);
+		System::assert_has_event(
+			Event::ResultAccepted {
+				round,
+				subject: Subject::Task(TASK),
+				digest: digest(GOOD),
+				result: cid_of(GOOD),
+				agreeing: vec![P1, members[1]],
+			}
+			.into(),
+		);
+		assert_eq!(MockMarket::verified(), vec![(TASK, cid_of(GOOD), vec![members[1]])]);
+		assert_eq!(MockStake::slashes(), vec![(members[2], 100, SlashReason::WrongResult)]);
+		System::assert_has_event(
+			Event::Penalised {
+				round,
+				member: members[2],
+				reason: SlashReason::WrongResult,
+				amount: 100,
+			}
+			.into(),
+		);
+		assert!(Rounds::<Test>::get(round).is_none() && TaskRounds::<Test>::get(TASK).is_none());
+		assert_eq!(Commits::<Test>::iter().count() + Reveals::<Test>::iter().count(), 0);
+	});
+}
+
+#[test]
+fn a_provider_outvoted_is_rejected_and_non_revealers_are_slashed() {
+	build_and_execute(|| {
+		let (round, members) = open(TASK, 5);
+		// The provider and one verifier say BAD, two say GOOD, one never reveals: no result has
+		// 3 of 5 — no quorum. Then a re-run where the verifiers agree without the provider.
+		play(round, &members, &[Some(BAD), Some(GOOD), Some(GOOD), Some(BAD), None]);
+		assert!(MockStake::slashes().contains(&(members[4], 50, SlashReason::NoShow)));
+		let rerun = TaskRounds::<Test>::get(TASK).unwrap();
+		let again = Rounds::<Test>::get(rerun).unwrap();
+		assert_eq!(again.attempt, 1);
+		play(rerun, &again.members, &[Some(BAD), Some(GOOD), Some(GOOD), Some(GOOD), Some(GOOD)]);
+		assert_eq!(MockMarket::rejected(), vec![TASK]);
+		assert!(MockMarket::verified().is_empty());
+		assert!(MockStake::slashes().contains(&(P1, 100, SlashReason::WrongResult)));
+	});
+}
+
+#[test]
+fn no_quorum_reruns_with_a_fresh_committee_then_fails() {
+	build_and_execute(|| {
+		let (round, members) = open(TASK, 3);
+		play(round, &members, &[Some(1), Some(2), Some(3)]);
+		System::assert_has_event(
+			Event::NoQuorum { round, subject: Subject::Task(TASK), attempt: 0 }.into(),
+		);
+		let rerun = TaskRounds::<Test>::get(TASK).unwrap();
+		let again = Rounds::<Test>::get(rerun).unwrap();
+		assert_eq!(again.members[0], P1, "the provider stays");
+		for m in &members[1..] {
+			assert!(!again.members.contains(m), "previous verifiers excluded");
+			assert!(again.excluded.contains(m));
+		}
+		// max_reruns = 1: a second split fails the task.
+		play(rerun, &again.members, &[Some(1), Some(2), Some(3)]);
+		System::assert_has_event(Event::VerificationFailed { subject: Subject::Task(TASK) }.into());
+		assert_eq!(MockMarket::failed(), vec![TASK]);
+		assert!(TaskRounds::<Test>::get(TASK).is_none());
+	});
+}
+
+#[test]
+fn numeric_tolerance_accepts_close_summaries() {
+	build_and_execute(|| {
+		MockMarket::add(
+			TASK,
+			TaskInfo {
+				job: 1,
+				kernel: TOLERANT,
+				provider: P1,
+				work: 1,
+				committee: 3,
+				training: false,
+			},
+		);
+		assert_ok!(<Poc as TaskVerifier<_>>::verify(TASK, &MockMarket::task_of(TASK), &cid_of(1)));
+		let round = TaskRounds::<Test>::get(TASK).unwrap();
+		let members = Rounds::<Test>::get(round).unwrap().members.to_vec();
+		let summaries: [Vec<i64>; 3] = [vec![1_000, -5], vec![1_008, 0], vec![2_000, 0]];
+		let (commit_end, reveal_end) = ends(round);
+		for (m, s) in members.iter().zip(&summaries) {
+			let d = committee::summary_digest(s);
+			assert_ok!(Poc::commit(
+				signed(*m),
+				round,
+				committee::commitment(round, &d, &nonce(*m), m)
+			));
+		}
+		run_to_block(commit_end + 1);
+		let m0 = members[0];
+		let d0 = committee::summary_digest(&summaries[0]);
+		assert_noop!(
+			Poc::reveal(
+				signed(m0),
+				round,
+				d0,
+				cid_input(cid_of(1)),
+				nonce(m0),
+				vec![1_000].try_into().unwrap()
+			),
+			Error::<Test>::WrongSummaryLength
+		);
+		assert_noop!(
+			Poc::reveal(
+				signed(m0),
+				round,
+				d0,
+				cid_input(cid_of(1)),
+				nonce(m0),
+				vec![1_000, -6].try_into().unwrap()
+			),
+			Error::<Test>::SummaryMismatch
+		);
+		for (m, s) in members.iter().zip(&summaries) {
+			let d = committee::summary_digest(s);
+			assert_ok!(Poc::reveal(
+				signed(*m),
+				round,
+				d,
+				cid_input(cid_of(1)),
+				nonce(*m),
+				s.clone().try_into().unwrap()
+			));
+		}
+		run_to_block(reveal_end + 1);
+		assert_eq!(MockMarket::verified(), vec![(TASK, cid_of(1), vec![members[1]])]);
+		assert_eq!(MockStake::slashes(), vec![(members[2], 100, SlashReason::WrongResult)]);
+	});
+}
+
+// ---------------------------------------------------------------- training audits
+
+/// The honest gradient digest of `step`.
+fn grad(step: u32) -> H256 {
+	H256::from_low_u64_be(0x6000 + u64::from(step))
+}
+
+fn training_task(task: u64, provider: AccountId) {
+	MockMarket::add(
+		task,
+		TaskInfo { job: 5, kernel: EXACT, provider, work: 1, committee: 0, training: true },
+	);
+}
+
+/// A member's leaves for 8 steps; `faked` steps replaced.
+fn leaves(faked: &[u32]) -> Vec<H256> {
+	(0..8).map(|s| if faked.contains(&s) { H256::repeat_byte(0xfa) } else { grad(s) }).collect()
+}
+
+fn commit_epoch(task: u64, who: AccountId, tree: &[H256]) {
+	assert_ok!(Poc::commit_epoch(
+		signed(who),
+		task,
+		0,
+		cid_input(Cid::of_raw_bytes(b"checkpoint-0")),
+		tree.len() as u32,
+		merkle_root(tree)
+	));
+}
+
+/// Runs every open audit: verifiers agree on the honest digest; the audited member reveals
+/// its own leaf and proof.
+fn run_audits(trees: &[(AccountId, Vec<H256>)]) -> Vec<AuditId> {
+	let audits: Vec<(AuditId, Audit<Test>)> = Audits::<Test>::iter().collect();
+	let mut ids = vec![];
+	for (id, audit) in &audits {
+		let round = Rounds::<Test>::get(audit.round).unwrap();
+		for m in &round.members {
+			assert!(![P1, P2].contains(m), "a group member verifies its own group");
+			let c = committee::commitment(audit.round, &grad(audit.step), &nonce(*m), m);
+			assert_ok!(Poc::commit(signed(*m), audit.round, c));
+		}
+		let tree = &trees.iter().find(|(w, _)| *w == audit.member).unwrap().1;
+		let proof = merkle_proof(tree, audit.step as usize).unwrap();
+		assert_ok!(Poc::reveal_leaf(
+			signed(audit.member),
+			*id,
+			tree[audit.step as usize],
+			proof.try_into().unwrap()
+		));
+		ids.push(*id);
+	}
+	let (commit_end, reveal_end) = audits.first().map(|(_, a)| ends(a.round)).unwrap();
+	run_to_block(commit_end + 1);
+	for (_, audit) in &audits {
+		for m in Rounds::<Test>::get(audit.round).unwrap().members {
+			assert_ok!(Poc::reveal(
+				signed(m),
+				audit.round,
+				grad(audit.step),
+				cid_input(Cid::of_raw_bytes(b"g")),
+				nonce(m),
+				BoundedVec::new()
+			));
+		}
+	}
+	run_to_block(reveal_end + 1);
+	ids
+}
+
+#[test]
+fn an_honest_group_passes_its_audits() {
+	build_and_execute(|| {
+		training_task(1, P1);
+		training_task(2, P2);
+		commit_epoch(1, P1, &leaves(&[]));
+		commit_epoch(2, P2, &leaves(&[]));
+		let epoch = Epochs::<Test>::get(5, 0).unwrap();
+		run_to_block(epoch.closes_at + 1);
+		assert_eq!(Audits::<Test>::iter().count(), 2);
+		let ids = run_audits(&[(P1, leaves(&[])), (P2, leaves(&[]))]);
+		for id in ids {
+			System::assert_has_event(Event::AuditPassed { audit: id }.into());
+		}
+		assert!(MockStake::slashes().is_empty());
+		assert!(Invalidated::<Test>::iter().next().is_none());
+		// Everything about the epoch is cleaned up; the next one starts from its checkpoint.
+		assert!(Epochs::<Test>::get(5, 0).is_none());
+		assert_eq!(EpochCommits::<Test>::iter().count(), 0);
+		assert_eq!(LastCheckpoint::<Test>::get(5), Some(Cid::of_raw_bytes(b"checkpoint-0")));
+		assert_ok!(<Poc as TaskVerifier<_>>::verify(1, &MockMarket::task_of(1), &cid_of(1)));
+	});
+}
+
+#[test]
+fn an_audit_catches_a_faked_step() {
+	build_and_execute(|| {
+		// P2 alone, faking every step: any audited step is faked.
+		training_task(2, P2);
+		let faked = leaves(&[0, 1, 2, 3, 4, 5, 6, 7]);
+		commit_epoch(2, P2, &faked);
+		run_to_block(Epochs::<Test>::get(5, 0).unwrap().closes_at + 1);
+		let drawn = Audits::<Test>::iter().count();
+		assert_eq!(drawn, 2);
+		run_audits(&[(P2, faked)]);
+		System::assert_has_event(
+			Event::EpochInvalidated { job: 5, epoch: 0, task: 2, member: P2 }.into(),
+		);
+		assert!(MockStake::slashes().iter().all(|s| s.0 == P2 && s.2 == SlashReason::WrongResult));
+		assert_eq!(Invalidated::<Test>::get(2), Some(0));
+		assert_noop!(
+			<Poc as TaskVerifier<_>>::verify(2, &MockMarket::task_of(2), &cid_of(1)),
+			Error::<Test>::EpochInvalid
+		);
+	});
+}
+
+#[test]
+fn an_unrevealed_leaf_counts_as_faked() {
+	build_and_execute(|| {
+		training_task(1, P1);
+		commit_epoch(1, P1, &leaves(&[]));
+		run_to_block(Epochs::<Test>::get(5, 0).unwrap().closes_at + 1);
+		let (id, audit) = Audits::<Test>::iter().next().unwrap();
+		let round = Rounds::<Test>::get(audit.round).unwrap();
+		play(audit.round, &round.members, &[Some(1), Some(1), Some(1)]);
+		assert!(MockStake::slashes().contains(&(P1, 100, SlashReason::NoShow)));
+		assert!(Audits::<Test>::get(id).is_none());
+		assert_eq!(Invalidated::<Test>::get(1), Some(0));
+	});
+}
+
+#[test]
+fn leaf_proofs_are_checked_against_index_and_root() {
+	build_and_execute(|| {
+		training_task(1, P1);
+		let tree = leaves(&[]);
+		commit_epoch(1, P1, &tree);
+		run_to_block(Epochs::<Test>::get(5, 0).unwrap().closes_at + 1);
+		let (id, audit) = Audits::<Test>::iter().next().unwrap();
+		let step = audit.step as usize;
+		let other = (step + 1) % 8;
+		let proof = |i: usize| -> BoundedVec<H256, _> {
+			merkle_proof(&tree, i).unwrap().try_into().unwrap()
+		};
+		// Wrong proof (another leaf's), wrong index (another leaf with its own proof), wrong
+		// root (a proof from a different tree), a truncated and an extended proof.
+		assert_noop!(
+			Poc::reveal_leaf(signed(P1), id, tree[step], proof(other)),
+			Error::<Test>::InvalidProof
+		);
+		assert_noop!(
+			Poc::reveal_leaf(signed(P1), id, tree[other], proof(other)),
+			Error::<Test>::InvalidProof
+		);
+		let foreign = leaves(&[step as u32]);
+		assert_noop!(
+			Poc::reveal_leaf(
+				signed(P1),
+				id,
+				foreign[step],
+				merkle_proof(&foreign, step).unwrap().try_into().unwrap()
+			),
+			Error::<Test>::InvalidProof
+		);
+		let mut short = proof(step);
+		short.pop();
+		assert_noop!(
+			Poc::reveal_leaf(signed(P1), id, tree[step], short),
+			Error::<Test>::InvalidProof
+		);
+		let mut long = proof(step);
+		long.try_push(H256::zero()).unwrap();
+		assert_noop!(
+			Poc::reveal_leaf(signed(P1), id, tree[step], long),
+			Error::<Test>::InvalidProof
+		);
+		assert_noop!(
+			Poc::reveal_leaf(signed(P2), id, tree[step], proof(step)),
+			Error::<Test>::NotAudited
+		);
+		assert_noop!(
+			Poc::reveal_leaf(signed(P1), 99, tree[step], proof(step)),
+			Error::<Test>::UnknownAudit
+		);
+		assert_ok!(Poc::reveal_leaf(signed(P1), id, tree[step], proof(step)));
+		System::assert_last_event(Event::LeafRevealed { audit: id, leaf: tree[step] }.into());
+		assert_noop!(
+			Poc::reveal_leaf(signed(P1), id, tree[step], proof(step)),
+			Error::<Test>::LeafAlreadyRevealed
+		);
+	});
+}
+
+#[test]
+fn commit_epoch_rejects_bad_input() {
+	build_and_execute(|| {
+		training_task(1, P1);
+		inference_task(3, P1, 3);
+		let ckpt = || cid_input(Cid::of_raw_bytes(b"c"));
+		assert_noop!(
+			Poc::commit_epoch(signed(P1), 99, 0, ckpt(), 8, H256::zero()),
+			Error::<Test>::UnknownTask
+		);
+		assert_noop!(
+			Poc::commit_epoch(signed(P1), 3, 0, ckpt(), 8, H256::zero()),
+			Error::<Test>::NotTraining
+		);
+		assert_noop!(
+			Poc::commit_epoch(signed(P2), 1, 0, ckpt(), 8, H256::zero()),
+			Error::<Test>::NotTaskProvider
+		);
+		assert_noop!(
+			Poc::commit_epoch(signed(P1), 1, 0, ckpt(), 0, H256::zero()),
+			Error::<Test>::ZeroSteps
+		);
+		assert_noop!(
+			Poc::commit_epoch(
+				signed(P1),
+				1,
+				0,
+				b"bafy!".to_vec().try_into().unwrap(),
+				8,
+				H256::zero()
+			),
+			Error::<Test>::InvalidCid
+		);
+		assert_ok!(Poc::commit_epoch(signed(P1), 1, 0, ckpt(), 8, H256::zero()));
+		assert_noop!(
+			Poc::commit_epoch(signed(P1), 1, 0, ckpt(), 8, H256::zero()),
+			Error::<Test>::EpochAlreadyCommitted
+		);
+		training_task(2, P2);
+		run_to_block(Epochs::<Test>::get(5, 0).unwrap().closes_at + 1);
+		assert_noop!(
+			Poc::commit_epoch(signed(P2), 2, 0, ckpt(), 8, H256::zero()),
+			Error::<Test>::EpochClosed
+		);
+	});
+}
+
+#[test]
+fn oversize_inputs_do_not_decode() {
+	// A proof deeper than MaxProofDepth (8) and a summary longer than 64 values are refused
+	// before dispatch.
+	let proof: Vec<H256> = vec![H256::zero(); 9];
+	let call = (5u8, 1u64, H256::zero(), proof).encode();
+	assert!(crate::Call::<Test>::decode(&mut &call[..]).is_err());
+	let summary: Vec<i64> = vec![0; 65];
+	let cid = cid_input(cid_of(1)).into_inner();
+	let call = (3u8, 1u64, H256::zero(), cid, H256::zero(), summary).encode();
+	assert!(crate::Call::<Test>::decode(&mut &call[..]).is_err());
+}
