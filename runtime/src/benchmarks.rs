@@ -23,4 +23,5 @@ frame_benchmarking::define_benchmarks!(
 	[pallet_staking_governance, StakingGovernance]
 	[pallet_aivm_registry, AivmRegistry]
 	[pallet_marketplace, Marketplace]
+	[pallet_proof_of_compute, ProofOfCompute]
 );

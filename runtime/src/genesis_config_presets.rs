@@ -8,6 +8,7 @@ use crate::{
 };
 use alloc::{format, vec, vec::Vec};
 use pallet_marketplace::{ClassId, MarketParams, ResourceClass};
+use pallet_proof_of_compute::PocParams;
 use pallet_staking_governance::Params;
 use polkadot_sdk::{
 	frame_support::{build_struct_json_patch, BoundedVec},
@@ -85,6 +86,22 @@ fn resource_classes() -> Vec<(ClassId, ResourceClass<Balance>)> {
 	]
 }
 
+/// Verification parameters shared by the presets; each preset sets its own windows (blocks).
+fn poc_params(window: BlockNumber, epoch_window: BlockNumber) -> PocParams<BlockNumber> {
+	PocParams {
+		commit_window: window,
+		reveal_window: window,
+		training_committee: 3,
+		max_committee: 16,
+		dissent_slash: Perbill::from_percent(10),
+		no_reveal_slash: Perbill::from_percent(5),
+		max_reruns: 2,
+		audits_per_epoch: 4,
+		audit_committee: 3,
+		epoch_window,
+	}
+}
+
 /// A validator at genesis: its stash account and its session keys.
 pub struct GenesisValidator {
 	pub account: AccountId,
@@ -112,6 +129,7 @@ fn genesis(
 	root: Option<AccountId>,
 	params: Params<Balance, BlockNumber>,
 	market: MarketParams<Balance, BlockNumber>,
+	poc: PocParams<BlockNumber>,
 ) -> Value {
 	let session_keys: Vec<(AccountId, AccountId, SessionKeys)> =
 		validators.into_iter().map(|v| (v.account.clone(), v.account, v.keys)).collect();
@@ -136,6 +154,7 @@ fn genesis(
 			classes: resource_classes(),
 			params: Some(market),
 		},
+		proof_of_compute: pallet_proof_of_compute::GenesisConfig { params: Some(poc) },
 	})
 }
 
@@ -148,6 +167,7 @@ pub fn development_config_genesis() -> Value {
 		Some(Sr25519Keyring::Alice.to_account_id()),
 		params(4, 1, 10, 5, 2, Perbill::from_percent(10)),
 		market_params(5, 10),
+		poc_params(5, 10),
 	)
 }
 
@@ -160,6 +180,7 @@ pub fn local_config_genesis() -> Value {
 		Some(Sr25519Keyring::Alice.to_account_id()),
 		params(5, 3, 40, 10, 2, Perbill::from_percent(10)),
 		market_params(5, 10),
+		poc_params(5, 10),
 	)
 }
 
@@ -177,6 +198,7 @@ pub fn testnet_config_genesis() -> Value {
 		None,
 		params(10, 3, 7 * DAYS, DAYS, HOURS, Perbill::from_percent(20)),
 		market_params(10, 50),
+		poc_params(10, 50),
 	)
 }
 

@@ -174,6 +174,9 @@ mod runtime {
 
 	#[runtime::pallet_index(12)]
 	pub type Marketplace = pallet_marketplace;
+
+	#[runtime::pallet_index(13)]
+	pub type ProofOfCompute = pallet_proof_of_compute;
 }
 
 /// The address format for describing accounts.

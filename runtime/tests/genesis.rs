@@ -1,7 +1,7 @@
 //! Every genesis preset builds a valid genesis state: validators in session, BABE and GRANDPA
 //! authorities set from their session keys, validators bonded as candidates, accounts endowed,
 //! sudo only where the preset wants it, staking-governance parameters that pass its checks, and
-//! the market's resource classes and parameters.
+//! the market's resource classes and parameters, and verification parameters.
 
 use polkadot_sdk::{
 	frame_support::genesis_builder_helper::{build_state, get_preset},
@@ -98,6 +98,9 @@ fn assert_validators(expected: &[&str]) {
 	assert!(pallet_marketplace::Pallet::<Runtime>::params_are_valid(&market));
 	pallet_marketplace::Pallet::<Runtime>::do_try_state().unwrap();
 	pallet_aivm_registry::Pallet::<Runtime>::do_try_state().unwrap();
+	let poc = pallet_proof_of_compute::Params::<Runtime>::get().unwrap();
+	assert!(pallet_proof_of_compute::Pallet::<Runtime>::params_are_valid(&poc));
+	pallet_proof_of_compute::Pallet::<Runtime>::do_try_state().unwrap();
 }
 
 #[test]

@@ -12,7 +12,8 @@ use polkadot_sdk::{
 use super::{staking_governance::TreasuryAccount, RuntimeBlockWeights};
 use crate::{
 	time::{DAYS, MILLI_SECS_PER_BLOCK},
-	AccountId, AivmRegistry, Balances, Runtime, RuntimeHoldReason, StakingGovernance,
+	AccountId, AivmRegistry, Balances, ProofOfCompute, Runtime, RuntimeHoldReason,
+	StakingGovernance,
 };
 
 parameter_types! {
@@ -28,9 +29,8 @@ impl pallet_marketplace::Config for Runtime {
 	type RuntimeHoldReason = RuntimeHoldReason;
 	type Kernels = AivmRegistry;
 	type Staking = StakingGovernance;
-	/// Proof of compute is not wired yet: submitted results wait, and their jobs are refunded in
-	/// full at their deadline.
-	type Verifier = ();
+	/// Submitted results go to proof of compute.
+	type Verifier = ProofOfCompute;
 	/// BABE's VRF output of the previous epoch: known to nobody before that epoch ended.
 	type Randomness = polkadot_sdk::pallet_babe::RandomnessFromOneEpochAgo<Runtime>;
 	/// Protocol fees go to the treasury account, like slashed stake.

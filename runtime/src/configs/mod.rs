@@ -32,6 +32,7 @@ use super::{
 mod aivm_registry;
 mod fee_settlement;
 mod marketplace;
+mod proof_of_compute;
 mod staking_governance;
 
 const NORMAL_DISPATCH_RATIO: Perbill = Perbill::from_percent(75);

@@ -1,0 +1,127 @@
+//! Proof of compute.
+
+use polkadot_sdk::{frame_support::traits::ConstU32, frame_system::EnsureRoot};
+
+use crate::{AccountId, AivmRegistry, Balance, Marketplace, Runtime, StakingGovernance};
+
+impl pallet_proof_of_compute::Config for Runtime {
+	type Market = Marketplace;
+	type Kernels = AivmRegistry;
+	type StakeBalance = Balance;
+	type Staking = StakingGovernance;
+	/// BABE's VRF output of the previous epoch, mixed with each round's id.
+	type Randomness = polkadot_sdk::pallet_babe::RandomnessFromOneEpochAgo<Runtime>;
+	/// Root is a passed proposal (or sudo where a chain spec still has a sudo key).
+	type AdminOrigin = EnsureRoot<AccountId>;
+	type MaxCommittee = ConstU32<16>;
+	type MaxExcluded = ConstU32<64>;
+	/// A committee draw reads the whole list; 256 keeps it well inside a block.
+	type MaxVerifiers = ConstU32<256>;
+	/// The marketplace's largest training group.
+	type MaxGroup = ConstU32<16>;
+	type MaxAuditsPerEpoch = ConstU32<16>;
+	/// 2^32 steps per epoch.
+	type MaxProofDepth = ConstU32<32>;
+	type MaxDuePerBlock = ConstU32<64>;
+	type WeightInfo = pallet_proof_of_compute::weights::SubstrateWeight<Runtime>;
+	#[cfg(feature = "runtime-benchmarks")]
+	type BenchmarkHelper = PocBenchmarkHelper;
+}
+
+/// Benchmark set-up on the real runtime: providers bond, tasks are real marketplace tasks.
+#[cfg(feature = "runtime-benchmarks")]
+pub struct PocBenchmarkHelper;
+
+#[cfg(feature = "runtime-benchmarks")]
+#[allow(clippy::unwrap_used)]
+mod bench {
+	use super::*;
+	use alloc::vec::Vec;
+	use pallet_marketplace::{BenchmarkHelper as _, JobKindInput, PriceSpec};
+	use verity_primitives::{cid::Cid, market::TaskId};
+
+	type Market = pallet_marketplace::Pallet<Runtime>;
+
+	fn provider(name: &'static str, i: u32) -> AccountId {
+		let who: AccountId = polkadot_sdk::frame_benchmarking::account(name, i, 0);
+		super::super::marketplace::MarketBenchmarkHelper::make_provider(&who);
+		Market::do_publish_offer(who.clone(), 0, 1_000_000, PriceSpec::Fixed(1), 1, u64::MAX)
+			.unwrap();
+		who
+	}
+
+	fn kernel() -> pallet_aivm_registry::KernelId {
+		let owner: AccountId = polkadot_sdk::frame_benchmarking::account("kernel-owner", 0, 0);
+		let existing = pallet_aivm_registry::Kernels::<Runtime>::iter_keys().next();
+		existing.unwrap_or_else(|| {
+			super::super::marketplace::MarketBenchmarkHelper::make_kernel(&owner)
+		})
+	}
+
+	fn cid(bytes: &[u8]) -> pallet_marketplace::CidInput {
+		Cid::of_raw_bytes(bytes).to_text().into_bytes().try_into().unwrap()
+	}
+
+	fn buyer() -> AccountId {
+		use polkadot_sdk::frame_support::traits::fungible::Mutate;
+		let who: AccountId = polkadot_sdk::frame_benchmarking::account("buyer", 0, 0);
+		Balances::set_balance(&who, 1_000_000_000 * crate::currency::VER);
+		who
+	}
+
+	use crate::Balances;
+
+	/// Posts a job, allocates it at once and has every provider accept.
+	fn running(
+		kind: pallet_marketplace::JobKindInputOf<Runtime>,
+		samples: u64,
+	) -> Vec<(TaskId, AccountId)> {
+		let now = polkadot_sdk::frame_system::Pallet::<Runtime>::block_number();
+		let job =
+			Market::do_post_job(buyer(), kernel(), 0, kind, samples, 1_000, now + 1_000).unwrap();
+		assert!(Market::allocate(job, now).unwrap());
+		let tasks = pallet_marketplace::Jobs::<Runtime>::get(job).unwrap().tasks;
+		tasks
+			.into_iter()
+			.map(|t| {
+				let who = pallet_marketplace::Tasks::<Runtime>::get(t).unwrap().provider;
+				Market::do_accept(who.clone(), t).unwrap();
+				(t, who)
+			})
+			.collect()
+	}
+
+	impl pallet_proof_of_compute::BenchmarkHelper<AccountId> for PocBenchmarkHelper {
+		fn make_provider(who: &AccountId) {
+			super::super::marketplace::MarketBenchmarkHelper::make_provider(who);
+		}
+
+		fn make_task(committee: u32) -> (TaskId, AccountId) {
+			let n = pallet_marketplace::NextOffer::<Runtime>::get() as u32;
+			provider("task-provider", n);
+			let kind = JobKindInput::Inference {
+				inputs: alloc::vec![cid(b"input")].try_into().unwrap(),
+				committee,
+			};
+			running(kind, 10)[0].clone()
+		}
+
+		fn make_group(group: u32) -> Vec<(TaskId, AccountId)> {
+			let n = pallet_marketplace::NextOffer::<Runtime>::get() as u32;
+			for i in 0..group {
+				provider("group-provider", n + i);
+			}
+			let kind = JobKindInput::Training {
+				dataset: cid(b"dataset"),
+				hyperparams: Default::default(),
+				epochs: 1,
+				group_size: group,
+			};
+			running(kind, u64::from(group) * 10)
+		}
+
+		fn submit(task: TaskId, provider: &AccountId) {
+			Market::do_submit(provider.clone(), task, Cid::of_raw_bytes(b"result")).unwrap();
+		}
+	}
+}
