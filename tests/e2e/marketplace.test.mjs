@@ -101,11 +101,13 @@ test('a kernel, two offers and a job: the cheaper offer is filled first; livenes
   const daveOffer = event(await ok(publish(1_000, 12n * MILLI), dave), 'marketplace', 'OfferPublished')[0].data.offer.toNumber();
 
   // Ferdie posts 60,000 samples (600 WU) at up to 0.05 VER/WU: budget 600 × 0.05 × 1.2 = 36 VER.
+  // Committee of 1: Dave's result opens a verification round with Dave alone
+  // (proof-of-compute.test.mjs drives a full committee).
   const samples = 60_000n;
   const deadline = (await head()) + 60;
   const assigned = waitForEvent(api, (e) => e.section === 'marketplace' && e.method === 'TaskAssigned', 60_000);
   const posted = event(
-    await ok(api.tx.marketplace.postJob(kernel, 0, inference(2), samples, 50n * MILLI, deadline), ferdie),
+    await ok(api.tx.marketplace.postJob(kernel, 0, inference(2, 1), samples, 50n * MILLI, deadline), ferdie),
     'marketplace',
     'JobPosted',
   )[0];

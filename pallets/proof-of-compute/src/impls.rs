@@ -291,6 +291,19 @@ impl<T: Config> Pallet<T> {
 	/// Aggregates a round, slashes, and reports the verdict.
 	fn close_round(id: RoundId) {
 		let Some(round) = Rounds::<T>::take(id) else { return };
+		// A task whose job ended meanwhile (deadline, cancellation): nothing to decide, nobody
+		// to slash.
+		if let Subject::Task(task) = round.subject {
+			if T::Market::task(task).is_none() {
+				for member in &round.members {
+					Commits::<T>::remove(id, member);
+					Reveals::<T>::remove(id, member);
+				}
+				TaskRounds::<T>::remove(task);
+				Self::deposit_event(Event::VerificationFailed { subject: round.subject });
+				return;
+			}
+		}
 		let params = Params::<T>::get();
 		let (no_reveal, dissent) = params
 			.map_or((Perbill::zero(), Perbill::zero()), |p| (p.no_reveal_slash, p.dissent_slash));

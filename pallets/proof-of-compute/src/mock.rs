@@ -109,6 +109,9 @@ impl MockMarket {
 	pub fn add(task: TaskId, info: TaskInfo<AccountId>) {
 		TASKS.with(|t| t.borrow_mut().insert(task, info));
 	}
+	pub fn remove(task: TaskId) {
+		TASKS.with(|t| t.borrow_mut().remove(&task));
+	}
 	pub fn verified() -> Vec<(TaskId, Cid, Vec<AccountId>)> {
 		VERIFIED.with(|v| v.borrow().clone())
 	}

@@ -722,3 +722,19 @@ fn oversize_inputs_do_not_decode() {
 	let call = (3u8, 1u64, H256::zero(), cid, H256::zero(), summary).encode();
 	assert!(crate::Call::<Test>::decode(&mut &call[..]).is_err());
 }
+
+#[test]
+fn a_round_for_a_task_that_ended_closes_without_verdict_or_slash() {
+	build_and_execute(|| {
+		let (round, members) = open(TASK, 3);
+		commit_as(round, members[1], GOOD);
+		// The job ended in the marketplace meanwhile (e.g. its deadline passed).
+		MockMarket::remove(TASK);
+		run_to_block(ends(round).1 + 1);
+		System::assert_has_event(Event::VerificationFailed { subject: Subject::Task(TASK) }.into());
+		assert!(MockStake::slashes().is_empty());
+		assert!(MockMarket::verified().is_empty() && MockMarket::failed().is_empty());
+		assert!(TaskRounds::<Test>::get(TASK).is_none());
+		assert_eq!(Commits::<Test>::iter().count(), 0);
+	});
+}

@@ -1,0 +1,151 @@
+// Proof of compute from polkadot.js on the dev chain, with no custom types: Dave (//Dave//stash)
+// offers consumer-GPU capacity, Charlie and Eve (their stash accounts) register as verifiers,
+// Ferdie posts an inference job with a committee of three. Dave accepts and submits; the chain
+// draws the committee (Dave, Charlie, Eve); all three commit sha2-256("verity/commit/v1" ‖ round ‖ digest ‖ nonce ‖ member)
+// and then reveal; the result is accepted, the job completes, Dave is paid and the verifiers
+// share the margin. Commitments for unknown rounds, reveals from non-members, a reveal that does
+// not match its commitment and a summary where the rule takes none fail with named errors.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { u8aConcat, u8aToHex } from '@polkadot/util';
+import { sha256AsU8a, randomAsU8a } from '@polkadot/util-crypto';
+import { connect, errorName, rawCid, signAndInclude, VER, waitForEvent } from './lib.mjs';
+
+let api;
+let bob;
+let charlie;
+let dave;
+let eve;
+let ferdie;
+
+before(async () => {
+  const c = await connect();
+  api = c.api;
+  // The stash accounts are endowed on the dev chain and untouched by the other e2e tests.
+  [bob, charlie, dave, eve, ferdie] = ['//Bob', '//Charlie//stash', '//Dave//stash', '//Eve//stash', '//Ferdie']
+    .map((uri) => c.keyring.addFromUri(uri));
+});
+
+after(async () => {
+  await api?.disconnect();
+});
+
+const find = (events, section, method) => events
+  .find(({ event: e }) => e.section === section && e.method === method)?.event;
+
+async function ok(tx, signer) {
+  const r = await signAndInclude(api, tx, signer);
+  assert.equal(r.dispatchError && errorName(api, r.dispatchError), null);
+  return r.events;
+}
+
+async function fails(tx, signer, expected) {
+  const r = await signAndInclude(api, tx, signer);
+  assert.ok(r.dispatchError, `expected ${expected}`);
+  assert.equal(errorName(api, r.dispatchError), expected);
+}
+
+/** The commitment a member submits; the byte layout of pallet-proof-of-compute's docs. */
+function commitment(round, digest, nonce, member) {
+  const roundLe = new Uint8Array(8);
+  new DataView(roundLe.buffer).setBigUint64(0, BigInt(round), true);
+  return u8aToHex(sha256AsU8a(u8aConcat(new TextEncoder().encode('verity/commit/v1'), roundLe, digest, nonce, member.publicKey)));
+}
+
+const head = async () => (await api.rpc.chain.getHeader()).number.toNumber();
+
+async function untilBlock(n) {
+  while ((await head()) < n) await new Promise((r) => setTimeout(r, 1_000));
+}
+
+test('one task through commit, reveal and acceptance by a committee of three providers', async () => {
+  const { minProviderBond } = (await api.query.stakingGovernance.parameters()).unwrap();
+  for (const p of [charlie, dave, eve]) {
+    const ledger = await api.query.stakingGovernance.ledgers(p.address);
+    const active = ledger.isSome ? ledger.unwrap().active.toBigInt() : 0n;
+    if (ledger.isNone) await ok(api.tx.stakingGovernance.bond(minProviderBond), p);
+    else if (active < minProviderBond.toBigInt()) await ok(api.tx.stakingGovernance.bondExtra(minProviderBond.toBigInt() - active), p);
+  }
+  const registered = (await api.query.proofOfCompute.verifiers()).map((a) => a.toString());
+  for (const v of [charlie, eve]) {
+    if (!registered.includes(v.address)) {
+      const ev = find(await ok(api.tx.proofOfCompute.registerVerifier(), v), 'proofOfCompute', 'VerifierRegistered');
+      assert.equal(ev.data.who.toString(), v.address);
+    }
+  }
+  await fails(api.tx.proofOfCompute.registerVerifier(), charlie, 'proofOfCompute.AlreadyVerifier');
+
+  // Dave offers consumer-GPU capacity; Bob registers a kernel; Ferdie posts a job, committee 3.
+  await ok(api.tx.marketplace.publishOffer(1, 1_000, { Fixed: 4n * VER / 1000n }, 1, 1_000_000_000), dave);
+  const archive = rawCid(new TextEncoder().encode(`poc kernel ${Date.now()}`));
+  const kernel = find(await ok(api.tx.aivmRegistry.registerKernel(
+    archive,
+    { libtorch: '2.11.0', device: 'Cuda', dtype: 'F32', deterministicAlgorithms: true, tf32Disabled: true, seed: 1 },
+    [{ dtype: 'F32', shape: [0, 64] }],
+    [{ dtype: 'F32', shape: [0, 10] }],
+    10_000_000_000n,
+    30_000_000_000n,
+    'ExactDigest',
+    null,
+  ), bob), 'aivmRegistry', 'KernelRegistered').data.kernel.toHex();
+  const assigned = waitForEvent(api, (e) => e.section === 'marketplace' && e.method === 'TaskAssigned'
+    && e.data.provider.toString() === dave.address, 60_000);
+  const job = find(await ok(api.tx.marketplace.postJob(
+    kernel, 1, { Inference: { inputs: [rawCid(new Uint8Array([1, 2, 3]))], committee: 3 } },
+    1_000, 5n * VER / 1000n, (await head()) + 100,
+  ), ferdie), 'marketplace', 'JobPosted').data.job.toNumber();
+  const task = (await assigned).data.task.toNumber();
+
+  // Dave runs the job; the outputs' canonical bytes give both the digest and the result CID.
+  const outputs = new TextEncoder().encode(`logits of job ${job}`);
+  const digest = sha256AsU8a(outputs);
+  const result = rawCid(outputs);
+  await ok(api.tx.marketplace.acceptTask(task), dave);
+  const submitted = await ok(api.tx.marketplace.submitResult(task, result), dave);
+  const selected = find(submitted, 'proofOfCompute', 'CommitteeSelected');
+  assert.ok(selected, 'the submission opened a round');
+  const round = selected.data.round.toNumber();
+  const members = selected.data.members.map((m) => m.toString());
+  assert.equal(members.length, 3);
+  assert.equal(members[0], dave.address, 'the provider sits first');
+  assert.deepEqual([...members.slice(1)].sort(), [charlie.address, eve.address].sort());
+  const commitEnd = selected.data.commitEnd.toNumber();
+  assert.equal((await api.query.proofOfCompute.taskRounds(task)).unwrap().toNumber(), round);
+
+  // Bad input: an unknown round, a non-member.
+  await fails(api.tx.proofOfCompute.commit(round + 1000, u8aToHex(digest)), charlie, 'proofOfCompute.UnknownRound');
+  await fails(api.tx.proofOfCompute.commit(round, u8aToHex(digest)), ferdie, 'proofOfCompute.NotMember');
+
+  const nonces = new Map([dave, charlie, eve].map((m) => [m.address, randomAsU8a(32)]));
+  for (const m of [dave, charlie, eve]) {
+    const ev = find(await ok(api.tx.proofOfCompute.commit(round, commitment(round, digest, nonces.get(m.address), m)), m), 'proofOfCompute', 'Committed');
+    assert.equal(ev.data.member.toString(), m.address);
+  }
+  await untilBlock(commitEnd + 1);
+  await fails(api.tx.proofOfCompute.reveal(round, u8aToHex(sha256AsU8a(new Uint8Array([9]))), result, u8aToHex(nonces.get(eve.address)), []), eve, 'proofOfCompute.CommitmentMismatch');
+  await fails(api.tx.proofOfCompute.reveal(round, u8aToHex(digest), result, u8aToHex(nonces.get(eve.address)), [1]), eve, 'proofOfCompute.WrongSummaryLength');
+
+  const freeDave = (await api.query.system.account(dave.address)).data.free.toBigInt();
+  const accepted = waitForEvent(api, (e) => e.section === 'proofOfCompute' && e.method === 'ResultAccepted' && e.data.round.toNumber() === round, 120_000);
+  const completed = waitForEvent(api, (e) => e.section === 'marketplace' && e.method === 'JobCompleted' && e.data.job.toNumber() === job, 120_000);
+  const fees = new Map();
+  for (const m of [dave, charlie, eve]) {
+    const r = await signAndInclude(api, api.tx.proofOfCompute.reveal(round, u8aToHex(digest), result, u8aToHex(nonces.get(m.address)), []), m);
+    assert.equal(r.dispatchError, null);
+    fees.set(m.address, r.events.find(({ event: e }) => e.section === 'transactionPayment').event.data.actualFee.toBigInt());
+    assert.equal(find(r.events, 'proofOfCompute', 'Revealed').data.digest.toHex(), u8aToHex(digest));
+  }
+  const acc = await accepted;
+  assert.equal(acc.data.digest.toHex(), u8aToHex(digest));
+  assert.deepEqual(acc.data.agreeing.map((a) => a.toString()), members);
+  const done = await completed;
+  // 10 WU at 0.004 VER: 0.04 VER, less the 1 % fee, to Dave; 20 % margin (0.008) to the two
+  // verifiers; the rest of the 0.06 VER budget refunded.
+  assert.equal(done.data.paid.toBigInt(), 40n * VER / 1000n - 4n * VER / 10_000n);
+  assert.equal(done.data.fee.toBigInt(), 4n * VER / 10_000n);
+  assert.equal(done.data.verifiers.toBigInt(), 8n * VER / 1000n);
+  const paidDave = (await api.query.system.account(dave.address)).data.free.toBigInt() - freeDave + fees.get(dave.address);
+  assert.equal(paidDave, done.data.paid.toBigInt());
+  assert.ok((await api.query.proofOfCompute.taskRounds(task)).isNone);
+  assert.ok((await api.query.marketplace.jobs(job)).isNone);
+});
