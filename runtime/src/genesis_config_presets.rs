@@ -2,9 +2,11 @@
 //! as JSON patches over the default genesis config. The node's chain specs only name these.
 
 use crate::{
+	configs::TreasuryAccount,
 	currency::{MILLI_VER, VER},
 	time::{DAYS, HOURS},
 	AccountId, Balance, BlockNumber, RuntimeGenesisConfig, SessionKeys, BABE_GENESIS_EPOCH_CONFIG,
+	EXISTENTIAL_DEPOSIT,
 };
 use alloc::{format, vec, vec::Vec};
 use pallet_marketplace::{ClassId, MarketParams, ResourceClass};
@@ -141,6 +143,9 @@ fn genesis(
 			balances.push((account.clone(), ENDOWMENT));
 		}
 	}
+	// The treasury account (protocol fees, slashed stake) exists from genesis, so fees below the
+	// existential deposit can be paid into it.
+	balances.push((TreasuryAccount::get(), EXISTENTIAL_DEPOSIT));
 	// Genesis validators start bonded as candidates, so the first election re-elects them.
 	let stakers: Vec<(AccountId, Balance, bool)> =
 		session_keys.iter().map(|(a, _, _)| (a.clone(), VALIDATOR_BOND, true)).collect();
@@ -167,7 +172,7 @@ pub fn development_config_genesis() -> Value {
 		Some(Sr25519Keyring::Alice.to_account_id()),
 		params(4, 1, 10, 5, 2, Perbill::from_percent(10)),
 		market_params(5, 10),
-		poc_params(5, 10),
+		poc_params(10, 10),
 	)
 }
 
@@ -180,7 +185,7 @@ pub fn local_config_genesis() -> Value {
 		Some(Sr25519Keyring::Alice.to_account_id()),
 		params(5, 3, 40, 10, 2, Perbill::from_percent(10)),
 		market_params(5, 10),
-		poc_params(5, 10),
+		poc_params(10, 10),
 	)
 }
 
@@ -198,7 +203,7 @@ pub fn testnet_config_genesis() -> Value {
 		None,
 		params(10, 3, 7 * DAYS, DAYS, HOURS, Perbill::from_percent(20)),
 		market_params(10, 50),
-		poc_params(10, 50),
+		poc_params(50, 50),
 	)
 }
 

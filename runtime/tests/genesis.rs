@@ -160,7 +160,17 @@ fn testnet_preset_has_its_own_validators_and_no_dev_accounts() {
 fn total_issuance_equals_sum_of_endowments() {
 	with_preset_genesis("development", || {
 		let accounts = Sr25519Keyring::well_known().count() as u128;
-		assert_eq!(pallet_balances::Pallet::<Runtime>::total_issuance(), accounts * ENDOWMENT);
+		// Plus the treasury account's existential deposit.
+		assert_eq!(
+			pallet_balances::Pallet::<Runtime>::total_issuance(),
+			accounts * ENDOWMENT + verity_runtime::EXISTENTIAL_DEPOSIT
+		);
+		assert_eq!(
+			pallet_balances::Pallet::<Runtime>::free_balance(
+				verity_runtime::configs::TreasuryAccount::get()
+			),
+			verity_runtime::EXISTENTIAL_DEPOSIT
+		);
 	});
 }
 

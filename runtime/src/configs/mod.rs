@@ -35,6 +35,8 @@ mod marketplace;
 mod proof_of_compute;
 mod staking_governance;
 
+pub use staking_governance::TreasuryAccount;
+
 const NORMAL_DISPATCH_RATIO: Perbill = Perbill::from_percent(75);
 const MAX_BLOCK_LENGTH: u32 = 5 * 1024 * 1024;
 
