@@ -2,7 +2,8 @@
 # The main job, end to end (today: the chain, payment channels, the market and governance).
 # Installs what is missing, builds the node, starts a dev chain, waits until it produces and
 # finalises blocks, serves 10,000 pay-per-request calls through a payment channel settled in one
-# redeem, registers a kernel and has a job allocated over two offers cheapest first, changes a
+# redeem, registers a kernel, has a job allocated over two offers cheapest first, verified by
+# commit-reveal committees and paid, changes a
 # parameter by stake-weighted vote, prints a summary with how to reach the chain from
 # polkadot.js, and keeps the chain running until Ctrl-C.
 #   VERITY_DEMO_EXIT=1  stop after the summary (used by CI to check the command works)
@@ -42,7 +43,7 @@ done
 log "payment channel: Alice pays Bob per request with signed vouchers; Bob settles once"
 channel_summary="$(cd "$VERITY_ROOT/tests/e2e" && VERITY_WS="ws://127.0.0.1:$rpc_port" node demo/channel.mjs "${VERITY_DEMO_REQUESTS:-10000}")"
 
-log "market: a kernel registered, two providers offer CPU, a job is split cheapest first"
+log "market: a kernel registered, two providers offer CPU, a job is split cheapest first, verified by committees and paid"
 market_summary="$(cd "$VERITY_ROOT/tests/e2e" && VERITY_WS="ws://127.0.0.1:$rpc_port" node demo/market.mjs)"
 log "governance: a parameter change proposed, voted with stake, enacted as Root"
 governance_summary="$(cd "$VERITY_ROOT/tests/e2e" && VERITY_WS="ws://127.0.0.1:$rpc_port" node demo/governance.mjs 300)"
@@ -70,7 +71,8 @@ cat <<TXT
   Pay-per-request through a payment channel (fee-settlement)
 $channel_summary
 
-  A kernel, two offers and a job allocated at minimum cost (aivm-registry, marketplace)
+  A kernel, two offers, a job allocated at minimum cost, verified by committees and paid
+  (aivm-registry, marketplace, proof-of-compute)
 $market_summary
   A parameter changed by stake-weighted vote (staking-governance)
 $governance_summary

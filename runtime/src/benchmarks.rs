@@ -8,8 +8,8 @@ pub use frame_system_benchmarking::Pallet as SystemBench;
 // Re-exported: `define_benchmarks!` expands where `list_benchmarks!`/`add_benchmarks!` are called
 // (`apis.rs`, which glob-imports this module), naming these types unqualified.
 pub use super::{
-	AivmRegistry, Balances, FeeSettlement, Marketplace, Runtime, StakingGovernance, Sudo,
-	Timestamp, Utility,
+	AivmRegistry, Balances, FeeSettlement, Marketplace, ProofOfCompute, Runtime, StakingGovernance,
+	Sudo, Timestamp, Utility,
 };
 
 frame_benchmarking::define_benchmarks!(

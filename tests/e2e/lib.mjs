@@ -1,6 +1,7 @@
 // Shared helpers for the end-to-end tests: connect to the node under test, sign and wait.
 import { ApiPromise, WsProvider } from '@polkadot/api';
 import { Keyring } from '@polkadot/keyring';
+import { u8aConcat, u8aToHex } from '@polkadot/util';
 import { cryptoWaitReady, sha256AsU8a } from '@polkadot/util-crypto';
 
 export const WS = process.env.VERITY_WS || 'ws://127.0.0.1:9944';
@@ -105,4 +106,14 @@ export function rawCid(bytes) {
   }
   if (bits > 0) out += alphabet[(acc << (5 - bits)) & 31];
   return out;
+}
+
+/**
+ * The commitment a committee member submits to `proofOfCompute.commit`, as the pallet's docs lay
+ * it out: sha2-256("verity/commit/v1" ‖ round as u64 LE ‖ digest ‖ nonce ‖ account id), hex.
+ */
+export function commitment(round, digest, nonce, member) {
+  const roundLe = new Uint8Array(8);
+  new DataView(roundLe.buffer).setBigUint64(0, BigInt(round), true);
+  return u8aToHex(sha256AsU8a(u8aConcat(new TextEncoder().encode('verity/commit/v1'), roundLe, digest, nonce, member.publicKey)));
 }

@@ -7,9 +7,9 @@
 // not match its commitment and a summary where the rule takes none fail with named errors.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { u8aConcat, u8aToHex } from '@polkadot/util';
+import { u8aToHex } from '@polkadot/util';
 import { sha256AsU8a, randomAsU8a } from '@polkadot/util-crypto';
-import { connect, errorName, rawCid, signAndInclude, VER, waitForEvent } from './lib.mjs';
+import { commitment, connect, errorName, rawCid, signAndInclude, VER, waitForEvent } from './lib.mjs';
 
 let api;
 let bob;
@@ -43,13 +43,6 @@ async function fails(tx, signer, expected) {
   const r = await signAndInclude(api, tx, signer);
   assert.ok(r.dispatchError, `expected ${expected}`);
   assert.equal(errorName(api, r.dispatchError), expected);
-}
-
-/** The commitment a member submits; the byte layout of pallet-proof-of-compute's docs. */
-function commitment(round, digest, nonce, member) {
-  const roundLe = new Uint8Array(8);
-  new DataView(roundLe.buffer).setBigUint64(0, BigInt(round), true);
-  return u8aToHex(sha256AsU8a(u8aConcat(new TextEncoder().encode('verity/commit/v1'), roundLe, digest, nonce, member.publicKey)));
 }
 
 const head = async () => (await api.rpc.chain.getHeader()).number.toNumber();
