@@ -262,22 +262,32 @@ impl<T: Config> Pallet<T> {
 		Ok(())
 	}
 
-	/// The hook: close the rounds and epochs due now.
+	/// The hook: close the rounds and epochs due now, within `MaxDueWeight` (at least one per
+	/// block); the rest move to the next block with room.
 	pub fn do_on_initialize(now: BlockNumberFor<T>) -> Weight {
 		let due = Schedule::<T>::take(now);
 		let mut weight = T::DbWeight::get().reads_writes(1, 1);
+		let budget = weight.saturating_add(T::MaxDueWeight::get());
+		let mut handled = 0u32;
 		for entry in due {
+			let cost = match entry {
+				Due::Round(_) => T::WeightInfo::close_round(T::MaxCommittee::get()),
+				Due::Epoch(..) => T::WeightInfo::close_epoch(T::MaxAuditsPerEpoch::get()),
+			};
+			if handled > 0 && weight.saturating_add(cost).any_gt(budget) {
+				weight = weight
+					.saturating_add(T::DbWeight::get().reads_writes(u64::from(SCHEDULE_PROBE), 1));
+				// With sixteen full blocks ahead it is handled now rather than lost.
+				if let Ok(later) = Self::find_slot(now.saturating_add(1u32.into())) {
+					Self::schedule(later, entry);
+					continue;
+				}
+			}
+			handled = handled.saturating_add(1);
+			weight = weight.saturating_add(cost);
 			match entry {
-				Due::Round(id) => {
-					weight =
-						weight.saturating_add(T::WeightInfo::close_round(T::MaxCommittee::get()));
-					Self::close_round(id);
-				}
-				Due::Epoch(job, epoch) => {
-					weight = weight
-						.saturating_add(T::WeightInfo::close_epoch(T::MaxAuditsPerEpoch::get()));
-					Self::close_epoch(job, epoch);
-				}
+				Due::Round(id) => Self::close_round(id),
+				Due::Epoch(job, epoch) => Self::close_epoch(job, epoch),
 			}
 		}
 		weight

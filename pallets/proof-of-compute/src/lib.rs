@@ -180,6 +180,11 @@ pub mod pallet {
 		#[pallet::constant]
 		type MaxDuePerBlock: Get<u32>;
 
+		/// Most weight the hook spends closing rounds and epochs in one block (at least one is
+		/// always closed); the rest move to the next block.
+		#[pallet::constant]
+		type MaxDueWeight: Get<Weight>;
+
 		/// Weights from this pallet's benchmarks.
 		type WeightInfo: WeightInfo;
 

@@ -199,6 +199,7 @@ impl pallet_proof_of_compute::Config for Test {
 	type MaxAuditsPerEpoch = ConstU32<4>;
 	type MaxProofDepth = ConstU32<8>;
 	type MaxDuePerBlock = ConstU32<8>;
+	type MaxDueWeight = DueBudget;
 	type WeightInfo = ();
 	#[cfg(feature = "runtime-benchmarks")]
 	type BenchmarkHelper = MockHelper;
@@ -250,6 +251,12 @@ impl crate::types::BenchmarkHelper<AccountId> for MockHelper {
 	}
 }
 
+polkadot_sdk::frame_support::parameter_types! {
+	/// Tests lower it to see closings spread over blocks.
+	pub static DueBudget: polkadot_sdk::frame_support::weights::Weight =
+		polkadot_sdk::frame_support::weights::Weight::MAX;
+}
+
 /// Providers 10..=17 hold stake and are registered verifiers.
 pub const VERIFIERS: [AccountId; 8] = [10, 11, 12, 13, 14, 15, 16, 17];
 /// Providers of tasks, with stake, not registered as verifiers.
@@ -288,6 +295,7 @@ pub fn new_test_ext() -> sp_io::TestExternalities {
 		REJECTED.with(|s| s.borrow_mut().clear());
 		FAILED.with(|s| s.borrow_mut().clear());
 		MockRandomness::set_seed(0);
+		DueBudget::set(polkadot_sdk::frame_support::weights::Weight::MAX);
 		for v in VERIFIERS.iter().chain(&[P1, P2]) {
 			MockStake::set(*v, 1_000);
 		}

@@ -738,3 +738,31 @@ fn a_round_for_a_task_that_ended_closes_without_verdict_or_slash() {
 		assert_eq!(Commits::<Test>::iter().count(), 0);
 	});
 }
+
+#[test]
+fn closings_spread_over_blocks_within_the_budget() {
+	build_and_execute(|| {
+		let (r1, m1) = open(1, 3);
+		let (r2, m2) = open(2, 3);
+		let (_, reveal_end) = ends(r1);
+		assert_eq!(ends(r2).1, reveal_end);
+		for (round, members) in [(r1, &m1), (r2, &m2)] {
+			for m in members.iter() {
+				commit_as(round, *m, GOOD);
+			}
+		}
+		run_to_block(reveal_end);
+		for (round, members) in [(r1, &m1), (r2, &m2)] {
+			for m in members.iter() {
+				reveal_as(round, *m, GOOD);
+			}
+		}
+		// A budget below one closing: one round per block.
+		DueBudget::set(polkadot_sdk::frame_support::weights::Weight::from_parts(1, 1));
+		run_to_block(reveal_end + 1);
+		assert_eq!(MockMarket::verified().len(), 1);
+		assert!(Rounds::<Test>::get(r2).is_some());
+		run_to_block(reveal_end + 2);
+		assert_eq!(MockMarket::verified().len(), 2);
+	});
+}

@@ -23,6 +23,7 @@ impl pallet_proof_of_compute::Config for Runtime {
 	/// 2^32 steps per epoch.
 	type MaxProofDepth = ConstU32<32>;
 	type MaxDuePerBlock = ConstU32<64>;
+	type MaxDueWeight = super::marketplace::MaxDeadlineWeight;
 	type WeightInfo = pallet_proof_of_compute::weights::SubstrateWeight<Runtime>;
 	#[cfg(feature = "runtime-benchmarks")]
 	type BenchmarkHelper = PocBenchmarkHelper;
