@@ -4,6 +4,8 @@ VERITY_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export VERITY_ROOT
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/verity/target}"
 export WASM_BUILD_WORKSPACE_HINT="$VERITY_ROOT"
+# libtorch for the worker (tch): the one PyTorch 2.11.0 brings (scripts/setup.sh installs it).
+export LIBTORCH_USE_PYTORCH=1
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 VERITY_NODE="$CARGO_TARGET_DIR/debug/verity-node"
 export VERITY_NODE

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what a fresh machine lacks to build and test Verity. Idempotent: a second run only checks.
 # Needs: Rust (rustup), gcc, Python 3, Node 20, git. Installs: Debian packages (clang, lld, protoc),
-# rustup targets for the wasm runtime, and the npm packages of the end-to-end tests.
+# rustup targets for the wasm runtime, PyTorch 2.11.0 for the worker, and the npm packages of the
+# end-to-end tests.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 
@@ -28,6 +29,14 @@ done
 rustup component list --installed | grep -q '^rust-src' || { log "adding rust-src"; rustup component add rust-src; }
 rustup component list --installed | grep -q '^rustfmt' || rustup component add rustfmt
 rustup component list --installed | grep -q '^clippy' || rustup component add clippy
+
+# Python packages of the worker: PyTorch 2.11.0 (its libtorch is what `tch` 0.24 links, with
+# LIBTORCH_USE_PYTORCH=1 from env.sh), scikit-learn (its bundled digits data) and safetensors
+# (scripts/kernels.py exports kernels and datasets with them; the benchmarks' PyTorch anchors).
+if ! python3 -c 'import sys, torch, sklearn, safetensors; sys.exit(torch.__version__.split("+")[0] != "2.11.0")' 2>/dev/null; then
+	log "installing torch==2.11.0, scikit-learn, safetensors (pip; torch brings ~4 GB of CUDA wheels)"
+	python3 -m pip install --quiet --disable-pip-version-check torch==2.11.0 scikit-learn==1.9.1 safetensors==0.8.0
+fi
 
 # npm packages of the end-to-end tests (@polkadot/api 16.5.6, pinned by package-lock.json).
 if [ ! -d "$VERITY_ROOT/tests/e2e/node_modules/@polkadot/api" ]; then

@@ -1,0 +1,287 @@
+//! Benchmarks: the hardware benchmark (`bench-hw`), ring AllReduce goodput against our own link
+//! throughput (`bench-allreduce`), and a training step (`bench-step`). The anchors they are
+//! compared with (torch.distributed gloo, PyTorch eager) run beside them in `scripts/bench-worker.sh`.
+
+use crate::{
+	collective::{Collective, CollectiveConfig, Group},
+	kernel::{Adam, Dataset, Model},
+	net::{key_from_seed, Net, NetConfig},
+	wire::{Hello, Request},
+};
+use anyhow::{bail, Context};
+use serde::Serialize;
+use std::{
+	sync::{Arc, Mutex},
+	time::{Duration, Instant},
+};
+use tch::{Device, Kind, Tensor};
+
+fn median(mut v: Vec<f64>) -> f64 {
+	v.sort_by(|a, b| a.total_cmp(b));
+	v[v.len() / 2]
+}
+
+fn spread(v: &[f64]) -> f64 {
+	let m = median(v.to_vec());
+	let (lo, hi) = v.iter().fold((f64::MAX, f64::MIN), |(l, h), x| (l.min(*x), h.max(*x)));
+	(hi - lo) / m
+}
+
+/// What `bench-hw` measured.
+#[derive(Debug, Serialize)]
+pub struct HwReport {
+	/// Device.
+	pub device: String,
+	/// Matrix size of the GEMM.
+	pub gemm_n: i64,
+	/// Sustained GEMM throughput (median), FLOP/s.
+	pub gemm_flops: f64,
+	/// (max − min) / median over the timed repetitions.
+	pub gemm_spread: f64,
+	/// Memory bandwidth of a large copy (read + write), bytes/s.
+	pub mem_bandwidth: f64,
+	/// Spread of the bandwidth repetitions.
+	pub mem_spread: f64,
+	/// Capacity to offer: sustained FLOP/s in work units (10^12 FLOPs) per second.
+	pub capacity_wu_per_s: f64,
+	/// The same in milli-WU/s, the marketplace's unit for offers.
+	pub capacity_milli_wu_per_s: u64,
+}
+
+fn sync(device: Device) {
+	if let Device::Cuda(i) = device {
+		tch::Cuda::synchronize(i as i64);
+	}
+}
+
+/// Measures sustained f32 GEMM throughput and copy bandwidth on `device`.
+pub fn bench_hw(device: Device, gemm_n: i64, reps: usize) -> HwReport {
+	let _guard = tch::no_grad_guard();
+	tch::manual_seed(0);
+	let a = Tensor::randn([gemm_n, gemm_n], (Kind::Float, device));
+	let b = Tensor::randn([gemm_n, gemm_n], (Kind::Float, device));
+	for _ in 0..3 {
+		let _ = a.matmul(&b);
+	}
+	sync(device);
+	let flop = 2.0 * (gemm_n as f64).powi(3);
+	let mut gemm = Vec::new();
+	for _ in 0..reps {
+		let t = Instant::now();
+		let _c = a.matmul(&b);
+		sync(device);
+		gemm.push(flop / t.elapsed().as_secs_f64());
+	}
+	let elems = 64 << 20; // 256 MiB of f32
+	let src = Tensor::ones([elems], (Kind::Float, device));
+	let mut dst = Tensor::zeros([elems], (Kind::Float, device));
+	dst.copy_(&src);
+	sync(device);
+	let mut bw = Vec::new();
+	for _ in 0..reps {
+		let t = Instant::now();
+		dst.copy_(&src);
+		sync(device);
+		bw.push(2.0 * 4.0 * elems as f64 / t.elapsed().as_secs_f64());
+	}
+	let flops = median(gemm.clone());
+	HwReport {
+		device: format!("{device:?}"),
+		gemm_n,
+		gemm_flops: flops,
+		gemm_spread: spread(&gemm),
+		mem_bandwidth: median(bw.clone()),
+		mem_spread: spread(&bw),
+		capacity_wu_per_s: flops / 1e12,
+		capacity_milli_wu_per_s: (flops / 1e9) as u64,
+	}
+}
+
+/// One AllReduce figure.
+#[derive(Debug, Serialize)]
+pub struct AllReduceFigure {
+	/// Group size.
+	pub n: usize,
+	/// Tensor size in bytes.
+	pub bytes: usize,
+	/// Median seconds per AllReduce.
+	pub seconds: f64,
+	/// Our libp2p link's measured throughput, bytes/s (one sender, one receiver, same chunking).
+	pub link_bytes_per_s: f64,
+	/// Ring optimum 2(n−1)/n · S / B, seconds.
+	pub ring_optimum_seconds: f64,
+	/// ring optimum / measured (1.0 = the optimum).
+	pub fraction_of_optimum: f64,
+	/// Algorithm bandwidth S / t, bytes/s.
+	pub goodput_bytes_per_s: f64,
+}
+
+struct Peer {
+	net: Net,
+	collective: Collective,
+}
+
+async fn peers(n: usize, config: CollectiveConfig) -> anyhow::Result<Vec<Peer>> {
+	let mut out = Vec::new();
+	for i in 0..n {
+		let cfg = NetConfig {
+			key: key_from_seed(&format!("bench-allreduce-{i}")),
+			listen: "/ip4/127.0.0.1/tcp/0".parse()?,
+			request_timeout: Duration::from_secs(120),
+		};
+		let (net, events) = Net::start(cfg, None, Arc::new(Mutex::new(Hello::default()))).await?;
+		let collective = Collective::start(net.clone(), events, config);
+		out.push(Peer { net, collective });
+	}
+	for a in &out {
+		for b in &out {
+			if a.net.peer_id != b.net.peer_id {
+				let (peer, addr) = crate::net::split_peer_addr(&b.net.addr)?;
+				a.net.dial(peer, addr).await;
+			}
+		}
+	}
+	// Wait until everyone is connected to everyone.
+	for p in &out {
+		let deadline = Instant::now() + Duration::from_secs(20);
+		while p.net.connected().await.len() < n - 1 {
+			if Instant::now() > deadline {
+				bail!("peers did not connect");
+			}
+			tokio::time::sleep(Duration::from_millis(20)).await;
+		}
+	}
+	Ok(out)
+}
+
+/// Throughput of one link: `bytes` sent from `a` to `b` as probe requests of the AllReduce chunk
+/// size with `window` in flight, the same transport path the ring uses.
+async fn link_throughput(
+	a: &Net,
+	b: &Net,
+	bytes: usize,
+	config: CollectiveConfig,
+) -> anyhow::Result<f64> {
+	let chunks = bytes.div_ceil(config.chunk_bytes);
+	let payload = vec![0u8; config.chunk_bytes.min(bytes)];
+	let start = Instant::now();
+	let mut inflight = futures::stream::FuturesUnordered::new();
+	let mut sent = 0;
+	use futures::StreamExt;
+	while sent < chunks || !inflight.is_empty() {
+		while sent < chunks && inflight.len() < config.window {
+			let req = Request::Probe(payload.clone());
+			inflight.push(a.start_request(b.peer_id, req).await);
+			sent += 1;
+		}
+		if let Some(r) = inflight.next().await {
+			r.context("network stopped")??;
+		}
+	}
+	Ok(bytes as f64 / start.elapsed().as_secs_f64())
+}
+
+/// Ring AllReduce of `bytes` across `n` in-process workers connected over loopback TCP (each with
+/// its own libp2p swarm, Noise and yamux), median of `reps`.
+pub async fn bench_allreduce(
+	n: usize,
+	sizes: &[usize],
+	reps: usize,
+	config: CollectiveConfig,
+) -> anyhow::Result<Vec<AllReduceFigure>> {
+	let peers = peers(n, config).await?;
+	let group = Group::new(0, peers.iter().map(|p| p.net.peer_id).collect());
+	let mut figures = Vec::new();
+	let mut round = 0u64;
+	for &bytes in sizes {
+		let link = {
+			let _ =
+				link_throughput(&peers[0].net, &peers[1].net, bytes.min(16 << 20), config).await?;
+			let mut v = Vec::new();
+			for _ in 0..reps {
+				v.push(link_throughput(&peers[0].net, &peers[1].net, bytes, config).await?);
+			}
+			median(v)
+		};
+		let mut times = Vec::new();
+		for rep in 0..=reps {
+			round += 1;
+			let start = Instant::now();
+			let mut tasks = Vec::new();
+			for (i, p) in peers.iter().enumerate() {
+				let data = vec![i as f32 + 0.5; bytes / 4];
+				let c = p.collective.clone();
+				let g = group.clone();
+				tasks.push(tokio::spawn(async move { c.all_reduce(&g, round, data).await }));
+			}
+			let mut first: Option<Vec<f32>> = None;
+			for t in tasks {
+				let out = t.await??;
+				match &first {
+					None => first = Some(out),
+					Some(f) => {
+						if *f != out {
+							bail!("members disagree on the AllReduce result")
+						}
+					}
+				}
+			}
+			if rep > 0 {
+				times.push(start.elapsed().as_secs_f64());
+			}
+		}
+		let t = median(times);
+		let optimum = 2.0 * (n as f64 - 1.0) / n as f64 * bytes as f64 / link;
+		figures.push(AllReduceFigure {
+			n,
+			bytes,
+			seconds: t,
+			link_bytes_per_s: link,
+			ring_optimum_seconds: optimum,
+			fraction_of_optimum: optimum / t,
+			goodput_bytes_per_s: bytes as f64 / t,
+		});
+	}
+	Ok(figures)
+}
+
+/// What `bench-step` measured.
+#[derive(Debug, Serialize)]
+pub struct StepFigure {
+	/// Kernel name.
+	pub kernel: String,
+	/// Batch size.
+	pub batch: usize,
+	/// Median seconds per training step (forward, backward, Adam).
+	pub seconds: f64,
+	/// Spread of the repetitions.
+	pub spread: f64,
+}
+
+/// Times a full training step of `model` on the first `batch` examples.
+pub fn bench_step(
+	model: &mut Model,
+	data: &Dataset,
+	batch: usize,
+	iters: usize,
+) -> anyhow::Result<StepFigure> {
+	let idx: Vec<i64> = (0..batch as i64).collect();
+	let (x, y) = data.batch(&idx, model.manifest.context)?;
+	let adam = Adam::default();
+	let mut times = Vec::new();
+	for i in 0..iters + 5 {
+		let t = Instant::now();
+		let (g, _) = model.local_gradient(&x, &y, batch as i64)?;
+		model.adam_step(&g, &adam)?;
+		sync(model.device);
+		if i >= 5 {
+			times.push(t.elapsed().as_secs_f64());
+		}
+	}
+	Ok(StepFigure {
+		kernel: model.manifest.name.clone(),
+		batch,
+		seconds: median(times.clone()),
+		spread: spread(&times),
+	})
+}

@@ -1,0 +1,537 @@
+//! Ring AllReduce over libp2p as an actor ([`Collective`] is its handle).
+//!
+//! The vector is cut into n segments (one per member, in ring order) and each segment into chunks
+//! of at most `chunk_bytes`. Reduce-scatter then all-gather, 2(n−1) ring steps; at step s member r
+//! receives from its predecessor the segment `(r − s − 1) mod n` (reduce, s < n−1: added to its own)
+//! or `(r − u) mod n` with u = s − (n−1) (gather: copied), and forwards exactly that region at step
+//! s+1. Each chunk moves on as soon as it arrives, so the steps pipeline; every member sends and
+//! receives 2(n−1)/n of the vector, the bandwidth optimum. The additions of a segment happen in
+//! ring order starting at the member after its owner, and the final values are copied, not
+//! recomputed, so every member ends with bit-identical results, run after run.
+//!
+//! A chunk of the wrong size, for a round other than the current or the next one, or from a peer
+//! that is not the ring predecessor is refused with an error and aborts the round; so does a member
+//! that disconnects or a round that makes no progress for `stall_timeout`. Nothing of an aborted
+//! round is returned, and the actor keeps serving later rounds.
+
+use crate::{
+	net::{Event, Net, NetError, Responder},
+	wire::{Chunk, Request, Response},
+};
+use futures::{stream::FuturesUnordered, StreamExt};
+use libp2p::PeerId;
+use std::{
+	collections::{HashSet, VecDeque},
+	time::{Duration, Instant},
+};
+use tokio::sync::{mpsc, oneshot};
+
+/// Why an AllReduce round failed.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum AllReduceError {
+	/// A member disconnected.
+	#[error("group member {0} disconnected")]
+	PeerLost(PeerId),
+	/// No chunk arrived and no send completed for the stall timeout.
+	#[error("round stalled: no progress for {0:?} (waiting on {1})")]
+	Stalled(Duration, PeerId),
+	/// A peer sent something that does not belong in this round.
+	#[error("bad chunk from {peer}: {reason}")]
+	BadChunk {
+		/// The sender.
+		peer: PeerId,
+		/// What was wrong.
+		reason: String,
+	},
+	/// Sending to the successor failed.
+	#[error(transparent)]
+	Send(#[from] NetError),
+	/// The successor refused a chunk.
+	#[error("successor {peer} refused a chunk: {reason}")]
+	Refused {
+		/// The successor.
+		peer: PeerId,
+		/// Its error text.
+		reason: String,
+	},
+	/// This worker is not in the group it was asked to reduce in.
+	#[error("this worker is not a member of the group")]
+	NotMember,
+	/// The actor stopped.
+	#[error("the AllReduce actor stopped")]
+	Stopped,
+}
+
+/// A formation of a training group: members in ring order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Group {
+	/// Changes every time the group re-forms; chunks of other generations are refused.
+	pub generation: u64,
+	/// Members in ring order.
+	pub members: Vec<PeerId>,
+}
+
+impl Group {
+	/// A group of `members` sorted by peer id (every member computes the same ring).
+	pub fn new(generation: u64, mut members: Vec<PeerId>) -> Self {
+		members.sort_by_key(|p| p.to_bytes());
+		members.dedup();
+		Group { generation, members }
+	}
+
+	/// The rank of `peer`.
+	pub fn rank(&self, peer: &PeerId) -> Option<usize> {
+		self.members.iter().position(|p| p == peer)
+	}
+}
+
+/// Tuning.
+#[derive(Clone, Copy, Debug)]
+pub struct CollectiveConfig {
+	/// Largest chunk in bytes.
+	pub chunk_bytes: usize,
+	/// Chunks in flight to the successor.
+	pub window: usize,
+	/// A round with no progress for this long fails.
+	pub stall_timeout: Duration,
+}
+
+impl Default for CollectiveConfig {
+	fn default() -> Self {
+		CollectiveConfig { chunk_bytes: 1 << 20, window: 8, stall_timeout: Duration::from_secs(10) }
+	}
+}
+
+struct Job {
+	group: Group,
+	round: u64,
+	data: Vec<f32>,
+	reply: oneshot::Sender<Result<Vec<f32>, AllReduceError>>,
+}
+
+/// Handle to the AllReduce actor.
+#[derive(Clone)]
+pub struct Collective {
+	tx: mpsc::Sender<Job>,
+}
+
+impl Collective {
+	/// Starts the actor on the events of `net`.
+	pub fn start(net: Net, events: mpsc::Receiver<Event>, config: CollectiveConfig) -> Self {
+		let (tx, rx) = mpsc::channel(4);
+		tokio::spawn(Actor::new(net, events, rx, config).run());
+		Collective { tx }
+	}
+
+	/// Sums `data` element-wise across `group` (identical on every member) in round `round`.
+	pub async fn all_reduce(
+		&self,
+		group: &Group,
+		round: u64,
+		data: Vec<f32>,
+	) -> Result<Vec<f32>, AllReduceError> {
+		let (reply, rx) = oneshot::channel();
+		self.tx
+			.send(Job { group: group.clone(), round, data, reply })
+			.await
+			.map_err(|_| AllReduceError::Stopped)?;
+		rx.await.map_err(|_| AllReduceError::Stopped)?
+	}
+
+	/// [`Self::all_reduce`] from a thread outside the async runtime (the training loop).
+	pub fn all_reduce_blocking(
+		&self,
+		group: &Group,
+		round: u64,
+		data: Vec<f32>,
+	) -> Result<Vec<f32>, AllReduceError> {
+		let (reply, rx) = oneshot::channel();
+		self.tx
+			.blocking_send(Job { group: group.clone(), round, data, reply })
+			.map_err(|_| AllReduceError::Stopped)?;
+		rx.blocking_recv().map_err(|_| AllReduceError::Stopped)?
+	}
+}
+
+/// Segment `j` of `n` over `len` values: `[start, end)`.
+fn segment(len: usize, n: usize, j: usize) -> (usize, usize) {
+	let base = len / n;
+	let extra = len % n;
+	let start = j * base + j.min(extra);
+	(start, start + base + usize::from(j < extra))
+}
+
+struct Round {
+	group: Group,
+	round: u64,
+	rank: usize,
+	data: Vec<f32>,
+	chunk_len: usize,
+	/// (step, chunk) pairs received and applied.
+	received: HashSet<(u32, u32)>,
+	expected_receives: usize,
+	/// Sends not yet started (step, chunk).
+	queue: VecDeque<(u32, u32)>,
+	in_flight: usize,
+	sends_left: usize,
+	last_progress: Instant,
+	reply: oneshot::Sender<Result<Vec<f32>, AllReduceError>>,
+}
+
+impl Round {
+	fn n(&self) -> usize {
+		self.group.members.len()
+	}
+	fn steps(&self) -> u32 {
+		2 * (self.n() as u32 - 1)
+	}
+	/// The segment member `rank` receives at `step`.
+	fn recv_segment(&self, rank: usize, step: u32) -> usize {
+		let n = self.n();
+		let s = step as usize;
+		if s < n - 1 {
+			(rank + n - (s + 1) % n) % n
+		} else {
+			(rank + n - (s - (n - 1)) % n) % n
+		}
+	}
+	/// The segment this member sends at `step` (what its successor receives).
+	fn send_segment(&self, step: u32) -> usize {
+		self.recv_segment((self.rank + 1) % self.n(), step)
+	}
+	fn chunks_in(&self, seg: usize) -> usize {
+		let (a, b) = segment(self.data.len(), self.n(), seg);
+		(b - a).div_ceil(self.chunk_len)
+	}
+	fn region(&self, seg: usize, chunk: usize) -> (usize, usize) {
+		let (a, b) = segment(self.data.len(), self.n(), seg);
+		let start = a + chunk * self.chunk_len;
+		(start, (start + self.chunk_len).min(b))
+	}
+	fn predecessor(&self) -> PeerId {
+		self.group.members[(self.rank + self.n() - 1) % self.n()]
+	}
+	fn successor(&self) -> PeerId {
+		self.group.members[(self.rank + 1) % self.n()]
+	}
+	fn done(&self) -> bool {
+		self.received.len() == self.expected_receives && self.sends_left == 0
+	}
+
+	/// Checks and applies a chunk; on success queues its forwarding.
+	fn apply(&mut self, peer: PeerId, c: &Chunk) -> Result<(), String> {
+		if peer != self.predecessor() {
+			return Err(format!("{peer} is not this member's ring predecessor"));
+		}
+		if c.step >= self.steps() {
+			return Err(format!("step {} out of range (ring has {} steps)", c.step, self.steps()));
+		}
+		let seg = self.recv_segment(self.rank, c.step);
+		if c.chunk as usize >= self.chunks_in(seg) {
+			return Err(format!("chunk {} out of range for step {}", c.chunk, c.step));
+		}
+		let (a, b) = self.region(seg, c.chunk as usize);
+		if c.payload.len() != (b - a) * 4 {
+			return Err(format!(
+				"chunk {} of step {} has {} bytes, expected {}",
+				c.chunk,
+				c.step,
+				c.payload.len(),
+				(b - a) * 4
+			));
+		}
+		if !self.received.insert((c.step, c.chunk)) {
+			return Err(format!("chunk {} of step {} received twice", c.chunk, c.step));
+		}
+		let values =
+			c.payload.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+		let n = self.n() as u32;
+		if c.step < n - 1 {
+			for (x, v) in self.data[a..b].iter_mut().zip(values) {
+				*x += v;
+			}
+		} else {
+			for (x, v) in self.data[a..b].iter_mut().zip(values) {
+				*x = v;
+			}
+		}
+		if c.step + 1 < self.steps() {
+			self.queue.push_back((c.step + 1, c.chunk));
+		}
+		self.last_progress = Instant::now();
+		Ok(())
+	}
+
+	fn payload(&self, step: u32, chunk: u32) -> Vec<u8> {
+		let (a, b) = self.region(self.send_segment(step), chunk as usize);
+		let mut out = Vec::with_capacity((b - a) * 4);
+		for x in &self.data[a..b] {
+			out.extend_from_slice(&x.to_le_bytes());
+		}
+		out
+	}
+}
+
+/// A finished send: (generation, round, answer).
+type SendResult = (u64, u64, Result<Response, NetError>);
+
+struct Actor {
+	net: Net,
+	events: mpsc::Receiver<Event>,
+	jobs: mpsc::Receiver<Job>,
+	config: CollectiveConfig,
+	current: Option<Round>,
+	sends: FuturesUnordered<tokio::task::JoinHandle<SendResult>>,
+	/// Chunks that arrived for the next round before it started.
+	early: Vec<(PeerId, Chunk, Responder)>,
+	/// The last round that started: (generation, round).
+	last: Option<(u64, u64)>,
+	/// Peers that disconnected and have not been seen since.
+	gone: HashSet<PeerId>,
+}
+
+impl Actor {
+	fn new(
+		net: Net,
+		events: mpsc::Receiver<Event>,
+		jobs: mpsc::Receiver<Job>,
+		config: CollectiveConfig,
+	) -> Self {
+		Actor {
+			net,
+			events,
+			jobs,
+			config,
+			current: None,
+			sends: FuturesUnordered::new(),
+			early: Vec::new(),
+			last: None,
+			gone: HashSet::new(),
+		}
+	}
+
+	async fn run(mut self) {
+		let mut tick = tokio::time::interval(Duration::from_millis(100));
+		loop {
+			tokio::select! {
+				job = self.jobs.recv(), if self.current.is_none() => match job {
+					None => break,
+					Some(job) => self.start(job).await,
+				},
+				event = self.events.recv() => match event {
+					None => break,
+					Some(Event::Chunk { peer, chunk, reply }) => self.on_chunk(peer, chunk, reply).await,
+					Some(Event::PeerGone(peer)) => {
+						self.gone.insert(peer);
+						if self.current.as_ref().is_some_and(|r| r.group.members.contains(&peer)) {
+							self.fail(AllReduceError::PeerLost(peer));
+						}
+					},
+				},
+				Some(done) = self.sends.next() => self.on_sent(done).await,
+				_ = tick.tick() => {
+					if let Some(r) = &self.current {
+						if r.last_progress.elapsed() > self.config.stall_timeout {
+							let waiting = if r.received.len() < r.expected_receives { r.predecessor() } else { r.successor() };
+							self.fail(AllReduceError::Stalled(self.config.stall_timeout, waiting));
+						}
+					}
+				},
+			}
+		}
+	}
+
+	async fn start(&mut self, job: Job) {
+		let Some(rank) = job.group.rank(&self.net.peer_id) else {
+			let _ = job.reply.send(Err(AllReduceError::NotMember));
+			return;
+		};
+		let n = job.group.members.len();
+		if n == 1 {
+			let _ = job.reply.send(Ok(job.data));
+			return;
+		}
+		if let Some(peer) = job.group.members.iter().find(|p| self.gone.contains(p)) {
+			// A member already known to be gone: fail at once instead of waiting for the stall timeout.
+			let _ = job.reply.send(Err(AllReduceError::PeerLost(*peer)));
+			self.gone.remove(&peer.clone());
+			return;
+		}
+		self.last = Some((job.group.generation, job.round));
+		let chunk_len = (self.config.chunk_bytes / 4).max(1);
+		let mut r = Round {
+			group: job.group,
+			round: job.round,
+			rank,
+			data: job.data,
+			chunk_len,
+			received: HashSet::new(),
+			expected_receives: 0,
+			queue: VecDeque::new(),
+			in_flight: 0,
+			sends_left: 0,
+			last_progress: Instant::now(),
+			reply: job.reply,
+		};
+		for step in 0..r.steps() {
+			r.expected_receives += r.chunks_in(r.recv_segment(rank, step));
+			r.sends_left += r.chunks_in(r.send_segment(step));
+		}
+		for c in 0..r.chunks_in(r.send_segment(0)) {
+			r.queue.push_back((0, c as u32));
+		}
+		self.current = Some(r);
+		// Chunks that came early for this round are applied now; the rest are stale.
+		for (peer, chunk, reply) in std::mem::take(&mut self.early) {
+			self.on_chunk(peer, chunk, reply).await;
+		}
+		self.pump().await;
+		self.finish_if_done();
+	}
+
+	async fn on_chunk(&mut self, peer: PeerId, chunk: Chunk, reply: Responder) {
+		let Some(r) = self.current.as_mut() else {
+			// Between rounds: keep chunks of the next round (a faster predecessor), refuse others.
+			if self.is_next(&chunk) && self.early.len() < 65_536 {
+				self.early.push((peer, chunk, reply));
+			} else {
+				reply.respond(Response::Error(format!(
+					"no round in progress for generation {} round {}",
+					chunk.generation, chunk.round
+				)));
+			}
+			return;
+		};
+		if (chunk.generation, chunk.round) != (r.group.generation, r.round) {
+			if chunk.generation == r.group.generation && chunk.round == r.round + 1 {
+				self.early.push((peer, chunk, reply));
+				return;
+			}
+			let reason = format!(
+				"chunk for generation {} round {} while round {} of generation {} is in progress",
+				chunk.generation, chunk.round, r.round, r.group.generation
+			);
+			reply.respond(Response::Error(reason.clone()));
+			if r.group.members.contains(&peer) {
+				self.fail(AllReduceError::BadChunk { peer, reason });
+			}
+			return;
+		}
+		match r.apply(peer, &chunk) {
+			Ok(()) => {
+				reply.respond(Response::Ack);
+				self.pump().await;
+				self.finish_if_done();
+			}
+			Err(reason) => {
+				reply.respond(Response::Error(reason.clone()));
+				self.fail(AllReduceError::BadChunk { peer, reason });
+			}
+		}
+	}
+
+	fn is_next(&self, chunk: &Chunk) -> bool {
+		match self.last {
+			None => true,
+			Some((generation, round)) => {
+				(chunk.generation == generation && chunk.round == round + 1)
+					|| chunk.generation > generation
+			}
+		}
+	}
+
+	/// Starts queued sends up to the window.
+	async fn pump(&mut self) {
+		let Some(r) = self.current.as_mut() else { return };
+		while r.in_flight < self.config.window {
+			let Some((step, chunk)) = r.queue.pop_front() else { break };
+			let request = Request::Chunk(Chunk {
+				generation: r.group.generation,
+				round: r.round,
+				step,
+				chunk,
+				payload: r.payload(step, chunk),
+			});
+			r.in_flight += 1;
+			let rx = self.net.start_request(r.successor(), request).await;
+			let (generation, round, peer) = (r.group.generation, r.round, r.successor());
+			self.sends.push(tokio::spawn(async move {
+				let result = rx
+					.await
+					.unwrap_or_else(|_| Err(NetError { peer, reason: "network stopped".into() }));
+				(generation, round, result)
+			}));
+		}
+	}
+
+	async fn on_sent(&mut self, done: Result<SendResult, tokio::task::JoinError>) {
+		let Ok((generation, round, result)) = done else { return };
+		let Some(r) = self.current.as_mut() else { return };
+		if (generation, round) != (r.group.generation, r.round) {
+			return; // a send of an aborted round
+		}
+		r.in_flight -= 1;
+		match result {
+			Ok(Response::Ack) => {
+				r.sends_left -= 1;
+				r.last_progress = Instant::now();
+				self.pump().await;
+				self.finish_if_done();
+			}
+			Ok(Response::Error(reason)) => {
+				let peer = r.successor();
+				self.fail(AllReduceError::Refused { peer, reason });
+			}
+			Ok(other) => {
+				let peer = r.successor();
+				self.fail(AllReduceError::Refused {
+					peer,
+					reason: format!("unexpected answer {other:?}"),
+				});
+			}
+			Err(e) => self.fail(AllReduceError::Send(e)),
+		}
+	}
+
+	fn finish_if_done(&mut self) {
+		if self.current.as_ref().is_some_and(Round::done) {
+			if let Some(r) = self.current.take() {
+				let _ = r.reply.send(Ok(r.data));
+			}
+		}
+	}
+
+	fn fail(&mut self, error: AllReduceError) {
+		if let Some(r) = self.current.take() {
+			tracing::warn!(
+				generation = r.group.generation,
+				round = r.round,
+				"AllReduce round aborted: {error}"
+			);
+			let _ = r.reply.send(Err(error));
+		}
+		for (_, chunk, reply) in self.early.drain(..) {
+			reply.respond(Response::Error(format!("round {} aborted", chunk.round)));
+		}
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[test]
+	fn segments_cover_the_vector_once() {
+		for len in [0usize, 1, 2, 3, 7, 100, 1001] {
+			for n in 1..6 {
+				let mut next = 0;
+				for j in 0..n {
+					let (a, b) = segment(len, n, j);
+					assert_eq!(a, next);
+					next = b;
+				}
+				assert_eq!(next, len);
+			}
+		}
+	}
+}

@@ -1,0 +1,495 @@
+//! `verity-worker`: runs AIVM kernels with libtorch, trains in groups over libp2p, serves and
+//! fetches content-addressed blobs, and benchmarks the machine. See `verity-worker --help`.
+
+use anyhow::{bail, Context};
+use clap::{Parser, Subcommand};
+use std::{
+	io::Write,
+	net::SocketAddr,
+	path::{Path, PathBuf},
+	sync::{Arc, Mutex},
+	time::Duration,
+};
+use verity_worker::{
+	bench,
+	collective::{Collective, CollectiveConfig},
+	digest,
+	kernel::{self, Adam, Dataset, Manifest, Model},
+	metrics::Metrics,
+	net::{self, key_from_seed, Net, NetConfig},
+	store::{parse_cid, ContentStore},
+	train::{self, Mode, TrainConfig, Trainer},
+	wire::Hello,
+};
+
+#[derive(Parser)]
+#[command(
+	name = "verity-worker",
+	version,
+	about = "Verity compute worker: AIVM kernels on libtorch, AllReduce over libp2p"
+)]
+struct Cli {
+	#[command(subcommand)]
+	cmd: Cmd,
+}
+
+#[derive(clap::Args, Clone)]
+struct TorchArgs {
+	/// cpu, cuda or auto (CUDA when available).
+	#[arg(long, default_value = "cpu")]
+	device: String,
+	/// libtorch intra-op threads (part of the reproducibility environment).
+	#[arg(long, default_value_t = 1)]
+	threads: usize,
+}
+
+#[derive(clap::Args, Clone)]
+struct NetArgs {
+	/// Identity: the ed25519 secret key is sha2-256 of this string (`peer-id` prints the id).
+	#[arg(long)]
+	identity: String,
+	/// Listen address.
+	#[arg(long, default_value = "/ip4/127.0.0.1/tcp/0")]
+	listen: String,
+	/// Other group members, `/ip4/…/tcp/…/p2p/<peer id>` (repeat).
+	#[arg(long = "peer")]
+	peers: Vec<String>,
+	/// Seconds without progress before an AllReduce round fails.
+	#[arg(long, default_value_t = 10)]
+	stall_timeout: u64,
+	/// AllReduce chunk size in KiB.
+	#[arg(long, default_value_t = 1024)]
+	chunk_kib: usize,
+	/// Serve Prometheus metrics on this address (`/metrics`).
+	#[arg(long)]
+	metrics: Option<SocketAddr>,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+	/// Prints the peer id of an identity string.
+	PeerId {
+		#[arg(long)]
+		identity: String,
+	},
+	/// Trains a kernel in a group (3 workers: run this 3 times with each other as --peer).
+	Train {
+		/// Kernel directory (kernel.pt, kernel.json, train.safetensors, test.safetensors), as
+		/// written by scripts/kernels.py.
+		#[arg(long)]
+		kernel: PathBuf,
+		/// Content store directory.
+		#[arg(long)]
+		store: PathBuf,
+		#[command(flatten)]
+		net: NetArgs,
+		#[command(flatten)]
+		torch: TorchArgs,
+		#[arg(long, default_value_t = 10)]
+		epochs: u64,
+		/// Global batch size.
+		#[arg(long, default_value_t = 64)]
+		batch: usize,
+		#[arg(long, default_value_t = 1e-3)]
+		lr: f64,
+		/// Seed of the data order.
+		#[arg(long, default_value_t = 7)]
+		data_seed: u64,
+		#[arg(long, value_enum, default_value_t = Mode::Sync)]
+		mode: Mode,
+		/// DiLoCo: local steps per outer round.
+		#[arg(long, default_value_t = 20)]
+		inner_steps: u64,
+		#[arg(long, default_value_t = 0.7)]
+		outer_lr: f64,
+		#[arg(long, default_value_t = 0.9)]
+		outer_momentum: f64,
+		/// Write the final report (JSON) here too.
+		#[arg(long)]
+		report: Option<PathBuf>,
+	},
+	/// Runs a kernel on inputs and prints the output CID and digest.
+	Infer {
+		#[arg(long)]
+		kernel: PathBuf,
+		/// A checkpoint (file) whose parameters to use instead of the archive's.
+		#[arg(long)]
+		checkpoint: Option<PathBuf>,
+		/// Inputs: safetensors with `x` (or `tokens`, cut into context windows).
+		#[arg(long)]
+		input: PathBuf,
+		#[arg(long, default_value_t = 256)]
+		batch: i64,
+		#[arg(long)]
+		store: PathBuf,
+		#[command(flatten)]
+		torch: TorchArgs,
+	},
+	/// Re-executes one member's training step from a checkpoint and prints its gradient digest.
+	ReplayStep {
+		#[arg(long)]
+		kernel: PathBuf,
+		/// Checkpoint file: the state before the step (sync) or at the start of the outer round (DiLoCo).
+		#[arg(long)]
+		checkpoint: PathBuf,
+		/// Global step number to re-execute.
+		#[arg(long)]
+		step: u64,
+		/// DiLoCo: the first step of the outer round the checkpoint starts.
+		#[arg(long)]
+		from_step: Option<u64>,
+		#[arg(long)]
+		rank: usize,
+		#[arg(long)]
+		group_size: usize,
+		#[arg(long, default_value_t = 64)]
+		batch: usize,
+		#[arg(long, default_value_t = 1e-3)]
+		lr: f64,
+		#[arg(long, default_value_t = 7)]
+		data_seed: u64,
+		#[arg(long, value_enum, default_value_t = Mode::Sync)]
+		mode: Mode,
+		#[command(flatten)]
+		torch: TorchArgs,
+	},
+	/// Measures sustained GEMM throughput and memory bandwidth; prints capacity in WU/s.
+	BenchHw {
+		#[command(flatten)]
+		torch: TorchArgs,
+		#[arg(long, default_value_t = 1024)]
+		gemm_n: i64,
+		#[arg(long, default_value_t = 15)]
+		reps: usize,
+	},
+	/// Ring AllReduce goodput of n in-process workers over loopback libp2p.
+	BenchAllreduce {
+		#[arg(long, default_value_t = 2)]
+		n: usize,
+		/// Tensor sizes in MiB, comma-separated.
+		#[arg(long, value_delimiter = ',', default_value = "1,16,64")]
+		sizes_mib: Vec<usize>,
+		#[arg(long, default_value_t = 3)]
+		reps: usize,
+		#[arg(long, default_value_t = 1024)]
+		chunk_kib: usize,
+		#[arg(long, default_value_t = 8)]
+		window: usize,
+	},
+	/// Times a training step (forward, backward, Adam) of a kernel.
+	BenchStep {
+		#[arg(long)]
+		kernel: PathBuf,
+		#[arg(long, default_value_t = 64)]
+		batch: usize,
+		#[arg(long, default_value_t = 100)]
+		iters: usize,
+		#[command(flatten)]
+		torch: TorchArgs,
+	},
+	/// Stores a file; prints its CID.
+	Put {
+		#[arg(long)]
+		store: PathBuf,
+		file: PathBuf,
+	},
+	/// Serves the store's blobs to peers until interrupted.
+	Serve {
+		#[arg(long)]
+		store: PathBuf,
+		#[command(flatten)]
+		net: NetArgs,
+	},
+	/// Fetches a blob from a peer, checks it against its CID and stores it.
+	Fetch {
+		#[arg(long)]
+		store: PathBuf,
+		#[command(flatten)]
+		net: NetArgs,
+		#[arg(long)]
+		cid: String,
+	},
+}
+
+struct KernelDir {
+	manifest: Manifest,
+	archive: Vec<u8>,
+}
+
+fn read_kernel(dir: &Path, store: Option<&ContentStore>) -> anyhow::Result<KernelDir> {
+	let manifest_path = dir.join("kernel.json");
+	let manifest: Manifest = serde_json::from_slice(
+		&std::fs::read(&manifest_path)
+			.with_context(|| format!("reading {}", manifest_path.display()))?,
+	)
+	.with_context(|| format!("{} is not a kernel manifest", manifest_path.display()))?;
+	let archive_path = dir.join("kernel.pt");
+	let archive = std::fs::read(&archive_path)
+		.with_context(|| format!("reading {}", archive_path.display()))?;
+	if let Some(store) = store {
+		store.put(&archive)?;
+	}
+	Ok(KernelDir { manifest, archive })
+}
+
+fn read_dataset(path: &Path, store: Option<&ContentStore>) -> anyhow::Result<Dataset> {
+	let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+	if let Some(store) = store {
+		store.put(&bytes)?;
+	}
+	Dataset::from_bytes(&bytes).with_context(|| format!("dataset {}", path.display()))
+}
+
+fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
+	let mut out = std::io::stdout().lock();
+	serde_json::to_writer(&mut out, value)?;
+	writeln!(out)?;
+	out.flush()?;
+	Ok(())
+}
+
+async fn start_net(
+	args: &NetArgs,
+	store: Option<ContentStore>,
+	hello: Arc<Mutex<Hello>>,
+) -> anyhow::Result<(Net, tokio::sync::mpsc::Receiver<net::Event>, Vec<libp2p::PeerId>)> {
+	let cfg = NetConfig {
+		key: key_from_seed(&args.identity),
+		listen: args.listen.parse().with_context(|| format!("bad --listen {}", args.listen))?,
+		request_timeout: Duration::from_secs(60),
+	};
+	let (net, events) = Net::start(cfg, store, hello).await?;
+	let mut peers = Vec::new();
+	for p in &args.peers {
+		let addr: libp2p::Multiaddr = p.parse().with_context(|| format!("bad --peer {p}"))?;
+		let (peer, addr) = net::split_peer_addr(&addr)?;
+		if peer != net.peer_id {
+			net.dial(peer, addr).await;
+			peers.push(peer);
+		}
+	}
+	tracing::info!(peer_id = %net.peer_id, addr = %net.addr, "listening");
+	Ok((net, events, peers))
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+	tracing_subscriber::fmt()
+		.with_env_filter(
+			tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+		)
+		.with_writer(std::io::stderr)
+		.init();
+	if let Err(e) = run(Cli::parse()).await {
+		eprintln!("error: {e:#}");
+		std::process::exit(1);
+	}
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+	match cli.cmd {
+		Cmd::PeerId { identity } => println!("{}", key_from_seed(&identity).public().to_peer_id()),
+		Cmd::Train {
+			kernel: dir,
+			store,
+			net: net_args,
+			torch,
+			epochs,
+			batch,
+			lr,
+			data_seed,
+			mode,
+			inner_steps,
+			outer_lr,
+			outer_momentum,
+			report,
+		} => {
+			kernel::init_torch(torch.threads);
+			let device = kernel::device(&torch.device)?;
+			let store = ContentStore::open(&store)?;
+			let k = read_kernel(&dir, Some(&store))?;
+			let train_data = read_dataset(&dir.join("train.safetensors"), Some(&store))?;
+			let test_data = read_dataset(&dir.join("test.safetensors"), Some(&store))?;
+			tch::manual_seed(k.manifest.environment.seed as i64);
+			let model = Model::load(k.manifest, &k.archive, device)?;
+			if batch == 0 {
+				bail!("--batch must be at least 1");
+			}
+			let hello = Arc::new(Mutex::new(Hello::default()));
+			let (net, events, peers) =
+				start_net(&net_args, Some(store.clone()), hello.clone()).await?;
+			let metrics = Metrics::new();
+			if let Some(addr) = net_args.metrics {
+				let at = metrics.clone().serve(addr).await?;
+				tracing::info!(%at, "metrics");
+			}
+			let collective = Collective::start(
+				net.clone(),
+				events,
+				CollectiveConfig {
+					chunk_bytes: net_args.chunk_kib * 1024,
+					window: 8,
+					stall_timeout: Duration::from_secs(net_args.stall_timeout),
+				},
+			);
+			let cfg = TrainConfig {
+				epochs,
+				batch,
+				adam: Adam { lr, ..Adam::default() },
+				seed: data_seed,
+				mode,
+				inner_steps,
+				outer_lr,
+				outer_momentum,
+				max_reforms: 10,
+			};
+			let trainer = Trainer {
+				model,
+				train: train_data,
+				test: test_data,
+				cfg,
+				store,
+				net,
+				collective,
+				hello,
+				runtime: tokio::runtime::Handle::current(),
+				metrics,
+				on_epoch: Box::new(|r| {
+					let _ = print_json(&serde_json::json!({ "event": "epoch", "record": r }));
+				}),
+			};
+			let result = tokio::task::spawn_blocking(move || trainer.run(peers)).await??;
+			print_json(&serde_json::json!({ "event": "done", "report": result }))?;
+			if let Some(path) = report {
+				std::fs::write(&path, serde_json::to_vec_pretty(&result)?)?;
+			}
+		}
+		Cmd::Infer { kernel: dir, checkpoint, input, batch, store, torch } => {
+			kernel::init_torch(torch.threads);
+			let store = ContentStore::open(&store)?;
+			let k = read_kernel(&dir, Some(&store))?;
+			let rule = k.manifest.aggregation;
+			let context = k.manifest.context;
+			let mut model = Model::load(k.manifest, &k.archive, kernel::device(&torch.device)?)?;
+			if let Some(c) = checkpoint {
+				model.restore(
+					&std::fs::read(&c).with_context(|| format!("reading {}", c.display()))?,
+				)?;
+			}
+			let x = match read_dataset(&input, Some(&store))? {
+				Dataset::Labelled { x, .. } => x,
+				d @ Dataset::Tokens(_) => {
+					d.windows(context.context("token input for a kernel without context")?, None)?.0
+				}
+			};
+			if batch < 1 {
+				bail!("--batch must be at least 1");
+			}
+			let out = model.infer(&x, batch)?;
+			let digest = digest::output_digest(&out, rule)?;
+			let bytes = digest::to_safetensors(
+				&[("output".into(), out.shallow_clone())],
+				Default::default(),
+			)?;
+			let cid = store.put(&bytes)?;
+			print_json(
+				&serde_json::json!({ "output_cid": cid.to_text(), "digest": format!("{digest:?}"), "shape": out.size() }),
+			)?;
+		}
+		Cmd::ReplayStep {
+			kernel: dir,
+			checkpoint,
+			step,
+			from_step,
+			rank,
+			group_size,
+			batch,
+			lr,
+			data_seed,
+			mode,
+			torch,
+		} => {
+			kernel::init_torch(torch.threads);
+			if rank >= group_size {
+				bail!("--rank {rank} is not below --group-size {group_size}");
+			}
+			let k = read_kernel(&dir, None)?;
+			let data = read_dataset(&dir.join("train.safetensors"), None)?;
+			let mut model = Model::load(k.manifest, &k.archive, kernel::device(&torch.device)?)?;
+			model.restore(
+				&std::fs::read(&checkpoint)
+					.with_context(|| format!("reading {}", checkpoint.display()))?,
+			)?;
+			let cfg = TrainConfig {
+				epochs: 0,
+				batch,
+				adam: Adam { lr, ..Adam::default() },
+				seed: data_seed,
+				mode,
+				inner_steps: 0,
+				outer_lr: 0.0,
+				outer_momentum: 0.0,
+				max_reforms: 0,
+			};
+			let digest = train::replay_step(
+				&mut model,
+				&data,
+				&cfg,
+				from_step.unwrap_or(step),
+				step,
+				rank,
+				group_size,
+			)?;
+			print_json(
+				&serde_json::json!({ "step": step, "rank": rank, "digest": format!("{digest:?}") }),
+			)?;
+		}
+		Cmd::BenchHw { torch, gemm_n, reps } => {
+			kernel::init_torch(torch.threads);
+			print_json(&bench::bench_hw(kernel::device(&torch.device)?, gemm_n, reps))?;
+		}
+		Cmd::BenchAllreduce { n, sizes_mib, reps, chunk_kib, window } => {
+			if n < 2 {
+				bail!("--n must be at least 2");
+			}
+			let cfg = CollectiveConfig {
+				chunk_bytes: chunk_kib * 1024,
+				window,
+				stall_timeout: Duration::from_secs(60),
+			};
+			let sizes: Vec<usize> = sizes_mib.iter().map(|m| m << 20).collect();
+			for f in bench::bench_allreduce(n, &sizes, reps, cfg).await? {
+				print_json(&f)?;
+			}
+		}
+		Cmd::BenchStep { kernel: dir, batch, iters, torch } => {
+			kernel::init_torch(torch.threads);
+			let k = read_kernel(&dir, None)?;
+			let data = read_dataset(&dir.join("train.safetensors"), None)?;
+			let mut model = Model::load(k.manifest, &k.archive, kernel::device(&torch.device)?)?;
+			print_json(&bench::bench_step(&mut model, &data, batch, iters)?)?;
+		}
+		Cmd::Put { store, file } => {
+			let cid = ContentStore::open(&store)?.put_file(&file)?;
+			println!("{}", cid.to_text());
+		}
+		Cmd::Serve { store, net: args } => {
+			let store = ContentStore::open(&store)?;
+			let (_net, _events, _) =
+				start_net(&args, Some(store), Arc::new(Mutex::new(Hello::default()))).await?;
+			println!("{}", _net.addr);
+			tokio::signal::ctrl_c().await?;
+		}
+		Cmd::Fetch { store, net: args, cid } => {
+			let store = ContentStore::open(&store)?;
+			let cid = parse_cid(&cid)?;
+			let (net, _events, peers) =
+				start_net(&args, Some(store.clone()), Arc::new(Mutex::new(Hello::default())))
+					.await?;
+			let peer = *peers.first().context("--peer is required")?;
+			let bytes = net::fetch_blob(&net, &store, peer, &cid).await?;
+			println!("{} {} bytes", cid.to_text(), bytes.len());
+		}
+	}
+	Ok(())
+}

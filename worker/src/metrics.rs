@@ -1,0 +1,84 @@
+//! Prometheus metrics and their HTTP endpoint (`GET /metrics`, text format).
+
+use prometheus::{Encoder, Gauge, IntCounter, Registry, TextEncoder};
+use std::net::SocketAddr;
+use tokio::{
+	io::{AsyncReadExt, AsyncWriteExt},
+	net::TcpListener,
+};
+
+/// The worker's metrics.
+#[derive(Clone)]
+pub struct Metrics {
+	/// Registry served at `/metrics`.
+	pub registry: Registry,
+	/// Training steps done.
+	pub train_steps: IntCounter,
+	/// AllReduce rounds completed.
+	pub allreduce_rounds: IntCounter,
+	/// Times the training group re-formed.
+	pub reforms: IntCounter,
+	/// Mean training loss of the last epoch.
+	pub train_loss: Gauge,
+	/// Samples run through inference.
+	pub inference_samples: IntCounter,
+}
+
+impl Metrics {
+	/// Creates and registers the metrics.
+	pub fn new() -> Self {
+		let registry =
+			Registry::new_custom(Some("verity_worker".into()), None).expect("static prefix");
+		let counter = |name: &str, help: &str| {
+			let c = IntCounter::new(name, help).expect("valid metric");
+			registry.register(Box::new(c.clone())).expect("registered once");
+			c
+		};
+		let train_steps = counter("train_steps_total", "Training steps done");
+		let allreduce_rounds = counter("allreduce_rounds_total", "AllReduce rounds completed");
+		let reforms = counter("group_reforms_total", "Times the training group re-formed");
+		let inference_samples = counter("inference_samples_total", "Samples run through inference");
+		let train_loss =
+			Gauge::new("train_loss", "Mean training loss of the last epoch").expect("valid metric");
+		registry.register(Box::new(train_loss.clone())).expect("registered once");
+		Metrics { registry, train_steps, allreduce_rounds, reforms, train_loss, inference_samples }
+	}
+
+	/// The metrics in Prometheus text format.
+	pub fn render(&self) -> String {
+		let mut buf = Vec::new();
+		let _ = TextEncoder::new().encode(&self.registry.gather(), &mut buf);
+		String::from_utf8(buf).unwrap_or_default()
+	}
+
+	/// Serves `/metrics` on `addr` until the process ends.
+	pub async fn serve(self, addr: SocketAddr) -> anyhow::Result<SocketAddr> {
+		let listener = TcpListener::bind(addr).await?;
+		let local = listener.local_addr()?;
+		tokio::spawn(async move {
+			while let Ok((mut sock, _)) = listener.accept().await {
+				let body = self.render();
+				tokio::spawn(async move {
+					let mut req = [0u8; 1024];
+					let n = sock.read(&mut req).await.unwrap_or(0);
+					let ok = req[..n].starts_with(b"GET /metrics");
+					let (status, body) =
+						if ok { ("200 OK", body) } else { ("404 Not Found", "not found\n".into()) };
+					let head = format!(
+						"HTTP/1.1 {status}\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+						body.len()
+					);
+					let _ = sock.write_all(head.as_bytes()).await;
+					let _ = sock.write_all(body.as_bytes()).await;
+				});
+			}
+		});
+		Ok(local)
+	}
+}
+
+impl Default for Metrics {
+	fn default() -> Self {
+		Self::new()
+	}
+}

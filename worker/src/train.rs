@@ -1,0 +1,454 @@
+//! Group training: every member computes the gradient of its share of each global batch, the group
+//! sums the gradients with ring AllReduce, and every member applies the same Adam step — or, in
+//! DiLoCo mode, each member takes H local Adam steps and the group averages the pseudo-gradients
+//! (start − end parameters) and applies an outer Nesterov step. After every epoch (outer round in
+//! DiLoCo mode) each member stores a checkpoint under its CID and the Merkle root of its per-step
+//! gradient digests. The checkpoint is the same bytes on every member.
+//!
+//! When a round fails (a member disconnects, stalls or misbehaves), the survivors ask every member
+//! of the group for its state (`Hello`), re-form with those that answer, restore the newest
+//! checkpoint all of them hold and continue.
+
+use crate::{
+	collective::{Collective, Group},
+	digest::gradient_digest,
+	kernel::{Adam, Dataset, Model},
+	metrics::Metrics,
+	net::Net,
+	store::ContentStore,
+	wire::{Hello, Request, Response},
+};
+use anyhow::{bail, Context};
+use libp2p::PeerId;
+use polkadot_sdk::sp_core::H256;
+use serde::Serialize;
+use std::{
+	collections::BTreeMap,
+	sync::{Arc, Mutex},
+	time::Duration,
+};
+use verity_primitives::{cid::Cid, voucher::merkle_root};
+
+/// How gradients are combined.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, Serialize)]
+pub enum Mode {
+	/// AllReduce of gradients every step.
+	Sync,
+	/// DiLoCo: H local steps, then AllReduce of pseudo-gradients and an outer Nesterov step.
+	Diloco,
+}
+
+/// Training settings (identical on every member).
+#[derive(Clone, Debug, Serialize)]
+pub struct TrainConfig {
+	/// Epochs (sync) or outer rounds (DiLoCo).
+	pub epochs: u64,
+	/// Global batch size.
+	pub batch: usize,
+	/// Inner optimizer.
+	pub adam: Adam,
+	/// Seed of the data order.
+	pub seed: u64,
+	/// Combination mode.
+	pub mode: Mode,
+	/// Local steps per outer round (DiLoCo).
+	pub inner_steps: u64,
+	/// Outer learning rate (DiLoCo).
+	pub outer_lr: f64,
+	/// Outer Nesterov momentum (DiLoCo).
+	pub outer_momentum: f64,
+	/// Most re-formations before giving up.
+	pub max_reforms: u32,
+}
+
+/// One finished epoch.
+#[derive(Clone, Debug, Serialize)]
+pub struct EpochRecord {
+	/// Epoch number (1-based).
+	pub epoch: u64,
+	/// Checkpoint CID after the epoch.
+	pub checkpoint: String,
+	/// Merkle root of this member's per-step gradient digests.
+	pub gradient_root: String,
+	/// Per-step gradient digests (leaves), in step order.
+	pub steps: u64,
+	/// Mean training loss of this member's share.
+	pub loss: f64,
+	/// Held-out metric (accuracy or loss).
+	pub eval: f64,
+	/// Group size during the epoch.
+	pub group_size: usize,
+}
+
+/// The result of a training run.
+#[derive(Clone, Debug, Serialize)]
+pub struct TrainReport {
+	/// This worker.
+	pub peer_id: String,
+	/// Final checkpoint CID.
+	pub checkpoint: String,
+	/// Held-out metric of the final model.
+	pub eval: f64,
+	/// Held-out metric before training.
+	pub eval_start: f64,
+	/// Epoch records.
+	pub epochs: Vec<EpochRecord>,
+	/// How often the group re-formed.
+	pub reforms: u32,
+	/// Final group members.
+	pub group: Vec<String>,
+}
+
+/// A deterministic permutation of `0..n` for `(seed, epoch)` (splitmix64 Fisher–Yates).
+pub fn permutation(seed: u64, epoch: u64, n: usize) -> Vec<i64> {
+	let mut state = seed ^ epoch.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+	let mut next = || {
+		state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+		let mut z = state;
+		z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+		z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+		z ^ (z >> 31)
+	};
+	let mut p: Vec<i64> = (0..n as i64).collect();
+	for i in (1..n).rev() {
+		let j = (next() % (i as u64 + 1)) as usize;
+		p.swap(i, j);
+	}
+	p
+}
+
+/// The examples member `rank` of `n` computes at global step `g`: every n-th example of the global
+/// batch, starting at `rank`.
+pub fn member_batch(cfg: &TrainConfig, examples: usize, g: u64, rank: usize, n: usize) -> Vec<i64> {
+	let per_epoch = (examples / cfg.batch).max(1) as u64;
+	let epoch = g / per_epoch;
+	let step = (g % per_epoch) as usize;
+	let perm = permutation(cfg.seed, epoch, examples);
+	perm[step * cfg.batch..((step + 1) * cfg.batch).min(examples)]
+		.iter()
+		.skip(rank)
+		.step_by(n)
+		.copied()
+		.collect()
+}
+
+/// Steps per epoch (sync) or per outer round (DiLoCo).
+pub fn steps_per_epoch(cfg: &TrainConfig, examples: usize) -> u64 {
+	match cfg.mode {
+		Mode::Sync => (examples / cfg.batch).max(1) as u64,
+		Mode::Diloco => cfg.inner_steps,
+	}
+}
+
+/// Everything a training member needs.
+pub struct Trainer {
+	/// The model.
+	pub model: Model,
+	/// Training data.
+	pub train: Dataset,
+	/// Held-out data.
+	pub test: Dataset,
+	/// Settings.
+	pub cfg: TrainConfig,
+	/// Blob store.
+	pub store: ContentStore,
+	/// Network.
+	pub net: Net,
+	/// AllReduce.
+	pub collective: Collective,
+	/// What this worker tells others.
+	pub hello: Arc<Mutex<Hello>>,
+	/// The async runtime (the loop runs on a blocking thread).
+	pub runtime: tokio::runtime::Handle,
+	/// Metrics.
+	pub metrics: Metrics,
+	/// Called after every epoch (the CLI prints a line; tests may stop a worker here).
+	pub on_epoch: Box<dyn FnMut(&EpochRecord) + Send>,
+}
+
+enum Outcome {
+	Done,
+	Failed(String),
+}
+
+impl Trainer {
+	fn examples(&self) -> usize {
+		self.train.examples(self.model.manifest.context) as usize
+	}
+
+	/// One member's local step `g` from the current parameters: its gradient and loss.
+	pub fn local_step(&mut self, g: u64, rank: usize, n: usize) -> anyhow::Result<(Vec<f32>, f64)> {
+		let idx = member_batch(&self.cfg, self.examples(), g, rank, n);
+		let (x, y) = self.train.batch(&idx, self.model.manifest.context)?;
+		let global = match self.cfg.mode {
+			Mode::Sync => self.cfg.batch as i64,
+			Mode::Diloco => idx.len() as i64,
+		};
+		self.model.local_gradient(&x, &y, global)
+	}
+
+	fn save_checkpoint(&mut self, epoch: u64, outer_v: &[f32]) -> anyhow::Result<Cid> {
+		let mut extra = BTreeMap::new();
+		extra.insert("epoch".to_string(), epoch.to_string());
+		extra.insert("mode".to_string(), format!("{:?}", self.cfg.mode).to_lowercase());
+		let mut tensors = Vec::new();
+		if self.cfg.mode == Mode::Diloco {
+			// Inner Adam state is each member's own and restarts every outer round; the outer
+			// momentum is shared and part of the checkpoint.
+			self.model.reset_optimizer();
+			tensors.push(("outer_momentum".to_string(), tch::Tensor::from_slice(outer_v)));
+		}
+		let bytes = self.model.checkpoint(&extra, tensors)?;
+		Ok(self.store.put(&bytes)?)
+	}
+
+	fn restore(&mut self, cid: &Cid) -> anyhow::Result<Vec<f32>> {
+		let bytes = self.store.get(cid)?;
+		self.model.restore(&bytes)?;
+		let (tensors, _) = crate::digest::from_safetensors(&bytes)?;
+		match tensors.iter().find(|(k, _)| k == "outer_momentum") {
+			Some((_, t)) => Ok(Vec::<f32>::try_from(t)?),
+			None => Ok(vec![0.0; self.model.numel()]),
+		}
+	}
+
+	/// Trains with `peers` (not including this worker); returns the report.
+	pub fn run(mut self, peers: Vec<PeerId>) -> anyhow::Result<TrainReport> {
+		let me = self.net.peer_id;
+		let eval_start = self.model.evaluate(&self.test)?;
+		let initial = self.save_checkpoint(0, &vec![0.0; self.model.numel()])?;
+		let mut checkpoints: BTreeMap<u64, Cid> = BTreeMap::from([(0, initial)]);
+		self.publish(&checkpoints, false);
+		let mut members: Vec<PeerId> = peers.into_iter().chain([me]).collect();
+		let mut generation = 0u64;
+		let mut reforms = 0u32;
+		let mut records: Vec<EpochRecord> = Vec::new();
+		let mut resume = 0u64;
+		self.wait_for(&members)?;
+		loop {
+			let group = Group::new(generation, members.clone());
+			let cid = checkpoints.get(&resume).copied().context("resume checkpoint missing")?;
+			let outer_v = self.restore(&cid)?;
+			records.retain(|r| r.epoch <= resume);
+			checkpoints.retain(|e, _| *e <= resume);
+			tracing::info!(generation, members = group.members.len(), resume, "group formed");
+			match self.epochs(&group, resume, outer_v, &mut checkpoints, &mut records)? {
+				Outcome::Done => break,
+				Outcome::Failed(why) => {
+					reforms += 1;
+					self.metrics.reforms.inc();
+					if reforms > self.cfg.max_reforms {
+						bail!("gave up after {reforms} re-formations: {why}");
+					}
+					tracing::warn!("round failed ({why}); re-forming the group");
+					std::thread::sleep(Duration::from_millis(500));
+					let (alive, common) = self.probe(&group.members, &checkpoints)?;
+					members = alive;
+					resume = common;
+					generation += 1;
+				}
+			}
+		}
+		self.publish(&checkpoints, true);
+		self.linger(&members);
+		let last = checkpoints.values().next_back().copied().context("no checkpoint")?;
+		Ok(TrainReport {
+			peer_id: me.to_string(),
+			checkpoint: last.to_text(),
+			eval: self.model.evaluate(&self.test)?,
+			eval_start,
+			epochs: records,
+			reforms,
+			group: Group::new(generation, members).members.iter().map(|p| p.to_string()).collect(),
+		})
+	}
+
+	fn epochs(
+		&mut self,
+		group: &Group,
+		resume: u64,
+		mut outer_v: Vec<f32>,
+		checkpoints: &mut BTreeMap<u64, Cid>,
+		records: &mut Vec<EpochRecord>,
+	) -> anyhow::Result<Outcome> {
+		let rank = group.rank(&self.net.peer_id).context("not in the group")?;
+		let n = group.members.len();
+		let spe = steps_per_epoch(&self.cfg, self.examples());
+		for epoch in resume + 1..=self.cfg.epochs {
+			let mut leaves: Vec<H256> = Vec::new();
+			let mut loss_sum = 0.0;
+			let start = self.model.flat_params()?;
+			if self.cfg.mode == Mode::Diloco {
+				self.model.reset_optimizer();
+			}
+			let bar = indicatif::ProgressBar::new(spe).with_message(format!("epoch {epoch}"));
+			for s in 0..spe {
+				let g = (epoch - 1) * spe + s;
+				let (grad, loss) = self.local_step(g, rank, n)?;
+				leaves.push(gradient_digest(g, &grad));
+				loss_sum += loss;
+				match self.cfg.mode {
+					Mode::Sync => {
+						let sum = match self.collective.all_reduce_blocking(group, g, grad) {
+							Ok(sum) => sum,
+							Err(e) => return Ok(Outcome::Failed(e.to_string())),
+						};
+						self.metrics.allreduce_rounds.inc();
+						self.model.adam_step(&sum, &self.cfg.adam)?;
+					}
+					Mode::Diloco => self.model.adam_step(&grad, &self.cfg.adam)?,
+				}
+				self.metrics.train_steps.inc();
+				bar.inc(1);
+			}
+			bar.finish_and_clear();
+			if self.cfg.mode == Mode::Diloco {
+				// Pseudo-gradient: start − local end, averaged over the group.
+				let end = self.model.flat_params()?;
+				let delta: Vec<f32> = start.iter().zip(&end).map(|(a, b)| a - b).collect();
+				let sum = match self.collective.all_reduce_blocking(group, epoch, delta) {
+					Ok(sum) => sum,
+					Err(e) => return Ok(Outcome::Failed(e.to_string())),
+				};
+				self.metrics.allreduce_rounds.inc();
+				let inv = 1.0 / n as f32;
+				let (lr, mu) = (self.cfg.outer_lr as f32, self.cfg.outer_momentum as f32);
+				let mut next = start.clone();
+				for i in 0..next.len() {
+					let avg = sum[i] * inv;
+					outer_v[i] = mu * outer_v[i] + avg;
+					next[i] -= lr * (avg + mu * outer_v[i]);
+				}
+				self.model.set_flat_params(&next)?;
+			}
+			let cid = self.save_checkpoint(epoch, &outer_v)?;
+			checkpoints.insert(epoch, cid);
+			self.publish(checkpoints, false);
+			let eval = self.model.evaluate(&self.test)?;
+			self.metrics.train_loss.set(loss_sum / spe as f64);
+			let record = EpochRecord {
+				epoch,
+				checkpoint: cid.to_text(),
+				gradient_root: format!("{:?}", merkle_root(&leaves)),
+				steps: spe,
+				loss: loss_sum / spe as f64,
+				eval,
+				group_size: n,
+			};
+			(self.on_epoch)(&record);
+			records.push(record);
+		}
+		Ok(Outcome::Done)
+	}
+
+	fn publish(&self, checkpoints: &BTreeMap<u64, Cid>, finished: bool) {
+		if let Ok(mut h) = self.hello.lock() {
+			h.checkpoints = checkpoints.iter().map(|(e, c)| (*e, c.to_text())).collect();
+			h.finished = finished;
+		}
+	}
+
+	fn hello_of(&self, peer: PeerId) -> Option<Hello> {
+		let net = self.net.clone();
+		self.runtime.block_on(async move {
+			match tokio::time::timeout(
+				Duration::from_secs(3),
+				net.request(peer, Request::Hello(Hello::default())),
+			)
+			.await
+			{
+				Ok(Ok(Response::Hello(h))) => Some(h),
+				_ => None,
+			}
+		})
+	}
+
+	/// Waits until every member answers (they may still be starting).
+	fn wait_for(&self, members: &[PeerId]) -> anyhow::Result<()> {
+		let deadline = std::time::Instant::now() + Duration::from_secs(60);
+		for peer in members.iter().filter(|p| **p != self.net.peer_id) {
+			while self.hello_of(*peer).is_none() {
+				if std::time::Instant::now() > deadline {
+					bail!("peer {peer} did not answer within 60 s");
+				}
+				std::thread::sleep(Duration::from_millis(200));
+			}
+		}
+		Ok(())
+	}
+
+	/// Asks every member for its state: the members that answer, and the newest epoch whose
+	/// checkpoint all of them (and this worker) hold with the same CID.
+	fn probe(
+		&self,
+		members: &[PeerId],
+		mine: &BTreeMap<u64, Cid>,
+	) -> anyhow::Result<(Vec<PeerId>, u64)> {
+		let mut alive = vec![self.net.peer_id];
+		let mut common: BTreeMap<u64, String> =
+			mine.iter().map(|(e, c)| (*e, c.to_text())).collect();
+		for peer in members.iter().filter(|p| **p != self.net.peer_id) {
+			if let Some(h) = self.hello_of(*peer) {
+				alive.push(*peer);
+				let theirs: BTreeMap<u64, String> = h.checkpoints.into_iter().collect();
+				common.retain(|e, c| theirs.get(e) == Some(c));
+			} else {
+				tracing::warn!(%peer, "member did not answer; re-forming without it");
+			}
+		}
+		let resume =
+			common.keys().next_back().copied().context("no checkpoint in common with the group")?;
+		Ok((alive, resume))
+	}
+
+	/// After the last epoch, keeps answering until every member has finished (its last chunks may
+	/// still need this worker's acknowledgements), at most 10 s.
+	fn linger(&self, members: &[PeerId]) {
+		let deadline = std::time::Instant::now() + Duration::from_secs(10);
+		for peer in members.iter().filter(|p| **p != self.net.peer_id) {
+			while std::time::Instant::now() < deadline {
+				match self.hello_of(*peer) {
+					Some(h) if !h.finished => std::thread::sleep(Duration::from_millis(100)),
+					_ => break,
+				}
+			}
+		}
+	}
+}
+
+/// Re-executes member `rank`'s local steps `from..=step` from the model's current state (a
+/// checkpoint) and returns the gradient digest of `step`. In sync mode `from` must equal `step`
+/// (the state before a step depends on the whole group's gradients); in DiLoCo mode the inner steps
+/// of an outer round are local, so any step of the round replays from the round's start checkpoint.
+pub fn replay_step(
+	model: &mut Model,
+	data: &Dataset,
+	cfg: &TrainConfig,
+	from: u64,
+	step: u64,
+	rank: usize,
+	n: usize,
+) -> anyhow::Result<H256> {
+	if from > step {
+		bail!("--from-step {from} is after --step {step}");
+	}
+	if cfg.mode == Mode::Sync && from != step {
+		bail!("in sync mode a step replays only from the checkpoint taken just before it");
+	}
+	let examples = data.examples(model.manifest.context) as usize;
+	let mut digest = H256::zero();
+	for g in from..=step {
+		let idx = member_batch(cfg, examples, g, rank, n);
+		let (x, y) = data.batch(&idx, model.manifest.context)?;
+		let global = match cfg.mode {
+			Mode::Sync => cfg.batch as i64,
+			Mode::Diloco => idx.len() as i64,
+		};
+		let (grad, _) = model.local_gradient(&x, &y, global)?;
+		digest = gradient_digest(g, &grad);
+		if g < step {
+			model.adam_step(&grad, &cfg.adam)?;
+		}
+	}
+	Ok(digest)
+}
