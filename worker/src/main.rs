@@ -216,7 +216,7 @@ struct KernelDir {
 	archive: Vec<u8>,
 }
 
-fn read_kernel(dir: &Path, store: Option<&ContentStore>) -> anyhow::Result<KernelDir> {
+fn read_kernel(dir: &Path) -> anyhow::Result<KernelDir> {
 	let manifest_path = dir.join("kernel.json");
 	let manifest: Manifest = serde_json::from_slice(
 		&std::fs::read(&manifest_path)
@@ -226,9 +226,6 @@ fn read_kernel(dir: &Path, store: Option<&ContentStore>) -> anyhow::Result<Kerne
 	let archive_path = dir.join("kernel.pt");
 	let archive = std::fs::read(&archive_path)
 		.with_context(|| format!("reading {}", archive_path.display()))?;
-	if let Some(store) = store {
-		store.put(&archive)?;
-	}
 	Ok(KernelDir { manifest, archive })
 }
 
@@ -307,14 +304,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 			kernel::init_torch(torch.threads);
 			let device = kernel::device(&torch.device)?;
 			let store = ContentStore::open(&store)?;
-			let k = read_kernel(&dir, Some(&store))?;
-			let train_data = read_dataset(&dir.join("train.safetensors"), Some(&store))?;
-			let test_data = read_dataset(&dir.join("test.safetensors"), Some(&store))?;
-			tch::manual_seed(k.manifest.environment.seed as i64);
-			let model = Model::load(k.manifest, &k.archive, device)?;
 			if batch == 0 {
 				bail!("--batch must be at least 1");
 			}
+			let k = read_kernel(&dir)?;
+			tch::manual_seed(k.manifest.environment.seed as i64);
+			let model = Model::load(k.manifest, &k.archive, device)?;
+			store.put(&k.archive)?;
+			let train_data = read_dataset(&dir.join("train.safetensors"), Some(&store))?;
+			let test_data = read_dataset(&dir.join("test.safetensors"), Some(&store))?;
 			let hello = Arc::new(Mutex::new(Hello::default()));
 			let (net, events, peers) =
 				start_net(&net_args, Some(store.clone()), hello.clone()).await?;
@@ -367,10 +365,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 		Cmd::Infer { kernel: dir, checkpoint, input, batch, store, torch } => {
 			kernel::init_torch(torch.threads);
 			let store = ContentStore::open(&store)?;
-			let k = read_kernel(&dir, Some(&store))?;
+			let k = read_kernel(&dir)?;
 			let rule = k.manifest.aggregation;
 			let context = k.manifest.context;
 			let mut model = Model::load(k.manifest, &k.archive, kernel::device(&torch.device)?)?;
+			store.put(&k.archive)?;
 			if let Some(c) = checkpoint {
 				model.restore(
 					&std::fs::read(&c).with_context(|| format!("reading {}", c.display()))?,
@@ -413,7 +412,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 			if rank >= group_size {
 				bail!("--rank {rank} is not below --group-size {group_size}");
 			}
-			let k = read_kernel(&dir, None)?;
+			let k = read_kernel(&dir)?;
 			let data = read_dataset(&dir.join("train.safetensors"), None)?;
 			let mut model = Model::load(k.manifest, &k.archive, kernel::device(&torch.device)?)?;
 			model.restore(
@@ -464,7 +463,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 		}
 		Cmd::BenchStep { kernel: dir, batch, iters, torch } => {
 			kernel::init_torch(torch.threads);
-			let k = read_kernel(&dir, None)?;
+			let k = read_kernel(&dir)?;
 			let data = read_dataset(&dir.join("train.safetensors"), None)?;
 			let mut model = Model::load(k.manifest, &k.archive, kernel::device(&torch.device)?)?;
 			print_json(&bench::bench_step(&mut model, &data, batch, iters)?)?;

@@ -151,6 +151,7 @@ impl Net {
 			resp: mpsc::unbounded_channel(),
 			store,
 			hello,
+			addrs: HashMap::new(),
 		};
 		tokio::spawn(actor.run());
 		Ok((Net { cmd: cmd_tx, peer_id, addr }, event_rx))
@@ -201,6 +202,8 @@ struct Actor {
 	resp: (mpsc::UnboundedSender<Answer>, mpsc::UnboundedReceiver<Answer>),
 	store: Option<ContentStore>,
 	hello: Arc<Mutex<Hello>>,
+	/// Addresses given with [`Net::dial`].
+	addrs: HashMap<PeerId, Multiaddr>,
 }
 
 impl Actor {
@@ -222,10 +225,18 @@ impl Actor {
 	fn on_cmd(&mut self, cmd: Cmd) {
 		match cmd {
 			Cmd::Request { peer, request, reply } => {
+				// A failed dial (the peer was not listening yet) drops the address from libp2p's
+				// cache; put it back so that the request dials it again.
+				if !self.swarm.is_connected(&peer) {
+					if let Some(addr) = self.addrs.get(&peer) {
+						self.swarm.add_peer_address(peer, addr.clone());
+					}
+				}
 				let id = self.swarm.behaviour_mut().send_request(&peer, request);
 				self.pending.insert(id, reply);
 			}
 			Cmd::Dial(peer, addr) => {
+				self.addrs.insert(peer, addr.clone());
 				self.swarm.add_peer_address(peer, addr.clone());
 				if let Err(e) = self.swarm.dial(addr.with(Protocol::P2p(peer))) {
 					tracing::debug!(%peer, "dial failed: {e}");

@@ -70,7 +70,10 @@ pub struct EpochRecord {
 	pub checkpoint: String,
 	/// Merkle root of this member's per-step gradient digests.
 	pub gradient_root: String,
-	/// Per-step gradient digests (leaves), in step order.
+	/// CID of this member's per-step gradient digests (32 bytes each, in step order): the leaves
+	/// of `gradient_root`, kept for audits.
+	pub gradient_digests: String,
+	/// Steps in the epoch.
 	pub steps: u64,
 	/// Mean training loss of this member's share.
 	pub loss: f64,
@@ -323,6 +326,8 @@ impl Trainer {
 			}
 			let cid = self.save_checkpoint(epoch, &outer_v)?;
 			checkpoints.insert(epoch, cid);
+			let leaves_cid =
+				self.store.put(&leaves.iter().flat_map(|h| h.0).collect::<Vec<u8>>())?;
 			self.publish(checkpoints, false);
 			let eval = self.model.evaluate(&self.test)?;
 			self.metrics.train_loss.set(loss_sum / spe as f64);
@@ -330,6 +335,7 @@ impl Trainer {
 				epoch,
 				checkpoint: cid.to_text(),
 				gradient_root: format!("{:?}", merkle_root(&leaves)),
+				gradient_digests: leaves_cid.to_text(),
 				steps: spe,
 				loss: loss_sum / spe as f64,
 				eval,
