@@ -18,7 +18,7 @@ use libp2p::{
 };
 use sha2::{Digest, Sha256};
 use std::{
-	collections::HashMap,
+	collections::{HashMap, HashSet},
 	sync::{Arc, Mutex},
 	time::Duration,
 };
@@ -51,6 +51,9 @@ pub enum Event {
 	/// The last connection to a peer closed.
 	PeerGone(PeerId),
 }
+
+/// Where the answer to an outbound request goes.
+type Reply = oneshot::Sender<Result<Response, NetError>>;
 
 /// An answer on its way to the swarm.
 type Answer = (ResponseChannel<Response>, Response);
@@ -152,6 +155,8 @@ impl Net {
 			store,
 			hello,
 			addrs: HashMap::new(),
+			dialing: HashSet::new(),
+			waiting: HashMap::new(),
 		};
 		tokio::spawn(actor.run());
 		Ok((Net { cmd: cmd_tx, peer_id, addr }, event_rx))
@@ -204,6 +209,10 @@ struct Actor {
 	hello: Arc<Mutex<Hello>>,
 	/// Addresses given with [`Net::dial`].
 	addrs: HashMap<PeerId, Multiaddr>,
+	/// Dials in progress.
+	dialing: HashSet<PeerId>,
+	/// Requests waiting for a dial to finish.
+	waiting: HashMap<PeerId, Vec<(Request, Reply)>>,
 }
 
 impl Actor {
@@ -225,26 +234,42 @@ impl Actor {
 	fn on_cmd(&mut self, cmd: Cmd) {
 		match cmd {
 			Cmd::Request { peer, request, reply } => {
-				// A failed dial (the peer was not listening yet) drops the address from libp2p's
-				// cache; put it back so that the request dials it again.
-				if !self.swarm.is_connected(&peer) {
-					if let Some(addr) = self.addrs.get(&peer) {
-						self.swarm.add_peer_address(peer, addr.clone());
-					}
+				if self.swarm.is_connected(&peer) || !self.addrs.contains_key(&peer) {
+					let id = self.swarm.behaviour_mut().send_request(&peer, request);
+					self.pending.insert(id, reply);
+				} else {
+					// Not connected: dial the known address and send once connected (a second,
+					// concurrent dial by request-response would be refused and fail the request).
+					self.waiting.entry(peer).or_default().push((request, reply));
+					self.dial(peer);
 				}
-				let id = self.swarm.behaviour_mut().send_request(&peer, request);
-				self.pending.insert(id, reply);
 			}
 			Cmd::Dial(peer, addr) => {
-				self.addrs.insert(peer, addr.clone());
-				self.swarm.add_peer_address(peer, addr.clone());
-				if let Err(e) = self.swarm.dial(addr.with(Protocol::P2p(peer))) {
-					tracing::debug!(%peer, "dial failed: {e}");
-				}
+				self.addrs.insert(peer, addr);
+				self.dial(peer);
 			}
 			Cmd::Connected(tx) => {
 				let _ = tx.send(self.swarm.connected_peers().copied().collect());
 			}
+		}
+	}
+
+	fn dial(&mut self, peer: PeerId) {
+		if self.swarm.is_connected(&peer) || !self.dialing.insert(peer) {
+			return;
+		}
+		let Some(addr) = self.addrs.get(&peer).cloned() else { return };
+		let opts = libp2p::swarm::dial_opts::DialOpts::peer_id(peer).addresses(vec![addr]).build();
+		if let Err(e) = self.swarm.dial(opts) {
+			tracing::debug!(%peer, "dial failed: {e}");
+			self.dial_failed(peer, e.to_string());
+		}
+	}
+
+	fn dial_failed(&mut self, peer: PeerId, reason: String) {
+		self.dialing.remove(&peer);
+		for (_, reply) in self.waiting.remove(&peer).unwrap_or_default() {
+			let _ = reply.send(Err(NetError { peer, reason: format!("dial failed: {reason}") }));
 		}
 	}
 
@@ -275,6 +300,16 @@ impl Actor {
 			}
 			SwarmEvent::ConnectionEstablished { peer_id, .. } => {
 				tracing::debug!(peer = %peer_id, "connected");
+				self.dialing.remove(&peer_id);
+				for (request, reply) in self.waiting.remove(&peer_id).unwrap_or_default() {
+					let id = self.swarm.behaviour_mut().send_request(&peer_id, request);
+					self.pending.insert(id, reply);
+				}
+			}
+			SwarmEvent::OutgoingConnectionError { peer_id: Some(peer), error, .. }
+				if !self.swarm.is_connected(&peer) =>
+			{
+				self.dial_failed(peer, error.to_string());
 			}
 			_ => {}
 		}

@@ -1,0 +1,160 @@
+//! Ring AllReduce over real libp2p sockets (TCP + Noise + yamux on loopback), in-process peers:
+//! correctness and bit-identical results, and a peer that sends bad chunks.
+
+use std::{
+	sync::{Arc, Mutex},
+	time::Duration,
+};
+use verity_worker::{
+	collective::{AllReduceError, Collective, CollectiveConfig, Group},
+	net::{key_from_seed, split_peer_addr, Net, NetConfig},
+	wire::{Chunk, Hello, Request, Response},
+};
+
+async fn node(name: &str) -> (Net, tokio::sync::mpsc::Receiver<verity_worker::net::Event>) {
+	let cfg = NetConfig {
+		key: key_from_seed(name),
+		listen: "/ip4/127.0.0.1/tcp/0".parse().unwrap(),
+		request_timeout: Duration::from_secs(30),
+	};
+	Net::start(cfg, None, Arc::new(Mutex::new(Hello::default()))).await.unwrap()
+}
+
+async fn connect(nets: &[&Net]) {
+	for a in nets {
+		for b in nets {
+			if a.peer_id != b.peer_id {
+				let (peer, addr) = split_peer_addr(&b.addr).unwrap();
+				a.dial(peer, addr).await;
+			}
+		}
+	}
+	for a in nets {
+		while a.connected().await.len() < nets.len() - 1 {
+			tokio::time::sleep(Duration::from_millis(20)).await;
+		}
+	}
+}
+
+fn small_chunks() -> CollectiveConfig {
+	// 64-byte chunks: many chunks per segment, so the pipelining and the chunk bookkeeping are used.
+	CollectiveConfig { chunk_bytes: 64, window: 4, stall_timeout: Duration::from_secs(5) }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_members_sum_exactly_and_identically() {
+	let mut nets = Vec::new();
+	let mut collectives = Vec::new();
+	for i in 0..3 {
+		let (net, events) = node(&format!("ar-{i}")).await;
+		collectives.push(Collective::start(net.clone(), events, small_chunks()));
+		nets.push(net);
+	}
+	connect(&nets.iter().collect::<Vec<_>>()).await;
+	let group = Group::new(0, nets.iter().map(|n| n.peer_id).collect());
+	for (round, len) in [(1u64, 1001usize), (2, 2), (3, 0), (4, 4096)] {
+		let mut tasks = Vec::new();
+		for (i, c) in collectives.iter().enumerate() {
+			let data: Vec<f32> = (0..len).map(|k| (k * (i + 1)) as f32 + 0.25 * i as f32).collect();
+			let (c, g) = (c.clone(), group.clone());
+			tasks.push(tokio::spawn(async move { c.all_reduce(&g, round, data).await }));
+		}
+		let mut results = Vec::new();
+		for t in tasks {
+			results.push(t.await.unwrap().unwrap());
+		}
+		let expected: Vec<f32> = (0..len).map(|k| (6 * k) as f32 + 0.75).collect();
+		assert_eq!(results[0], expected, "round {round}");
+		for r in &results {
+			let bits: Vec<u32> = r.iter().map(|x| x.to_bits()).collect();
+			let first: Vec<u32> = results[0].iter().map(|x| x.to_bits()).collect();
+			assert_eq!(bits, first, "bit-identical on every member");
+		}
+	}
+	// Non-integer values: still bit-identical across members (fixed ring order).
+	let mut tasks = Vec::new();
+	for (i, c) in collectives.iter().enumerate() {
+		let data: Vec<f32> = (0..777).map(|k| ((k as f32) * 0.1 + i as f32).sin() * 1e-3).collect();
+		let (c, g) = (c.clone(), group.clone());
+		tasks.push(tokio::spawn(async move { c.all_reduce(&g, 5, data).await }));
+	}
+	let mut bits = Vec::new();
+	for t in tasks {
+		bits.push(t.await.unwrap().unwrap().iter().map(|x| x.to_bits()).collect::<Vec<_>>());
+	}
+	assert!(bits.iter().all(|b| *b == bits[0]));
+}
+
+/// A rogue peer (its own libp2p node speaking the protocol) sends bad chunks to an honest member.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_chunks_abort_the_round_with_a_clear_error_and_the_worker_goes_on() {
+	let (honest, events) = node("honest").await;
+	let collective = Collective::start(honest.clone(), events, small_chunks());
+	let (rogue, _rogue_events) = node("rogue").await;
+	let (friend, friend_events) = node("friend").await;
+	let friend_collective = Collective::start(friend.clone(), friend_events, small_chunks());
+	connect(&[&honest, &rogue, &friend]).await;
+
+	let group = Group::new(0, vec![honest.peer_id, rogue.peer_id]);
+	let send = |chunk: Chunk| {
+		let rogue = rogue.clone();
+		let to = honest.peer_id;
+		async move { rogue.request(to, Request::Chunk(chunk)).await.unwrap() }
+	};
+
+	// 1. Wrong size: 8 values in a round whose segment chunks hold 16 values.
+	let round = {
+		let (c, g) = (collective.clone(), group.clone());
+		tokio::spawn(async move { c.all_reduce(&g, 1, vec![1.0; 32]).await })
+	};
+	tokio::time::sleep(Duration::from_millis(200)).await;
+	let answer =
+		send(Chunk { generation: 0, round: 1, step: 0, chunk: 0, payload: vec![0; 32] }).await;
+	let Response::Error(text) = answer else {
+		panic!("a wrong-size chunk was accepted: {answer:?}")
+	};
+	assert!(text.contains("has 32 bytes, expected 64"), "{text}");
+	let err = round.await.unwrap().unwrap_err();
+	assert!(matches!(err, AllReduceError::BadChunk { .. }), "{err}");
+	assert!(err.to_string().contains("expected 64"), "{err}");
+
+	// 2. Wrong round number.
+	let round = {
+		let (c, g) = (collective.clone(), group.clone());
+		tokio::spawn(async move { c.all_reduce(&g, 2, vec![1.0; 32]).await })
+	};
+	tokio::time::sleep(Duration::from_millis(200)).await;
+	let answer =
+		send(Chunk { generation: 0, round: 9, step: 0, chunk: 0, payload: vec![0; 64] }).await;
+	assert!(matches!(answer, Response::Error(ref t) if t.contains("round 9")), "{answer:?}");
+	let err = round.await.unwrap().unwrap_err();
+	assert!(err.to_string().contains("round 9"), "{err}");
+
+	// 3. A step outside the ring and a chunk index outside the segment.
+	let round = {
+		let (c, g) = (collective.clone(), group.clone());
+		tokio::spawn(async move { c.all_reduce(&g, 3, vec![1.0; 32]).await })
+	};
+	tokio::time::sleep(Duration::from_millis(200)).await;
+	let answer =
+		send(Chunk { generation: 0, round: 3, step: 5, chunk: 0, payload: vec![0; 64] }).await;
+	assert!(
+		matches!(answer, Response::Error(ref t) if t.contains("step 5 out of range")),
+		"{answer:?}"
+	);
+	assert!(round.await.unwrap().is_err());
+
+	// 4. A peer that says nothing: the round stalls and fails after the timeout, no hang.
+	let started = std::time::Instant::now();
+	let err = collective.all_reduce(&group, 4, vec![1.0; 32]).await.unwrap_err();
+	assert!(matches!(err, AllReduceError::Stalled(..)), "{err}");
+	assert!(started.elapsed() < Duration::from_secs(30));
+
+	// The worker still runs: an honest round with another peer succeeds.
+	let good = Group::new(1, vec![honest.peer_id, friend.peer_id]);
+	let (c, g) = (friend_collective.clone(), good.clone());
+	let other = tokio::spawn(async move { c.all_reduce(&g, 1, vec![2.0; 32]).await });
+	let mine = collective.all_reduce(&good, 1, vec![1.0; 32]).await.unwrap();
+	assert_eq!(mine, vec![3.0; 32]);
+	assert_eq!(other.await.unwrap().unwrap(), mine);
+}

@@ -1,0 +1,136 @@
+//! Bad input to the worker binary: a corrupt TorchScript archive, a blob whose bytes do not match
+//! its CID — each a clear error and nothing written.
+
+mod common;
+
+use common::*;
+use std::{
+	io::{BufRead, BufReader},
+	process::{Command, Stdio},
+};
+
+fn copy_kernel(to: &std::path::Path) {
+	std::fs::create_dir_all(to).unwrap();
+	for f in ["kernel.pt", "kernel.json", "train.safetensors", "test.safetensors"] {
+		std::fs::copy(kernels().join("digits").join(f), to.join(f)).unwrap();
+	}
+}
+
+#[test]
+fn corrupt_torchscript_archive_is_a_clear_error_and_nothing_is_stored() {
+	let dir = tempfile::tempdir().unwrap();
+	let kernel = dir.path().join("kernel");
+	copy_kernel(&kernel);
+	let mut archive = std::fs::read(kernel.join("kernel.pt")).unwrap();
+	let half = archive.len() / 2;
+	archive.truncate(half);
+	std::fs::write(kernel.join("kernel.pt"), &archive).unwrap();
+	let store = dir.path().join("store");
+	let input = kernel.join("test.safetensors");
+	for args in [
+		vec!["infer", "--input", input.to_str().unwrap()],
+		vec!["train", "--identity", "corrupt", "--epochs", "1"],
+	] {
+		let mut full: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+		full.extend([
+			"--kernel".into(),
+			kernel.to_str().unwrap().into(),
+			"--store".into(),
+			store.to_str().unwrap().into(),
+		]);
+		let (ok, _, err) = run(&full.iter().map(String::as_str).collect::<Vec<_>>());
+		assert!(!ok);
+		assert!(err.contains("is not a loadable TorchScript archive"), "{err}");
+		assert_eq!(files_in(&store), 0, "nothing written to the store");
+	}
+	// A manifest that is not a manifest.
+	std::fs::write(kernel.join("kernel.json"), b"{\"name\": 1}").unwrap();
+	let (ok, _, err) = run(&[
+		"infer",
+		"--kernel",
+		kernel.to_str().unwrap(),
+		"--input",
+		"x",
+		"--store",
+		store.to_str().unwrap(),
+	]);
+	assert!(!ok);
+	assert!(err.contains("is not a kernel manifest"), "{err}");
+}
+
+#[test]
+fn blob_that_does_not_match_its_cid_is_refused_and_not_written() {
+	let dir = tempfile::tempdir().unwrap();
+	let served = dir.path().join("served");
+	let blob = dir.path().join("blob");
+	std::fs::write(&blob, b"a checkpoint, say").unwrap();
+	let (ok, cid, _) = run(&["put", "--store", served.to_str().unwrap(), blob.to_str().unwrap()]);
+	assert!(ok);
+	let cid = cid.trim().to_string();
+	let (ok2, cid2, _) = run(&["put", "--store", served.to_str().unwrap(), blob.to_str().unwrap()]);
+	assert!(ok2 && cid2.trim() == cid);
+	let other = dir.path().join("other");
+	std::fs::write(&other, b"another blob").unwrap();
+	let (_, other_cid, _) =
+		run(&["put", "--store", served.to_str().unwrap(), other.to_str().unwrap()]);
+	// Tamper with the served copy of the second blob.
+	std::fs::write(served.join(other_cid.trim()), b"another blob, tampered").unwrap();
+
+	let port = free_port();
+	struct KillOnDrop(std::process::Child);
+	impl Drop for KillOnDrop {
+		fn drop(&mut self) {
+			let _ = self.0.kill();
+			let _ = self.0.wait();
+		}
+	}
+	let mut server = Command::new(WORKER)
+		.args([
+			"serve",
+			"--store",
+			served.to_str().unwrap(),
+			"--identity",
+			"server",
+			"--listen",
+			&format!("/ip4/127.0.0.1/tcp/{port}"),
+		])
+		.stdout(Stdio::piped())
+		.stderr(Stdio::null())
+		.spawn()
+		.unwrap();
+	let stdout = server.stdout.take().unwrap();
+	let _server = KillOnDrop(server);
+	let mut addr = String::new();
+	BufReader::new(stdout).read_line(&mut addr).unwrap();
+	let addr = addr.trim().to_string();
+
+	let fetched = dir.path().join("fetched");
+	let fetch = |cid: &str| {
+		run(&[
+			"fetch",
+			"--store",
+			fetched.to_str().unwrap(),
+			"--identity",
+			"client",
+			"--peer",
+			&addr,
+			"--cid",
+			cid,
+		])
+	};
+	// The honest blob arrives and is checked.
+	let (ok, out, err) = fetch(&cid);
+	assert!(ok, "{err}");
+	assert!(out.contains(&cid));
+	assert_eq!(std::fs::read(fetched.join(&cid)).unwrap(), b"a checkpoint, say");
+	// The tampered one: the server's own check refuses to serve it, nothing is written.
+	let (ok, _, err) = fetch(other_cid.trim());
+	assert!(!ok);
+	assert!(err.contains("do not match their CID"), "{err}");
+	assert!(!fetched.join(other_cid.trim()).exists());
+	assert_eq!(files_in(&fetched), 1);
+	// A malformed CID.
+	let (ok, _, err) = fetch("bafkreinotacid");
+	assert!(!ok);
+	assert!(err.contains("malformed CID"), "{err}");
+}
