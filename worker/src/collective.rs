@@ -14,6 +14,9 @@
 //! that disconnects or a round that makes no progress for `stall_timeout`. Nothing of an aborted
 //! round is returned, and the actor keeps serving later rounds.
 
+#[cfg(target_endian = "big")]
+compile_error!("the AllReduce wire format is little-endian f32, sent without conversion");
+
 use crate::{
 	net::{Event, Net, NetError, Responder},
 	wire::{Chunk, Request, Response},
@@ -243,16 +246,20 @@ impl Round {
 		if !self.received.insert((c.step, c.chunk)) {
 			return Err(format!("chunk {} of step {} received twice", c.chunk, c.step));
 		}
-		let values =
-			c.payload.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]));
-		let n = self.n() as u32;
-		if c.step < n - 1 {
-			for (x, v) in self.data[a..b].iter_mut().zip(values) {
-				*x += v;
-			}
-		} else {
-			for (x, v) in self.data[a..b].iter_mut().zip(values) {
-				*x = v;
+		let reduce = c.step < self.n() as u32 - 1;
+		let dst = &mut self.data[a..b];
+		match bytemuck::try_cast_slice::<u8, f32>(&c.payload) {
+			// The wire is little-endian f32, as this machine is (checked at compile time).
+			Ok(values) if reduce => dst.iter_mut().zip(values).for_each(|(x, v)| *x += v),
+			Ok(values) => dst.copy_from_slice(values),
+			Err(_) => {
+				let values =
+					c.payload.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+				if reduce {
+					dst.iter_mut().zip(values).for_each(|(x, v)| *x += v);
+				} else {
+					dst.iter_mut().zip(values).for_each(|(x, v)| *x = v);
+				}
 			}
 		}
 		if c.step + 1 < self.steps() {
@@ -264,11 +271,7 @@ impl Round {
 
 	fn payload(&self, step: u32, chunk: u32) -> Vec<u8> {
 		let (a, b) = self.region(self.send_segment(step), chunk as usize);
-		let mut out = Vec::with_capacity((b - a) * 4);
-		for x in &self.data[a..b] {
-			out.extend_from_slice(&x.to_le_bytes());
-		}
-		out
+		bytemuck::cast_slice::<f32, u8>(&self.data[a..b]).to_vec()
 	}
 }
 

@@ -122,6 +122,10 @@ pub struct Model {
 	pub archive: Cid,
 	module: CModule,
 	params: Vec<(String, Tensor)>,
+	/// Adam moments, one flat tensor each (the optimizer runs on these in a few large ops) …
+	m_flat: Tensor,
+	v_flat: Tensor,
+	/// … and per-parameter views of them (for checkpoints).
 	adam_m: Vec<Tensor>,
 	adam_v: Vec<Tensor>,
 	/// Optimizer steps taken.
@@ -163,9 +167,33 @@ impl Model {
 		if params.is_empty() {
 			bail!("kernel archive {} has no parameters", cid.to_text());
 		}
-		let adam_m = params.iter().map(|(_, p)| p.zeros_like()).collect();
-		let adam_v = params.iter().map(|(_, p)| p.zeros_like()).collect();
-		Ok(Model { manifest, archive: cid, module, params, adam_m, adam_v, step: 0, device })
+		let numel: i64 = params.iter().map(|(_, p)| p.numel() as i64).sum();
+		let m_flat = Tensor::zeros([numel], (Kind::Float, device));
+		let v_flat = Tensor::zeros([numel], (Kind::Float, device));
+		let views = |flat: &Tensor| {
+			let mut at = 0i64;
+			params
+				.iter()
+				.map(|(_, p)| {
+					let n = p.numel() as i64;
+					at += n;
+					flat.narrow(0, at - n, n).view(p.size().as_slice())
+				})
+				.collect::<Vec<_>>()
+		};
+		let (adam_m, adam_v) = (views(&m_flat), views(&v_flat));
+		Ok(Model {
+			manifest,
+			archive: cid,
+			module,
+			params,
+			m_flat,
+			v_flat,
+			adam_m,
+			adam_v,
+			step: 0,
+			device,
+		})
 	}
 
 	/// Number of trainable values.
@@ -237,25 +265,16 @@ impl Model {
 		target: &Tensor,
 		global_batch: i64,
 	) -> anyhow::Result<(Vec<f32>, f64)> {
-		for (_, p) in &self.params {
-			let mut g = p.grad();
-			if g.defined() {
-				let _ = g.zero_();
-			}
-		}
 		let loss = self.loss(input, target, global_batch)?;
-		loss.backward();
-		let grads: Vec<Tensor> = self
-			.params
-			.iter()
-			.map(|(_, p)| {
-				let g = p.grad();
-				if g.defined() {
-					g.flatten(0, -1)
-				} else {
-					p.zeros_like().flatten(0, -1)
-				}
-			})
+		// Gradients returned directly (like `torch.autograd.grad`): nothing accumulates in `.grad`,
+		// so there is nothing to zero between steps.
+		let params: Vec<&Tensor> = self.params.iter().map(|(_, p)| p).collect();
+		let grads: Vec<Tensor> = Tensor::f_run_backward(&[&loss], &params, false, false)?
+			.into_iter()
+			.zip(&params)
+			.map(
+				|(g, p)| if g.defined() { g.flatten(0, -1) } else { p.zeros_like().flatten(0, -1) },
+			)
 			.collect();
 		let flat = Tensor::cat(&grads, 0).to_device(Device::Cpu);
 		Ok((Vec::<f32>::try_from(&flat)?, loss.double_value(&[])))
@@ -298,9 +317,8 @@ impl Model {
 	/// Forgets the Adam moments and step count.
 	pub fn reset_optimizer(&mut self) {
 		tch::no_grad(|| {
-			for t in self.adam_m.iter_mut().chain(self.adam_v.iter_mut()) {
-				let _ = t.zero_();
-			}
+			let _ = self.m_flat.zero_();
+			let _ = self.v_flat.zero_();
 		});
 		self.step = 0;
 	}
@@ -314,19 +332,22 @@ impl Model {
 		let t = self.step as i32;
 		let bc1 = 1.0 - opt.beta1.powi(t);
 		let bc2 = 1.0 - opt.beta2.powi(t);
-		let all = Tensor::from_slice(flat_grad).to_device(self.device);
-		let mut at = 0i64;
+		let g = Tensor::from_slice(flat_grad).to_device(self.device);
 		tch::no_grad(|| {
-			for (i, (_, p)) in self.params.iter().enumerate() {
+			// The whole model in a handful of large ops, then one subtraction per parameter.
+			let _ = self.m_flat.lerp_(&g, 1.0 - opt.beta1);
+			let _ = self.v_flat.g_mul_scalar_(opt.beta2);
+			let _ = self.v_flat.addcmul_(&(&g * (1.0 - opt.beta2)), &g);
+			let mut denom = &self.v_flat / bc2;
+			let _ = denom.sqrt_();
+			let _ = denom.g_add_scalar_(opt.eps);
+			let mut update = &self.m_flat / &denom;
+			let _ = update.g_mul_scalar_(opt.lr / bc1);
+			let mut at = 0i64;
+			for (_, p) in &self.params {
 				let n = p.numel() as i64;
-				let g = all.narrow(0, at, n).view(p.size().as_slice());
+				let _ = p.detach().g_sub_(&update.narrow(0, at, n).view(p.size().as_slice()));
 				at += n;
-				let _ = self.adam_m[i].lerp_(&g, 1.0 - opt.beta1);
-				let _ = self.adam_v[i].g_mul_scalar_(opt.beta2);
-				let _ = self.adam_v[i].g_add_(&(g.square() * (1.0 - opt.beta2)));
-				let denom = (&self.adam_v[i] / bc2).sqrt() + opt.eps;
-				let update = (&self.adam_m[i] / &denom) * (opt.lr / bc1);
-				let _ = p.detach().g_sub_(&update);
 			}
 		});
 		Ok(())

@@ -250,3 +250,33 @@ fn diloco_members_agree_and_an_inner_step_replays_from_the_round_checkpoint() {
 		format!("0x{}", hex::encode(&leaves[7 * 32..8 * 32]))
 	);
 }
+
+#[test]
+fn a_training_worker_serves_prometheus_metrics() {
+	use std::io::{Read, Write};
+	let dir = tempfile::tempdir().unwrap();
+	let metrics = format!("127.0.0.1:{}", free_port());
+	let mut workers =
+		train_group(1, "digits", "metrics", dir.path(), &["--epochs", "40", "--metrics", &metrics]);
+	loop {
+		let line = workers[0].next(T);
+		if line["event"] == "epoch" && line["record"]["epoch"] == 2 {
+			break;
+		}
+	}
+	let mut sock = std::net::TcpStream::connect(&metrics).unwrap();
+	sock.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+	let mut body = String::new();
+	sock.read_to_string(&mut body).unwrap();
+	assert!(body.starts_with("HTTP/1.1 200 OK"), "{body}");
+	let steps: u64 = body
+		.lines()
+		.find_map(|l| l.strip_prefix("verity_worker_train_steps_total "))
+		.expect("train steps metric")
+		.trim()
+		.parse()
+		.unwrap();
+	assert!(steps >= 44, "two epochs of 22 steps done: {steps}");
+	assert!(body.contains("verity_worker_train_loss "));
+	workers[0].report(T);
+}
