@@ -148,11 +148,8 @@ impl Collective {
 		round: u64,
 		data: Vec<f32>,
 	) -> Result<Vec<f32>, AllReduceError> {
-		let (reply, rx) = oneshot::channel();
-		self.tx
-			.blocking_send(Job { group: group.clone(), round, data, reply })
-			.map_err(|_| AllReduceError::Stopped)?;
-		rx.blocking_recv().map_err(|_| AllReduceError::Stopped)?
+		// The channels are runtime-agnostic, so a plain executor can wait on them here.
+		futures::executor::block_on(self.all_reduce(group, round, data))
 	}
 }
 

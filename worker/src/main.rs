@@ -65,6 +65,44 @@ struct NetArgs {
 	metrics: Option<SocketAddr>,
 }
 
+/// How a training step is taken (the same on every member, and when a step is replayed).
+#[derive(clap::Args, Clone)]
+struct StepArgs {
+	/// Global batch size.
+	#[arg(long, default_value_t = 64)]
+	batch: usize,
+	/// Adam learning rate.
+	#[arg(long, default_value_t = 1e-3)]
+	lr: f64,
+	/// Seed of the data order.
+	#[arg(long, default_value_t = 7)]
+	data_seed: u64,
+	#[arg(long, value_enum, default_value_t = Mode::Sync)]
+	mode: Mode,
+}
+
+impl StepArgs {
+	fn config(
+		&self,
+		epochs: u64,
+		inner_steps: u64,
+		outer_lr: f64,
+		outer_momentum: f64,
+	) -> TrainConfig {
+		TrainConfig {
+			epochs,
+			batch: self.batch,
+			adam: Adam { lr: self.lr, ..Adam::default() },
+			seed: self.data_seed,
+			mode: self.mode,
+			inner_steps,
+			outer_lr,
+			outer_momentum,
+			max_reforms: 10,
+		}
+	}
+}
+
 #[derive(Subcommand)]
 enum Cmd {
 	/// Prints the peer id of an identity string.
@@ -87,16 +125,8 @@ enum Cmd {
 		torch: TorchArgs,
 		#[arg(long, default_value_t = 10)]
 		epochs: u64,
-		/// Global batch size.
-		#[arg(long, default_value_t = 64)]
-		batch: usize,
-		#[arg(long, default_value_t = 1e-3)]
-		lr: f64,
-		/// Seed of the data order.
-		#[arg(long, default_value_t = 7)]
-		data_seed: u64,
-		#[arg(long, value_enum, default_value_t = Mode::Sync)]
-		mode: Mode,
+		#[command(flatten)]
+		step: StepArgs,
 		/// DiLoCo: local steps per outer round.
 		#[arg(long, default_value_t = 20)]
 		inner_steps: u64,
@@ -142,14 +172,8 @@ enum Cmd {
 		rank: usize,
 		#[arg(long)]
 		group_size: usize,
-		#[arg(long, default_value_t = 64)]
-		batch: usize,
-		#[arg(long, default_value_t = 1e-3)]
-		lr: f64,
-		#[arg(long, default_value_t = 7)]
-		data_seed: u64,
-		#[arg(long, value_enum, default_value_t = Mode::Sync)]
-		mode: Mode,
+		#[command(flatten)]
+		train: StepArgs,
 		#[command(flatten)]
 		torch: TorchArgs,
 	},
@@ -292,10 +316,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 			net: net_args,
 			torch,
 			epochs,
-			batch,
-			lr,
-			data_seed,
-			mode,
+			step,
 			inner_steps,
 			outer_lr,
 			outer_momentum,
@@ -304,7 +325,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 			kernel::init_torch(torch.threads);
 			let device = kernel::device(&torch.device)?;
 			let store = ContentStore::open(&store)?;
-			if batch == 0 {
+			if step.batch == 0 {
 				bail!("--batch must be at least 1");
 			}
 			let k = read_kernel(&dir)?;
@@ -330,17 +351,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 					stall_timeout: Duration::from_secs(net_args.stall_timeout),
 				},
 			);
-			let cfg = TrainConfig {
-				epochs,
-				batch,
-				adam: Adam { lr, ..Adam::default() },
-				seed: data_seed,
-				mode,
-				inner_steps,
-				outer_lr,
-				outer_momentum,
-				max_reforms: 10,
-			};
+			let cfg = step.config(epochs, inner_steps, outer_lr, outer_momentum);
 			let trainer = Trainer {
 				model,
 				train: train_data,
@@ -402,10 +413,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 			from_step,
 			rank,
 			group_size,
-			batch,
-			lr,
-			data_seed,
-			mode,
+			train: step_args,
 			torch,
 		} => {
 			kernel::init_torch(torch.threads);
@@ -419,17 +427,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 				&std::fs::read(&checkpoint)
 					.with_context(|| format!("reading {}", checkpoint.display()))?,
 			)?;
-			let cfg = TrainConfig {
-				epochs: 0,
-				batch,
-				adam: Adam { lr, ..Adam::default() },
-				seed: data_seed,
-				mode,
-				inner_steps: 0,
-				outer_lr: 0.0,
-				outer_momentum: 0.0,
-				max_reforms: 0,
-			};
+			if step_args.batch == 0 {
+				bail!("--batch must be at least 1");
+			}
+			let cfg = step_args.config(0, 0, 0.0, 0.0);
 			let digest = train::replay_step(
 				&mut model,
 				&data,

@@ -99,15 +99,20 @@ async fn bad_chunks_abort_the_round_with_a_clear_error_and_the_worker_goes_on() 
 	let send = |chunk: Chunk| {
 		let rogue = rogue.clone();
 		let to = honest.peer_id;
-		async move { rogue.request(to, Request::Chunk(chunk)).await.unwrap() }
+		async move {
+			// Give the honest member's round time to begin.
+			tokio::time::sleep(Duration::from_millis(200)).await;
+			rogue.request(to, Request::Chunk(chunk)).await.unwrap()
+		}
+	};
+	// Starts the honest member's round `round`.
+	let start = |round: u64| {
+		let (c, g) = (collective.clone(), group.clone());
+		tokio::spawn(async move { c.all_reduce(&g, round, vec![1.0; 32]).await })
 	};
 
 	// 1. Wrong size: 8 values in a round whose segment chunks hold 16 values.
-	let round = {
-		let (c, g) = (collective.clone(), group.clone());
-		tokio::spawn(async move { c.all_reduce(&g, 1, vec![1.0; 32]).await })
-	};
-	tokio::time::sleep(Duration::from_millis(200)).await;
+	let round = start(1);
 	let answer =
 		send(Chunk { generation: 0, round: 1, step: 0, chunk: 0, payload: vec![0; 32] }).await;
 	let Response::Error(text) = answer else {
@@ -119,23 +124,15 @@ async fn bad_chunks_abort_the_round_with_a_clear_error_and_the_worker_goes_on() 
 	assert!(err.to_string().contains("expected 64"), "{err}");
 
 	// 2. Wrong round number.
-	let round = {
-		let (c, g) = (collective.clone(), group.clone());
-		tokio::spawn(async move { c.all_reduce(&g, 2, vec![1.0; 32]).await })
-	};
-	tokio::time::sleep(Duration::from_millis(200)).await;
+	let round = start(2);
 	let answer =
 		send(Chunk { generation: 0, round: 9, step: 0, chunk: 0, payload: vec![0; 64] }).await;
 	assert!(matches!(answer, Response::Error(ref t) if t.contains("round 9")), "{answer:?}");
 	let err = round.await.unwrap().unwrap_err();
 	assert!(err.to_string().contains("round 9"), "{err}");
 
-	// 3. A step outside the ring and a chunk index outside the segment.
-	let round = {
-		let (c, g) = (collective.clone(), group.clone());
-		tokio::spawn(async move { c.all_reduce(&g, 3, vec![1.0; 32]).await })
-	};
-	tokio::time::sleep(Duration::from_millis(200)).await;
+	// 3. A step outside the ring.
+	let round = start(3);
 	let answer =
 		send(Chunk { generation: 0, round: 3, step: 5, chunk: 0, payload: vec![0; 64] }).await;
 	assert!(

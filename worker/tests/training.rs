@@ -12,6 +12,20 @@ fn cid_blob(store: &std::path::Path, cid: &str) -> Vec<u8> {
 	std::fs::read(store.join(cid)).unwrap()
 }
 
+/// `verity-worker replay-step` on the digits kernel with lr 0.005 and a group of 2; the digest.
+fn replay(checkpoint: &std::path::Path, rank: usize, extra: &[&str]) -> String {
+	let kernel = kernels().join("digits");
+	let rank = rank.to_string();
+	let mut args = vec!["replay-step", "--kernel", kernel.to_str().unwrap()];
+	args.extend(["--checkpoint", checkpoint.to_str().unwrap(), "--rank", &rank]);
+	args.extend(["--group-size", "2", "--lr", "0.005"]);
+	args.extend(extra);
+	let (ok, out, err) = run(&args);
+	assert!(ok, "{err}");
+	let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+	v["digest"].as_str().unwrap().to_string()
+}
+
 #[test]
 fn three_workers_train_digits_to_95_percent_with_one_checkpoint() {
 	let dir = tempfile::tempdir().unwrap();
@@ -146,44 +160,11 @@ fn same_seed_same_checkpoints_and_output_digests_and_replayed_steps() {
 	);
 	let rank =
 		r1[0]["group"].as_array().unwrap().iter().position(|p| *p == r1[0]["peer_id"]).unwrap();
-	let (ok, out, err) = run(&[
-		"replay-step",
-		"--kernel",
-		kernel.to_str().unwrap(),
-		"--checkpoint",
-		epoch1.to_str().unwrap(),
-		"--step",
-		&spe.to_string(),
-		"--rank",
-		&rank.to_string(),
-		"--group-size",
-		"2",
-		"--lr",
-		"0.005",
-	]);
-	assert!(ok, "{err}");
-	let replayed: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
-	assert_eq!(replayed["digest"].as_str().unwrap(), format!("{:?}", hashes[0]));
+	let spe_text = spe.to_string();
+	let replayed = replay(&epoch1, rank, &["--step", &spe_text]);
+	assert_eq!(replayed, format!("{:?}", hashes[0]));
 	// The other member's shard gives another digest.
-	let (_, out, _) = run(&[
-		"replay-step",
-		"--kernel",
-		kernel.to_str().unwrap(),
-		"--checkpoint",
-		epoch1.to_str().unwrap(),
-		"--step",
-		&spe.to_string(),
-		"--rank",
-		&(1 - rank).to_string(),
-		"--group-size",
-		"2",
-		"--lr",
-		"0.005",
-	]);
-	assert_ne!(
-		serde_json::from_str::<serde_json::Value>(out.trim()).unwrap()["digest"],
-		replayed["digest"]
-	);
+	assert_ne!(replay(&epoch1, 1 - rank, &["--step", &spe_text]), replayed);
 }
 
 #[test]
@@ -223,32 +204,8 @@ fn diloco_members_agree_and_an_inner_step_replays_from_the_round_checkpoint() {
 	let round3 = &reports[1]["epochs"][2];
 	let leaves = cid_blob(&store, round3["gradient_digests"].as_str().unwrap());
 	let start = store.join(reports[1]["epochs"][1]["checkpoint"].as_str().unwrap());
-	let kernel = kernels().join("digits");
-	let (ok, out, err) = run(&[
-		"replay-step",
-		"--kernel",
-		kernel.to_str().unwrap(),
-		"--checkpoint",
-		start.to_str().unwrap(),
-		"--mode",
-		"diloco",
-		"--from-step",
-		"20",
-		"--step",
-		"27",
-		"--rank",
-		&rank.to_string(),
-		"--group-size",
-		"2",
-		"--lr",
-		"0.005",
-	]);
-	assert!(ok, "{err}");
-	let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
-	assert_eq!(
-		v["digest"].as_str().unwrap(),
-		format!("0x{}", hex::encode(&leaves[7 * 32..8 * 32]))
-	);
+	let digest = replay(&start, rank, &["--mode", "diloco", "--from-step", "20", "--step", "27"]);
+	assert_eq!(digest, format!("0x{}", hex::encode(&leaves[7 * 32..8 * 32])));
 }
 
 #[test]
