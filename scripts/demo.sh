@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# The main job, end to end (today: the chain, payment channels, the market and governance).
+# The main job, end to end (today: the chain, payment channels, the market, group training by
+# workers — not yet connected to the chain — and governance).
 # Installs what is missing, builds the node, starts a dev chain, waits until it produces and
 # finalises blocks, serves 10,000 pay-per-request calls through a payment channel settled in one
 # redeem, registers a kernel, has a job allocated over two offers cheapest first, verified by
-# commit-reveal committees and paid, changes a
+# commit-reveal committees and paid, trains the registered kernel with three workers, changes a
 # parameter by stake-weighted vote, prints a summary with how to reach the chain from
 # polkadot.js, and keeps the chain running until Ctrl-C.
 #   VERITY_DEMO_EXIT=1  stop after the summary (used by CI to check the command works)
@@ -43,8 +44,13 @@ done
 log "payment channel: Alice pays Bob per request with signed vouchers; Bob settles once"
 channel_summary="$(cd "$VERITY_ROOT/tests/e2e" && VERITY_WS="ws://127.0.0.1:$rpc_port" node demo/channel.mjs "${VERITY_DEMO_REQUESTS:-10000}")"
 
-log "market: a kernel registered, two providers offer CPU, a job is split cheapest first, verified by committees and paid"
-market_summary="$(cd "$VERITY_ROOT/tests/e2e" && VERITY_WS="ws://127.0.0.1:$rpc_port" node demo/market.mjs)"
+log "kernels: exporting the digits MLP and the char transformer with PyTorch (scripts/kernels.py)"
+python3 "$VERITY_ROOT/scripts/kernels.py" "$base/kernels" >/dev/null
+archive_cid="$("$VERITY_WORKER" put --store "$base/store" "$base/kernels/digits/kernel.pt")"
+log "market: the digits kernel ($archive_cid) registered, two providers offer CPU, a job is split cheapest first, verified by committees and paid"
+market_summary="$(cd "$VERITY_ROOT/tests/e2e" && VERITY_KERNEL_ARCHIVE="$archive_cid" VERITY_WS="ws://127.0.0.1:$rpc_port" node demo/market.mjs)"
+log "training: three workers train the digits kernel together (ring AllReduce over libp2p)"
+training_summary="$("$VERITY_ROOT/scripts/train-local.sh" 3 "$base/kernels/digits" "$base/train" --epochs 15 --lr 0.005)"
 log "governance: a parameter change proposed, voted with stake, enacted as Root"
 governance_summary="$(cd "$VERITY_ROOT/tests/e2e" && VERITY_WS="ws://127.0.0.1:$rpc_port" node demo/governance.mjs 300)"
 
@@ -74,6 +80,10 @@ $channel_summary
   A kernel, two offers, a job allocated at minimum cost, verified by committees and paid
   (aivm-registry, marketplace, proof-of-compute)
 $market_summary
+  Three workers train the registered kernel (verity-worker: libtorch, libp2p AllReduce); the
+  chain client that publishes the checkpoint CID on chain is the next step
+$training_summary
+
   A parameter changed by stake-weighted vote (staking-governance)
 $governance_summary
 

@@ -9,6 +9,8 @@ export LIBTORCH_USE_PYTORCH=1
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 VERITY_NODE="$CARGO_TARGET_DIR/debug/verity-node"
 export VERITY_NODE
+VERITY_WORKER="$CARGO_TARGET_DIR/debug/verity-worker"
+export VERITY_WORKER
 
 log() { printf '\033[1m[verity]\033[0m %s\n' "$*" >&2; }
 

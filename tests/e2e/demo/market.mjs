@@ -22,7 +22,10 @@ async function send(tx, signer, section, method) {
   return r.events.find(({ event }) => event.section === section && event.method === method)?.event;
 }
 
-const archive = rawCid(new TextEncoder().encode('verity demo kernel: digits MLP 64-32-10'));
+// The archive CID of the digits kernel scripts/kernels.py exported (demo.sh passes it), so the
+// kernel on chain names the archive the workers train.
+const archive = process.env.VERITY_KERNEL_ARCHIVE
+  ?? rawCid(new TextEncoder().encode('verity demo kernel: digits MLP 64-32-10'));
 const registered = await send(api.tx.aivmRegistry.registerKernel(
   archive,
   { libtorch: '2.11.0', device: 'Cpu', dtype: 'F32', deterministicAlgorithms: true, tf32Disabled: true, seed: 42 },
