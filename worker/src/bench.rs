@@ -2,13 +2,13 @@
 //! throughput (`bench-allreduce`), and a training step (`bench-step`). The anchors they are
 //! compared with (torch.distributed gloo, PyTorch eager) run beside them in `scripts/bench-worker.sh`.
 
+use crate::error::{bail, Result};
 use crate::{
 	collective::{Collective, CollectiveConfig, Group},
 	kernel::{Adam, Dataset, Model},
 	net::{key_from_seed, Net, NetConfig},
 	wire::{Hello, Request},
 };
-use anyhow::{bail, Context};
 use serde::Serialize;
 use std::{
 	sync::{Arc, Mutex},
@@ -125,7 +125,7 @@ struct Peer {
 	collective: Collective,
 }
 
-async fn peers(n: usize, config: CollectiveConfig) -> anyhow::Result<Vec<Peer>> {
+async fn peers(n: usize, config: CollectiveConfig) -> Result<Vec<Peer>> {
 	let mut out = Vec::new();
 	for i in 0..n {
 		let cfg = NetConfig {
@@ -160,12 +160,7 @@ async fn peers(n: usize, config: CollectiveConfig) -> anyhow::Result<Vec<Peer>> 
 
 /// Throughput of one link: `bytes` sent from `a` to `b` as probe requests of the AllReduce chunk
 /// size with `window` in flight, the same transport path the ring uses.
-async fn link_throughput(
-	a: &Net,
-	b: &Net,
-	bytes: usize,
-	config: CollectiveConfig,
-) -> anyhow::Result<f64> {
+async fn link_throughput(a: &Net, b: &Net, bytes: usize, config: CollectiveConfig) -> Result<f64> {
 	let chunks = bytes.div_ceil(config.chunk_bytes);
 	let payload = vec![0u8; config.chunk_bytes.min(bytes)];
 	let start = Instant::now();
@@ -179,7 +174,7 @@ async fn link_throughput(
 			sent += 1;
 		}
 		if let Some(r) = inflight.next().await {
-			r.context("network stopped")??;
+			r.map_err(|_| crate::error::invalid!("network stopped"))??;
 		}
 	}
 	Ok(bytes as f64 / start.elapsed().as_secs_f64())
@@ -187,11 +182,7 @@ async fn link_throughput(
 
 /// Throughput of each link when every peer sends `bytes` to its ring successor at the same time (the
 /// ring's own traffic pattern; on one machine all links share its cores): bytes / slowest time.
-async fn ring_link_throughput(
-	nets: &[Net],
-	bytes: usize,
-	config: CollectiveConfig,
-) -> anyhow::Result<f64> {
+async fn ring_link_throughput(nets: &[Net], bytes: usize, config: CollectiveConfig) -> Result<f64> {
 	let start = Instant::now();
 	let mut tasks = Vec::new();
 	for (i, a) in nets.iter().enumerate() {
@@ -211,7 +202,7 @@ pub async fn bench_allreduce(
 	sizes: &[usize],
 	reps: usize,
 	config: CollectiveConfig,
-) -> anyhow::Result<Vec<AllReduceFigure>> {
+) -> Result<Vec<AllReduceFigure>> {
 	let peers = peers(n, config).await?;
 	let group = Group::new(0, peers.iter().map(|p| p.net.peer_id).collect());
 	let mut figures = Vec::new();
@@ -296,7 +287,7 @@ pub fn bench_step(
 	data: &Dataset,
 	batch: usize,
 	iters: usize,
-) -> anyhow::Result<StepFigure> {
+) -> Result<StepFigure> {
 	let idx: Vec<i64> = (0..batch as i64).collect();
 	let (x, y) = data.batch(&idx, model.manifest.context)?;
 	let adam = Adam::default();

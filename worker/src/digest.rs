@@ -16,8 +16,8 @@
 //! metadata as strings), so the same state always has the same bytes and the same CID, and
 //! `safetensors.torch.load_file` reads them.
 
+use crate::error::{bail, Context, Result};
 use crate::kernel::Aggregation;
-use anyhow::{bail, Context};
 use polkadot_sdk::sp_core::H256;
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 use sha2::{Digest, Sha256};
@@ -25,7 +25,7 @@ use std::collections::{BTreeMap, HashMap};
 use tch::{Device, Kind, Tensor};
 
 /// Digest of a kernel's output tensor under its aggregation rule.
-pub fn output_digest(output: &Tensor, rule: Aggregation) -> anyhow::Result<H256> {
+pub fn output_digest(output: &Tensor, rule: Aggregation) -> Result<H256> {
 	let t = output.to_device(Device::Cpu).to_kind(Kind::Float).contiguous();
 	let values = Vec::<f32>::try_from(&t.flatten(0, -1))?;
 	let dims: Vec<i64> = t.size();
@@ -78,7 +78,7 @@ pub fn gradient_digest(step: u64, gradient: &[f32]) -> H256 {
 	H256(h.finalize().into())
 }
 
-fn dtype(kind: Kind) -> anyhow::Result<Dtype> {
+fn dtype(kind: Kind) -> Result<Dtype> {
 	Ok(match kind {
 		Kind::Float => Dtype::F32,
 		Kind::Double => Dtype::F64,
@@ -89,7 +89,7 @@ fn dtype(kind: Kind) -> anyhow::Result<Dtype> {
 	})
 }
 
-fn kind(dtype: Dtype) -> anyhow::Result<Kind> {
+fn kind(dtype: Dtype) -> Result<Kind> {
 	Ok(match dtype {
 		Dtype::F32 => Kind::Float,
 		Dtype::F64 => Kind::Double,
@@ -106,7 +106,7 @@ fn kind(dtype: Dtype) -> anyhow::Result<Kind> {
 pub fn to_safetensors(
 	tensors: &[(String, Tensor)],
 	meta: BTreeMap<String, String>,
-) -> anyhow::Result<Vec<u8>> {
+) -> Result<Vec<u8>> {
 	let meta = HashMap::from([("verity".to_string(), serde_json::to_string(&meta)?)]);
 	let mut raw: Vec<(String, Dtype, Vec<usize>, Vec<u8>)> = Vec::new();
 	for (name, t) in tensors {
@@ -124,20 +124,18 @@ pub fn to_safetensors(
 		.iter()
 		.map(|(n, d, s, b)| Ok((n.clone(), TensorView::new(*d, s.clone(), b)?)))
 		.collect::<Result<_, safetensors::SafeTensorError>>()
-		.map_err(|e| anyhow::anyhow!("safetensors: {e:?}"))?;
+		.map_err(|e| crate::error::invalid!("safetensors: {e:?}"))?;
 	safetensors::tensor::serialize(views, &Some(meta))
-		.map_err(|e| anyhow::anyhow!("safetensors: {e:?}"))
+		.map_err(|e| crate::error::invalid!("safetensors: {e:?}"))
 }
 
 /// Reads safetensors bytes into CPU tensors (sorted by name) and the metadata.
 #[allow(clippy::type_complexity)]
-pub fn from_safetensors(
-	bytes: &[u8],
-) -> anyhow::Result<(Vec<(String, Tensor)>, BTreeMap<String, String>)> {
+pub fn from_safetensors(bytes: &[u8]) -> Result<(Vec<(String, Tensor)>, BTreeMap<String, String>)> {
 	let st = SafeTensors::deserialize(bytes)
-		.map_err(|e| anyhow::anyhow!("not a safetensors file: {e:?}"))?;
+		.map_err(|e| crate::error::invalid!("not a safetensors file: {e:?}"))?;
 	let (_, header) = SafeTensors::read_metadata(bytes)
-		.map_err(|e| anyhow::anyhow!("not a safetensors file: {e:?}"))?;
+		.map_err(|e| crate::error::invalid!("not a safetensors file: {e:?}"))?;
 	let mut meta: BTreeMap<String, String> = BTreeMap::new();
 	for (k, v) in header.metadata().clone().unwrap_or_default() {
 		if k == "verity" {

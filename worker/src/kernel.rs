@@ -8,7 +8,7 @@
 //! with the same archive, data and seed produce bit-identical outputs and checkpoints.
 
 use crate::digest;
-use anyhow::{bail, Context};
+use crate::error::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use std::{collections::BTreeMap, io::Cursor};
 use tch::{CModule, Device, IValue, Kind, Tensor};
@@ -104,7 +104,7 @@ pub fn init_torch(threads: usize) {
 }
 
 /// Chooses a device: `cpu`, `cuda` (fails without CUDA) or `auto` (CUDA when available).
-pub fn device(choice: &str) -> anyhow::Result<Device> {
+pub fn device(choice: &str) -> Result<Device> {
 	match choice {
 		"cpu" => Ok(Device::Cpu),
 		"cuda" if tch::Cuda::is_available() => Ok(Device::Cuda(0)),
@@ -155,15 +155,15 @@ impl Default for Adam {
 
 impl Model {
 	/// Loads a kernel from its archive bytes and manifest.
-	pub fn load(manifest: Manifest, archive: &[u8], device: Device) -> anyhow::Result<Self> {
+	pub fn load(manifest: Manifest, archive: &[u8], device: Device) -> Result<Self> {
 		let cid = Cid::of_raw_bytes(archive);
 		let mut module = CModule::load_data_on_device(&mut Cursor::new(archive), device)
-			.map_err(|e| anyhow::anyhow!("{e}"))
+			.map_err(|e| crate::error::invalid!("{e}"))
 			.with_context(|| {
 				format!("kernel archive {} is not a loadable TorchScript archive", cid.to_text())
 			})?;
 		module.set_train();
-		let params = module.named_parameters().map_err(|e| anyhow::anyhow!("{e}"))?;
+		let params = module.named_parameters().map_err(|e| crate::error::invalid!("{e}"))?;
 		if params.is_empty() {
 			bail!("kernel archive {} has no parameters", cid.to_text());
 		}
@@ -202,7 +202,7 @@ impl Model {
 	}
 
 	/// Runs the kernel on `input`.
-	pub fn forward(&self, input: &Tensor) -> anyhow::Result<Tensor> {
+	pub fn forward(&self, input: &Tensor) -> Result<Tensor> {
 		match self.module.forward_is(&[IValue::Tensor(input.shallow_clone())]) {
 			Ok(IValue::Tensor(t)) => Ok(t),
 			Ok(other) => bail!("kernel returned {other:?}, expected a tensor"),
@@ -211,9 +211,9 @@ impl Model {
 	}
 
 	/// Inference in batches of `batch` rows, returning all outputs on the CPU.
-	pub fn infer(&mut self, input: &Tensor, batch: i64) -> anyhow::Result<Tensor> {
+	pub fn infer(&mut self, input: &Tensor, batch: i64) -> Result<Tensor> {
 		self.module.set_eval();
-		let out = tch::no_grad(|| -> anyhow::Result<Tensor> {
+		let out = tch::no_grad(|| -> Result<Tensor> {
 			let n = input.size()[0];
 			let mut parts = Vec::new();
 			let mut at = 0;
@@ -233,12 +233,7 @@ impl Model {
 
 	/// The loss of a batch: the sum of per-sample losses divided by `global_batch`, so that the
 	/// sum of every member's gradient is the gradient of the whole batch's mean loss.
-	pub fn loss(
-		&self,
-		input: &Tensor,
-		target: &Tensor,
-		global_batch: i64,
-	) -> anyhow::Result<Tensor> {
+	pub fn loss(&self, input: &Tensor, target: &Tensor, global_batch: i64) -> Result<Tensor> {
 		let logits = self.forward(&input.to_device(self.device))?;
 		let target = target.to_device(self.device);
 		let (logits, target, per_sample) = match self.manifest.task {
@@ -264,7 +259,7 @@ impl Model {
 		input: &Tensor,
 		target: &Tensor,
 		global_batch: i64,
-	) -> anyhow::Result<(Vec<f32>, f64)> {
+	) -> Result<(Vec<f32>, f64)> {
 		let loss = self.loss(input, target, global_batch)?;
 		// Gradients returned directly (like `torch.autograd.grad`): nothing accumulates in `.grad`,
 		// so there is nothing to zero between steps.
@@ -281,24 +276,20 @@ impl Model {
 	}
 
 	/// The parameters flattened in order.
-	pub fn flat_params(&self) -> anyhow::Result<Vec<f32>> {
+	pub fn flat_params(&self) -> Result<Vec<f32>> {
 		let parts: Vec<Tensor> =
 			self.params.iter().map(|(_, p)| p.detach().flatten(0, -1)).collect();
 		Ok(Vec::<f32>::try_from(&Tensor::cat(&parts, 0).to_device(Device::Cpu))?)
 	}
 
 	/// Overwrites the parameters from a flat vector.
-	pub fn set_flat_params(&mut self, flat: &[f32]) -> anyhow::Result<()> {
+	pub fn set_flat_params(&mut self, flat: &[f32]) -> Result<()> {
 		self.for_each_slice(flat, |p, src| {
 			p.detach().copy_(src);
 		})
 	}
 
-	fn for_each_slice(
-		&mut self,
-		flat: &[f32],
-		mut f: impl FnMut(&Tensor, &Tensor),
-	) -> anyhow::Result<()> {
+	fn for_each_slice(&mut self, flat: &[f32], mut f: impl FnMut(&Tensor, &Tensor)) -> Result<()> {
 		if flat.len() != self.numel() {
 			bail!("vector of {} values for a model of {}", flat.len(), self.numel());
 		}
@@ -324,7 +315,7 @@ impl Model {
 	}
 
 	/// One Adam step with the given (already reduced) flat gradient.
-	pub fn adam_step(&mut self, flat_grad: &[f32], opt: &Adam) -> anyhow::Result<()> {
+	pub fn adam_step(&mut self, flat_grad: &[f32], opt: &Adam) -> Result<()> {
 		if flat_grad.len() != self.numel() {
 			bail!("gradient of {} values for a model of {}", flat_grad.len(), self.numel());
 		}
@@ -360,7 +351,7 @@ impl Model {
 		&self,
 		extra: &BTreeMap<String, String>,
 		mut tensors: Vec<(String, Tensor)>,
-	) -> anyhow::Result<Vec<u8>> {
+	) -> Result<Vec<u8>> {
 		for (i, (name, p)) in self.params.iter().enumerate() {
 			tensors.push((format!("param/{name}"), p.detach().to_device(Device::Cpu).contiguous()));
 			tensors.push((
@@ -379,7 +370,7 @@ impl Model {
 	}
 
 	/// Restores parameters and Adam state from [`Self::checkpoint`] bytes.
-	pub fn restore(&mut self, bytes: &[u8]) -> anyhow::Result<BTreeMap<String, String>> {
+	pub fn restore(&mut self, bytes: &[u8]) -> Result<BTreeMap<String, String>> {
 		let (tensors, meta) = digest::from_safetensors(bytes)?;
 		if meta.get("kernel") != Some(&self.archive.to_text()) {
 			bail!(
@@ -388,14 +379,14 @@ impl Model {
 				self.archive.to_text()
 			);
 		}
-		let find = |key: String| -> anyhow::Result<&Tensor> {
+		let find = |key: String| -> Result<&Tensor> {
 			tensors
 				.iter()
 				.find(|(k, _)| *k == key)
 				.map(|(_, t)| t)
 				.with_context(|| format!("checkpoint lacks {key}"))
 		};
-		tch::no_grad(|| -> anyhow::Result<()> {
+		tch::no_grad(|| -> Result<()> {
 			for (i, (name, p)) in self.params.iter().enumerate() {
 				for (key, dst) in
 					[("param", p), ("adam_m", &self.adam_m[i]), ("adam_v", &self.adam_v[i])]
@@ -419,7 +410,7 @@ impl Model {
 	}
 
 	/// Accuracy (classification) or mean loss (next-token) on held-out data.
-	pub fn evaluate(&mut self, data: &Dataset) -> anyhow::Result<f64> {
+	pub fn evaluate(&mut self, data: &Dataset) -> Result<f64> {
 		match (self.manifest.task, data) {
 			(Task::Classification, Dataset::Labelled { x, y }) => {
 				let logits = self.infer(x, 512)?;
@@ -438,7 +429,7 @@ impl Model {
 		}
 	}
 
-	fn context(&self) -> anyhow::Result<i64> {
+	fn context(&self) -> Result<i64> {
 		self.manifest.context.context("next-token kernel without a context length")
 	}
 }
@@ -458,7 +449,7 @@ pub enum Dataset {
 
 impl Dataset {
 	/// Reads a dataset blob (safetensors with `x` and `y`, or `tokens`).
-	pub fn from_bytes(bytes: &[u8]) -> anyhow::Result<Self> {
+	pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
 		let (tensors, _) = digest::from_safetensors(bytes)?;
 		let get = |k: &str| tensors.iter().find(|(n, _)| n == k).map(|(_, t)| t.shallow_clone());
 		match (get("x"), get("y"), get("tokens")) {
@@ -482,7 +473,7 @@ impl Dataset {
 	}
 
 	/// Next-token windows: inputs [W, T] and targets shifted by one; `index` picks windows.
-	pub fn windows(&self, context: i64, index: Option<&[i64]>) -> anyhow::Result<(Tensor, Tensor)> {
+	pub fn windows(&self, context: i64, index: Option<&[i64]>) -> Result<(Tensor, Tensor)> {
 		let Dataset::Tokens(t) = self else { bail!("not a token dataset") };
 		let w = (t.size()[0] - 1) / context;
 		let picks: Vec<i64> = index.map(<[i64]>::to_vec).unwrap_or_else(|| (0..w).collect());
@@ -496,7 +487,7 @@ impl Dataset {
 	}
 
 	/// The examples at `index` as (input, target).
-	pub fn batch(&self, index: &[i64], context: Option<i64>) -> anyhow::Result<(Tensor, Tensor)> {
+	pub fn batch(&self, index: &[i64], context: Option<i64>) -> Result<(Tensor, Tensor)> {
 		match self {
 			Dataset::Labelled { x, y } => {
 				let i = Tensor::from_slice(index);

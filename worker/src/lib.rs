@@ -10,10 +10,12 @@
 //! - [`train`]: group training (sync or DiLoCo) with re-formation after a member is lost.
 //! - [`bench`]: the hardware benchmark and the AllReduce and training-step benchmarks.
 //! - [`metrics`]: Prometheus metrics.
+//! - [`error`]: the library's error type.
 
 pub mod bench;
 pub mod collective;
 pub mod digest;
+pub mod error;
 pub mod kernel;
 pub mod metrics;
 pub mod net;

@@ -1,5 +1,6 @@
 //! Prometheus metrics and their HTTP endpoint (`GET /metrics`, text format).
 
+use crate::error::Result;
 use prometheus::{Encoder, Gauge, IntCounter, Registry, TextEncoder};
 use std::net::SocketAddr;
 use tokio::{
@@ -52,7 +53,7 @@ impl Metrics {
 	}
 
 	/// Serves `/metrics` on `addr` until the process ends.
-	pub async fn serve(self, addr: SocketAddr) -> anyhow::Result<SocketAddr> {
+	pub async fn serve(self, addr: SocketAddr) -> Result<SocketAddr> {
 		let listener = TcpListener::bind(addr).await?;
 		let local = listener.local_addr()?;
 		tokio::spawn(async move {

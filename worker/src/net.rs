@@ -3,6 +3,7 @@
 //! handle over bounded channels. Inbound AllReduce chunks and lost peers are delivered as
 //! [`Event`]s; hellos and blob requests are answered by the actor itself.
 
+use crate::error::{Error, Result};
 use crate::{
 	store::ContentStore,
 	wire::{Chunk, Codec, Hello, Request, Response, PROTOCOL},
@@ -62,13 +63,17 @@ type Answer = (ResponseChannel<Response>, Response);
 #[derive(Debug)]
 pub struct Responder {
 	channel: ResponseChannel<Response>,
-	tx: mpsc::UnboundedSender<Answer>,
+	tx: mpsc::Sender<Answer>,
 }
 
 impl Responder {
 	/// Sends the answer (dropped if the connection is gone).
 	pub fn respond(self, response: Response) {
-		let _ = self.tx.send((self.channel, response));
+		// At most one answer per inbound request, and inbound requests are bounded by the peers'
+		// windows and the event queue; a full queue drops the answer and the peer's request fails.
+		if let Err(e) = self.tx.try_send((self.channel, response)) {
+			tracing::warn!("answer dropped: {e}");
+		}
 	}
 }
 
@@ -106,11 +111,11 @@ pub fn key_from_seed(seed: &str) -> Keypair {
 }
 
 /// Splits `/ip4/…/tcp/…/p2p/<id>` into the peer id and the address.
-pub fn split_peer_addr(addr: &Multiaddr) -> anyhow::Result<(PeerId, Multiaddr)> {
+pub fn split_peer_addr(addr: &Multiaddr) -> Result<(PeerId, Multiaddr)> {
 	let mut addr = addr.clone();
 	match addr.pop() {
 		Some(Protocol::P2p(peer)) => Ok((peer, addr)),
-		_ => anyhow::bail!("peer address {addr} does not end in /p2p/<peer id>"),
+		_ => crate::error::bail!("peer address {addr} does not end in /p2p/<peer id>"),
 	}
 }
 
@@ -120,7 +125,7 @@ impl Net {
 		config: NetConfig,
 		store: Option<ContentStore>,
 		hello: Arc<Mutex<Hello>>,
-	) -> anyhow::Result<(Net, mpsc::Receiver<Event>)> {
+	) -> Result<(Net, mpsc::Receiver<Event>)> {
 		let peer_id = config.key.public().to_peer_id();
 		let rr_config = request_response::Config::default()
 			.with_request_timeout(config.request_timeout)
@@ -131,13 +136,15 @@ impl Net {
 				tcp::Config::default().nodelay(true),
 				noise::Config::new,
 				yamux::Config::default,
-			)?
+			)
+			.map_err(|e| Error::Transport(e.to_string()))?
 			.with_behaviour(|_| {
 				Behaviour::with_codec(Codec, [(PROTOCOL, ProtocolSupport::Full)], rr_config)
-			})?
+			})
+			.map_err(|e| Error::Transport(e.to_string()))?
 			.with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(3600)))
 			.build();
-		swarm.listen_on(config.listen)?;
+		swarm.listen_on(config.listen).map_err(|e| Error::Transport(e.to_string()))?;
 		// Wait for the listener to report its address (port 0 gets a real port).
 		let addr = loop {
 			if let SwarmEvent::NewListenAddr { address, .. } = swarm.select_next_some().await {
@@ -151,7 +158,7 @@ impl Net {
 			cmd_rx,
 			event_tx,
 			pending: HashMap::new(),
-			resp: mpsc::unbounded_channel(),
+			resp: mpsc::channel(4096),
 			store,
 			hello,
 			addrs: HashMap::new(),
@@ -204,7 +211,7 @@ struct Actor {
 	cmd_rx: mpsc::Receiver<Cmd>,
 	event_tx: mpsc::Sender<Event>,
 	pending: HashMap<OutboundRequestId, oneshot::Sender<Result<Response, NetError>>>,
-	resp: (mpsc::UnboundedSender<Answer>, mpsc::UnboundedReceiver<Answer>),
+	resp: (mpsc::Sender<Answer>, mpsc::Receiver<Answer>),
 	store: Option<ContentStore>,
 	hello: Arc<Mutex<Hello>>,
 	/// Addresses given with [`Net::dial`].
@@ -355,14 +362,18 @@ pub async fn fetch_blob(
 	store: &ContentStore,
 	peer: PeerId,
 	cid: &verity_primitives::cid::Cid,
-) -> anyhow::Result<Vec<u8>> {
+) -> Result<Vec<u8>> {
 	match net.request(peer, Request::GetBlob(cid.to_bytes().to_vec())).await? {
 		Response::Blob(bytes) => {
 			store.put_expected(cid, &bytes)?;
 			Ok(bytes)
 		}
-		Response::NotFound => anyhow::bail!("peer {peer} does not have blob {}", cid.to_text()),
-		Response::Error(e) => anyhow::bail!("peer {peer} refused blob {}: {e}", cid.to_text()),
-		other => anyhow::bail!("peer {peer} answered a blob request with {other:?}"),
+		Response::NotFound => {
+			crate::error::bail!("peer {peer} does not have blob {}", cid.to_text())
+		}
+		Response::Error(e) => {
+			crate::error::bail!("peer {peer} refused blob {}: {e}", cid.to_text())
+		}
+		other => crate::error::bail!("peer {peer} answered a blob request with {other:?}"),
 	}
 }

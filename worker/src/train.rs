@@ -9,6 +9,7 @@
 //! of the group for its state (`Hello`), re-form with those that answer, restore the newest
 //! checkpoint all of them hold and continue.
 
+use crate::error::{bail, Context, Result};
 use crate::{
 	collective::{Collective, Group},
 	digest::gradient_digest,
@@ -18,7 +19,6 @@ use crate::{
 	store::ContentStore,
 	wire::{Hello, Request, Response},
 };
-use anyhow::{bail, Context};
 use libp2p::PeerId;
 use polkadot_sdk::sp_core::H256;
 use serde::Serialize;
@@ -180,7 +180,7 @@ impl Trainer {
 	}
 
 	/// One member's local step `g` from the current parameters: its gradient and loss.
-	pub fn local_step(&mut self, g: u64, rank: usize, n: usize) -> anyhow::Result<(Vec<f32>, f64)> {
+	pub fn local_step(&mut self, g: u64, rank: usize, n: usize) -> Result<(Vec<f32>, f64)> {
 		let idx = member_batch(&self.cfg, self.examples(), g, rank, n);
 		let (x, y) = self.train.batch(&idx, self.model.manifest.context)?;
 		let global = match self.cfg.mode {
@@ -190,7 +190,7 @@ impl Trainer {
 		self.model.local_gradient(&x, &y, global)
 	}
 
-	fn save_checkpoint(&mut self, epoch: u64, outer_v: &[f32]) -> anyhow::Result<Cid> {
+	fn save_checkpoint(&mut self, epoch: u64, outer_v: &[f32]) -> Result<Cid> {
 		let mut extra = BTreeMap::new();
 		extra.insert("epoch".to_string(), epoch.to_string());
 		extra.insert("mode".to_string(), format!("{:?}", self.cfg.mode).to_lowercase());
@@ -205,7 +205,7 @@ impl Trainer {
 		Ok(self.store.put(&bytes)?)
 	}
 
-	fn restore(&mut self, cid: &Cid) -> anyhow::Result<Vec<f32>> {
+	fn restore(&mut self, cid: &Cid) -> Result<Vec<f32>> {
 		let bytes = self.store.get(cid)?;
 		self.model.restore(&bytes)?;
 		let (tensors, _) = crate::digest::from_safetensors(&bytes)?;
@@ -216,7 +216,7 @@ impl Trainer {
 	}
 
 	/// Trains with `peers` (not including this worker); returns the report.
-	pub fn run(mut self, peers: Vec<PeerId>) -> anyhow::Result<TrainReport> {
+	pub fn run(mut self, peers: Vec<PeerId>) -> Result<TrainReport> {
 		let me = self.net.peer_id;
 		let eval_start = self.model.evaluate(&self.test)?;
 		let initial = self.save_checkpoint(0, &vec![0.0; self.model.numel()])?;
@@ -273,7 +273,7 @@ impl Trainer {
 		mut outer_v: Vec<f32>,
 		checkpoints: &mut BTreeMap<u64, Cid>,
 		records: &mut Vec<EpochRecord>,
-	) -> anyhow::Result<Outcome> {
+	) -> Result<Outcome> {
 		let rank = group.rank(&self.net.peer_id).context("not in the group")?;
 		let n = group.members.len();
 		let spe = steps_per_epoch(&self.cfg, self.examples());
@@ -370,7 +370,7 @@ impl Trainer {
 	}
 
 	/// Waits until every member answers (they may still be starting).
-	fn wait_for(&self, members: &[PeerId]) -> anyhow::Result<()> {
+	fn wait_for(&self, members: &[PeerId]) -> Result<()> {
 		let deadline = std::time::Instant::now() + Duration::from_secs(60);
 		for peer in members.iter().filter(|p| **p != self.net.peer_id) {
 			while self.hello_of(*peer).is_none() {
@@ -385,11 +385,7 @@ impl Trainer {
 
 	/// Asks every member for its state: the members that answer, and the newest epoch whose
 	/// checkpoint all of them (and this worker) hold with the same CID.
-	fn probe(
-		&self,
-		members: &[PeerId],
-		mine: &BTreeMap<u64, Cid>,
-	) -> anyhow::Result<(Vec<PeerId>, u64)> {
+	fn probe(&self, members: &[PeerId], mine: &BTreeMap<u64, Cid>) -> Result<(Vec<PeerId>, u64)> {
 		let mut alive = vec![self.net.peer_id];
 		let mut common: BTreeMap<u64, String> =
 			mine.iter().map(|(e, c)| (*e, c.to_text())).collect();
@@ -434,7 +430,7 @@ pub fn replay_step(
 	step: u64,
 	rank: usize,
 	n: usize,
-) -> anyhow::Result<H256> {
+) -> Result<H256> {
 	if from > step {
 		bail!("--from-step {from} is after --step {step}");
 	}

@@ -1,0 +1,88 @@
+//! The worker library's error type. Every failure names what went wrong in words a worker's
+//! operator can act on; `main` adds context with `anyhow` and prints it.
+
+use crate::{collective::AllReduceError, net::NetError, store::StoreError};
+
+/// Why a worker operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+	/// Bad input: a kernel, checkpoint, dataset or argument that does not fit.
+	#[error("{0}")]
+	Invalid(String),
+	/// libtorch refused an operation.
+	#[error("libtorch: {0}")]
+	Torch(#[from] tch::TchError),
+	/// The content store.
+	#[error(transparent)]
+	Store(#[from] StoreError),
+	/// A request to a peer.
+	#[error(transparent)]
+	Net(#[from] NetError),
+	/// An AllReduce round.
+	#[error(transparent)]
+	AllReduce(#[from] AllReduceError),
+	/// Setting up the libp2p node.
+	#[error("libp2p: {0}")]
+	Transport(String),
+	/// A malformed multiaddress.
+	#[error("bad address: {0}")]
+	Address(#[from] libp2p::multiaddr::Error),
+	/// A task of the worker panicked or was cancelled.
+	#[error("task failed: {0}")]
+	Task(#[from] tokio::task::JoinError),
+	/// JSON.
+	#[error("JSON: {0}")]
+	Json(#[from] serde_json::Error),
+	/// I/O.
+	#[error("I/O: {0}")]
+	Io(#[from] std::io::Error),
+	/// An error with what was being done when it happened.
+	#[error("{context}: {source}")]
+	Context {
+		/// What was being done.
+		context: String,
+		/// The error.
+		source: Box<Error>,
+	},
+}
+
+/// The library's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Returns early with [`Error::Invalid`] and a formatted message.
+macro_rules! bail {
+	($($t:tt)*) => { return Err($crate::error::Error::Invalid(format!($($t)*))) };
+}
+pub(crate) use bail;
+
+/// Adds what was being done to an error (or turns a `None` into an [`Error::Invalid`]).
+pub trait Context<T> {
+	/// With a fixed description.
+	fn context(self, context: impl Into<String>) -> Result<T>;
+	/// With a description computed only on error.
+	fn with_context<S: Into<String>>(self, f: impl FnOnce() -> S) -> Result<T>;
+}
+
+impl<T, E: Into<Error>> Context<T> for std::result::Result<T, E> {
+	fn context(self, context: impl Into<String>) -> Result<T> {
+		self.map_err(|e| Error::Context { context: context.into(), source: Box::new(e.into()) })
+	}
+	fn with_context<S: Into<String>>(self, f: impl FnOnce() -> S) -> Result<T> {
+		self.map_err(|e| Error::Context { context: f().into(), source: Box::new(e.into()) })
+	}
+}
+
+impl<T> Context<T> for Option<T> {
+	fn context(self, context: impl Into<String>) -> Result<T> {
+		self.ok_or_else(|| Error::Invalid(context.into()))
+	}
+	fn with_context<S: Into<String>>(self, f: impl FnOnce() -> S) -> Result<T> {
+		self.ok_or_else(|| Error::Invalid(f().into()))
+	}
+}
+
+/// An [`Error::Invalid`] with a formatted message.
+macro_rules! invalid {
+	($($t:tt)*) => { $crate::error::Error::Invalid(format!($($t)*)) };
+}
+pub(crate) use invalid;
