@@ -9,8 +9,8 @@ pub enum Error {
 	/// Bad input: a kernel, checkpoint, dataset or argument that does not fit.
 	#[error("{0}")]
 	Invalid(String),
-	/// libtorch refused an operation.
-	#[error("libtorch: {0}")]
+	/// libtorch refused an operation (its message without the C++ backtrace).
+	#[error("libtorch: {}", torch_message(.0))]
 	Torch(#[from] tch::TchError),
 	/// The content store.
 	#[error(transparent)]
@@ -37,12 +37,12 @@ pub enum Error {
 	#[error("I/O: {0}")]
 	Io(#[from] std::io::Error),
 	/// An error with what was being done when it happened.
-	#[error("{context}: {source}")]
+	#[error("{context}: {inner}")]
 	Context {
 		/// What was being done.
 		context: String,
-		/// The error.
-		source: Box<Error>,
+		/// The error (shown in this error's message, so not reported again as its source).
+		inner: Box<Error>,
 	},
 }
 
@@ -65,10 +65,10 @@ pub trait Context<T> {
 
 impl<T, E: Into<Error>> Context<T> for std::result::Result<T, E> {
 	fn context(self, context: impl Into<String>) -> Result<T> {
-		self.map_err(|e| Error::Context { context: context.into(), source: Box::new(e.into()) })
+		self.map_err(|e| Error::Context { context: context.into(), inner: Box::new(e.into()) })
 	}
 	fn with_context<S: Into<String>>(self, f: impl FnOnce() -> S) -> Result<T> {
-		self.map_err(|e| Error::Context { context: f().into(), source: Box::new(e.into()) })
+		self.map_err(|e| Error::Context { context: f().into(), inner: Box::new(e.into()) })
 	}
 }
 
@@ -86,3 +86,8 @@ macro_rules! invalid {
 	($($t:tt)*) => { $crate::error::Error::Invalid(format!($($t)*)) };
 }
 pub(crate) use invalid;
+
+/// The first line of a libtorch error: what went wrong, without the C++ backtrace that follows.
+pub fn torch_message(e: &tch::TchError) -> String {
+	e.to_string().lines().next().unwrap_or_default().to_string()
+}

@@ -158,7 +158,7 @@ impl Model {
 	pub fn load(manifest: Manifest, archive: &[u8], device: Device) -> Result<Self> {
 		let cid = Cid::of_raw_bytes(archive);
 		let mut module = CModule::load_data_on_device(&mut Cursor::new(archive), device)
-			.map_err(|e| crate::error::invalid!("{e}"))
+			.map_err(|e| crate::error::invalid!("{}", crate::error::torch_message(&e)))
 			.with_context(|| {
 				format!("kernel archive {} is not a loadable TorchScript archive", cid.to_text())
 			})?;
