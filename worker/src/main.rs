@@ -18,7 +18,7 @@ use verity_worker::{
 	metrics::Metrics,
 	net::{self, key_from_seed, Net, NetConfig},
 	store::{parse_cid, ContentStore},
-	train::{self, Mode, TrainConfig, Trainer},
+	train::{self, Learner, Mode, TorchLearner, TrainConfig, Trainer},
 	wire::Hello,
 };
 
@@ -353,9 +353,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 			);
 			let cfg = step.config(epochs, inner_steps, outer_lr, outer_momentum);
 			let trainer = Trainer {
-				model,
-				train: train_data,
-				test: test_data,
+				learner: TorchLearner { model, train: train_data, test: test_data },
 				cfg,
 				store,
 				net,
@@ -422,8 +420,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 			}
 			let k = read_kernel(&dir)?;
 			let data = read_dataset(&dir.join("train.safetensors"), None)?;
-			let mut model = Model::load(k.manifest, &k.archive, kernel::device(&torch.device)?)?;
-			model.restore(
+			let model = Model::load(k.manifest, &k.archive, kernel::device(&torch.device)?)?;
+			// Replay needs no held-out data; the training set stands in for it.
+			let test = Dataset::from_bytes(&std::fs::read(dir.join("train.safetensors"))?)?;
+			let mut learner = TorchLearner { model, train: data, test };
+			learner.restore(
 				&std::fs::read(&checkpoint)
 					.with_context(|| format!("reading {}", checkpoint.display()))?,
 			)?;
@@ -432,8 +433,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 			}
 			let cfg = step_args.config(0, 0, 0.0, 0.0);
 			let digest = train::replay_step(
-				&mut model,
-				&data,
+				&mut learner,
 				&cfg,
 				from_step.unwrap_or(step),
 				step,

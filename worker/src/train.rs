@@ -143,14 +143,93 @@ pub fn steps_per_epoch(cfg: &TrainConfig, examples: usize) -> u64 {
 	}
 }
 
-/// Everything a training member needs.
-pub struct Trainer {
+/// What group training needs from the thing it trains. [`TorchLearner`] is the real one (a kernel
+/// on libtorch with its data); the orchestration's own tests use a small pure-Rust learner.
+pub trait Learner: Send {
+	/// Number of trainable values.
+	fn numel(&self) -> usize;
+	/// Number of training examples.
+	fn examples(&self) -> usize;
+	/// Flat gradient and loss of the examples at `index`, the loss summed over them and divided
+	/// by `global_batch`.
+	fn gradient(&mut self, index: &[i64], global_batch: i64) -> Result<(Vec<f32>, f64)>;
+	/// One optimizer step with a flat gradient.
+	fn step(&mut self, gradient: &[f32], opt: &Adam) -> Result<()>;
+	/// The parameters, flat.
+	fn params(&self) -> Result<Vec<f32>>;
+	/// Overwrites the parameters.
+	fn set_params(&mut self, flat: &[f32]) -> Result<()>;
+	/// Forgets the optimizer's state.
+	fn reset_optimizer(&mut self);
+	/// Checkpoint bytes: parameters, optimizer state, `meta`, and `outer` (DiLoCo's momentum).
+	fn checkpoint(&self, meta: &BTreeMap<String, String>, outer: Option<&[f32]>)
+		-> Result<Vec<u8>>;
+	/// Restores a checkpoint; returns its `outer` vector if it has one.
+	fn restore(&mut self, bytes: &[u8]) -> Result<Option<Vec<f32>>>;
+	/// Held-out metric (accuracy or loss).
+	fn evaluate(&mut self) -> Result<f64>;
+}
+
+/// A kernel on libtorch with its training and held-out data.
+pub struct TorchLearner {
 	/// The model.
 	pub model: Model,
 	/// Training data.
 	pub train: Dataset,
 	/// Held-out data.
 	pub test: Dataset,
+}
+
+impl Learner for TorchLearner {
+	fn numel(&self) -> usize {
+		self.model.numel()
+	}
+	fn examples(&self) -> usize {
+		self.train.examples(self.model.manifest.context) as usize
+	}
+	fn gradient(&mut self, index: &[i64], global_batch: i64) -> Result<(Vec<f32>, f64)> {
+		let (x, y) = self.train.batch(index, self.model.manifest.context)?;
+		self.model.local_gradient(&x, &y, global_batch)
+	}
+	fn step(&mut self, gradient: &[f32], opt: &Adam) -> Result<()> {
+		self.model.adam_step(gradient, opt)
+	}
+	fn params(&self) -> Result<Vec<f32>> {
+		self.model.flat_params()
+	}
+	fn set_params(&mut self, flat: &[f32]) -> Result<()> {
+		self.model.set_flat_params(flat)
+	}
+	fn reset_optimizer(&mut self) {
+		self.model.reset_optimizer()
+	}
+	fn checkpoint(
+		&self,
+		meta: &BTreeMap<String, String>,
+		outer: Option<&[f32]>,
+	) -> Result<Vec<u8>> {
+		let tensors = outer
+			.map(|v| vec![("outer_momentum".to_string(), tch::Tensor::from_slice(v))])
+			.unwrap_or_default();
+		self.model.checkpoint(meta, tensors)
+	}
+	fn restore(&mut self, bytes: &[u8]) -> Result<Option<Vec<f32>>> {
+		self.model.restore(bytes)?;
+		let (tensors, _) = crate::digest::from_safetensors(bytes)?;
+		match tensors.iter().find(|(k, _)| k == "outer_momentum") {
+			Some((_, t)) => Ok(Some(Vec::<f32>::try_from(t)?)),
+			None => Ok(None),
+		}
+	}
+	fn evaluate(&mut self) -> Result<f64> {
+		self.model.evaluate(&self.test)
+	}
+}
+
+/// Everything a training member needs.
+pub struct Trainer<L: Learner> {
+	/// What is trained.
+	pub learner: L,
 	/// Settings.
 	pub cfg: TrainConfig,
 	/// Blob store.
@@ -174,52 +253,42 @@ enum Outcome {
 	Failed(String),
 }
 
-impl Trainer {
+impl<L: Learner> Trainer<L> {
 	fn examples(&self) -> usize {
-		self.train.examples(self.model.manifest.context) as usize
+		self.learner.examples()
 	}
 
 	/// One member's local step `g` from the current parameters: its gradient and loss.
 	pub fn local_step(&mut self, g: u64, rank: usize, n: usize) -> Result<(Vec<f32>, f64)> {
-		let idx = member_batch(&self.cfg, self.examples(), g, rank, n);
-		let (x, y) = self.train.batch(&idx, self.model.manifest.context)?;
-		let global = match self.cfg.mode {
-			Mode::Sync => self.cfg.batch as i64,
-			Mode::Diloco => idx.len() as i64,
-		};
-		self.model.local_gradient(&x, &y, global)
+		local_step(&mut self.learner, &self.cfg, g, rank, n)
 	}
 
 	fn save_checkpoint(&mut self, epoch: u64, outer_v: &[f32]) -> Result<Cid> {
-		let mut extra = BTreeMap::new();
-		extra.insert("epoch".to_string(), epoch.to_string());
-		extra.insert("mode".to_string(), format!("{:?}", self.cfg.mode).to_lowercase());
-		let mut tensors = Vec::new();
-		if self.cfg.mode == Mode::Diloco {
+		let mut meta = BTreeMap::new();
+		meta.insert("epoch".to_string(), epoch.to_string());
+		meta.insert("mode".to_string(), format!("{:?}", self.cfg.mode).to_lowercase());
+		let outer = if self.cfg.mode == Mode::Diloco {
 			// Inner Adam state is each member's own and restarts every outer round; the outer
 			// momentum is shared and part of the checkpoint.
-			self.model.reset_optimizer();
-			tensors.push(("outer_momentum".to_string(), tch::Tensor::from_slice(outer_v)));
-		}
-		let bytes = self.model.checkpoint(&extra, tensors)?;
+			self.learner.reset_optimizer();
+			Some(outer_v)
+		} else {
+			None
+		};
+		let bytes = self.learner.checkpoint(&meta, outer)?;
 		Ok(self.store.put(&bytes)?)
 	}
 
 	fn restore(&mut self, cid: &Cid) -> Result<Vec<f32>> {
 		let bytes = self.store.get(cid)?;
-		self.model.restore(&bytes)?;
-		let (tensors, _) = crate::digest::from_safetensors(&bytes)?;
-		match tensors.iter().find(|(k, _)| k == "outer_momentum") {
-			Some((_, t)) => Ok(Vec::<f32>::try_from(t)?),
-			None => Ok(vec![0.0; self.model.numel()]),
-		}
+		Ok(self.learner.restore(&bytes)?.unwrap_or_else(|| vec![0.0; self.learner.numel()]))
 	}
 
 	/// Trains with `peers` (not including this worker); returns the report.
 	pub fn run(mut self, peers: Vec<PeerId>) -> Result<TrainReport> {
 		let me = self.net.peer_id;
-		let eval_start = self.model.evaluate(&self.test)?;
-		let initial = self.save_checkpoint(0, &vec![0.0; self.model.numel()])?;
+		let eval_start = self.learner.evaluate()?;
+		let initial = self.save_checkpoint(0, &vec![0.0; self.learner.numel()])?;
 		let mut checkpoints: BTreeMap<u64, Cid> = BTreeMap::from([(0, initial)]);
 		self.publish(&checkpoints, false);
 		let mut members: Vec<PeerId> = peers.into_iter().chain([me]).collect();
@@ -258,7 +327,7 @@ impl Trainer {
 		Ok(TrainReport {
 			peer_id: me.to_string(),
 			checkpoint: last.to_text(),
-			eval: self.model.evaluate(&self.test)?,
+			eval: self.learner.evaluate()?,
 			eval_start,
 			epochs: records,
 			reforms,
@@ -280,9 +349,9 @@ impl Trainer {
 		for epoch in resume + 1..=self.cfg.epochs {
 			let mut leaves: Vec<H256> = Vec::new();
 			let mut loss_sum = 0.0;
-			let start = self.model.flat_params()?;
+			let start = self.learner.params()?;
 			if self.cfg.mode == Mode::Diloco {
-				self.model.reset_optimizer();
+				self.learner.reset_optimizer();
 			}
 			let bar = indicatif::ProgressBar::new(spe).with_message(format!("epoch {epoch}"));
 			for s in 0..spe {
@@ -297,9 +366,9 @@ impl Trainer {
 							Err(e) => return Ok(Outcome::Failed(e.to_string())),
 						};
 						self.metrics.allreduce_rounds.inc();
-						self.model.adam_step(&sum, &self.cfg.adam)?;
+						self.learner.step(&sum, &self.cfg.adam)?;
 					}
-					Mode::Diloco => self.model.adam_step(&grad, &self.cfg.adam)?,
+					Mode::Diloco => self.learner.step(&grad, &self.cfg.adam)?,
 				}
 				self.metrics.train_steps.inc();
 				bar.inc(1);
@@ -307,7 +376,7 @@ impl Trainer {
 			bar.finish_and_clear();
 			if self.cfg.mode == Mode::Diloco {
 				// Pseudo-gradient: start − local end, averaged over the group.
-				let end = self.model.flat_params()?;
+				let end = self.learner.params()?;
 				let delta: Vec<f32> = start.iter().zip(&end).map(|(a, b)| a - b).collect();
 				let sum = match self.collective.all_reduce_blocking(group, epoch, delta) {
 					Ok(sum) => sum,
@@ -322,14 +391,14 @@ impl Trainer {
 					outer_v[i] = mu * outer_v[i] + avg;
 					next[i] -= lr * (avg + mu * outer_v[i]);
 				}
-				self.model.set_flat_params(&next)?;
+				self.learner.set_params(&next)?;
 			}
 			let cid = self.save_checkpoint(epoch, &outer_v)?;
 			checkpoints.insert(epoch, cid);
 			let leaves_cid =
 				self.store.put(&leaves.iter().flat_map(|h| h.0).collect::<Vec<u8>>())?;
 			self.publish(checkpoints, false);
-			let eval = self.model.evaluate(&self.test)?;
+			let eval = self.learner.evaluate()?;
 			self.metrics.train_loss.set(loss_sum / spe as f64);
 			let record = EpochRecord {
 				epoch,
@@ -423,8 +492,7 @@ impl Trainer {
 /// (the state before a step depends on the whole group's gradients); in DiLoCo mode the inner steps
 /// of an outer round are local, so any step of the round replays from the round's start checkpoint.
 pub fn replay_step(
-	model: &mut Model,
-	data: &Dataset,
+	learner: &mut impl Learner,
 	cfg: &TrainConfig,
 	from: u64,
 	step: u64,
@@ -437,20 +505,228 @@ pub fn replay_step(
 	if cfg.mode == Mode::Sync && from != step {
 		bail!("in sync mode a step replays only from the checkpoint taken just before it");
 	}
-	let examples = data.examples(model.manifest.context) as usize;
 	let mut digest = H256::zero();
 	for g in from..=step {
-		let idx = member_batch(cfg, examples, g, rank, n);
-		let (x, y) = data.batch(&idx, model.manifest.context)?;
-		let global = match cfg.mode {
-			Mode::Sync => cfg.batch as i64,
-			Mode::Diloco => idx.len() as i64,
-		};
-		let (grad, _) = model.local_gradient(&x, &y, global)?;
+		let (grad, _) = local_step(learner, cfg, g, rank, n)?;
 		digest = gradient_digest(g, &grad);
 		if g < step {
-			model.adam_step(&grad, &cfg.adam)?;
+			learner.step(&grad, &cfg.adam)?;
 		}
 	}
 	Ok(digest)
+}
+
+/// Member `rank`'s gradient at global step `g` (sync: its share of the global batch, scaled so the
+/// members' gradients sum to the batch mean's; DiLoCo: the mean over its own share).
+fn local_step(
+	learner: &mut impl Learner,
+	cfg: &TrainConfig,
+	g: u64,
+	rank: usize,
+	n: usize,
+) -> Result<(Vec<f32>, f64)> {
+	let idx = member_batch(cfg, learner.examples(), g, rank, n);
+	let global = match cfg.mode {
+		Mode::Sync => cfg.batch as i64,
+		Mode::Diloco => idx.len() as i64,
+	};
+	learner.gradient(&idx, global)
+}
+
+#[cfg(test)]
+mod tests {
+	//! The orchestration with a pure-Rust learner (least squares, its own Adam): members over real
+	//! libp2p on loopback, in one process, in well under a second.
+	use super::*;
+	use crate::{
+		collective::CollectiveConfig,
+		net::{key_from_seed, split_peer_addr, NetConfig},
+	};
+
+	/// y = w*·x on generated data; loss = Σ (w·x − y)² / global batch.
+	struct LeastSquares {
+		w: Vec<f32>,
+		m: Vec<f32>,
+		v: Vec<f32>,
+		t: i32,
+		x: Vec<Vec<f32>>,
+		y: Vec<f32>,
+	}
+
+	impl LeastSquares {
+		fn new(d: usize, n: usize) -> Self {
+			let target: Vec<f32> = (0..d).map(|i| i as f32 * 0.5 - 1.0).collect();
+			let x: Vec<Vec<f32>> = (0..n)
+				.map(|k| (0..d).map(|i| (((k * 31 + i * 17) % 23) as f32 - 11.0) / 11.0).collect())
+				.collect();
+			let y = x.iter().map(|r| r.iter().zip(&target).map(|(a, b)| a * b).sum()).collect();
+			LeastSquares { w: vec![0.0; d], m: vec![0.0; d], v: vec![0.0; d], t: 0, x, y }
+		}
+		fn loss_at(&self, k: usize) -> f32 {
+			self.x[k].iter().zip(&self.w).map(|(a, b)| a * b).sum::<f32>() - self.y[k]
+		}
+	}
+
+	impl Learner for LeastSquares {
+		fn numel(&self) -> usize {
+			self.w.len()
+		}
+		fn examples(&self) -> usize {
+			self.x.len()
+		}
+		fn gradient(&mut self, index: &[i64], global_batch: i64) -> Result<(Vec<f32>, f64)> {
+			let mut g = vec![0.0; self.w.len()];
+			let mut loss = 0.0;
+			for &k in index {
+				let e = self.loss_at(k as usize);
+				loss += f64::from(e * e);
+				for (gi, xi) in g.iter_mut().zip(&self.x[k as usize]) {
+					*gi += 2.0 * e * xi / global_batch as f32;
+				}
+			}
+			Ok((g, loss / global_batch as f64))
+		}
+		fn step(&mut self, g: &[f32], opt: &Adam) -> Result<()> {
+			self.t += 1;
+			let (b1, b2) = (opt.beta1 as f32, opt.beta2 as f32);
+			let (c1, c2) = (1.0 - b1.powi(self.t), 1.0 - b2.powi(self.t));
+			for (((w, m), v), g) in self.w.iter_mut().zip(&mut self.m).zip(&mut self.v).zip(g) {
+				*m = b1 * *m + (1.0 - b1) * g;
+				*v = b2 * *v + (1.0 - b2) * g * g;
+				*w -= opt.lr as f32 * (*m / c1) / ((*v / c2).sqrt() + opt.eps as f32);
+			}
+			Ok(())
+		}
+		fn params(&self) -> Result<Vec<f32>> {
+			Ok(self.w.clone())
+		}
+		fn set_params(&mut self, flat: &[f32]) -> Result<()> {
+			self.w = flat.to_vec();
+			Ok(())
+		}
+		fn reset_optimizer(&mut self) {
+			self.m.iter_mut().chain(self.v.iter_mut()).for_each(|x| *x = 0.0);
+			self.t = 0;
+		}
+		fn checkpoint(
+			&self,
+			meta: &BTreeMap<String, String>,
+			outer: Option<&[f32]>,
+		) -> Result<Vec<u8>> {
+			Ok(serde_json::to_vec(&(meta, &self.w, &self.m, &self.v, self.t, outer))?)
+		}
+		fn restore(&mut self, bytes: &[u8]) -> Result<Option<Vec<f32>>> {
+			type State =
+				(BTreeMap<String, String>, Vec<f32>, Vec<f32>, Vec<f32>, i32, Option<Vec<f32>>);
+			let (_, w, m, v, t, outer): State = serde_json::from_slice(bytes)?;
+			(self.w, self.m, self.v, self.t) = (w, m, v, t);
+			Ok(outer)
+		}
+		fn evaluate(&mut self) -> Result<f64> {
+			Ok((0..self.x.len()).map(|k| f64::from(self.loss_at(k).powi(2))).sum::<f64>()
+				/ self.x.len() as f64)
+		}
+	}
+
+	async fn group(n: usize, mode: Mode, dir: &std::path::Path) -> Vec<TrainReport> {
+		let mut nets = Vec::new();
+		for i in 0..n {
+			let hello = Arc::new(Mutex::new(Hello::default()));
+			let cfg = NetConfig {
+				key: key_from_seed(&format!("ls-{mode:?}-{i}")),
+				listen: "/ip4/127.0.0.1/tcp/0".parse().unwrap(),
+				request_timeout: Duration::from_secs(10),
+			};
+			let store = ContentStore::open(dir.join(format!("{mode:?}-{i}"))).unwrap();
+			let (net, events) = Net::start(cfg, Some(store.clone()), hello.clone()).await.unwrap();
+			nets.push((net, events, hello, store));
+		}
+		let addrs: Vec<_> = nets.iter().map(|(net, ..)| net.addr.clone()).collect();
+		let mut tasks = Vec::new();
+		for (net, events, hello, store) in nets {
+			let mut peers = Vec::new();
+			for a in &addrs {
+				let (peer, addr) = split_peer_addr(a).unwrap();
+				if peer != net.peer_id {
+					net.dial(peer, addr).await;
+					peers.push(peer);
+				}
+			}
+			let trainer = Trainer {
+				learner: LeastSquares::new(8, 96),
+				cfg: TrainConfig {
+					epochs: 6,
+					batch: 16,
+					adam: Adam { lr: 0.05, ..Adam::default() },
+					seed: 3,
+					mode,
+					inner_steps: 4,
+					outer_lr: 0.7,
+					outer_momentum: 0.9,
+					max_reforms: 0,
+				},
+				store,
+				collective: Collective::start(net.clone(), events, CollectiveConfig::default()),
+				net,
+				hello,
+				runtime: tokio::runtime::Handle::current(),
+				metrics: Metrics::new(),
+				on_epoch: Box::new(|_| {}),
+			};
+			tasks.push(tokio::task::spawn_blocking(move || trainer.run(peers)));
+		}
+		let mut reports = Vec::new();
+		for t in tasks {
+			reports.push(t.await.unwrap().unwrap());
+		}
+		reports
+	}
+
+	#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+	async fn members_agree_and_learn_in_sync_and_diloco_mode() {
+		let dir = tempfile::tempdir().unwrap();
+		for mode in [Mode::Sync, Mode::Diloco] {
+			let reports = group(3, mode, dir.path()).await;
+			for r in &reports {
+				assert_eq!(r.checkpoint, reports[0].checkpoint, "{mode:?}: one checkpoint");
+				assert_eq!(r.epochs.len(), 6);
+				assert!(
+					r.eval < 0.2 * r.eval_start,
+					"{mode:?}: loss {} -> {}",
+					r.eval_start,
+					r.eval
+				);
+				// Every epoch's checkpoint agrees, and each member's gradient root is its own.
+				for (a, b) in r.epochs.iter().zip(&reports[0].epochs) {
+					assert_eq!(a.checkpoint, b.checkpoint);
+				}
+			}
+			assert_ne!(reports[0].epochs[0].gradient_root, reports[1].epochs[0].gradient_root);
+		}
+	}
+
+	#[test]
+	fn every_example_once_per_epoch_split_across_members() {
+		let cfg = TrainConfig {
+			epochs: 1,
+			batch: 10,
+			adam: Adam::default(),
+			seed: 1,
+			mode: Mode::Sync,
+			inner_steps: 0,
+			outer_lr: 0.0,
+			outer_momentum: 0.0,
+			max_reforms: 0,
+		};
+		let mut seen: Vec<i64> = Vec::new();
+		for g in 0..10 {
+			let mut step: Vec<i64> =
+				(0..3).flat_map(|r| member_batch(&cfg, 100, g, r, 3)).collect();
+			assert_eq!(step.len(), 10);
+			seen.append(&mut step);
+		}
+		seen.sort();
+		assert_eq!(seen, (0..100).collect::<Vec<_>>());
+		assert_ne!(permutation(1, 0, 100), permutation(1, 1, 100), "a new order every epoch");
+	}
 }
