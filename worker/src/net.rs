@@ -266,7 +266,12 @@ impl Actor {
 			return;
 		}
 		let Some(addr) = self.addrs.get(&peer).cloned() else { return };
-		let opts = libp2p::swarm::dial_opts::DialOpts::peer_id(peer).addresses(vec![addr]).build();
+		// A fresh source port: with port reuse, two peers dialling each other at the same moment
+		// meet in one TCP simultaneous open, both act as dialer, and both handshakes fail.
+		let opts = libp2p::swarm::dial_opts::DialOpts::peer_id(peer)
+			.addresses(vec![addr])
+			.allocate_new_port()
+			.build();
 		if let Err(e) = self.swarm.dial(opts) {
 			tracing::debug!(%peer, "dial failed: {e}");
 			self.dial_failed(peer, e.to_string());

@@ -29,8 +29,10 @@ async fn connect(nets: &[&Net]) {
 			}
 		}
 	}
+	let deadline = std::time::Instant::now() + Duration::from_secs(20);
 	for a in nets {
 		while a.connected().await.len() < nets.len() - 1 {
+			assert!(std::time::Instant::now() < deadline, "peers did not connect within 20 s");
 			tokio::time::sleep(Duration::from_millis(20)).await;
 		}
 	}
