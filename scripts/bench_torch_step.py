@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """The anchor of `verity-worker bench-step`: one training step (forward, loss, backward, Adam) of the
 same kernel, weights and batch in PyTorch eager mode (the kernel's nn.Module from
-scripts/kernels.py, with the archive's weights), one thread, median of `iters` after 5 warm-ups.
+scripts/kernels.py, with the archive's weights), one thread, median of `iters` after 5 warm-ups,
+under the kernel environment's determinism and precision switches, as the worker runs it.
 
     python3 scripts/bench_torch_step.py KERNEL_DIR --batch 64 --iters 100
 """
@@ -29,6 +30,11 @@ def main():
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     manifest = json.load(open(os.path.join(a.kernel, "kernel.json")))
+    # The switches the worker applies from the kernel's environment (kernel::reproducible), so
+    # both sides compute the same way.
+    env = manifest["environment"]
+    torch.use_deterministic_algorithms(env["deterministic"])
+    torch.set_float32_matmul_precision("high" if env["tf32"] else "highest")
     scripted = torch.jit.load(os.path.join(a.kernel, "kernel.pt"))
     data = load_file(os.path.join(a.kernel, "train.safetensors"))
     if manifest["task"] == "classification":

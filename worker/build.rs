@@ -2,8 +2,13 @@
 //! `LIBTORCH`) and puts its `lib/` on the binaries' run path, so `verity-worker` and its tests
 //! start without `LD_LIBRARY_PATH`. Where libtorch has CUDA, `libtorch_cuda` is linked even though
 //! no symbol of it is referenced directly: the linker's `--as-needed` would otherwise drop it and
-//! libtorch would find no CUDA backend at run time.
-use std::{env, path::PathBuf, process::Command};
+//! libtorch would find no CUDA backend at run time. It also compiles the worker's small C++ shim
+//! (`csrc/reproducible.cpp`) against that libtorch's headers.
+use std::{
+	env,
+	path::{Path, PathBuf},
+	process::Command,
+};
 
 fn libtorch_lib_dir() -> Option<PathBuf> {
 	if let Ok(dir) = env::var("LIBTORCH") {
@@ -23,6 +28,36 @@ fn libtorch_lib_dir() -> Option<PathBuf> {
 	Some(PathBuf::from(String::from_utf8(out.stdout).ok()?.trim()))
 }
 
+/// Whether PyTorch was built with the C++11 string ABI (`torch-sys` compiles its own C++ the same way).
+fn cxx11_abi() -> &'static str {
+	let python = env::var("PYTHON_SYS_EXECUTABLE").unwrap_or_else(|_| "python3".into());
+	let out = Command::new(python)
+		.args(["-c", "import torch; print(int(torch._C._GLIBCXX_USE_CXX11_ABI))"])
+		.output();
+	match out {
+		Ok(o) if String::from_utf8_lossy(&o.stdout).trim() == "0" => "0",
+		_ => "1",
+	}
+}
+
+/// Compiles `csrc/reproducible.cpp` (libtorch switches `tch` does not bind) against the headers of
+/// the libtorch in `lib`'s parent.
+fn compile_shim(lib: &Path) {
+	println!("cargo:rerun-if-changed=csrc/reproducible.cpp");
+	let include = lib.parent().map(|p| p.join("include")).unwrap_or_default();
+	cc::Build::new()
+		.cpp(true)
+		.pic(true)
+		.std("c++17")
+		// A system include: libtorch's headers warn under -Wextra; our own file still does not.
+		.flag("-isystem")
+		.flag(include.display().to_string())
+		.define("_GLIBCXX_USE_CXX11_ABI", cxx11_abi())
+		.define("GLOG_USE_GLOG_EXPORT", None)
+		.file("csrc/reproducible.cpp")
+		.compile("verity_reproducible");
+}
+
 fn main() {
 	println!("cargo:rerun-if-env-changed=LIBTORCH");
 	println!("cargo:rerun-if-env-changed=LIBTORCH_USE_PYTORCH");
@@ -32,6 +67,7 @@ fn main() {
 		return;
 	};
 	println!("cargo:rustc-link-arg=-Wl,-rpath,{}", lib.display());
+	compile_shim(&lib);
 	if lib.join("libtorch_cuda.so").exists() {
 		println!("cargo:rustc-link-search=native={}", lib.display());
 		println!("cargo:rustc-link-arg=-Wl,--no-as-needed");

@@ -2,10 +2,14 @@
 //! declared cost, aggregation rule), loaded with `tch::CModule`, run for inference in batches and
 //! trained with Adam whose state is part of the checkpoint.
 //!
-//! Determinism: one intra-op thread (set by [`init_torch`]), fixed seeds, TF32 off (libtorch's
-//! default for matmul on CUDA; the manifest records it), no cuDNN benchmark autotuning, and every
-//! reduction across workers done by the ring in a fixed order. Two workers on the same device class
-//! with the same archive, data and seed produce bit-identical outputs and checkpoints.
+//! Determinism: one intra-op thread (set by [`init_torch`]), fixed seeds, and the kernel's
+//! environment applied by [`Model::load`] through [`reproducible`]: libtorch's deterministic
+//! algorithms (`torch.use_deterministic_algorithms(True)`: an op without a deterministic
+//! implementation fails instead of running, and uninitialised memory is filled), deterministic
+//! cuDNN without autotuning, and IEEE float32 everywhere (no TF32 — libtorch's default for CUDA
+//! convolutions and RNNs — and no BF16 in oneDNN) unless the environment allows TF32. Every
+//! reduction across workers is done by the ring in a fixed order. Two workers on the same device
+//! class with the same archive, data and seed produce bit-identical outputs and checkpoints.
 
 use crate::digest;
 use crate::error::{bail, Context, Result};
@@ -103,6 +107,34 @@ pub fn init_torch(threads: usize) {
 	tch::Cuda::cudnn_set_benchmark(false);
 }
 
+/// libtorch's process-wide reproducibility switches, as read back from libtorch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Reproducibility {
+	/// Deterministic algorithms only (`torch.are_deterministic_algorithms_enabled()`).
+	pub deterministic: bool,
+	/// Some backend may compute float32 matmuls, convolutions or RNNs in TF32 or BF16.
+	pub reduced_precision: bool,
+	/// TorchScript's graph-executor optimisations are on for the calling thread (libtorch keeps
+	/// this per thread; [`Model::forward`] turns them off on the thread that runs the kernel).
+	pub graph_optimized: bool,
+}
+
+/// Applies an environment's switches to libtorch, process-wide: deterministic algorithms and
+/// deterministic cuDNN when `env.deterministic`, and IEEE float32 on every backend unless `env.tf32`
+/// (then CUDA matmuls, convolutions and RNNs may use TF32). On CUDA, cuBLAS needs
+/// `CUBLAS_WORKSPACE_CONFIG=:4096:8` in the environment before its first use for deterministic
+/// results; `verity-worker` sets it at start.
+pub fn reproducible(env: &Environment) -> Result<()> {
+	crate::torch_ffi::set_reproducible(env.deterministic, env.tf32)
+		.map_err(|e| crate::error::invalid!("libtorch refused the reproducibility settings: {e}"))
+}
+
+/// What libtorch's switches are now.
+pub fn reproducibility() -> Reproducibility {
+	let (deterministic, reduced_precision, graph_optimized) = crate::torch_ffi::reproducibility();
+	Reproducibility { deterministic, reduced_precision, graph_optimized }
+}
+
 /// Chooses a device: `cpu`, `cuda` (fails without CUDA) or `auto` (CUDA when available).
 pub fn device(choice: &str) -> Result<Device> {
 	match choice {
@@ -154,9 +186,11 @@ impl Default for Adam {
 }
 
 impl Model {
-	/// Loads a kernel from its archive bytes and manifest.
+	/// Loads a kernel from its archive bytes and manifest, applying its environment's switches to
+	/// libtorch ([`reproducible`], process-wide).
 	pub fn load(manifest: Manifest, archive: &[u8], device: Device) -> Result<Self> {
 		let cid = Cid::of_raw_bytes(archive);
+		reproducible(&manifest.environment)?;
 		let mut module = CModule::load_data_on_device(&mut Cursor::new(archive), device)
 			.map_err(|e| crate::error::invalid!("{}", crate::error::torch_message(&e)))
 			.with_context(|| {
@@ -202,7 +236,15 @@ impl Model {
 	}
 
 	/// Runs the kernel on `input`.
+	///
+	/// TorchScript's graph-executor optimisations (profiling runs, differentiable subgraphs,
+	/// fusion) are turned off first — a per-thread setting in libtorch, so it is set on the thread
+	/// that runs the kernel: the archive then runs op by op as PyTorch eager runs the kernel's
+	/// module, with no fused kernels whose rounding could differ, and a training step is faster
+	/// without them (docs/benchmarks.md).
 	pub fn forward(&self, input: &Tensor) -> Result<Tensor> {
+		tch::jit::f_set_graph_executor_optimize(false)
+			.map_err(|e| crate::error::invalid!("{}", crate::error::torch_message(&e)))?;
 		match self.module.forward_is(&[IValue::Tensor(input.shallow_clone())]) {
 			Ok(IValue::Tensor(t)) => Ok(t),
 			Ok(other) => bail!("kernel returned {other:?}, expected a tensor"),

@@ -20,5 +20,6 @@ pub mod kernel;
 pub mod metrics;
 pub mod net;
 pub mod store;
+mod torch_ffi;
 pub mod train;
 pub mod wire;

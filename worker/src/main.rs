@@ -293,8 +293,24 @@ async fn start_net(
 	Ok((net, events, peers))
 }
 
-#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
-async fn main() {
+fn main() {
+	// cuBLAS is deterministic only with a fixed workspace configuration, read when its first
+	// handle is made; set here, before any thread starts, unless the operator chose one.
+	if std::env::var_os("CUBLAS_WORKSPACE_CONFIG").is_none() {
+		std::env::set_var("CUBLAS_WORKSPACE_CONFIG", ":4096:8");
+	}
+	let runtime =
+		tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build();
+	match runtime {
+		Ok(rt) => rt.block_on(cli_main()),
+		Err(e) => {
+			eprintln!("error: starting the async runtime: {e}");
+			std::process::exit(1);
+		}
+	}
+}
+
+async fn cli_main() {
 	tracing_subscriber::fmt()
 		.with_env_filter(
 			tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),

@@ -1,0 +1,50 @@
+//! The kernel's environment reaches libtorch: loading a kernel switches libtorch's deterministic
+//! algorithms and float32 precision as its manifest says, read back from libtorch itself. Its own
+//! test binary, because the switches are process-wide.
+
+mod common;
+
+use common::kernels;
+use tch::{Device, Kind, Tensor};
+use verity_worker::kernel::{reproducibility, Manifest, Model, Reproducibility};
+
+fn digits() -> (Manifest, Vec<u8>) {
+	let dir = kernels().join("digits");
+	let manifest =
+		serde_json::from_slice(&std::fs::read(dir.join("kernel.json")).unwrap()).unwrap();
+	(manifest, std::fs::read(dir.join("kernel.pt")).unwrap())
+}
+
+/// Whether libtorch filled a fresh uninitialised tensor (it does so only with deterministic
+/// algorithms on: NaN for floats).
+fn empty_is_filled() -> bool {
+	let t = Tensor::empty([1 << 16], (Kind::Float, Device::Cpu));
+	t.isnan().all().int64_value(&[]) == 1
+}
+
+#[test]
+fn loading_a_kernel_applies_its_determinism_and_precision_flags_to_libtorch() {
+	let (manifest, archive) = digits();
+	assert!(manifest.environment.deterministic && !manifest.environment.tf32);
+
+	// A kernel that allows nondeterminism and TF32 first: libtorch's switches follow it.
+	let mut loose = manifest.clone();
+	loose.environment.deterministic = false;
+	loose.environment.tf32 = true;
+	Model::load(loose, &archive, Device::Cpu).unwrap();
+	assert_eq!(
+		reproducibility(),
+		Reproducibility { deterministic: false, reduced_precision: true, graph_optimized: true }
+	);
+	assert!(!empty_is_filled());
+
+	// The example kernel asks for deterministic algorithms and IEEE float32; running it turns
+	// TorchScript's graph optimisations off on the running thread.
+	let model = Model::load(manifest, &archive, Device::Cpu).unwrap();
+	assert!(empty_is_filled(), "deterministic libtorch fills uninitialised memory");
+	let _ = model.forward(&Tensor::zeros([2, 64], (Kind::Float, Device::Cpu))).unwrap();
+	assert_eq!(
+		reproducibility(),
+		Reproducibility { deterministic: true, reduced_precision: false, graph_optimized: false }
+	);
+}
