@@ -7,7 +7,9 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { u8aToHex } from '@polkadot/util';
 import { blake2AsU8a } from '@polkadot/util-crypto';
-import { connect, errorName, feePaid, freeBalance, signAndFinalize, signAndInclude, VER } from './lib.mjs';
+import {
+  connect, errorName, feePaid, findEvent, freeBalance, signAndFinalize, signAndInclude, VER,
+} from './lib.mjs';
 import { channelId, merkleProof, signVoucher, VoucherLog, voucherArg } from './voucher.mjs';
 
 const DEPOSIT = 100n * VER;
@@ -33,7 +35,7 @@ after(async () => {
 });
 
 const reserved = async (who) => (await api.query.system.account(who.address)).data.reserved.toBigInt();
-const find = (events, method) => events.find(({ event }) => event.section === 'feeSettlement' && event.method === method)?.event;
+const find = (events, method) => findEvent(events, 'feeSettlement', method);
 
 test('Charlie opens a channel to Dave with a 100 VER deposit held', async () => {
   const { opened } = (await api.query.feeSettlement.buyers(charlie.address)).toJSON();

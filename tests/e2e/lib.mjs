@@ -1,4 +1,5 @@
 // Shared helpers for the end-to-end tests: connect to the node under test, sign and wait.
+import assert from 'node:assert/strict';
 import { ApiPromise, WsProvider } from '@polkadot/api';
 import { Keyring } from '@polkadot/keyring';
 import { u8aConcat, u8aToHex } from '@polkadot/util';
@@ -51,6 +52,28 @@ export const signAndFinalize = (api, tx, signer) => signAndWait(tx, signer, 'Fin
 
 /** Signs and sends `tx`, resolves once it is in a block, not waiting for finality. */
 export const signAndInclude = (api, tx, signer) => signAndWait(tx, signer, 'InBlock');
+
+/** The events `section.method` among a transaction's (or block's) event records, in order. */
+export const eventsOf = (records, section, method) => records
+  .filter(({ event: e }) => e.section === section && e.method === method)
+  .map(({ event: e }) => e);
+
+/** The first event `section.method` among event records, or undefined. */
+export const findEvent = (records, section, method) => eventsOf(records, section, method)[0];
+
+/** Signs `tx`, waits for its block and asserts it succeeded; returns its event records. */
+export async function expectSuccess(api, tx, signer) {
+  const r = await signAndInclude(api, tx, signer);
+  assert.equal(r.dispatchError && errorName(api, r.dispatchError), null);
+  return r.events;
+}
+
+/** Signs `tx`, waits for its block and asserts it failed with the error named `expected`. */
+export async function expectFailure(api, tx, signer, expected) {
+  const r = await signAndInclude(api, tx, signer);
+  assert.ok(r.dispatchError, `expected ${expected}`);
+  assert.equal(errorName(api, r.dispatchError), expected);
+}
 
 /**
  * Resolves with the first event (in a new block) for which `match(event)` is true, or rejects

@@ -9,7 +9,9 @@
 // stake — fails with a named error and changes nothing.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { connect, errorName, rawCid, signAndInclude, VER, waitForEvent } from './lib.mjs';
+import {
+  connect, eventsOf, expectFailure, expectSuccess, rawCid, VER, waitForEvent,
+} from './lib.mjs';
 
 let api;
 let bob;
@@ -32,21 +34,8 @@ after(async () => {
   await api?.disconnect();
 });
 
-const event = (events, section, method) => events
-  .filter(({ event: e }) => e.section === section && e.method === method)
-  .map(({ event: e }) => e);
-
-async function ok(tx, signer) {
-  const r = await signAndInclude(api, tx, signer);
-  assert.equal(r.dispatchError && errorName(api, r.dispatchError), null);
-  return r.events;
-}
-
-async function fails(tx, signer, expected) {
-  const r = await signAndInclude(api, tx, signer);
-  assert.ok(r.dispatchError, `expected ${expected}`);
-  assert.equal(errorName(api, r.dispatchError), expected);
-}
+const ok = (tx, signer) => expectSuccess(api, tx, signer);
+const fails = (tx, signer, expected) => expectFailure(api, tx, signer, expected);
 
 const escrow = async (who) => (await api.query.balances.holds(who.address))
   .filter((h) => h.id.isMarketplace && h.id.asMarketplace.isJobEscrow)
@@ -81,7 +70,7 @@ const head = async () => (await api.rpc.chain.getHeader()).number.toNumber();
 test('a kernel, two offers and a job: the cheaper offer is filled first; liveness refunds a stalled job', async () => {
   // Bob registers the kernel; the id is the hash of the record, the archive a text CID.
   const archive = rawCid(new TextEncoder().encode(`digits.pt ${Date.now()}`));
-  const registered = event(await ok(registerKernel(archive), bob), 'aivmRegistry', 'KernelRegistered')[0];
+  const registered = eventsOf(await ok(registerKernel(archive), bob), 'aivmRegistry', 'KernelRegistered')[0];
   assert.ok(registered, 'KernelRegistered');
   const kernel = registered.data.kernel.toHex();
   const record = (await api.query.aivmRegistry.kernels(kernel)).unwrap();
@@ -97,8 +86,8 @@ test('a kernel, two offers and a job: the cheaper offer is filled first; livenes
     }
   }
   const publish = (capacity, price) => api.tx.marketplace.publishOffer(0, capacity, { Fixed: price }, 1, 1_000_000_000);
-  const charlieOffer = event(await ok(publish(1_000, 20n * MILLI), charlie), 'marketplace', 'OfferPublished')[0].data.offer.toNumber();
-  const daveOffer = event(await ok(publish(1_000, 12n * MILLI), dave), 'marketplace', 'OfferPublished')[0].data.offer.toNumber();
+  const charlieOffer = eventsOf(await ok(publish(1_000, 20n * MILLI), charlie), 'marketplace', 'OfferPublished')[0].data.offer.toNumber();
+  const daveOffer = eventsOf(await ok(publish(1_000, 12n * MILLI), dave), 'marketplace', 'OfferPublished')[0].data.offer.toNumber();
 
   // Ferdie posts 60,000 samples (600 WU) at up to 0.05 VER/WU: budget 600 × 0.05 × 1.2 = 36 VER.
   // Committee of 1: Dave's result opens a verification round with Dave alone
@@ -106,7 +95,7 @@ test('a kernel, two offers and a job: the cheaper offer is filled first; livenes
   const samples = 60_000n;
   const deadline = (await head()) + 60;
   const assigned = waitForEvent(api, (e) => e.section === 'marketplace' && e.method === 'TaskAssigned', 60_000);
-  const posted = event(
+  const posted = eventsOf(
     await ok(api.tx.marketplace.postJob(kernel, 0, inference(2, 1), samples, 50n * MILLI, deadline), ferdie),
     'marketplace',
     'JobPosted',
@@ -140,7 +129,7 @@ test('a kernel, two offers and a job: the cheaper offer is filled first; livenes
 
   // Dave accepts and submits; Charlie stays silent.
   await ok(api.tx.marketplace.acceptTask(tasks[0]), dave);
-  const submitted = event(await ok(api.tx.marketplace.submitResult(tasks[0], rawCid(new TextEncoder().encode('outputs'))), dave), 'marketplace', 'ResultSubmitted')[0];
+  const submitted = eventsOf(await ok(api.tx.marketplace.submitResult(tasks[0], rawCid(new TextEncoder().encode('outputs'))), dave), 'marketplace', 'ResultSubmitted')[0];
   assert.equal(submitted.data.provider.toString(), dave.address);
   const charlieStake = (await api.query.stakingGovernance.ledgers(charlie.address)).unwrap().active.toBigInt();
   const failed = await waitForEvent(api, (e) => e.section === 'marketplace' && e.method === 'JobFailed' && e.data.job.toNumber() === job, 90_000);
@@ -154,7 +143,7 @@ test('a kernel, two offers and a job: the cheaper offer is filled first; livenes
 
 test('bad market input fails with a named error and changes nothing', async () => {
   const archive = rawCid(new TextEncoder().encode(`bad-input kernel ${Date.now()}`));
-  const kernel = event(await ok(registerKernel(archive, 7), bob), 'aivmRegistry', 'KernelRegistered')[0].data.kernel.toHex();
+  const kernel = eventsOf(await ok(registerKernel(archive, 7), bob), 'aivmRegistry', 'KernelRegistered')[0].data.kernel.toHex();
   const nextJob = (await api.query.marketplace.nextJob()).toNumber();
   const nextOffer = (await api.query.marketplace.nextOffer()).toNumber();
   const free = (await api.query.system.account(ferdie.address)).data.free.toBigInt();

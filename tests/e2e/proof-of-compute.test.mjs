@@ -9,7 +9,9 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { u8aToHex } from '@polkadot/util';
 import { sha256AsU8a, randomAsU8a } from '@polkadot/util-crypto';
-import { commitment, connect, errorName, rawCid, signAndInclude, VER, waitForEvent } from './lib.mjs';
+import {
+  commitment, connect, expectFailure, expectSuccess, findEvent, rawCid, VER, waitForEvent,
+} from './lib.mjs';
 
 let api;
 let bob;
@@ -30,20 +32,8 @@ after(async () => {
   await api?.disconnect();
 });
 
-const find = (events, section, method) => events
-  .find(({ event: e }) => e.section === section && e.method === method)?.event;
-
-async function ok(tx, signer) {
-  const r = await signAndInclude(api, tx, signer);
-  assert.equal(r.dispatchError && errorName(api, r.dispatchError), null);
-  return r.events;
-}
-
-async function fails(tx, signer, expected) {
-  const r = await signAndInclude(api, tx, signer);
-  assert.ok(r.dispatchError, `expected ${expected}`);
-  assert.equal(errorName(api, r.dispatchError), expected);
-}
+const ok = (tx, signer) => expectSuccess(api, tx, signer);
+const fails = (tx, signer, expected) => expectFailure(api, tx, signer, expected);
 
 const head = async () => (await api.rpc.chain.getHeader()).number.toNumber();
 
@@ -62,7 +52,7 @@ test('one task through commit, reveal and acceptance by a committee of three pro
   const registered = (await api.query.proofOfCompute.verifiers()).map((a) => a.toString());
   for (const v of [charlie, eve]) {
     if (!registered.includes(v.address)) {
-      const ev = find(await ok(api.tx.proofOfCompute.registerVerifier(), v), 'proofOfCompute', 'VerifierRegistered');
+      const ev = findEvent(await ok(api.tx.proofOfCompute.registerVerifier(), v), 'proofOfCompute', 'VerifierRegistered');
       assert.equal(ev.data.who.toString(), v.address);
     }
   }
@@ -71,7 +61,7 @@ test('one task through commit, reveal and acceptance by a committee of three pro
   // Dave offers consumer-GPU capacity; Bob registers a kernel; Ferdie posts a job, committee 3.
   await ok(api.tx.marketplace.publishOffer(1, 1_000, { Fixed: 4n * VER / 1000n }, 1, 1_000_000_000), dave);
   const archive = rawCid(new TextEncoder().encode(`poc kernel ${Date.now()}`));
-  const kernel = find(await ok(api.tx.aivmRegistry.registerKernel(
+  const kernel = findEvent(await ok(api.tx.aivmRegistry.registerKernel(
     archive,
     { libtorch: '2.11.0', device: 'Cuda', dtype: 'F32', deterministicAlgorithms: true, tf32Disabled: true, seed: 1 },
     [{ dtype: 'F32', shape: [0, 64] }],
@@ -83,7 +73,7 @@ test('one task through commit, reveal and acceptance by a committee of three pro
   ), bob), 'aivmRegistry', 'KernelRegistered').data.kernel.toHex();
   const assigned = waitForEvent(api, (e) => e.section === 'marketplace' && e.method === 'TaskAssigned'
     && e.data.provider.toString() === dave.address, 60_000);
-  const job = find(await ok(api.tx.marketplace.postJob(
+  const job = findEvent(await ok(api.tx.marketplace.postJob(
     kernel, 1, { Inference: { inputs: [rawCid(new Uint8Array([1, 2, 3]))], committee: 3 } },
     1_000, 5n * VER / 1000n, (await head()) + 100,
   ), ferdie), 'marketplace', 'JobPosted').data.job.toNumber();
@@ -95,7 +85,7 @@ test('one task through commit, reveal and acceptance by a committee of three pro
   const result = rawCid(outputs);
   await ok(api.tx.marketplace.acceptTask(task), dave);
   const submitted = await ok(api.tx.marketplace.submitResult(task, result), dave);
-  const selected = find(submitted, 'proofOfCompute', 'CommitteeSelected');
+  const selected = findEvent(submitted, 'proofOfCompute', 'CommitteeSelected');
   assert.ok(selected, 'the submission opened a round');
   const round = selected.data.round.toNumber();
   const members = selected.data.members.map((m) => m.toString());
@@ -107,12 +97,11 @@ test('one task through commit, reveal and acceptance by a committee of three pro
 
   // All three commit at once (the window is 10 blocks on dev).
   const nonces = new Map([dave, charlie, eve].map((m) => [m.address, randomAsU8a(32)]));
-  const commits = await Promise.all([dave, charlie, eve].map((m) => signAndInclude(
-    api, api.tx.proofOfCompute.commit(round, commitment(round, digest, nonces.get(m.address), m)), m,
+  const commits = await Promise.all([dave, charlie, eve].map((m) => ok(
+    api.tx.proofOfCompute.commit(round, commitment(round, digest, nonces.get(m.address), m)), m,
   )));
-  commits.forEach((r, i) => {
-    assert.equal(r.dispatchError && errorName(api, r.dispatchError), null);
-    assert.equal(find(r.events.filter(({ event: e }) => e.data.member?.toString() === [dave, charlie, eve][i].address), 'proofOfCompute', 'Committed').data.round.toNumber(), round);
+  commits.forEach((events, i) => {
+    assert.equal(findEvent(events.filter(({ event: e }) => e.data.member?.toString() === [dave, charlie, eve][i].address), 'proofOfCompute', 'Committed').data.round.toNumber(), round);
   });
   // Bad input: an unknown round, a non-member, a second commitment.
   await fails(api.tx.proofOfCompute.commit(round + 1000, u8aToHex(digest)), charlie, 'proofOfCompute.UnknownRound');
@@ -125,14 +114,13 @@ test('one task through commit, reveal and acceptance by a committee of three pro
   const freeDave = (await api.query.system.account(dave.address)).data.free.toBigInt();
   const accepted = waitForEvent(api, (e) => e.section === 'proofOfCompute' && e.method === 'ResultAccepted' && e.data.round.toNumber() === round, 120_000);
   const completed = waitForEvent(api, (e) => e.section === 'marketplace' && e.method === 'JobCompleted' && e.data.job.toNumber() === job, 120_000);
-  const reveals = await Promise.all([dave, charlie, eve].map((m) => signAndInclude(
-    api, api.tx.proofOfCompute.reveal(round, u8aToHex(digest), result, u8aToHex(nonces.get(m.address)), []), m,
+  const reveals = await Promise.all([dave, charlie, eve].map((m) => ok(
+    api.tx.proofOfCompute.reveal(round, u8aToHex(digest), result, u8aToHex(nonces.get(m.address)), []), m,
   )));
   const fees = new Map();
-  reveals.forEach((r, i) => {
+  reveals.forEach((events, i) => {
     const m = [dave, charlie, eve][i];
-    assert.equal(r.dispatchError && errorName(api, r.dispatchError), null);
-    const paid = r.events.find(({ event: e }) => e.section === 'transactionPayment' && e.data.who.toString() === m.address);
+    const paid = events.find(({ event: e }) => e.section === 'transactionPayment' && e.data.who.toString() === m.address);
     fees.set(m.address, paid.event.data.actualFee.toBigInt());
   });
   const acc = await accepted;

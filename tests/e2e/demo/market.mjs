@@ -8,7 +8,9 @@
 // Usage: VERITY_WS=ws://… node demo/market.mjs
 import { randomAsU8a, sha256AsU8a } from '@polkadot/util-crypto';
 import { u8aToHex } from '@polkadot/util';
-import { commitment, connect, rawCid, signAndInclude, waitForEvent } from '../lib.mjs';
+import {
+  commitment, connect, findEvent, rawCid, signAndInclude, waitForEvent,
+} from '../lib.mjs';
 
 const VER = 10n ** 12n;
 const MILLI = VER / 1000n;
@@ -19,7 +21,7 @@ const [bob, charlie, dave, eve, aliceStash, ferdie] = ['//Bob', '//Charlie', '//
 async function send(tx, signer, section, method) {
   const r = await signAndInclude(api, tx, signer);
   if (r.dispatchError) throw new Error(`${section}.${method}: ${r.dispatchError}`);
-  return r.events.find(({ event }) => event.section === section && event.method === method)?.event;
+  return findEvent(r.events, section, method);
 }
 
 // The archive CID of the digits kernel scripts/kernels.py exported (demo.sh passes it), so the
