@@ -1,10 +1,13 @@
-// libtorch's process-wide reproducibility switches that tch 0.24 does not bind: deterministic
+// libtorch's process-wide reproducibility switches that tch 0.24 does not bind (and the heap policy
+// of the worker's allocator, below): deterministic
 // algorithms (torch.use_deterministic_algorithms), deterministic cuDNN without autotuning, and the
 // float32 precision of matmuls, convolutions and RNNs on every backend (IEEE: no TF32, no BF16).
 // Compiled by worker/build.rs against the headers of the libtorch the worker links; called through
 // `verity_worker::kernel::reproducible`.
 #include <ATen/Context.h>
 #include <torch/csrc/jit/python/update_graph_executor_opt.h>
+
+#include <malloc.h>
 
 #include <cstdio>
 #include <exception>
@@ -73,6 +76,17 @@ int verity_torch_reduced_precision() {
 // per-thread switch but cannot read it).
 int verity_torch_graph_optimized() {
   return torch::jit::getGraphExecutorOptimize() ? 1 : 0;
+}
+
+// Keeps freed tensor memory in the process heap instead of returning it to the kernel: allocations
+// up to 32 MiB (glibc's largest mmap threshold) come from the heap, and the heap's top is trimmed
+// only beyond 1 GiB free. glibc's defaults (mmap from 128 KiB, a threshold that moves) make every
+// step of a training loop map, fault in and unmap its activations again: 20-25 % of a char
+// transformer step on CPU (docs/benchmarks.md). Returns 1 when both settings took.
+int verity_malloc_keep_freed() {
+  const int mmap_ok = mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024);
+  const int trim_ok = mallopt(M_TRIM_THRESHOLD, 1024 * 1024 * 1024);
+  return mmap_ok == 1 && trim_ok == 1 ? 1 : 0;
 }
 
 }  // extern "C"

@@ -129,6 +129,8 @@ pub fn reproducible(env: &Environment) -> Result<()> {
 		.map_err(|e| crate::error::invalid!("libtorch refused the reproducibility settings: {e}"))
 }
 
+pub use crate::torch_ffi::malloc_keep_freed;
+
 /// What libtorch's switches are now.
 pub fn reproducibility() -> Reproducibility {
 	let (deterministic, reduced_precision, graph_optimized) = crate::torch_ffi::reproducibility();

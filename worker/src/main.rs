@@ -299,6 +299,13 @@ fn main() {
 	if std::env::var_os("CUBLAS_WORKSPACE_CONFIG").is_none() {
 		std::env::set_var("CUBLAS_WORKSPACE_CONFIG", ":4096:8");
 	}
+	// Freed tensors stay in the heap for the next step (unless the operator tuned glibc's malloc).
+	let tuned = ["MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "GLIBC_TUNABLES"]
+		.iter()
+		.any(|v| std::env::var_os(v).is_some());
+	if !tuned && !kernel::malloc_keep_freed() {
+		eprintln!("warning: glibc refused the heap settings; training steps will be slower");
+	}
 	let runtime =
 		tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build();
 	match runtime {

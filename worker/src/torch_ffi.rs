@@ -1,5 +1,5 @@
 //! The C++ shim `csrc/reproducible.cpp`: libtorch's process-wide reproducibility switches, which
-//! `tch` 0.24 does not bind. The only unsafe code of the worker; [`crate::kernel::reproducible`]
+//! `tch` 0.24 does not bind, and glibc's heap policy. The only unsafe code of the worker; [`crate::kernel::reproducible`]
 //! is its safe face.
 #![allow(unsafe_code)]
 
@@ -15,6 +15,15 @@ extern "C" {
 	fn verity_torch_deterministic() -> c_int;
 	fn verity_torch_reduced_precision() -> c_int;
 	fn verity_torch_graph_optimized() -> c_int;
+	fn verity_malloc_keep_freed() -> c_int;
+}
+
+/// Makes glibc keep freed memory for reuse (tensors up to 32 MiB from the heap, trimmed beyond
+/// 1 GiB free) instead of mapping and unmapping it on every training step. Call before threads
+/// start. `false` when glibc refused a setting.
+pub fn malloc_keep_freed() -> bool {
+	// SAFETY: `mallopt` with valid parameters; called before other threads allocate.
+	unsafe { verity_malloc_keep_freed() == 1 }
 }
 
 /// Turns deterministic algorithms (and deterministic cuDNN, no autotuning) on or off and sets the
