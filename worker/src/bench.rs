@@ -54,36 +54,57 @@ fn sync(device: Device) {
 	}
 }
 
-/// Measures sustained f32 GEMM throughput and copy bandwidth on `device`.
+/// Rates of `op` (each doing `work` units) over `reps` samples of at least `window` each, after
+/// about `window` of warm-up: every sample runs the op as many times as the warm-up says fit in
+/// `window`, so a sample is a sustained rate, not one short call at the mercy of a scheduler tick.
+fn sustained_rates(
+	device: Device,
+	reps: usize,
+	window: Duration,
+	work: f64,
+	mut op: impl FnMut(),
+) -> Vec<f64> {
+	let warm = Instant::now();
+	let mut calls = 0u32;
+	while calls < 3 || warm.elapsed() < window {
+		op();
+		sync(device);
+		calls += 1;
+	}
+	let per_sample = ((window.as_secs_f64() / (warm.elapsed().as_secs_f64() / f64::from(calls)))
+		.ceil() as u32)
+		.max(1);
+	(0..reps)
+		.map(|_| {
+			let t = Instant::now();
+			for _ in 0..per_sample {
+				op();
+			}
+			sync(device);
+			f64::from(per_sample) * work / t.elapsed().as_secs_f64()
+		})
+		.collect()
+}
+
+/// Measures sustained f32 GEMM throughput and copy bandwidth on `device`: `reps` samples of at
+/// least 250 ms each, medians reported.
 pub fn bench_hw(device: Device, gemm_n: i64, reps: usize) -> HwReport {
 	let _guard = tch::no_grad_guard();
 	tch::manual_seed(0);
+	let window = Duration::from_millis(250);
 	let a = Tensor::randn([gemm_n, gemm_n], (Kind::Float, device));
 	let b = Tensor::randn([gemm_n, gemm_n], (Kind::Float, device));
-	for _ in 0..3 {
-		let _ = a.matmul(&b);
-	}
-	sync(device);
+	let c = Tensor::zeros([gemm_n, gemm_n], (Kind::Float, device));
 	let flop = 2.0 * (gemm_n as f64).powi(3);
-	let mut gemm = Vec::new();
-	for _ in 0..reps {
-		let t = Instant::now();
-		let _c = a.matmul(&b);
-		sync(device);
-		gemm.push(flop / t.elapsed().as_secs_f64());
-	}
+	let gemm = sustained_rates(device, reps, window, flop, || {
+		let _ = a.matmul_out(&c, &b);
+	});
 	let elems = 64 << 20; // 256 MiB of f32
 	let src = Tensor::ones([elems], (Kind::Float, device));
 	let mut dst = Tensor::zeros([elems], (Kind::Float, device));
-	dst.copy_(&src);
-	sync(device);
-	let mut bw = Vec::new();
-	for _ in 0..reps {
-		let t = Instant::now();
+	let bw = sustained_rates(device, reps, window, 2.0 * 4.0 * elems as f64, || {
 		dst.copy_(&src);
-		sync(device);
-		bw.push(2.0 * 4.0 * elems as f64 / t.elapsed().as_secs_f64());
-	}
+	});
 	let flops = median(gemm.clone());
 	HwReport {
 		device: format!("{device:?}"),
