@@ -3,6 +3,7 @@
 #   - bench-hw twice (reproducibility of the capacity figure);
 #   - ring AllReduce over our libp2p (n = 2, 4; 1–256 MiB) against the ring optimum 2(n-1)/n·S/B,
 #     B = our own link's measured throughput, and torch.distributed gloo all_reduce on the same sizes;
+#   - the transport's cipher (Noise's ChaCha20-Poly1305) beside AES-256-GCM and memcpy;
 #   - a tch training step against a PyTorch eager step, same kernel, weights and batch.
 # Usage: scripts/bench-worker.sh [OUT_DIR]   (VERITY_BENCH_SIZES_MIB=1,16 for a quick run)
 # Writes OUT_DIR/*.jsonl and prints a markdown summary (what docs/benchmarks.md records).
@@ -30,6 +31,9 @@ for n in 2 4; do
 	log "gloo all_reduce n=$n"
 	python3 scripts/bench_gloo.py --n "$n" --sizes-mib "$sizes" --reps "$reps" >>"$out/gloo.jsonl"
 done
+
+log "bench-cipher: the transport's AEAD beside AES-256-GCM"
+"$W" bench-cipher >"$out/cipher.jsonl"
 
 : >"$out/step.jsonl"
 : >"$out/step-torch.jsonl"
@@ -63,6 +67,12 @@ for f in ours:
           f["link_under_ring_load_bytes_per_s"] / 1e6, 1e3 * f["seconds"], 1e3 * f["ring_optimum_seconds"], f["fraction_of_optimum"],
           f["fraction_of_optimum_under_ring_load"], "%.1f" % (1e3 * g["seconds"]) if g else "-",
           "%.2f" % (g["seconds"] / f["seconds"]) if g else "-"))
+print()
+print("### bench-cipher: seal + open of 1 MiB records, one core")
+print("| cipher | GB/s (plaintext through seal and open) | spread |")
+print("|---|---|---|")
+for c in rd("cipher.jsonl"):
+    print("| %s | %.2f | %.1f %% |" % (c["cipher"], c["seal_open_bytes_per_s"] / 1e9, 100 * c["spread"]))
 print()
 print("### Training step: tch (verity-worker) vs PyTorch eager")
 print("| kernel | batch | tch (ms) | PyTorch eager (ms) | tch / PyTorch |")

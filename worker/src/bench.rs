@@ -329,3 +329,82 @@ pub fn bench_step(
 		spread: spread(&times),
 	})
 }
+
+/// One AEAD's throughput in `bench-cipher`.
+#[derive(Debug, Serialize)]
+pub struct CipherFigure {
+	/// The cipher and its implementation.
+	pub cipher: &'static str,
+	/// Record size sealed and opened at a time, bytes.
+	pub record_bytes: usize,
+	/// Plaintext bytes per second through seal and then open (what one link costs its two ends
+	/// together), median of the samples.
+	pub seal_open_bytes_per_s: f64,
+	/// (max − min) / median.
+	pub spread: f64,
+}
+
+/// Seals and opens `record` bytes at a time with the AEAD libp2p-noise uses on native targets
+/// (`ring`'s ChaCha20-Poly1305, through snow's ring resolver) and with `ring`'s AES-256-GCM, and
+/// copies them (the memcpy scale): the transport's own per-byte cost beside the alternative.
+pub fn bench_cipher(record: usize, reps: usize) -> Result<Vec<CipherFigure>> {
+	use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM, CHACHA20_POLY1305};
+	if record == 0 {
+		bail!("--record-kib must be at least 1");
+	}
+	let window = Duration::from_millis(250);
+	let buf = vec![0x5au8; record];
+	let mut counter = 0u64;
+	let mut nonce = move || {
+		counter += 1;
+		let mut n = [0u8; 12];
+		n[4..].copy_from_slice(&counter.to_le_bytes());
+		n
+	};
+	let figure = |cipher, rates: Vec<f64>| CipherFigure {
+		cipher,
+		record_bytes: record,
+		seal_open_bytes_per_s: median(rates.clone()),
+		spread: spread(&rates),
+	};
+	let mut out = Vec::new();
+
+	let mut failed = false;
+	for (name, alg) in [
+		("chacha20-poly1305 (ring; libp2p-noise's cipher)", &CHACHA20_POLY1305),
+		("aes-256-gcm (ring)", &AES_256_GCM),
+	] {
+		let key = LessSafeKey::new(
+			UnboundKey::new(alg, &[7u8; 32]).map_err(|_| crate::error::invalid!("ring key"))?,
+		);
+		let mut sealed = Vec::with_capacity(record + alg.tag_len());
+		let rates = sustained_rates(Device::Cpu, reps, window, record as f64, || {
+			let n = nonce();
+			sealed.clear();
+			sealed.extend_from_slice(&buf);
+			let ok = key
+				.seal_in_place_append_tag(
+					Nonce::assume_unique_for_key(n),
+					Aad::empty(),
+					&mut sealed,
+				)
+				.and_then(|()| {
+					key.open_in_place(Nonce::assume_unique_for_key(n), Aad::empty(), &mut sealed)
+						.map(|_| ())
+				});
+			failed |= ok.is_err();
+		});
+		out.push(figure(name, rates));
+	}
+
+	let mut dst = vec![0u8; record];
+	let rates = sustained_rates(Device::Cpu, reps, window, record as f64, || {
+		dst.copy_from_slice(&buf);
+		std::hint::black_box(&dst);
+	});
+	out.push(figure("memcpy (no cipher)", rates));
+	if failed {
+		bail!("a record did not open after sealing");
+	}
+	Ok(out)
+}

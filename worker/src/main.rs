@@ -200,6 +200,14 @@ enum Cmd {
 		#[arg(long, default_value_t = 8)]
 		window: usize,
 	},
+	/// Seal-and-open throughput of the transport's cipher beside AES-256-GCM and memcpy.
+	BenchCipher {
+		/// Record size in KiB.
+		#[arg(long, default_value_t = 1024)]
+		record_kib: usize,
+		#[arg(long, default_value_t = 9)]
+		reps: usize,
+	},
 	/// Times a training step (forward, backward, Adam) of a kernel.
 	BenchStep {
 		#[arg(long)]
@@ -482,6 +490,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 			};
 			let sizes: Vec<usize> = sizes_mib.iter().map(|m| m << 20).collect();
 			for f in bench::bench_allreduce(n, &sizes, reps, cfg).await? {
+				print_json(&f)?;
+			}
+		}
+		Cmd::BenchCipher { record_kib, reps } => {
+			for f in bench::bench_cipher(record_kib * 1024, reps)? {
 				print_json(&f)?;
 			}
 		}
