@@ -134,3 +134,13 @@ fn blob_that_does_not_match_its_cid_is_refused_and_not_written() {
 	assert!(!ok);
 	assert!(err.contains("malformed CID"), "{err}");
 }
+
+#[test]
+fn benchmarks_refuse_empty_sizes_with_a_clear_error() {
+	let (ok, _, err) = run(&["bench-cipher", "--record-kib", "0", "--reps", "1"]);
+	assert!(!ok);
+	assert!(err.contains("--record-kib must be at least 1"), "{err}");
+	let (ok, _, err) = run(&["bench-allreduce", "--n", "1"]);
+	assert!(!ok);
+	assert!(err.contains("--n must be at least 2"), "{err}");
+}

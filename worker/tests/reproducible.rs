@@ -23,6 +23,13 @@ fn empty_is_filled() -> bool {
 }
 
 #[test]
+fn glibc_accepts_the_worker_heap_policy() {
+	// The thresholds verity-worker sets at start are within what glibc allows (an mmap threshold
+	// above 32 MiB, say, would be refused).
+	assert!(verity_worker::kernel::malloc_keep_freed());
+}
+
+#[test]
 fn loading_a_kernel_applies_its_determinism_and_precision_flags_to_libtorch() {
 	let (manifest, archive) = digits();
 	assert!(manifest.environment.deterministic && !manifest.environment.tf32);
