@@ -53,13 +53,9 @@ export const signAndFinalize = (api, tx, signer) => signAndWait(tx, signer, 'Fin
 /** Signs and sends `tx`, resolves once it is in a block, not waiting for finality. */
 export const signAndInclude = (api, tx, signer) => signAndWait(tx, signer, 'InBlock');
 
-/** The events `section.method` among a transaction's (or block's) event records, in order. */
-export const eventsOf = (records, section, method) => records
-  .filter(({ event: e }) => e.section === section && e.method === method)
-  .map(({ event: e }) => e);
-
-/** The first event `section.method` among event records, or undefined. */
-export const findEvent = (records, section, method) => eventsOf(records, section, method)[0];
+/** The first event `section.method` among a transaction's (or block's) event records, or undefined. */
+export const findEvent = (records, section, method) => records
+  .find(({ event: e }) => e.section === section && e.method === method)?.event;
 
 /** Signs `tx`, waits for its block and asserts it succeeded; returns its event records. */
 export async function expectSuccess(api, tx, signer) {

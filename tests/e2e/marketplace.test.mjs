@@ -10,7 +10,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  connect, eventsOf, expectFailure, expectSuccess, rawCid, VER, waitForEvent,
+  connect, expectFailure, expectSuccess, findEvent, rawCid, VER, waitForEvent,
 } from './lib.mjs';
 
 let api;
@@ -70,7 +70,7 @@ const head = async () => (await api.rpc.chain.getHeader()).number.toNumber();
 test('a kernel, two offers and a job: the cheaper offer is filled first; liveness refunds a stalled job', async () => {
   // Bob registers the kernel; the id is the hash of the record, the archive a text CID.
   const archive = rawCid(new TextEncoder().encode(`digits.pt ${Date.now()}`));
-  const registered = eventsOf(await ok(registerKernel(archive), bob), 'aivmRegistry', 'KernelRegistered')[0];
+  const registered = findEvent(await ok(registerKernel(archive), bob), 'aivmRegistry', 'KernelRegistered');
   assert.ok(registered, 'KernelRegistered');
   const kernel = registered.data.kernel.toHex();
   const record = (await api.query.aivmRegistry.kernels(kernel)).unwrap();
@@ -86,8 +86,8 @@ test('a kernel, two offers and a job: the cheaper offer is filled first; livenes
     }
   }
   const publish = (capacity, price) => api.tx.marketplace.publishOffer(0, capacity, { Fixed: price }, 1, 1_000_000_000);
-  const charlieOffer = eventsOf(await ok(publish(1_000, 20n * MILLI), charlie), 'marketplace', 'OfferPublished')[0].data.offer.toNumber();
-  const daveOffer = eventsOf(await ok(publish(1_000, 12n * MILLI), dave), 'marketplace', 'OfferPublished')[0].data.offer.toNumber();
+  const charlieOffer = findEvent(await ok(publish(1_000, 20n * MILLI), charlie), 'marketplace', 'OfferPublished').data.offer.toNumber();
+  const daveOffer = findEvent(await ok(publish(1_000, 12n * MILLI), dave), 'marketplace', 'OfferPublished').data.offer.toNumber();
 
   // Ferdie posts 60,000 samples (600 WU) at up to 0.05 VER/WU: budget 600 × 0.05 × 1.2 = 36 VER.
   // Committee of 1: Dave's result opens a verification round with Dave alone
@@ -95,11 +95,11 @@ test('a kernel, two offers and a job: the cheaper offer is filled first; livenes
   const samples = 60_000n;
   const deadline = (await head()) + 60;
   const assigned = waitForEvent(api, (e) => e.section === 'marketplace' && e.method === 'TaskAssigned', 60_000);
-  const posted = eventsOf(
+  const posted = findEvent(
     await ok(api.tx.marketplace.postJob(kernel, 0, inference(2, 1), samples, 50n * MILLI, deadline), ferdie),
     'marketplace',
     'JobPosted',
-  )[0];
+  );
   const job = posted.data.job.toNumber();
   assert.equal(posted.data.work.toBigInt(), 600n);
   assert.equal(posted.data.budget.toBigInt(), 36n * VER);
@@ -129,7 +129,7 @@ test('a kernel, two offers and a job: the cheaper offer is filled first; livenes
 
   // Dave accepts and submits; Charlie stays silent.
   await ok(api.tx.marketplace.acceptTask(tasks[0]), dave);
-  const submitted = eventsOf(await ok(api.tx.marketplace.submitResult(tasks[0], rawCid(new TextEncoder().encode('outputs'))), dave), 'marketplace', 'ResultSubmitted')[0];
+  const submitted = findEvent(await ok(api.tx.marketplace.submitResult(tasks[0], rawCid(new TextEncoder().encode('outputs'))), dave), 'marketplace', 'ResultSubmitted');
   assert.equal(submitted.data.provider.toString(), dave.address);
   const charlieStake = (await api.query.stakingGovernance.ledgers(charlie.address)).unwrap().active.toBigInt();
   const failed = await waitForEvent(api, (e) => e.section === 'marketplace' && e.method === 'JobFailed' && e.data.job.toNumber() === job, 90_000);
@@ -143,7 +143,7 @@ test('a kernel, two offers and a job: the cheaper offer is filled first; livenes
 
 test('bad market input fails with a named error and changes nothing', async () => {
   const archive = rawCid(new TextEncoder().encode(`bad-input kernel ${Date.now()}`));
-  const kernel = eventsOf(await ok(registerKernel(archive, 7), bob), 'aivmRegistry', 'KernelRegistered')[0].data.kernel.toHex();
+  const kernel = findEvent(await ok(registerKernel(archive, 7), bob), 'aivmRegistry', 'KernelRegistered').data.kernel.toHex();
   const nextJob = (await api.query.marketplace.nextJob()).toNumber();
   const nextOffer = (await api.query.marketplace.nextOffer()).toNumber();
   const free = (await api.query.system.account(ferdie.address)).data.free.toBigInt();

@@ -1,9 +1,8 @@
-// libtorch's process-wide reproducibility switches that tch 0.24 does not bind (and the heap policy
-// of the worker's allocator, below): deterministic
+// libtorch's process-wide reproducibility switches that tch 0.24 does not bind: deterministic
 // algorithms (torch.use_deterministic_algorithms), deterministic cuDNN without autotuning, and the
-// float32 precision of matmuls, convolutions and RNNs on every backend (IEEE: no TF32, no BF16).
-// Compiled by worker/build.rs against the headers of the libtorch the worker links; called through
-// `verity_worker::kernel::reproducible`.
+// float32 precision of matmuls, convolutions and RNNs on every backend (IEEE: no TF32, no BF16);
+// and, below, the heap policy of the worker's allocator. Compiled by worker/build.rs against the
+// headers of the libtorch the worker links; called through `src/torch_ffi.rs`.
 #include <ATen/Context.h>
 #include <torch/csrc/jit/python/update_graph_executor_opt.h>
 
@@ -36,6 +35,8 @@ int verity_torch_reproducible(int deterministic, int tf32, char* err, size_t err
     ctx.setDeterministicAlgorithms(deterministic != 0, /*warn_only=*/false);
     ctx.setDeterministicCuDNN(deterministic != 0);
     ctx.setBenchmarkCuDNN(false);
+    // The older matmul-only setting, kept in step with the per-backend table below (libtorch has
+    // both, and torch.get_float32_matmul_precision() reports this one).
     ctx.setFloat32MatmulPrecision(tf32 != 0 ? "high" : "highest");
     for (auto backend : kBackends) {
       for (auto op : kOps) {

@@ -100,11 +100,12 @@ pub struct Manifest {
 	pub context: Option<i64>,
 }
 
-/// Sets libtorch up for reproducible results: `threads` intra-op threads and no cuDNN autotuning.
+/// Sets libtorch's thread pools: `threads` intra-op threads (part of a kernel's reproducible
+/// setting), one inter-op thread. The rest of the reproducibility switches come with the kernel
+/// ([`reproducible`], applied by [`Model::load`]).
 pub fn init_torch(threads: usize) {
 	tch::set_num_threads(threads.max(1) as i32);
 	tch::set_num_interop_threads(1);
-	tch::Cuda::cudnn_set_benchmark(false);
 }
 
 /// libtorch's process-wide reproducibility switches, as read back from libtorch.

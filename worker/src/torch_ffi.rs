@@ -1,6 +1,6 @@
 //! The C++ shim `csrc/reproducible.cpp`: libtorch's process-wide reproducibility switches, which
-//! `tch` 0.24 does not bind, and glibc's heap policy. The only unsafe code of the worker; [`crate::kernel::reproducible`]
-//! is its safe face.
+//! `tch` 0.24 does not bind, and glibc's heap policy. The only unsafe code of the worker;
+//! [`crate::kernel::reproducible`] is its safe face.
 #![allow(unsafe_code)]
 
 use std::ffi::{c_char, c_int, CStr};
