@@ -32,9 +32,9 @@ def main():
     manifest = json.load(open(os.path.join(a.kernel, "kernel.json")))
     # The switches the worker applies from the kernel's environment (kernel::reproducible), so
     # both sides compute the same way.
-    env = manifest["environment"]
-    torch.use_deterministic_algorithms(env["deterministic"])
-    torch.set_float32_matmul_precision("high" if env["tf32"] else "highest")
+    env = manifest["record"]["environment"]
+    torch.use_deterministic_algorithms(env["deterministic_algorithms"])
+    torch.set_float32_matmul_precision("highest" if env["tf32_disabled"] else "high")
     scripted = torch.jit.load(os.path.join(a.kernel, "kernel.pt"))
     data = load_file(os.path.join(a.kernel, "train.safetensors"))
     if manifest["task"] == "classification":

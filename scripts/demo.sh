@@ -3,8 +3,9 @@
 # workers — not yet connected to the chain — and governance).
 # Installs what is missing, builds the node, starts a dev chain, waits until it produces and
 # finalises blocks, serves 10,000 pay-per-request calls through a payment channel settled in one
-# redeem, registers a kernel, has a job allocated over two offers cheapest first, verified by
-# commit-reveal committees and paid, trains the registered kernel with three workers, changes a
+# redeem, registers the digits kernel's record from its manifest, has an inference job allocated to
+# the cheapest of two offers, run by each committee member with verity-worker (libtorch) and
+# verified by commit-reveal and paid, trains the registered kernel with three workers, changes a
 # parameter by stake-weighted vote, prints a summary with how to reach the chain from
 # polkadot.js, and keeps the chain running until Ctrl-C.
 #   VERITY_DEMO_EXIT=1  stop after the summary (used by CI to check the command works)
@@ -46,9 +47,8 @@ channel_summary="$(cd "$VERITY_ROOT/tests/e2e" && VERITY_WS="ws://127.0.0.1:$rpc
 
 log "kernels: exporting the digits MLP and the char transformer with PyTorch (scripts/kernels.py)"
 python3 "$VERITY_ROOT/scripts/kernels.py" "$base/kernels" >/dev/null
-archive_cid="$("$VERITY_WORKER" put --store "$base/store" "$base/kernels/digits/kernel.pt")"
-log "market: the digits kernel ($archive_cid) registered, two providers offer CPU, a job is split cheapest first, verified by committees and paid"
-market_summary="$(cd "$VERITY_ROOT/tests/e2e" && VERITY_KERNEL_ARCHIVE="$archive_cid" VERITY_WS="ws://127.0.0.1:$rpc_port" node demo/market.mjs)"
+log "market: the digits kernel registered from its manifest, two providers offer CPU, a job goes to the cheapest, each committee member runs it with verity-worker, the chain verifies and pays"
+market_summary="$(cd "$VERITY_ROOT/tests/e2e" && VERITY_KERNEL_DIR="$base/kernels/digits" VERITY_WS="ws://127.0.0.1:$rpc_port" node demo/market.mjs)"
 log "training: three workers train the digits kernel together (ring AllReduce over libp2p)"
 training_summary="$("$VERITY_ROOT/scripts/train-local.sh" 3 "$base/kernels/digits" "$base/train" --epochs 15 --lr 0.005)"
 log "governance: a parameter change proposed, voted with stake, enacted as Root"
@@ -77,7 +77,7 @@ cat <<TXT
   Pay-per-request through a payment channel (fee-settlement)
 $channel_summary
 
-  A kernel, two offers, a job allocated at minimum cost, verified by committees and paid
+  A kernel, two offers, a job allocated at minimum cost, run by the committee, verified and paid
   (aivm-registry, marketplace, proof-of-compute)
 $market_summary
   Three workers train the registered kernel (verity-worker: libtorch, libp2p AllReduce); the

@@ -4,7 +4,7 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 
-[ -x "$VERITY_NODE" ] || "$VERITY_ROOT/scripts/build.sh"
+[ -x "$VERITY_NODE" ] && [ -x "$VERITY_WORKER" ] || "$VERITY_ROOT/scripts/build.sh"
 rpc_port="$(free_port)"
 p2p_port="$(free_port)"
 logfile="$(mktemp -t verity-e2e-node.XXXXXX.log)"
@@ -12,9 +12,11 @@ logfile="$(mktemp -t verity-e2e-node.XXXXXX.log)"
 "$VERITY_NODE" --dev --tmp --rpc-port "$rpc_port" --listen-addr "/ip4/127.0.0.1/tcp/$p2p_port" \
 	--no-prometheus --no-telemetry --no-mdns >"$logfile" 2>&1 &
 node_pid=$!
+kernels="$(mktemp -d -t verity-e2e-kernels.XXXXXX)"
 cleanup() {
 	kill -INT "$node_pid" 2>/dev/null || true
 	wait "$node_pid" 2>/dev/null || true
+	rm -rf "$kernels"
 }
 trap cleanup EXIT
 
@@ -27,5 +29,8 @@ for _ in $(seq 1 180); do
 	sleep 1
 done
 
+# The example kernels, whose manifests kernel-record.test.mjs registers.
+python3 "$VERITY_ROOT/scripts/kernels.py" "$kernels" >/dev/null
+
 cd "$VERITY_ROOT/tests/e2e"
-VERITY_WS="ws://127.0.0.1:$rpc_port" node --test --test-concurrency=1 "$@"
+VERITY_KERNELS="$kernels" VERITY_WS="ws://127.0.0.1:$rpc_port" node --test --test-concurrency=1 "$@"

@@ -5,7 +5,11 @@
 
 For each kernel, OUT_DIR/<name>/ gets:
   kernel.pt           the TorchScript archive (what the registry's archive CID names)
-  kernel.json         the manifest: task, environment, tensor specs, declared cost, aggregation rule
+  kernel.json         the manifest: name, task (loss and data layout) and `record`, the kernel record
+                      exactly as the chain's aivm-registry stores it (verity_primitives::kernel::
+                      KernelSpec in its JSON form: archive CID, environment, tensor specs, declared
+                      cost, aggregation rule); the worker reads it with that type, a test checks
+                      this script's JSON against it, and the demo registers it as it is
   train.safetensors   the training data, test.safetensors the held-out data
 
 Kernels:
@@ -16,6 +20,7 @@ Everything is generated from the seed, so two runs write identical data and iden
 weights. Nothing is downloaded.
 """
 import argparse
+import base64
 import hashlib
 import json
 import os
@@ -86,23 +91,40 @@ class CharLm(nn.Module):
         return self.head(self.ln(x))
 
 
-def manifest(name, task, inputs, outputs, forward_flops, aggregation, seed, extra=None):
+def raw_cid(data):
+    """CIDv1 text of `data` as Verity names blobs: raw codec (0x55), sha2-256, base32 lower case."""
+    binary = bytes([0x01, 0x55, 0x12, 0x20]) + hashlib.sha256(data).digest()
+    return "b" + base64.b32encode(binary).decode().lower().rstrip("=")
+
+
+def tensor(dtype, shape):
+    """A tensor spec; dimension 0 means any size (the batch)."""
+    return {"dtype": dtype, "shape": shape}
+
+
+def manifest(name, task, inputs, outputs, forward_flops, rule, seed, extra=None):
+    """The manifest; `record["archive"]` is filled in by `export` once the archive is written."""
     m = {
         "name": name,
         "task": task,
-        "environment": {
-            "libtorch": LIBTORCH,
-            "device_class": "cpu",
-            "dtype": "f32",
-            "deterministic": True,
-            "tf32": False,
-            "seed": seed,
+        "record": {
+            "archive": None,
+            "environment": {
+                "libtorch": LIBTORCH,
+                "device": "cpu",
+                "dtype": "f32",
+                "deterministic_algorithms": True,
+                "tf32_disabled": True,
+                "seed": seed,
+            },
+            "inputs": inputs,
+            "outputs": outputs,
+            # Declared cost in FLOPs per sample: forward, and a training step (forward + backward ~ 3x).
+            "inference_flops": forward_flops,
+            "train_flops": 3 * forward_flops,
+            "rule": rule,
+            "supersedes": None,
         },
-        "inputs": inputs,
-        "outputs": outputs,
-        # Declared cost in FLOPs per sample: forward, and a training step (forward + backward ~ 3x).
-        "flops_per_sample": {"forward": forward_flops, "train_step": 3 * forward_flops},
-        "aggregation": aggregation,
     }
     if extra:
         m.update(extra)
@@ -153,6 +175,8 @@ def export(module, example, out, m):
     scripted.save(os.path.join(out, "kernel.pt"))
     make_reproducible(os.path.join(out, "kernel.pt"))
     assert torch.equal(torch.jit.load(os.path.join(out, "kernel.pt"))(example), scripted(example))
+    with open(os.path.join(out, "kernel.pt"), "rb") as f:
+        m["record"]["archive"] = raw_cid(f.read())
     with open(os.path.join(out, "kernel.json"), "w") as f:
         json.dump(m, f, indent=2, sort_keys=True)
         f.write("\n")
@@ -173,10 +197,10 @@ def digits(out, seed):
     m = manifest(
         "digits-mlp",
         "classification",
-        [{"name": "x", "dtype": "f32", "shape": [-1, 64]}],
-        [{"name": "logits", "dtype": "f32", "shape": [-1, 10]}],
+        [tensor("f32", [0, 64])],
+        [tensor("f32", [0, 10])],
         2 * (64 * 128 + 128 * 10),
-        {"rule": "quantised", "fractional_bits": 8},
+        {"kind": "quantised_digest", "decimals": 3},
         seed,
     )
     export(model, x[:4], out, m)
@@ -216,10 +240,10 @@ def charlm(out, seed):
     m = manifest(
         "char-transformer",
         "next-token",
-        [{"name": "tokens", "dtype": "i64", "shape": [-1, ctx]}],
-        [{"name": "logits", "dtype": "f32", "shape": [-1, ctx, len(vocab)]}],
+        [tensor("i64", [0, ctx])],
+        [tensor("f32", [0, ctx, len(vocab)])],
         flops,
-        {"rule": "quantised", "fractional_bits": 8},
+        {"kind": "quantised_digest", "decimals": 3},
         seed,
         {"context": ctx, "vocab": "".join(vocab)},
     )

@@ -246,6 +246,45 @@ impl Cid {
 	}
 }
 
+impl core::fmt::Display for Cid {
+	/// The base32 text form.
+	fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+		f.write_str(&self.to_text())
+	}
+}
+
+impl core::str::FromStr for Cid {
+	type Err = CidError;
+
+	/// Parses the text form (or, for completeness, any input [`Cid::parse`] accepts).
+	fn from_str(s: &str) -> Result<Self, CidError> {
+		Cid::parse(s.as_bytes())
+	}
+}
+
+impl core::fmt::Display for CidError {
+	fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+		f.write_str(self.as_str())
+	}
+}
+
+/// CIDs in JSON (kernel manifests, worker reports) are their text form.
+#[cfg(feature = "serde")]
+impl serde::Serialize for Cid {
+	fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+		serializer.serialize_str(&self.to_text())
+	}
+}
+
+#[cfg(feature = "serde")]
+impl<'de> serde::Deserialize<'de> for Cid {
+	fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+		let text = <alloc::string::String as serde::Deserialize>::deserialize(deserializer)?;
+		Cid::parse(text.as_bytes())
+			.map_err(|e| serde::de::Error::custom(alloc::format!("CID {text:?}: {}", e.as_str())))
+	}
+}
+
 #[cfg(test)]
 mod tests {
 	use super::*;

@@ -7,8 +7,11 @@
 extern crate alloc;
 
 pub mod cid;
+pub mod commit;
+pub mod digest;
 pub mod kernel;
 pub mod market;
+pub mod merkle;
 pub mod staking;
 pub mod voucher;
 
@@ -54,4 +57,30 @@ pub mod currency {
 	pub const MICRO_VER: Balance = MILLI_VER / 1_000;
 	/// The SS58 address prefix (42, the generic Substrate one).
 	pub const SS58_PREFIX: u16 = 42;
+}
+
+/// `0x`-prefixed lower-case hex, as polkadot.js and serde's `H256` write it.
+#[cfg(feature = "serde")]
+mod hex {
+	use alloc::{string::String, vec::Vec};
+
+	const DIGITS: &[u8; 16] = b"0123456789abcdef";
+
+	pub fn encode(bytes: &[u8]) -> String {
+		let mut out = String::from("0x");
+		for b in bytes {
+			out.push(char::from(DIGITS[usize::from(b >> 4)]));
+			out.push(char::from(DIGITS[usize::from(b & 0xf)]));
+		}
+		out
+	}
+
+	pub fn decode(text: &str) -> Option<Vec<u8>> {
+		let digits = text.strip_prefix("0x")?.as_bytes();
+		if digits.len() % 2 != 0 {
+			return None;
+		}
+		let nibble = |c: u8| char::from(c).to_digit(16).map(|d| d as u8);
+		digits.chunks(2).map(|p| Some(nibble(*p.first()?)? << 4 | nibble(*p.get(1)?)?)).collect()
+	}
 }

@@ -1,5 +1,9 @@
 // Shared helpers for the end-to-end tests: connect to the node under test, sign and wait.
 import assert from 'node:assert/strict';
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { ApiPromise, WsProvider } from '@polkadot/api';
 import { Keyring } from '@polkadot/keyring';
 import { u8aConcat, u8aToHex } from '@polkadot/util';
@@ -128,11 +132,77 @@ export function rawCid(bytes) {
 }
 
 /**
- * The commitment a committee member submits to `proofOfCompute.commit`, as the pallet's docs lay
- * it out: sha2-256("verity/commit/v1" ‖ round as u64 LE ‖ digest ‖ nonce ‖ account id), hex.
+ * The commitment a committee member submits to `proofOfCompute.commit`, as `verity_primitives::
+ * commit` specifies it: sha2-256("verity/commit/v1" ‖ round as u64 LE ‖ digest ‖ nonce ‖ account
+ * id), hex. `member` is a keyring pair or the 32-byte account id. Checked against
+ * tests/vectors/digests.json by digests.test.mjs.
  */
 export function commitment(round, digest, nonce, member) {
   const roundLe = new Uint8Array(8);
   new DataView(roundLe.buffer).setBigUint64(0, BigInt(round), true);
-  return u8aToHex(sha256AsU8a(u8aConcat(new TextEncoder().encode('verity/commit/v1'), roundLe, digest, nonce, member.publicKey)));
+  const account = member.publicKey ?? member;
+  return u8aToHex(sha256AsU8a(u8aConcat(new TextEncoder().encode('verity/commit/v1'), roundLe, digest, nonce, account)));
+}
+
+// The JSON form of the kernel record (verity_primitives::kernel, serde) → polkadot.js's names.
+const DTYPES = { f32: 'F32', f16: 'F16', bf16: 'BF16', f64: 'F64', i64: 'I64', i32: 'I32', u8: 'U8' };
+const DEVICES = { cpu: 'Cpu', cuda: 'Cuda' };
+const tensorArg = (t) => ({ dtype: DTYPES[t.dtype], shape: t.shape });
+function ruleArg(rule) {
+  switch (rule.kind) {
+    case 'exact_digest': return 'ExactDigest';
+    case 'quantised_digest': return { QuantisedDigest: { decimals: rule.decimals } };
+    case 'numeric_tolerance': return {
+      NumericTolerance: { len: rule.len, absTolerance: rule.abs_tolerance, relTolerancePpm: rule.rel_tolerance_ppm },
+    };
+    default: throw new Error(`unknown aggregation rule ${JSON.stringify(rule)}`);
+  }
+}
+
+/** `aivmRegistry.registerKernel` of a kernel record in its JSON form (a manifest's `record`). */
+export function registerKernelTx(api, record) {
+  const env = record.environment;
+  return api.tx.aivmRegistry.registerKernel(
+    record.archive,
+    {
+      libtorch: env.libtorch,
+      device: DEVICES[env.device],
+      dtype: DTYPES[env.dtype],
+      deterministicAlgorithms: env.deterministic_algorithms,
+      tf32Disabled: env.tf32_disabled,
+      seed: env.seed,
+    },
+    record.inputs.map(tensorArg),
+    record.outputs.map(tensorArg),
+    record.inference_flops,
+    record.train_flops,
+    ruleArg(record.rule),
+    record.supersedes,
+  );
+}
+
+/** A kernel directory's manifest (`kernel.json`, as scripts/kernels.py writes it). */
+export const readManifest = (dir) => JSON.parse(readFileSync(join(dir, 'kernel.json')));
+
+/**
+ * What `verity-worker kernel` says of a kernel directory: the record as the worker reads it
+ * (through the shared Rust type) — `{ id, archive, encoded }`, the chain id and SCALE encoding.
+ */
+export function workerKernel(dir) {
+  const worker = process.env.VERITY_WORKER;
+  if (!worker) throw new Error('VERITY_WORKER (the verity-worker binary) is not set');
+  return JSON.parse(execFileSync(worker, ['kernel', '--kernel', dir], { encoding: 'utf8' }));
+}
+
+/**
+ * `verity-worker infer` of a kernel directory on an input file, with its own content store:
+ * resolves with `{ output_cid, digest, summary, shape }` (the digest by the kernel's rule).
+ */
+export async function workerInfer(dir, input, store) {
+  const worker = process.env.VERITY_WORKER;
+  if (!worker) throw new Error('VERITY_WORKER (the verity-worker binary) is not set');
+  const { stdout } = await promisify(execFile)(worker, ['infer', '--kernel', dir, '--input', input, '--store', store]);
+  const line = JSON.parse(stdout.trim().split('\n').pop());
+  if (line.event !== 'inference') throw new Error(`verity-worker infer printed ${stdout}`);
+  return line;
 }

@@ -6,19 +6,16 @@ use crate::error::{bail, Result};
 use crate::{
 	collective::{Collective, CollectiveConfig, Group},
 	kernel::{Adam, Dataset, Model},
-	net::{key_from_seed, Net, NetConfig},
-	wire::{Hello, Request},
+	p2p::Net,
 };
 use serde::Serialize;
-use std::{
-	sync::{Arc, Mutex},
-	time::{Duration, Instant},
-};
+use std::time::{Duration, Instant};
 use tch::{Device, Kind, Tensor};
 
+/// The median of `v` (NaN for none: the CLI refuses zero repetitions before it gets here).
 fn median(mut v: Vec<f64>) -> f64 {
 	v.sort_by(|a, b| a.total_cmp(b));
-	v[v.len() / 2]
+	v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
 }
 
 fn spread(v: &[f64]) -> f64 {
@@ -147,36 +144,15 @@ struct Peer {
 }
 
 async fn peers(n: usize, config: CollectiveConfig) -> Result<Vec<Peer>> {
-	let mut out = Vec::new();
-	for i in 0..n {
-		let cfg = NetConfig {
-			key: key_from_seed(&format!("bench-allreduce-{i}")),
-			listen: "/ip4/127.0.0.1/tcp/0".parse()?,
-			request_timeout: Duration::from_secs(120),
-		};
-		let (net, events) = Net::start(cfg, None, Arc::new(Mutex::new(Hello::default()))).await?;
-		let collective = Collective::start(net.clone(), events, config);
-		out.push(Peer { net, collective });
-	}
-	for a in &out {
-		for b in &out {
-			if a.net.peer_id != b.net.peer_id {
-				let (peer, addr) = crate::net::split_peer_addr(&b.net.addr)?;
-				a.net.dial(peer, addr).await;
-			}
-		}
-	}
-	// Wait until everyone is connected to everyone.
-	for p in &out {
-		let deadline = Instant::now() + Duration::from_secs(20);
-		while p.net.connected().await.len() < n - 1 {
-			if Instant::now() > deadline {
-				bail!("peers did not connect");
-			}
-			tokio::time::sleep(Duration::from_millis(20)).await;
-		}
-	}
-	Ok(out)
+	let seeds: Vec<String> = (0..n).map(|i| format!("bench-allreduce-{i}")).collect();
+	let nodes = crate::p2p::mesh(&seeds, Duration::from_secs(120)).await?;
+	Ok(nodes
+		.into_iter()
+		.map(|(net, inbound)| {
+			let collective = Collective::start(net.clone(), inbound.allreduce, config);
+			Peer { net, collective }
+		})
+		.collect())
 }
 
 /// Throughput of one link: `bytes` sent from `a` to `b` as probe requests of the AllReduce chunk
@@ -190,8 +166,7 @@ async fn link_throughput(a: &Net, b: &Net, bytes: usize, config: CollectiveConfi
 	use futures::StreamExt;
 	while sent < chunks || !inflight.is_empty() {
 		while sent < chunks && inflight.len() < config.window {
-			let req = Request::Probe(payload.clone());
-			inflight.push(a.start_request(b.peer_id, req).await);
+			inflight.push(a.probe(b.peer_id, payload.clone()).await);
 			sent += 1;
 		}
 		if let Some(r) = inflight.next().await {

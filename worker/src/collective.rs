@@ -17,11 +17,11 @@
 #[cfg(target_endian = "big")]
 compile_error!("the AllReduce wire format is little-endian f32, sent without conversion");
 
-use crate::{
-	net::{Event, Net, NetError, Responder},
-	wire::{Chunk, Request, Response},
+use crate::p2p::{
+	allreduce::{Chunk, ChunkAnswer},
+	AllReduceEvent, Net, NetError, Responder,
 };
-use futures::{stream::FuturesUnordered, StreamExt};
+use futures::{future::BoxFuture, stream::FuturesUnordered, FutureExt, StreamExt};
 use libp2p::PeerId;
 use std::{
 	collections::{HashSet, VecDeque},
@@ -119,8 +119,12 @@ pub struct Collective {
 }
 
 impl Collective {
-	/// Starts the actor on the events of `net`.
-	pub fn start(net: Net, events: mpsc::Receiver<Event>, config: CollectiveConfig) -> Self {
+	/// Starts the actor on the AllReduce events of `net` ([`crate::p2p::Inbound::allreduce`]).
+	pub fn start(
+		net: Net,
+		events: mpsc::Receiver<AllReduceEvent>,
+		config: CollectiveConfig,
+	) -> Self {
 		let (tx, rx) = mpsc::channel(4);
 		tokio::spawn(Actor::new(net, events, rx, config).run());
 		Collective { tx }
@@ -273,17 +277,21 @@ impl Round {
 }
 
 /// A finished send: (generation, round, answer).
-type SendResult = (u64, u64, Result<Response, NetError>);
+type SendResult = (u64, u64, Result<ChunkAnswer, NetError>);
+
+/// Most chunks kept for the next round while the current one runs or before it starts (a fast
+/// predecessor may be a round ahead); beyond this a peer is refused, so it cannot grow memory.
+const MAX_EARLY: usize = 65_536;
 
 struct Actor {
 	net: Net,
-	events: mpsc::Receiver<Event>,
+	events: mpsc::Receiver<AllReduceEvent>,
 	jobs: mpsc::Receiver<Job>,
 	config: CollectiveConfig,
 	current: Option<Round>,
-	sends: FuturesUnordered<tokio::task::JoinHandle<SendResult>>,
-	/// Chunks that arrived for the next round before it started.
-	early: Vec<(PeerId, Chunk, Responder)>,
+	sends: FuturesUnordered<BoxFuture<'static, SendResult>>,
+	/// Chunks that arrived for the next round before it started (at most [`MAX_EARLY`]).
+	early: Vec<(PeerId, Chunk, Responder<ChunkAnswer>)>,
 	/// The last round that started: (generation, round).
 	last: Option<(u64, u64)>,
 	/// Peers that disconnected and have not been seen since.
@@ -293,7 +301,7 @@ struct Actor {
 impl Actor {
 	fn new(
 		net: Net,
-		events: mpsc::Receiver<Event>,
+		events: mpsc::Receiver<AllReduceEvent>,
 		jobs: mpsc::Receiver<Job>,
 		config: CollectiveConfig,
 	) -> Self {
@@ -320,8 +328,8 @@ impl Actor {
 				},
 				event = self.events.recv() => match event {
 					None => break,
-					Some(Event::Chunk { peer, chunk, reply }) => self.on_chunk(peer, chunk, reply).await,
-					Some(Event::PeerGone(peer)) => {
+					Some(AllReduceEvent::Chunk { peer, chunk, reply }) => self.on_chunk(peer, chunk, reply).await,
+					Some(AllReduceEvent::PeerGone(peer)) => {
 						self.gone.insert(peer);
 						if self.current.as_ref().is_some_and(|r| r.group.members.contains(&peer)) {
 							self.fail(AllReduceError::PeerLost(peer));
@@ -389,13 +397,13 @@ impl Actor {
 		self.finish_if_done();
 	}
 
-	async fn on_chunk(&mut self, peer: PeerId, chunk: Chunk, reply: Responder) {
+	async fn on_chunk(&mut self, peer: PeerId, chunk: Chunk, reply: Responder<ChunkAnswer>) {
 		let Some(r) = self.current.as_mut() else {
 			// Between rounds: keep chunks of the next round (a faster predecessor), refuse others.
-			if self.is_next(&chunk) && self.early.len() < 65_536 {
+			if self.is_next(&chunk) && self.early.len() < MAX_EARLY {
 				self.early.push((peer, chunk, reply));
 			} else {
-				reply.respond(Response::Error(format!(
+				reply.respond(ChunkAnswer::Refused(format!(
 					"no round in progress for generation {} round {}",
 					chunk.generation, chunk.round
 				)));
@@ -404,14 +412,21 @@ impl Actor {
 		};
 		if (chunk.generation, chunk.round) != (r.group.generation, r.round) {
 			if chunk.generation == r.group.generation && chunk.round == r.round + 1 {
-				self.early.push((peer, chunk, reply));
+				if self.early.len() < MAX_EARLY {
+					self.early.push((peer, chunk, reply));
+				} else {
+					reply.respond(ChunkAnswer::Refused(format!(
+						"more than {MAX_EARLY} chunks ahead of round {}",
+						r.round
+					)));
+				}
 				return;
 			}
 			let reason = format!(
 				"chunk for generation {} round {} while round {} of generation {} is in progress",
 				chunk.generation, chunk.round, r.round, r.group.generation
 			);
-			reply.respond(Response::Error(reason.clone()));
+			reply.respond(ChunkAnswer::Refused(reason.clone()));
 			if r.group.members.contains(&peer) {
 				self.fail(AllReduceError::BadChunk { peer, reason });
 			}
@@ -419,12 +434,12 @@ impl Actor {
 		}
 		match r.apply(peer, &chunk) {
 			Ok(()) => {
-				reply.respond(Response::Ack);
+				reply.respond(ChunkAnswer::Ack);
 				self.pump().await;
 				self.finish_if_done();
 			}
 			Err(reason) => {
-				reply.respond(Response::Error(reason.clone()));
+				reply.respond(ChunkAnswer::Refused(reason.clone()));
 				self.fail(AllReduceError::BadChunk { peer, reason });
 			}
 		}
@@ -445,49 +460,39 @@ impl Actor {
 		let Some(r) = self.current.as_mut() else { return };
 		while r.in_flight < self.config.window {
 			let Some((step, chunk)) = r.queue.pop_front() else { break };
-			let request = Request::Chunk(Chunk {
+			let request = Chunk {
 				generation: r.group.generation,
 				round: r.round,
 				step,
 				chunk,
 				payload: r.payload(step, chunk),
-			});
+			};
 			r.in_flight += 1;
-			let rx = self.net.start_request(r.successor(), request).await;
-			let (generation, round, peer) = (r.group.generation, r.round, r.successor());
-			self.sends.push(tokio::spawn(async move {
-				let result = rx
-					.await
-					.unwrap_or_else(|_| Err(NetError { peer, reason: "network stopped".into() }));
-				(generation, round, result)
-			}));
+			let rx = self.net.send_chunk(r.successor(), request).await;
+			let (generation, round) = (r.group.generation, r.round);
+			self.sends.push(
+				async move { (generation, round, rx.await.unwrap_or(Err(NetError::Stopped))) }
+					.boxed(),
+			);
 		}
 	}
 
-	async fn on_sent(&mut self, done: Result<SendResult, tokio::task::JoinError>) {
-		let Ok((generation, round, result)) = done else { return };
+	async fn on_sent(&mut self, (generation, round, result): SendResult) {
 		let Some(r) = self.current.as_mut() else { return };
 		if (generation, round) != (r.group.generation, r.round) {
 			return; // a send of an aborted round
 		}
 		r.in_flight -= 1;
 		match result {
-			Ok(Response::Ack) => {
+			Ok(ChunkAnswer::Ack) => {
 				r.sends_left -= 1;
 				r.last_progress = Instant::now();
 				self.pump().await;
 				self.finish_if_done();
 			}
-			Ok(Response::Error(reason)) => {
+			Ok(ChunkAnswer::Refused(reason)) => {
 				let peer = r.successor();
 				self.fail(AllReduceError::Refused { peer, reason });
-			}
-			Ok(other) => {
-				let peer = r.successor();
-				self.fail(AllReduceError::Refused {
-					peer,
-					reason: format!("unexpected answer {other:?}"),
-				});
 			}
 			Err(e) => self.fail(AllReduceError::Send(e)),
 		}
@@ -511,7 +516,7 @@ impl Actor {
 			let _ = r.reply.send(Err(error));
 		}
 		for (_, chunk, reply) in self.early.drain(..) {
-			reply.respond(Response::Error(format!("round {} aborted", chunk.round)));
+			reply.respond(ChunkAnswer::Refused(format!("round {} aborted", chunk.round)));
 		}
 	}
 }

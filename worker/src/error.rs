@@ -1,7 +1,12 @@
 //! The worker library's error type. Every failure names what went wrong in words a worker's
 //! operator can act on; `main` adds context with `anyhow` and prints it.
 
-use crate::{collective::AllReduceError, net::NetError, store::StoreError};
+use crate::{
+	collective::AllReduceError,
+	group::GroupError,
+	p2p::NetError,
+	store::{remote::FetchError, StoreError},
+};
 
 /// Why a worker operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -21,9 +26,12 @@ pub enum Error {
 	/// An AllReduce round.
 	#[error(transparent)]
 	AllReduce(#[from] AllReduceError),
-	/// Setting up the libp2p node.
-	#[error("libp2p: {0}")]
-	Transport(String),
+	/// Fetching a blob from a peer.
+	#[error(transparent)]
+	Fetch(#[from] FetchError),
+	/// Forming a training group.
+	#[error(transparent)]
+	Group(#[from] GroupError),
 	/// A malformed multiaddress.
 	#[error("bad address: {0}")]
 	Address(#[from] libp2p::multiaddr::Error),

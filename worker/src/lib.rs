@@ -1,25 +1,41 @@
 //! `verity-worker`: Verity's off-chain compute worker.
 //!
-//! - [`kernel`]: AIVM kernels (TorchScript archive + manifest) on libtorch through `tch`: inference
-//!   in batches, training with a checkpointable Adam, deterministic set-up.
-//! - [`digest`]: output digests (the proof-of-compute commitment's input), per-step gradient
-//!   digests and their Merkle root, the safetensors checkpoint format.
-//! - [`store`]: the content-addressed blob store (CIDv1, sha2-256, raw codec), checked on read.
-//! - [`net`] and [`wire`]: the libp2p node (TCP + Noise + yamux, request-response) as an actor.
-//! - [`collective`]: ring AllReduce over [`net`], chunked and pipelined, bit-identical everywhere.
+//! Kernels and their results:
+//! - [`kernel`]: AIVM kernels (TorchScript archive + manifest holding the chain's kernel record)
+//!   on libtorch through `tch`: inference in batches, training with a checkpointable Adam.
+//! - [`torch_env`]: process and libtorch set-up, the kernel environment's reproducibility switches.
+//! - [`infer`]: the inference pipeline (input checked, batched run, digest, output blob).
+//! - [`digest`]: tensors digested by the specification in `verity_primitives::digest`.
+//! - [`checkpoint`]: the safetensors format of checkpoints, datasets and outputs.
+//! - [`store`]: the content-addressed blob store (CIDv1, sha2-256, raw codec), checked on read,
+//!   and blobs between workers ([`store::remote`]).
+//!
+//! Workers together:
+//! - [`p2p`]: the libp2p node (TCP + Noise + yamux), one request-response protocol per subsystem.
+//! - [`collective`]: ring AllReduce over [`p2p`], chunked and pipelined, bit-identical everywhere.
+//! - [`group`]: training-group membership (status, forming, re-forming).
 //! - [`train`]: group training (sync or DiLoCo) with re-formation after a member is lost.
-//! - [`bench`]: the hardware benchmark and the AllReduce and training-step benchmarks.
-//! - [`metrics`]: Prometheus metrics.
-//! - [`error`]: the library's error type.
+//!
+//! Around them: [`bench`] (hardware, AllReduce, training-step and cipher benchmarks), [`metrics`]
+//! (Prometheus), [`output`] (the JSON lines the CLI prints), [`error`] (the library's error type).
+//!
+//! Dependencies point one way: `error` and `output` at the top, then `train` → `group`,
+//! `collective` → `p2p`; `infer` → `kernel` → `checkpoint`, `torch_env`; `store::remote` →
+//! `p2p`. The chain client, the job loop and the inference server (docs/architecture.md) join at
+//! the top beside `train` and `infer`.
 
 pub mod bench;
+pub mod checkpoint;
 pub mod collective;
 pub mod digest;
 pub mod error;
+pub mod group;
+pub mod infer;
 pub mod kernel;
 pub mod metrics;
-pub mod net;
+pub mod output;
+pub mod p2p;
 pub mod store;
+pub mod torch_env;
 mod torch_ffi;
 pub mod train;
-pub mod wire;

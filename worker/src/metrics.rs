@@ -21,8 +21,6 @@ pub struct Metrics {
 	pub reforms: IntCounter,
 	/// Mean training loss of the last epoch.
 	pub train_loss: Gauge,
-	/// Samples run through inference.
-	pub inference_samples: IntCounter,
 }
 
 impl Metrics {
@@ -38,11 +36,10 @@ impl Metrics {
 		let train_steps = counter("train_steps_total", "Training steps done");
 		let allreduce_rounds = counter("allreduce_rounds_total", "AllReduce rounds completed");
 		let reforms = counter("group_reforms_total", "Times the training group re-formed");
-		let inference_samples = counter("inference_samples_total", "Samples run through inference");
 		let train_loss =
 			Gauge::new("train_loss", "Mean training loss of the last epoch").expect("valid metric");
 		registry.register(Box::new(train_loss.clone())).expect("registered once");
-		Metrics { registry, train_steps, allreduce_rounds, reforms, train_loss, inference_samples }
+		Metrics { registry, train_steps, allreduce_rounds, reforms, train_loss }
 	}
 
 	/// The metrics in Prometheus text format.

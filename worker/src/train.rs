@@ -6,31 +6,27 @@
 //! gradient digests. The checkpoint is the same bytes on every member.
 //!
 //! When a round fails (a member disconnects, stalls or misbehaves), the survivors ask every member
-//! of the group for its state (`Hello`), re-form with those that answer, restore the newest
-//! checkpoint all of them hold and continue.
+//! of the group for its status ([`crate::group`]), re-form with those that answer, restore the
+//! newest checkpoint all of them hold and continue.
 
 use crate::error::{bail, Context, Result};
 use crate::{
 	collective::{Collective, Group},
 	digest::gradient_digest,
+	group::Membership,
 	kernel::{Adam, Dataset, Model},
 	metrics::Metrics,
-	net::Net,
 	store::ContentStore,
-	wire::{Hello, Request, Response},
 };
 use libp2p::PeerId;
 use polkadot_sdk::sp_core::H256;
 use serde::Serialize;
-use std::{
-	collections::BTreeMap,
-	sync::{Arc, Mutex},
-	time::Duration,
-};
-use verity_primitives::{cid::Cid, voucher::merkle_root};
+use std::{collections::BTreeMap, time::Duration};
+use verity_primitives::{cid::Cid, merkle::merkle_root};
 
 /// How gradients are combined.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Mode {
 	/// AllReduce of gradients every step.
 	Sync,
@@ -67,12 +63,12 @@ pub struct EpochRecord {
 	/// Epoch number (1-based).
 	pub epoch: u64,
 	/// Checkpoint CID after the epoch.
-	pub checkpoint: String,
+	pub checkpoint: Cid,
 	/// Merkle root of this member's per-step gradient digests.
-	pub gradient_root: String,
+	pub gradient_root: H256,
 	/// CID of this member's per-step gradient digests (32 bytes each, in step order): the leaves
 	/// of `gradient_root`, kept for audits.
-	pub gradient_digests: String,
+	pub gradient_digests: Cid,
 	/// Steps in the epoch.
 	pub steps: u64,
 	/// Mean training loss of this member's share.
@@ -89,7 +85,7 @@ pub struct TrainReport {
 	/// This worker.
 	pub peer_id: String,
 	/// Final checkpoint CID.
-	pub checkpoint: String,
+	pub checkpoint: Cid,
 	/// Held-out metric of the final model.
 	pub eval: f64,
 	/// Held-out metric before training.
@@ -176,8 +172,8 @@ pub struct TorchLearner {
 	pub model: Model,
 	/// Training data.
 	pub train: Dataset,
-	/// Held-out data.
-	pub test: Dataset,
+	/// Held-out data (not needed to replay a step).
+	pub test: Option<Dataset>,
 }
 
 impl Learner for TorchLearner {
@@ -215,14 +211,15 @@ impl Learner for TorchLearner {
 	}
 	fn restore(&mut self, bytes: &[u8]) -> Result<Option<Vec<f32>>> {
 		self.model.restore(bytes)?;
-		let (tensors, _) = crate::digest::from_safetensors(bytes)?;
+		let (tensors, _) = crate::checkpoint::decode(bytes)?;
 		match tensors.iter().find(|(k, _)| k == "outer_momentum") {
 			Some((_, t)) => Ok(Some(Vec::<f32>::try_from(t)?)),
 			None => Ok(None),
 		}
 	}
 	fn evaluate(&mut self) -> Result<f64> {
-		self.model.evaluate(&self.test)
+		let test = self.test.as_ref().context("no held-out data to evaluate on")?;
+		self.model.evaluate(test)
 	}
 }
 
@@ -234,12 +231,10 @@ pub struct Trainer<L: Learner> {
 	pub cfg: TrainConfig,
 	/// Blob store.
 	pub store: ContentStore,
-	/// Network.
-	pub net: Net,
+	/// This member's side of the group protocol.
+	pub membership: Membership,
 	/// AllReduce.
 	pub collective: Collective,
-	/// What this worker tells others.
-	pub hello: Arc<Mutex<Hello>>,
 	/// The async runtime (the loop runs on a blocking thread).
 	pub runtime: tokio::runtime::Handle,
 	/// Metrics.
@@ -266,7 +261,11 @@ impl<L: Learner> Trainer<L> {
 	fn save_checkpoint(&mut self, epoch: u64, outer_v: &[f32]) -> Result<Cid> {
 		let mut meta = BTreeMap::new();
 		meta.insert("epoch".to_string(), epoch.to_string());
-		meta.insert("mode".to_string(), format!("{:?}", self.cfg.mode).to_lowercase());
+		let mode = match self.cfg.mode {
+			Mode::Sync => "sync",
+			Mode::Diloco => "diloco",
+		};
+		meta.insert("mode".to_string(), mode.to_string());
 		let outer = if self.cfg.mode == Mode::Diloco {
 			// Inner Adam state is each member's own and restarts every outer round; the outer
 			// momentum is shared and part of the checkpoint.
@@ -286,7 +285,7 @@ impl<L: Learner> Trainer<L> {
 
 	/// Trains with `peers` (not including this worker); returns the report.
 	pub fn run(mut self, peers: Vec<PeerId>) -> Result<TrainReport> {
-		let me = self.net.peer_id;
+		let me = self.membership.peer_id();
 		let eval_start = self.learner.evaluate()?;
 		let initial = self.save_checkpoint(0, &vec![0.0; self.learner.numel()])?;
 		let mut checkpoints: BTreeMap<u64, Cid> = BTreeMap::from([(0, initial)]);
@@ -326,7 +325,7 @@ impl<L: Learner> Trainer<L> {
 		let last = checkpoints.values().next_back().copied().context("no checkpoint")?;
 		Ok(TrainReport {
 			peer_id: me.to_string(),
-			checkpoint: last.to_text(),
+			checkpoint: last,
 			eval: self.learner.evaluate()?,
 			eval_start,
 			epochs: records,
@@ -343,7 +342,7 @@ impl<L: Learner> Trainer<L> {
 		checkpoints: &mut BTreeMap<u64, Cid>,
 		records: &mut Vec<EpochRecord>,
 	) -> Result<Outcome> {
-		let rank = group.rank(&self.net.peer_id).context("not in the group")?;
+		let rank = group.rank(&self.membership.peer_id()).context("not in the group")?;
 		let n = group.members.len();
 		let spe = steps_per_epoch(&self.cfg, self.examples());
 		for epoch in resume + 1..=self.cfg.epochs {
@@ -402,9 +401,9 @@ impl<L: Learner> Trainer<L> {
 			self.metrics.train_loss.set(loss_sum / spe as f64);
 			let record = EpochRecord {
 				epoch,
-				checkpoint: cid.to_text(),
-				gradient_root: format!("{:?}", merkle_root(&leaves)),
-				gradient_digests: leaves_cid.to_text(),
+				checkpoint: cid,
+				gradient_root: merkle_root(&leaves),
+				gradient_digests: leaves_cid,
 				steps: spe,
 				loss: loss_sum / spe as f64,
 				eval,
@@ -417,73 +416,24 @@ impl<L: Learner> Trainer<L> {
 	}
 
 	fn publish(&self, checkpoints: &BTreeMap<u64, Cid>, finished: bool) {
-		if let Ok(mut h) = self.hello.lock() {
-			h.checkpoints = checkpoints.iter().map(|(e, c)| (*e, c.to_text())).collect();
-			h.finished = finished;
-		}
-	}
-
-	fn hello_of(&self, peer: PeerId) -> Option<Hello> {
-		let net = self.net.clone();
-		self.runtime.block_on(async move {
-			match tokio::time::timeout(
-				Duration::from_secs(3),
-				net.request(peer, Request::Hello(Hello::default())),
-			)
-			.await
-			{
-				Ok(Ok(Response::Hello(h))) => Some(h),
-				_ => None,
-			}
-		})
+		self.membership.publish(checkpoints, finished);
 	}
 
 	/// Waits until every member answers (they may still be starting).
 	fn wait_for(&self, members: &[PeerId]) -> Result<()> {
-		let deadline = std::time::Instant::now() + Duration::from_secs(60);
-		for peer in members.iter().filter(|p| **p != self.net.peer_id) {
-			while self.hello_of(*peer).is_none() {
-				if std::time::Instant::now() > deadline {
-					bail!("peer {peer} did not answer within 60 s");
-				}
-				std::thread::sleep(Duration::from_millis(200));
-			}
-		}
-		Ok(())
+		let wait = self.membership.await_all(members, Duration::from_secs(60));
+		self.runtime.block_on(wait).map_err(|e| crate::error::invalid!("{e}"))
 	}
 
-	/// Asks every member for its state: the members that answer, and the newest epoch whose
-	/// checkpoint all of them (and this worker) hold with the same CID.
+	/// The members that answer, and the newest epoch whose checkpoint all of them hold.
 	fn probe(&self, members: &[PeerId], mine: &BTreeMap<u64, Cid>) -> Result<(Vec<PeerId>, u64)> {
-		let mut alive = vec![self.net.peer_id];
-		let mut common: BTreeMap<u64, String> =
-			mine.iter().map(|(e, c)| (*e, c.to_text())).collect();
-		for peer in members.iter().filter(|p| **p != self.net.peer_id) {
-			if let Some(h) = self.hello_of(*peer) {
-				alive.push(*peer);
-				let theirs: BTreeMap<u64, String> = h.checkpoints.into_iter().collect();
-				common.retain(|e, c| theirs.get(e) == Some(c));
-			} else {
-				tracing::warn!(%peer, "member did not answer; re-forming without it");
-			}
-		}
-		let resume =
-			common.keys().next_back().copied().context("no checkpoint in common with the group")?;
-		Ok((alive, resume))
+		let probe = self.membership.probe(members, mine);
+		self.runtime.block_on(probe).map_err(|e| crate::error::invalid!("{e}"))
 	}
 
-	/// After the last epoch, keeps answering until every member has finished (its last chunks may
-	/// still need this worker's acknowledgements), at most 10 s.
+	/// After the last epoch, keeps answering until every member has finished, at most 10 s.
 	fn linger(&self, members: &[PeerId]) {
-		let deadline = std::time::Instant::now() + Duration::from_secs(10);
-		for peer in members.iter().filter(|p| **p != self.net.peer_id) {
-			while std::time::Instant::now() < deadline {
-				match self.hello_of(*peer) {
-					Some(h) if !h.finished => std::thread::sleep(Duration::from_millis(100)),
-					_ => break,
-				}
-			}
-		}
+		self.runtime.block_on(self.membership.linger(members, Duration::from_secs(10)));
 	}
 }
 
@@ -538,10 +488,7 @@ mod tests {
 	//! The orchestration with a pure-Rust learner (least squares, its own Adam): members over real
 	//! libp2p on loopback, in one process, in well under a second.
 	use super::*;
-	use crate::{
-		collective::CollectiveConfig,
-		net::{key_from_seed, split_peer_addr, NetConfig},
-	};
+	use crate::collective::CollectiveConfig;
 
 	/// y = w*·x on generated data; loss = Σ (w·x − y)² / global batch.
 	struct LeastSquares {
@@ -629,29 +576,13 @@ mod tests {
 	}
 
 	async fn group(n: usize, mode: Mode, dir: &std::path::Path) -> Vec<TrainReport> {
-		let mut nets = Vec::new();
-		for i in 0..n {
-			let hello = Arc::new(Mutex::new(Hello::default()));
-			let cfg = NetConfig {
-				key: key_from_seed(&format!("ls-{mode:?}-{i}")),
-				listen: "/ip4/127.0.0.1/tcp/0".parse().unwrap(),
-				request_timeout: Duration::from_secs(10),
-			};
-			let store = ContentStore::open(dir.join(format!("{mode:?}-{i}"))).unwrap();
-			let (net, events) = Net::start(cfg, Some(store.clone()), hello.clone()).await.unwrap();
-			nets.push((net, events, hello, store));
-		}
-		let addrs: Vec<_> = nets.iter().map(|(net, ..)| net.addr.clone()).collect();
+		let seeds: Vec<String> = (0..n).map(|i| format!("ls-{mode:?}-{i}")).collect();
+		let nodes = crate::p2p::mesh(&seeds, Duration::from_secs(10)).await.unwrap();
+		let ids: Vec<PeerId> = nodes.iter().map(|(net, _)| net.peer_id).collect();
 		let mut tasks = Vec::new();
-		for (net, events, hello, store) in nets {
-			let mut peers = Vec::new();
-			for a in &addrs {
-				let (peer, addr) = split_peer_addr(a).unwrap();
-				if peer != net.peer_id {
-					net.dial(peer, addr).await;
-					peers.push(peer);
-				}
-			}
+		for (i, (net, inbound)) in nodes.into_iter().enumerate() {
+			let store = ContentStore::open(dir.join(format!("{mode:?}-{i}"))).unwrap();
+			let peers: Vec<PeerId> = ids.iter().copied().filter(|p| *p != net.peer_id).collect();
 			let trainer = Trainer {
 				learner: LeastSquares::new(8, 96),
 				cfg: TrainConfig {
@@ -666,9 +597,12 @@ mod tests {
 					max_reforms: 0,
 				},
 				store,
-				collective: Collective::start(net.clone(), events, CollectiveConfig::default()),
-				net,
-				hello,
+				collective: Collective::start(
+					net.clone(),
+					inbound.allreduce,
+					CollectiveConfig::default(),
+				),
+				membership: Membership::start(net, inbound.group),
 				runtime: tokio::runtime::Handle::current(),
 				metrics: Metrics::new(),
 				on_epoch: Box::new(|_| {}),

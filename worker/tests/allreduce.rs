@@ -1,41 +1,21 @@
 //! Ring AllReduce over real libp2p sockets (TCP + Noise + yamux on loopback), in-process peers:
 //! correctness and bit-identical results, and a peer that sends bad chunks.
 
-use std::{
-	sync::{Arc, Mutex},
-	time::Duration,
-};
+use std::time::Duration;
+use tokio::sync::mpsc;
 use verity_worker::{
 	collective::{AllReduceError, Collective, CollectiveConfig, Group},
-	net::{key_from_seed, split_peer_addr, Net, NetConfig},
-	wire::{Chunk, Hello, Request, Response},
+	p2p::{
+		allreduce::{Chunk, ChunkAnswer},
+		mesh, AllReduceEvent, Net,
+	},
 };
 
-async fn node(name: &str) -> (Net, tokio::sync::mpsc::Receiver<verity_worker::net::Event>) {
-	let cfg = NetConfig {
-		key: key_from_seed(name),
-		listen: "/ip4/127.0.0.1/tcp/0".parse().unwrap(),
-		request_timeout: Duration::from_secs(30),
-	};
-	Net::start(cfg, None, Arc::new(Mutex::new(Hello::default()))).await.unwrap()
-}
-
-async fn connect(nets: &[&Net]) {
-	for a in nets {
-		for b in nets {
-			if a.peer_id != b.peer_id {
-				let (peer, addr) = split_peer_addr(&b.addr).unwrap();
-				a.dial(peer, addr).await;
-			}
-		}
-	}
-	let deadline = std::time::Instant::now() + Duration::from_secs(20);
-	for a in nets {
-		while a.connected().await.len() < nets.len() - 1 {
-			assert!(std::time::Instant::now() < deadline, "peers did not connect within 20 s");
-			tokio::time::sleep(Duration::from_millis(20)).await;
-		}
-	}
+/// Nodes named `names`, connected to each other (the shared helper the benchmarks use too).
+async fn nodes(names: &[&str]) -> Vec<(Net, mpsc::Receiver<AllReduceEvent>)> {
+	let seeds: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+	let mesh = mesh(&seeds, Duration::from_secs(30)).await.unwrap();
+	mesh.into_iter().map(|(net, inbound)| (net, inbound.allreduce)).collect()
 }
 
 fn small_chunks() -> CollectiveConfig {
@@ -47,12 +27,10 @@ fn small_chunks() -> CollectiveConfig {
 async fn three_members_sum_exactly_and_identically() {
 	let mut nets = Vec::new();
 	let mut collectives = Vec::new();
-	for i in 0..3 {
-		let (net, events) = node(&format!("ar-{i}")).await;
+	for (net, events) in nodes(&["ar-0", "ar-1", "ar-2"]).await {
 		collectives.push(Collective::start(net.clone(), events, small_chunks()));
 		nets.push(net);
 	}
-	connect(&nets.iter().collect::<Vec<_>>()).await;
 	let group = Group::new(0, nets.iter().map(|n| n.peer_id).collect());
 	for (round, len) in [(1u64, 1001usize), (2, 2), (3, 0), (4, 4096)] {
 		let mut tasks = Vec::new();
@@ -90,12 +68,12 @@ async fn three_members_sum_exactly_and_identically() {
 /// A rogue peer (its own libp2p node speaking the protocol) sends bad chunks to an honest member.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_chunks_abort_the_round_with_a_clear_error_and_the_worker_goes_on() {
-	let (honest, events) = node("honest").await;
+	let mut mesh = nodes(&["honest", "rogue", "friend"]).await.into_iter();
+	let (honest, events) = mesh.next().unwrap();
 	let collective = Collective::start(honest.clone(), events, small_chunks());
-	let (rogue, _rogue_events) = node("rogue").await;
-	let (friend, friend_events) = node("friend").await;
+	let (rogue, _rogue_events) = mesh.next().unwrap();
+	let (friend, friend_events) = mesh.next().unwrap();
 	let friend_collective = Collective::start(friend.clone(), friend_events, small_chunks());
-	connect(&[&honest, &rogue, &friend]).await;
 
 	let group = Group::new(0, vec![honest.peer_id, rogue.peer_id]);
 	let send = |chunk: Chunk| {
@@ -104,7 +82,7 @@ async fn bad_chunks_abort_the_round_with_a_clear_error_and_the_worker_goes_on() 
 		async move {
 			// Give the honest member's round time to begin.
 			tokio::time::sleep(Duration::from_millis(200)).await;
-			rogue.request(to, Request::Chunk(chunk)).await.unwrap()
+			rogue.send_chunk(to, chunk).await.await.unwrap().unwrap()
 		}
 	};
 	// Starts the honest member's round `round`.
@@ -117,7 +95,7 @@ async fn bad_chunks_abort_the_round_with_a_clear_error_and_the_worker_goes_on() 
 	let round = start(1);
 	let answer =
 		send(Chunk { generation: 0, round: 1, step: 0, chunk: 0, payload: vec![0; 32] }).await;
-	let Response::Error(text) = answer else {
+	let ChunkAnswer::Refused(text) = answer else {
 		panic!("a wrong-size chunk was accepted: {answer:?}")
 	};
 	assert!(text.contains("has 32 bytes, expected 64"), "{text}");
@@ -129,7 +107,7 @@ async fn bad_chunks_abort_the_round_with_a_clear_error_and_the_worker_goes_on() 
 	let round = start(2);
 	let answer =
 		send(Chunk { generation: 0, round: 9, step: 0, chunk: 0, payload: vec![0; 64] }).await;
-	assert!(matches!(answer, Response::Error(ref t) if t.contains("round 9")), "{answer:?}");
+	assert!(matches!(answer, ChunkAnswer::Refused(ref t) if t.contains("round 9")), "{answer:?}");
 	let err = round.await.unwrap().unwrap_err();
 	assert!(err.to_string().contains("round 9"), "{err}");
 
@@ -138,7 +116,7 @@ async fn bad_chunks_abort_the_round_with_a_clear_error_and_the_worker_goes_on() 
 	let answer =
 		send(Chunk { generation: 0, round: 3, step: 5, chunk: 0, payload: vec![0; 64] }).await;
 	assert!(
-		matches!(answer, Response::Error(ref t) if t.contains("step 5 out of range")),
+		matches!(answer, ChunkAnswer::Refused(ref t) if t.contains("step 5 out of range")),
 		"{answer:?}"
 	);
 	assert!(round.await.unwrap().is_err());

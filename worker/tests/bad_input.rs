@@ -1,5 +1,6 @@
-//! Bad input to the worker binary: a corrupt TorchScript archive, a blob whose bytes do not match
-//! its CID — each a clear error and nothing written.
+//! Bad input to the worker binary: an archive the manifest's record does not name, a corrupt
+//! TorchScript archive, a manifest the chain would refuse, a blob whose bytes do not match its CID,
+//! out-of-range arguments — each a clear error and nothing written.
 
 mod common;
 
@@ -27,22 +28,43 @@ fn corrupt_torchscript_archive_is_a_clear_error_and_nothing_is_stored() {
 	std::fs::write(kernel.join("kernel.pt"), &archive).unwrap();
 	let store = dir.path().join("store");
 	let input = kernel.join("test.safetensors");
-	for args in [
-		vec!["infer", "--input", input.to_str().unwrap()],
-		vec!["train", "--identity", "corrupt", "--epochs", "1"],
-	] {
-		let mut full: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-		full.extend([
-			"--kernel".into(),
-			kernel.to_str().unwrap().into(),
-			"--store".into(),
-			store.to_str().unwrap().into(),
-		]);
-		let (ok, _, err) = run(&full.iter().map(String::as_str).collect::<Vec<_>>());
-		assert!(!ok);
-		assert!(err.contains("is not a loadable TorchScript archive"), "{err}");
-		assert_eq!(files_in(&store), 0, "nothing written to the store");
-	}
+	let attempt = |expected: &str| {
+		for args in [
+			vec!["infer", "--input", input.to_str().unwrap()],
+			vec!["train", "--identity", "corrupt", "--epochs", "1"],
+		] {
+			let mut full: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+			full.extend([
+				"--kernel".into(),
+				kernel.to_str().unwrap().into(),
+				"--store".into(),
+				store.to_str().unwrap().into(),
+			]);
+			let (ok, _, err) = run(&full.iter().map(String::as_str).collect::<Vec<_>>());
+			assert!(!ok);
+			assert!(err.contains(expected), "{err}");
+			assert_eq!(files_in(&store), 0, "nothing written to the store");
+		}
+	};
+	// The record names the original archive: the truncated one is not it.
+	attempt("is not the archive the manifest's record names");
+	// A record that names the truncated archive: libtorch cannot load it.
+	let manifest_path = kernel.join("kernel.json");
+	let mut manifest: serde_json::Value =
+		serde_json::from_slice(&std::fs::read(&manifest_path).unwrap()).unwrap();
+	let (_, put, _) = run(&[
+		"put",
+		"--store",
+		dir.path().join("scratch").to_str().unwrap(),
+		kernel.join("kernel.pt").to_str().unwrap(),
+	]);
+	manifest["record"]["archive"] = serde_json::Value::String(put.trim().to_string());
+	std::fs::write(&manifest_path, serde_json::to_vec(&manifest).unwrap()).unwrap();
+	attempt("is not a loadable TorchScript archive");
+	// A record the chain would refuse (the worker's old field names) is no manifest.
+	manifest["record"]["environment"]["tf32"] = serde_json::Value::Bool(false);
+	std::fs::write(&manifest_path, serde_json::to_vec(&manifest).unwrap()).unwrap();
+	attempt("unknown field `tf32`");
 	// A manifest that is not a manifest.
 	std::fs::write(kernel.join("kernel.json"), b"{\"name\": 1}").unwrap();
 	let (ok, _, err) = run(&[
@@ -55,7 +77,7 @@ fn corrupt_torchscript_archive_is_a_clear_error_and_nothing_is_stored() {
 		store.to_str().unwrap(),
 	]);
 	assert!(!ok);
-	assert!(err.contains("is not a kernel manifest"), "{err}");
+	assert!(err.contains("not a kernel manifest"), "{err}");
 }
 
 #[test]
@@ -136,11 +158,81 @@ fn blob_that_does_not_match_its_cid_is_refused_and_not_written() {
 }
 
 #[test]
-fn benchmarks_refuse_empty_sizes_with_a_clear_error() {
-	let (ok, _, err) = run(&["bench-cipher", "--record-kib", "0", "--reps", "1"]);
-	assert!(!ok);
-	assert!(err.contains("--record-kib must be at least 1"), "{err}");
-	let (ok, _, err) = run(&["bench-allreduce", "--n", "1"]);
-	assert!(!ok);
-	assert!(err.contains("--n must be at least 2"), "{err}");
+fn out_of_range_arguments_are_refused_before_anything_runs() {
+	let dir = tempfile::tempdir().unwrap();
+	let store = dir.path().join("store");
+	let kernel = kernels().join("digits");
+	let input = kernel.join("test.safetensors");
+	for (args, flag) in [
+		(vec!["bench-cipher", "--record-kib", "0", "--reps", "1"], "--record-kib"),
+		(vec!["bench-allreduce", "--n", "1"], "--n"),
+		(vec!["bench-allreduce", "--sizes-mib", "1,0"], "--sizes-mib"),
+		(vec!["bench-hw", "--reps", "0"], "--reps"),
+		(vec!["bench-step", "--kernel", "x", "--iters", "0"], "--iters"),
+		(
+			vec![
+				"infer",
+				"--kernel",
+				kernel.to_str().unwrap(),
+				"--input",
+				input.to_str().unwrap(),
+				"--store",
+				store.to_str().unwrap(),
+				"--batch",
+				"0",
+			],
+			"--batch",
+		),
+		(
+			vec![
+				"train",
+				"--kernel",
+				"x",
+				"--store",
+				store.to_str().unwrap(),
+				"--identity",
+				"a",
+				"--batch",
+				"0",
+			],
+			"--batch",
+		),
+		(
+			vec![
+				"train",
+				"--kernel",
+				"x",
+				"--store",
+				store.to_str().unwrap(),
+				"--identity",
+				"a",
+				"--chunk-kib",
+				"70000",
+			],
+			"--chunk-kib",
+		),
+		(
+			vec![
+				"infer",
+				"--kernel",
+				"x",
+				"--input",
+				"x",
+				"--store",
+				store.to_str().unwrap(),
+				"--threads",
+				"0",
+			],
+			"--threads",
+		),
+		(
+			vec!["fetch", "--store", store.to_str().unwrap(), "--identity", "a", "--cid", "Qm1"],
+			"--cid",
+		),
+	] {
+		let (ok, _, err) = run(&args);
+		assert!(!ok, "{args:?} was accepted");
+		assert!(err.contains(&format!("invalid value")) && err.contains(flag), "{args:?}: {err}");
+		assert!(!store.exists(), "{args:?} wrote the store");
+	}
 }

@@ -6,13 +6,14 @@ mod common;
 
 use common::kernels;
 use tch::{Device, Kind, Tensor};
-use verity_worker::kernel::{reproducibility, Manifest, Model, Reproducibility};
+use verity_worker::{
+	kernel::{KernelDir, Manifest, Model},
+	torch_env::{reproducibility, Reproducibility},
+};
 
 fn digits() -> (Manifest, Vec<u8>) {
-	let dir = kernels().join("digits");
-	let manifest =
-		serde_json::from_slice(&std::fs::read(dir.join("kernel.json")).unwrap()).unwrap();
-	(manifest, std::fs::read(dir.join("kernel.pt")).unwrap())
+	let dir = KernelDir::open(&kernels().join("digits")).unwrap();
+	(dir.manifest, dir.archive)
 }
 
 /// Whether libtorch filled a fresh uninitialised tensor (it does so only with deterministic
@@ -26,18 +27,19 @@ fn empty_is_filled() -> bool {
 fn glibc_accepts_the_worker_heap_policy() {
 	// The thresholds verity-worker sets at start are within what glibc allows (an mmap threshold
 	// above 32 MiB, say, would be refused).
-	assert!(verity_worker::kernel::malloc_keep_freed());
+	assert!(verity_worker::torch_env::malloc_keep_freed());
 }
 
 #[test]
 fn loading_a_kernel_applies_its_determinism_and_precision_flags_to_libtorch() {
 	let (manifest, archive) = digits();
-	assert!(manifest.environment.deterministic && !manifest.environment.tf32);
+	let env = &manifest.record.environment;
+	assert!(env.deterministic_algorithms && env.tf32_disabled);
 
 	// A kernel that allows nondeterminism and TF32 first: libtorch's switches follow it.
 	let mut loose = manifest.clone();
-	loose.environment.deterministic = false;
-	loose.environment.tf32 = true;
+	loose.record.environment.deterministic_algorithms = false;
+	loose.record.environment.tf32_disabled = false;
 	Model::load(loose, &archive, Device::Cpu).unwrap();
 	assert_eq!(
 		reproducibility(),

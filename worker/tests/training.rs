@@ -155,7 +155,7 @@ fn same_seed_same_checkpoints_and_output_digests_and_replayed_steps() {
 	assert_eq!(leaves.len() as u64, 32 * spe);
 	let hashes: Vec<_> = leaves.chunks(32).map(polkadot_sdk::sp_core::H256::from_slice).collect();
 	assert_eq!(
-		format!("{:?}", verity_primitives::voucher::merkle_root(&hashes)),
+		format!("{:?}", verity_primitives::merkle::merkle_root(&hashes)),
 		e2["gradient_root"].as_str().unwrap()
 	);
 	let rank =

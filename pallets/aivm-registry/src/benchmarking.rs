@@ -24,12 +24,12 @@ fn funded<T: Config>(name: &'static str) -> T::AccountId {
 	who
 }
 
-fn largest_spec<T: Config>(content: &[u8], supersedes: Option<KernelId>) -> SpecOf<T> {
+fn largest_spec<T: Config>(content: &[u8], supersedes: Option<KernelId>) -> KernelSpec {
 	let tensor = TensorSpec {
 		dtype: DType::F32,
 		shape: BoundedVec::try_from(vec![7u32; <MaxDims as Get<u32>>::get() as usize]).unwrap(),
 	};
-	let tensors = BoundedVec::try_from(vec![tensor; T::MaxTensors::get() as usize]).unwrap();
+	let tensors = BoundedVec::try_from(vec![tensor; MaxTensors::get() as usize]).unwrap();
 	KernelSpec {
 		archive: Cid::of_raw_bytes(content),
 		environment: Environment {

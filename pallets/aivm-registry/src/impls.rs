@@ -32,7 +32,7 @@ impl<T: Config> Pallet<T> {
 			.saturating_add(T::DepositPerByte::get().saturating_mul(encoded_len.into()))
 	}
 
-	fn check_spec(spec: &SpecOf<T>) -> DispatchResult {
+	fn check_spec(spec: &KernelSpec) -> DispatchResult {
 		let tensors_ok =
 			|list: &[TensorSpec]| !list.is_empty() && list.iter().all(|t| !t.shape.is_empty());
 		ensure!(
@@ -47,7 +47,7 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// Registers `spec` for `owner`; returns the kernel id.
-	pub fn do_register(owner: T::AccountId, spec: SpecOf<T>) -> Result<KernelId, DispatchError> {
+	pub fn do_register(owner: T::AccountId, spec: KernelSpec) -> Result<KernelId, DispatchError> {
 		Self::check_spec(&spec)?;
 		let id = spec.id();
 		ensure!(!Kernels::<T>::contains_key(id), Error::<T>::KernelExists);

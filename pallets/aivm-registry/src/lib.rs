@@ -1,6 +1,7 @@
 //! # AIVM kernel registry: everything a node needs to run a model exactly as every other node does
 //!
-//! A **kernel** is a TorchScript archive (code and weights) named by its CID, plus the
+//! A **kernel** (its record, [`KernelSpec`], is defined in `verity-primitives` and shared with
+//! `verity-worker` and the authoring script `scripts/kernels.py`) is a TorchScript archive (code and weights) named by its CID, plus the
 //! [`Environment`] that makes its results reproducible (libtorch version, device class, dtype,
 //! determinism flags, seed), its input and output [`TensorSpec`]s, its declared cost in FLOPs per
 //! sample for a forward pass and for a training step (one work unit, WU, is 10^12 FLOPs; the
@@ -16,6 +17,8 @@
 //!   kernel: no new job may use it. Jobs that already use it hold a reference
 //!   ([`KernelInspect::acquire`]/[`KernelInspect::release`]); a deprecated kernel with no
 //!   references can be removed by its owner, which returns the deposit.
+//! - **Bounds**: at most [`MaxTensors`] inputs and outputs, each of at most `MaxDims`
+//!   dimensions (the record's own bounds, so every record the worker can read fits the chain).
 //! - **Deposit**: `DepositBase + DepositPerByte × encoded size`, held from the owner with a
 //!   `fungible` hold (reason `KernelDeposit`).
 //! - **CIDs** are parsed and validated on chain by [`verity_primitives::cid::Cid::parse`]: CIDv1,
@@ -110,10 +113,6 @@ pub mod pallet {
 		#[pallet::constant]
 		type DepositPerByte: Get<BalanceOf<Self>>;
 
-		/// Most input (and most output) tensors a kernel declares: bounds the record's size.
-		#[pallet::constant]
-		type MaxTensors: Get<u32>;
-
 		/// Weights from this pallet's benchmarks.
 		type WeightInfo: WeightInfo;
 	}
@@ -191,10 +190,6 @@ pub mod pallet {
 
 	#[pallet::hooks]
 	impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
-		fn integrity_test() {
-			assert!(T::MaxTensors::get() >= 1, "a kernel needs at least one input and output");
-		}
-
 		#[cfg(feature = "try-runtime")]
 		fn try_state(
 			_n: BlockNumberFor<T>,
@@ -219,8 +214,8 @@ pub mod pallet {
 			origin: OriginFor<T>,
 			archive: CidInput,
 			environment: Environment,
-			inputs: BoundedVec<TensorSpec, T::MaxTensors>,
-			outputs: BoundedVec<TensorSpec, T::MaxTensors>,
+			inputs: BoundedVec<TensorSpec, MaxTensors>,
+			outputs: BoundedVec<TensorSpec, MaxTensors>,
 			inference_flops: u64,
 			train_flops: u64,
 			rule: AggregationRule,

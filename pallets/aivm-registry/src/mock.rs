@@ -61,7 +61,6 @@ impl pallet_aivm_registry::Config for Test {
 	type AdminOrigin = EnsureRoot<AccountId>;
 	type DepositBase = ConstU128<100>;
 	type DepositPerByte = ConstU128<1>;
-	type MaxTensors = ConstU32<4>;
 	type WeightInfo = ();
 }
 

@@ -28,7 +28,7 @@ fn tensor(shape: &[u32]) -> TensorSpec {
 	TensorSpec { dtype: DType::F32, shape: shape.to_vec().try_into().unwrap() }
 }
 
-fn spec(content: &[u8], supersedes: Option<KernelId>) -> SpecOf<Test> {
+fn spec(content: &[u8], supersedes: Option<KernelId>) -> KernelSpec {
 	KernelSpec {
 		archive: Cid::of_raw_bytes(content),
 		environment: env(),
@@ -41,7 +41,7 @@ fn spec(content: &[u8], supersedes: Option<KernelId>) -> SpecOf<Test> {
 	}
 }
 
-fn register(who: AccountId, s: &SpecOf<Test>) -> DispatchResultId {
+fn register(who: AccountId, s: &KernelSpec) -> DispatchResultId {
 	Registry::register_kernel(
 		RuntimeOrigin::signed(who),
 		s.archive.to_text().into_bytes().try_into().unwrap(),
@@ -58,7 +58,7 @@ fn register(who: AccountId, s: &SpecOf<Test>) -> DispatchResultId {
 
 type DispatchResultId = Result<KernelId, DispatchError>;
 
-fn deposit_of(s: &SpecOf<Test>) -> Balance {
+fn deposit_of(s: &KernelSpec) -> Balance {
 	100 + s.encoded_size() as Balance
 }
 
@@ -141,7 +141,7 @@ fn identical_records_collide_but_any_difference_is_a_new_kernel() {
 fn register_rejects_bad_input_and_changes_nothing() {
 	build_and_execute(|| {
 		let s = spec(b"k", None);
-		let call = |archive: CidInput, s: SpecOf<Test>| {
+		let call = |archive: CidInput, s: KernelSpec| {
 			Registry::register_kernel(
 				RuntimeOrigin::signed(ALICE),
 				archive,

@@ -20,7 +20,10 @@ use polkadot_sdk::{
 	sp_core::H256,
 	sp_runtime::traits::StaticLookup,
 };
-use verity_primitives::voucher::{channel_id, leaf_hash, node_hash, signing_payload, wrap_bytes};
+use verity_primitives::{
+	merkle::{leaf_hash, node_hash},
+	voucher::{channel_id, signing_payload, wrap_bytes},
+};
 
 fn assert_last_event<T: Config>(event: Event<T>) {
 	frame_system::Pallet::<T>::assert_last_event(<T as frame_system::Config>::RuntimeEvent::from(

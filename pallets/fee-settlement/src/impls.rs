@@ -26,7 +26,10 @@ use polkadot_sdk::{
 		ArithmeticError,
 	},
 };
-use verity_primitives::voucher::{channel_id, verify_merkle_proof, verify_voucher};
+use verity_primitives::{
+	merkle::verify_merkle_proof,
+	voucher::{channel_id, verify_voucher},
+};
 
 use crate::{
 	pallet::{Buyers, ChallengePeriod, Channels, Config, Error, Event, HoldReason, Pallet},

@@ -10,8 +10,9 @@ use polkadot_sdk::{
 	sp_core::{ed25519, sr25519, Pair, H256},
 	sp_runtime::{traits::IdentifyAccount, DispatchError, MultiSignature, MultiSigner, TokenError},
 };
-use verity_primitives::voucher::{
-	channel_id, merkle_proof, merkle_root, sign::sign_voucher, signing_payload, wrap_bytes,
+use verity_primitives::{
+	merkle::{merkle_proof, merkle_root},
+	voucher::{channel_id, sign::sign_voucher, signing_payload, wrap_bytes},
 };
 
 const BUYER: &str = "Alice";

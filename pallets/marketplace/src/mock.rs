@@ -76,7 +76,6 @@ impl pallet_aivm_registry::Config for Test {
 	type AdminOrigin = EnsureRoot<AccountId>;
 	type DepositBase = ConstU128<1>;
 	type DepositPerByte = ConstU128<0>;
-	type MaxTensors = ConstU32<2>;
 	type WeightInfo = ();
 }
 

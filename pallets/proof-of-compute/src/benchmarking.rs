@@ -18,7 +18,7 @@ use polkadot_sdk::{
 use verity_primitives::{
 	cid::Cid,
 	market::{TaskOutcome, TaskVerifier},
-	voucher::node_hash,
+	merkle::node_hash,
 };
 
 fn params<T: Config>() -> ParamsOf<T> {
@@ -155,7 +155,7 @@ mod benchmarks {
 		let (task, who) = group[0].clone();
 		let leaf = H256::repeat_byte(3);
 		let proof: Vec<H256> = (0..p).map(|i| H256::repeat_byte(i as u8)).collect();
-		let mut root = verity_primitives::voucher::leaf_hash(&leaf);
+		let mut root = verity_primitives::merkle::leaf_hash(&leaf);
 		for s in &proof {
 			root = node_hash(&root, s);
 		}

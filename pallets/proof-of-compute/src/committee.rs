@@ -1,32 +1,15 @@
-//! Pure parts of verification, testable without storage: committee draws, commitments and
-//! aggregation by rule.
+//! Pure parts of verification, testable without storage: committee draws and aggregation by
+//! rule. The commitment and the digests are specified once in `verity-primitives`
+//! ([`verity_primitives::commit`], [`verity_primitives::digest`]), shared with the worker.
 
 use alloc::vec::Vec;
 use codec::Encode;
-use polkadot_sdk::{sp_core::H256, sp_crypto_hashing::sha2_256, sp_io::hashing::blake2_256};
+use polkadot_sdk::sp_io::hashing::blake2_256;
 use verity_primitives::kernel::AggregationRule;
 
 use crate::types::Reveal;
 
-/// Domain tag of commitments.
-pub const COMMIT_PREFIX: &[u8; 16] = b"verity/commit/v1";
-
-/// `sha2-256("verity/commit/v1" ‖ round as u64 LE ‖ digest ‖ nonce ‖ SCALE(member))`.
-pub fn commitment<A: Encode>(round: u64, digest: &H256, nonce: &H256, member: &A) -> H256 {
-	let mut bytes = Vec::with_capacity(16 + 8 + 32 + 32 + 32);
-	bytes.extend_from_slice(COMMIT_PREFIX);
-	bytes.extend_from_slice(&round.to_le_bytes());
-	bytes.extend_from_slice(digest.as_bytes());
-	bytes.extend_from_slice(nonce.as_bytes());
-	member.encode_to(&mut bytes);
-	H256(sha2_256(&bytes))
-}
-
-/// The digest of a summary vector: sha2-256 of its values as little-endian `i64`, in order.
-pub fn summary_digest(values: &[i64]) -> H256 {
-	let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
-	H256(sha2_256(&bytes))
-}
+pub use verity_primitives::{commit::commitment, digest::summary_digest};
 
 /// A uniform pseudo-random number below `bound` (> 0) from `seed` and `index`.
 pub fn pick(seed: &[u8; 32], index: u64, bound: u64) -> u64 {
@@ -98,6 +81,7 @@ pub fn aggregate(
 #[cfg(test)]
 mod tests {
 	use super::*;
+	use polkadot_sdk::sp_core::H256;
 	use verity_primitives::cid::Cid;
 
 	fn reveal(digest: u8, summary: &[i64]) -> Reveal {
@@ -106,27 +90,6 @@ mod tests {
 			result: Cid::of_raw_bytes(&[digest]),
 			summary: summary.to_vec().try_into().unwrap(),
 		}
-	}
-
-	#[test]
-	fn commitment_layout_is_the_documented_one() {
-		let (digest, nonce) = (H256::repeat_byte(1), H256::repeat_byte(2));
-		let member = [3u8; 32];
-		let mut bytes = b"verity/commit/v1".to_vec();
-		bytes.extend_from_slice(&7u64.to_le_bytes());
-		bytes.extend_from_slice(&[1; 32]);
-		bytes.extend_from_slice(&[2; 32]);
-		bytes.extend_from_slice(&[3; 32]);
-		assert_eq!(bytes.len(), 120);
-		assert_eq!(commitment(7, &digest, &nonce, &member), H256(sha2_256(&bytes)));
-		assert_ne!(
-			commitment(7, &digest, &nonce, &[4u8; 32]),
-			commitment(7, &digest, &nonce, &member)
-		);
-		assert_ne!(
-			commitment(8, &digest, &nonce, &member),
-			commitment(7, &digest, &nonce, &member)
-		);
 	}
 
 	#[test]
@@ -199,9 +162,34 @@ mod tests {
 	}
 
 	#[test]
-	fn summary_digest_is_sha256_of_le_values() {
-		let mut bytes = 1i64.to_le_bytes().to_vec();
-		bytes.extend_from_slice(&(-2i64).to_le_bytes());
-		assert_eq!(summary_digest(&[1, -2]), H256(sha2_256(&bytes)));
+	fn commitments_and_summary_digests_match_the_shared_vectors() {
+		// The vectors the worker and tests/e2e check too (scripts/gen-digest-vectors.py).
+		let v: serde_json::Value =
+			serde_json::from_str(include_str!("../../../tests/vectors/digests.json")).unwrap();
+		let h = |x: &serde_json::Value| {
+			let text = x.as_str().unwrap().trim_start_matches("0x");
+			let bytes: Vec<u8> = (0..text.len())
+				.step_by(2)
+				.map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap())
+				.collect();
+			H256::from_slice(&bytes)
+		};
+		for c in v["commitments"].as_array().unwrap() {
+			let round: u64 = c["round"].as_str().unwrap().parse().unwrap();
+			let member: [u8; 32] = h(&c["member"]).0;
+			assert_eq!(
+				commitment(round, &h(&c["digest"]), &h(&c["nonce"]), &member),
+				h(&c["commitment"])
+			);
+		}
+		for c in v["summaries"].as_array().unwrap() {
+			let values: Vec<i64> = c["summary"]
+				.as_array()
+				.unwrap()
+				.iter()
+				.map(|s| s.as_str().unwrap().parse().unwrap())
+				.collect();
+			assert_eq!(summary_digest(&values), h(&c["digest"]));
+		}
 	}
 }

@@ -26,8 +26,8 @@ use verity_primitives::{
 	cid::Cid,
 	kernel::{AggregationRule, KernelId, KernelInspect},
 	market::{TaskId, TaskInfo, TaskOutcome, TaskVerifier},
+	merkle::verify_merkle_proof,
 	staking::{ProviderStake, SlashReason},
-	voucher::verify_merkle_proof,
 };
 
 use crate::{committee, pallet::*, types::*, WeightInfo};

@@ -15,7 +15,8 @@
 //!
 //! ## Commit–reveal
 //!
-//! For `commit_window` blocks members [`commit`](Pallet::commit)
+//! For `commit_window` blocks members [`commit`](Pallet::commit) the commitment specified in
+//! [`verity_primitives::commit`]:
 //!
 //! ```text
 //! commitment = sha2-256( "verity/commit/v1"      16 bytes, ASCII
@@ -31,8 +32,9 @@
 //! before reveals open, so copying another member's revealed digest is useless, and a copied
 //! commitment does not open for the copier because the member is inside the hash.
 //!
-//! The **digest** is sha2-256 over the canonical encoding of the outputs that `verity-worker`
-//! documents (for `QuantisedDigest`, of the outputs after quantisation); for
+//! The **digest** is specified, with test vectors, in [`verity_primitives::digest`] (one
+//! definition, used by `verity-worker`): sha2-256 over the outputs' canonical encoding (for
+//! `QuantisedDigest`, of the outputs rounded half to even to the rule's decimal places); for
 //! `NumericTolerance` it is sha2-256 of the summary vector's values as little-endian `i64`, in
 //! order, and the chain checks that.
 //!
@@ -58,7 +60,7 @@
 //!
 //! A training group's members [`commit_epoch`](Pallet::commit_epoch) for each epoch: the
 //! checkpoint CID and the Merkle root (the tree of
-//! [`verity_primitives::voucher::merkle_root`]: leaves `blake2-256(0x00 ‖ digest)`, nodes
+//! [`verity_primitives::merkle::merkle_root`]: leaves `blake2-256(0x00 ‖ digest)`, nodes
 //! `blake2-256(0x01 ‖ left ‖ right)`, an odd node carried up) of their per-step gradient digests.
 //! `epoch_window` blocks after the first commitment the hook draws `s = audits_per_epoch`
 //! (member, step) pairs — a member uniformly, then a step uniformly among its steps. Each audit

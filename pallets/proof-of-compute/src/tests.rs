@@ -8,8 +8,8 @@ use polkadot_sdk::{
 use verity_primitives::{
 	cid::Cid,
 	market::{TaskInfo, TaskVerifier},
+	merkle::{merkle_proof, merkle_root},
 	staking::SlashReason,
-	voucher::{merkle_proof, merkle_root},
 };
 
 const TASK: u64 = 7;

@@ -24,7 +24,5 @@ impl pallet_aivm_registry::Config for Runtime {
 	type AdminOrigin = EnsureRoot<AccountId>;
 	type DepositBase = KernelDepositBase;
 	type DepositPerByte = KernelDepositPerByte;
-	/// Eight input and eight output tensors cover multi-input models; more is a schema smell.
-	type MaxTensors = ConstU32<8>;
 	type WeightInfo = pallet_aivm_registry::weights::SubstrateWeight<Runtime>;
 }

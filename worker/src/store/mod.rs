@@ -2,6 +2,9 @@
 //! under its CIDv1 (`raw` codec 0x55, sha2-256 multihash; [`verity_primitives::cid`]), one file per
 //! blob named by the CID's base32 text. Bytes are checked against the CID when they are written
 //! and again when they are read, so a corrupted or substituted file is an error, never data.
+//! [`remote`] moves blobs between workers by CID (`/verity/blob/1`).
+
+pub mod remote;
 
 use std::{
 	fs,

@@ -1,0 +1,171 @@
+//! Arguments several subcommands share: libtorch's device and threads, the libp2p node, and how a
+//! training step is taken.
+
+use anyhow::{bail, Context};
+use libp2p::{Multiaddr, PeerId};
+use std::{net::SocketAddr, num::NonZeroUsize, time::Duration};
+use tch::Device;
+use tokio::sync::mpsc;
+use verity_worker::{
+	kernel::Adam,
+	p2p::{self, key_from_seed, AllReduceEvent, Inbound, Net, NetConfig, StatusRequest},
+	store::{remote, ContentStore},
+	train::{Mode, TrainConfig},
+};
+
+/// Where kernels run.
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum DeviceArg {
+	/// The CPU.
+	Cpu,
+	/// CUDA device 0 (an error without one).
+	Cuda,
+	/// CUDA when libtorch sees a device, else the CPU.
+	Auto,
+}
+
+#[derive(clap::Args, Clone)]
+pub struct TorchArgs {
+	#[arg(long, value_enum, default_value_t = DeviceArg::Cpu)]
+	pub device: DeviceArg,
+	/// libtorch intra-op threads (part of the reproducibility environment).
+	#[arg(long, default_value = "1")]
+	pub threads: NonZeroUsize,
+}
+
+impl TorchArgs {
+	/// Sets libtorch's threads and returns the device.
+	pub fn init(&self) -> anyhow::Result<Device> {
+		verity_worker::torch_env::init_torch(self.threads.get());
+		Ok(match self.device {
+			DeviceArg::Cpu => Device::Cpu,
+			DeviceArg::Cuda if tch::Cuda::is_available() => Device::Cuda(0),
+			DeviceArg::Cuda => bail!("--device cuda: libtorch reports no CUDA device"),
+			DeviceArg::Auto => Device::cuda_if_available(),
+		})
+	}
+}
+
+#[derive(clap::Args, Clone)]
+pub struct NetArgs {
+	/// Identity: the ed25519 secret key is sha2-256 of this string (`peer-id` prints the id).
+	#[arg(long)]
+	pub identity: String,
+	/// Listen address.
+	#[arg(long, default_value = "/ip4/127.0.0.1/tcp/0")]
+	pub listen: Multiaddr,
+	/// Other group members, `/ip4/…/tcp/…/p2p/<peer id>` (repeat).
+	#[arg(long = "peer")]
+	pub peers: Vec<Multiaddr>,
+	/// Seconds without progress before an AllReduce round fails.
+	#[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+	pub stall_timeout: u64,
+	/// AllReduce chunk size in KiB (at most 64 MiB, the protocol's limit).
+	#[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..=65536))]
+	pub chunk_kib: u64,
+	/// Serve Prometheus metrics on this address (`/metrics`).
+	#[arg(long)]
+	pub metrics: Option<SocketAddr>,
+}
+
+/// A started node: the handle, the inbound receivers of the AllReduce and the group protocol
+/// (for a trainer to take; dropping them refuses those requests), and the peers named on the
+/// command line (being dialled).
+pub struct Node {
+	pub net: Net,
+	pub allreduce: mpsc::Receiver<AllReduceEvent>,
+	pub group: mpsc::Receiver<StatusRequest>,
+	pub peers: Vec<PeerId>,
+}
+
+impl NetArgs {
+	/// Starts the node, serves `store`'s blobs if given, and starts dialling the peers (they may
+	/// still be starting: requests to them wait for the connection, and a failed dial fails only
+	/// the requests waiting for it).
+	pub async fn start(&self, store: Option<ContentStore>) -> anyhow::Result<Node> {
+		let mut peers = Vec::new();
+		for addr in &self.peers {
+			peers.push(p2p::split_peer_addr(addr).with_context(|| format!("--peer {addr}"))?);
+		}
+		let config = NetConfig {
+			key: key_from_seed(&self.identity),
+			listen: self.listen.clone(),
+			request_timeout: Duration::from_secs(60),
+		};
+		let (net, Inbound { allreduce, blobs, group }, event_loop) = p2p::new(config).await?;
+		tokio::spawn(event_loop.run());
+		if let Some(store) = store {
+			tokio::spawn(remote::serve(store, blobs));
+		}
+		peers.retain(|(peer, _)| *peer != net.peer_id);
+		for (peer, addr) in &peers {
+			net.add_peer(*peer, addr.clone()).await?;
+		}
+		tracing::info!(peer_id = %net.peer_id, addr = %net.addr, "listening");
+		Ok(Node { net, allreduce, group, peers: peers.into_iter().map(|(p, _)| p).collect() })
+	}
+}
+
+/// How a training step is taken (the same on every member, and when a step is replayed).
+#[derive(clap::Args, Clone)]
+pub struct StepArgs {
+	/// Global batch size.
+	#[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..))]
+	pub batch: u64,
+	/// Adam learning rate.
+	#[arg(long, default_value_t = 1e-3)]
+	pub lr: f64,
+	/// Seed of the data order.
+	#[arg(long, default_value_t = 7)]
+	pub data_seed: u64,
+	#[arg(long, value_enum, default_value_t = ModeArg::Sync)]
+	pub mode: ModeArg,
+}
+
+/// How gradients are combined.
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum ModeArg {
+	/// AllReduce of gradients every step.
+	Sync,
+	/// DiLoCo: H local steps, then AllReduce of pseudo-gradients and an outer Nesterov step.
+	Diloco,
+}
+
+/// DiLoCo's outer loop (ignored in sync mode).
+#[derive(clap::Args, Clone)]
+pub struct DilocoArgs {
+	/// Local steps per outer round.
+	#[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..))]
+	pub inner_steps: u64,
+	#[arg(long, default_value_t = 0.7)]
+	pub outer_lr: f64,
+	#[arg(long, default_value_t = 0.9)]
+	pub outer_momentum: f64,
+}
+
+impl StepArgs {
+	/// The training settings: `epochs` and DiLoCo's outer loop (`None` to replay a step).
+	pub fn config(
+		&self,
+		epochs: u64,
+		diloco: Option<&DilocoArgs>,
+		max_reforms: u32,
+	) -> TrainConfig {
+		let (inner_steps, outer_lr, outer_momentum) =
+			diloco.map(|d| (d.inner_steps, d.outer_lr, d.outer_momentum)).unwrap_or((1, 0.0, 0.0));
+		TrainConfig {
+			epochs,
+			batch: self.batch as usize,
+			adam: Adam { lr: self.lr, ..Adam::default() },
+			seed: self.data_seed,
+			mode: match self.mode {
+				ModeArg::Sync => Mode::Sync,
+				ModeArg::Diloco => Mode::Diloco,
+			},
+			inner_steps,
+			outer_lr,
+			outer_momentum,
+			max_reforms,
+		}
+	}
+}

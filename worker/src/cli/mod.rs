@@ -1,0 +1,82 @@
+//! The command line: [`Cli`], its subcommands, and one function per subcommand (in the files
+//! beside this one). `anyhow` lives here and in `main.rs` only.
+
+mod args;
+mod bench;
+mod blob;
+mod infer;
+mod kernel;
+mod replay;
+mod train;
+
+use clap::{Parser, Subcommand};
+use std::num::NonZeroUsize;
+
+/// Verity compute worker: AIVM kernels on libtorch, AllReduce over libp2p.
+#[derive(Parser)]
+#[command(name = "verity-worker", version)]
+pub struct Cli {
+	/// Threads of the async runtime (networking; libtorch has its own, `--threads`).
+	#[arg(long, global = true, default_value = "2")]
+	pub runtime_threads: NonZeroUsize,
+	#[command(subcommand)]
+	pub cmd: Cmd,
+}
+
+/// The subcommands.
+#[derive(Subcommand)]
+pub enum Cmd {
+	/// Prints the peer id of an identity string.
+	PeerId {
+		#[arg(long)]
+		identity: String,
+	},
+	/// Prints a kernel directory's record as the chain will store it: its id, archive CID and
+	/// SCALE encoding.
+	Kernel {
+		/// Kernel directory (kernel.json, kernel.pt), as written by scripts/kernels.py.
+		#[arg(long)]
+		kernel: std::path::PathBuf,
+	},
+	/// Trains a kernel in a group (3 workers: run this 3 times with each other as --peer).
+	Train(train::TrainArgs),
+	/// Runs a kernel on inputs and prints the output CID and digest.
+	Infer(infer::InferArgs),
+	/// Re-executes one member's training step from a checkpoint and prints its gradient digest.
+	ReplayStep(replay::ReplayArgs),
+	/// Measures sustained GEMM throughput and memory bandwidth; prints capacity in WU/s.
+	BenchHw(bench::HwArgs),
+	/// Ring AllReduce goodput of n in-process workers over loopback libp2p.
+	BenchAllreduce(bench::AllReduceArgs),
+	/// Seal-and-open throughput of the transport's cipher beside AES-256-GCM and memcpy.
+	BenchCipher(bench::CipherArgs),
+	/// Times a training step (forward, backward, Adam) of a kernel.
+	BenchStep(bench::StepArgs),
+	/// Stores a file; prints its CID.
+	Put(blob::PutArgs),
+	/// Serves the store's blobs to peers until interrupted.
+	Serve(blob::ServeArgs),
+	/// Fetches a blob from a peer, checks it against its CID and stores it.
+	Fetch(blob::FetchArgs),
+}
+
+/// Runs a subcommand.
+pub async fn run(cmd: Cmd) -> anyhow::Result<()> {
+	match cmd {
+		Cmd::PeerId { identity } => {
+			println!("{}", verity_worker::p2p::key_from_seed(&identity).public().to_peer_id());
+			Ok(())
+		}
+		Cmd::Kernel { kernel: dir } => kernel::show(&dir),
+		Cmd::Train(a) => train::run(a).await,
+		Cmd::Infer(a) => infer::run(a),
+		Cmd::ReplayStep(a) => replay::run(a),
+		Cmd::BenchHw(a) => bench::hw(a),
+		Cmd::BenchAllreduce(a) => bench::allreduce(a).await,
+		Cmd::BenchCipher(a) => bench::cipher(a),
+		Cmd::BenchStep(a) => bench::step(a),
+		Cmd::Put(a) => blob::put(a),
+		Cmd::Serve(a) => blob::serve(a).await,
+		Cmd::Fetch(a) => blob::fetch(a).await,
+	}
+}

@@ -1,0 +1,123 @@
+//! Group membership for training: what this member tells others (its checkpoints, whether it has
+//! finished) through a `watch` channel, answered on `/verity/group/1`, and the questions a member
+//! asks when a group forms, re-forms or ends.
+
+use crate::p2p::{group::GroupStatus, Net, StatusRequest};
+use libp2p::PeerId;
+use std::{
+	collections::BTreeMap,
+	time::{Duration, Instant},
+};
+use tokio::sync::{mpsc, watch};
+use verity_primitives::cid::Cid;
+
+/// How long a member has to answer a status request.
+const STATUS_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// Why the group could not form.
+#[derive(Debug, thiserror::Error)]
+pub enum GroupError {
+	/// A member did not answer in time.
+	#[error("peer {peer} did not answer within {waited:?}")]
+	NoAnswer {
+		/// The member.
+		peer: PeerId,
+		/// How long it was waited for.
+		waited: Duration,
+	},
+	/// The members that answered share no checkpoint.
+	#[error("no checkpoint in common with the group")]
+	NoCommonCheckpoint,
+}
+
+/// This member's side of the group protocol. Cheap to clone.
+#[derive(Clone)]
+pub struct Membership {
+	net: Net,
+	status: watch::Sender<GroupStatus>,
+}
+
+impl Membership {
+	/// Starts answering status requests (from [`crate::p2p::Inbound::group`]) with what
+	/// [`Self::publish`] last set.
+	pub fn start(net: Net, mut requests: mpsc::Receiver<StatusRequest>) -> Self {
+		let (status, watched) = watch::channel(GroupStatus::default());
+		tokio::spawn(async move {
+			while let Some(StatusRequest { reply, .. }) = requests.recv().await {
+				reply.respond(watched.borrow().clone());
+			}
+		});
+		Membership { net, status }
+	}
+
+	/// This member's peer id.
+	pub fn peer_id(&self) -> PeerId {
+		self.net.peer_id
+	}
+
+	/// Sets what this member answers: the checkpoints it holds and whether it has finished.
+	pub fn publish(&self, checkpoints: &BTreeMap<u64, Cid>, finished: bool) {
+		let checkpoints = checkpoints.iter().map(|(e, c)| (*e, *c)).collect();
+		self.status.send_replace(GroupStatus { checkpoints, finished });
+	}
+
+	/// `peer`'s status, or `None` if it does not answer within a few seconds.
+	pub async fn status_of(&self, peer: PeerId) -> Option<GroupStatus> {
+		match tokio::time::timeout(STATUS_TIMEOUT, self.net.status(peer)).await {
+			Ok(Ok(status)) => Some(status),
+			_ => None,
+		}
+	}
+
+	/// Waits until every member answers (they may still be starting), at most `wait`.
+	pub async fn await_all(&self, members: &[PeerId], wait: Duration) -> Result<(), GroupError> {
+		let deadline = Instant::now() + wait;
+		for peer in members.iter().filter(|p| **p != self.net.peer_id) {
+			while self.status_of(*peer).await.is_none() {
+				if Instant::now() > deadline {
+					return Err(GroupError::NoAnswer { peer: *peer, waited: wait });
+				}
+				tokio::time::sleep(Duration::from_millis(200)).await;
+			}
+		}
+		Ok(())
+	}
+
+	/// Asks every member for its status: the members that answer (this one included), and the
+	/// newest epoch whose checkpoint all of them hold with the same CID as `mine`.
+	pub async fn probe(
+		&self,
+		members: &[PeerId],
+		mine: &BTreeMap<u64, Cid>,
+	) -> Result<(Vec<PeerId>, u64), GroupError> {
+		let mut alive = vec![self.net.peer_id];
+		let mut common = mine.clone();
+		for peer in members.iter().filter(|p| **p != self.net.peer_id) {
+			if let Some(status) = self.status_of(*peer).await {
+				alive.push(*peer);
+				let theirs: BTreeMap<u64, Cid> = status.checkpoints.into_iter().collect();
+				common.retain(|e, c| theirs.get(e) == Some(c));
+			} else {
+				tracing::warn!(%peer, "member did not answer; re-forming without it");
+			}
+		}
+		let resume = common.keys().next_back().copied().ok_or(GroupError::NoCommonCheckpoint)?;
+		Ok((alive, resume))
+	}
+
+	/// After the last epoch, keeps answering until every member has finished (its last chunks may
+	/// still need this member's acknowledgements), at most `wait`.
+	pub async fn linger(&self, members: &[PeerId], wait: Duration) {
+		let deadline = Instant::now() + wait;
+		for peer in members.iter().filter(|p| **p != self.net.peer_id) {
+			while Instant::now() < deadline {
+				match self.status_of(*peer).await {
+					Some(status) if !status.finished => {
+						tokio::time::sleep(Duration::from_millis(100)).await
+					}
+					_ => break,
+				}
+			}
+		}
+	}
+}

@@ -1,0 +1,75 @@
+//! What `verity-worker` prints on stdout: one JSON object per line, each an [`Output`] tagged by
+//! its `event` field, so scripts and tests parse typed fields (CIDs as text, digests as
+//! `0x`-prefixed hex), never `Debug` renderings.
+
+use crate::{
+	bench::{AllReduceFigure, CipherFigure, HwReport, StepFigure},
+	train::{EpochRecord, TrainReport},
+};
+use polkadot_sdk::sp_core::H256;
+use serde::Serialize;
+use std::io::Write;
+use verity_primitives::{cid::Cid, kernel::KernelId};
+
+/// One line of output.
+#[derive(Debug, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Output<'a> {
+	/// A training epoch finished.
+	Epoch {
+		/// What it produced.
+		record: &'a EpochRecord,
+	},
+	/// Training finished.
+	Done {
+		/// The whole run.
+		report: &'a TrainReport,
+	},
+	/// An inference finished.
+	Inference {
+		/// The stored output blob.
+		output_cid: Cid,
+		/// Its digest by the kernel's rule (what a committee member commits to).
+		digest: H256,
+		/// The summary vector (numeric-tolerance kernels; empty otherwise).
+		summary: Vec<i64>,
+		/// The output's shape.
+		shape: Vec<i64>,
+	},
+	/// A training step was replayed.
+	Replay {
+		/// The global step.
+		step: u64,
+		/// The member replayed.
+		rank: usize,
+		/// Its gradient digest (the Merkle leaf the chain audits).
+		digest: H256,
+	},
+	/// A kernel directory's record, as the chain will store it.
+	Kernel {
+		/// Its id on chain: blake2-256 of the record's SCALE encoding.
+		id: KernelId,
+		/// The archive CID.
+		archive: Cid,
+		/// The record's SCALE encoding, hex (what `aivmRegistry.kernels(id).spec` holds).
+		encoded: String,
+	},
+	/// `bench-hw`.
+	BenchHw(&'a HwReport),
+	/// One `bench-allreduce` size.
+	BenchAllreduce(&'a AllReduceFigure),
+	/// `bench-step`.
+	BenchStep(&'a StepFigure),
+	/// One `bench-cipher` line.
+	BenchCipher(&'a CipherFigure),
+}
+
+impl Output<'_> {
+	/// Prints the line and flushes (a reader may be waiting for it).
+	pub fn print(&self) -> std::io::Result<()> {
+		let mut out = std::io::stdout().lock();
+		serde_json::to_writer(&mut out, self)?;
+		writeln!(out)?;
+		out.flush()
+	}
+}
