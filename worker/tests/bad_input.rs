@@ -162,77 +162,32 @@ fn out_of_range_arguments_are_refused_before_anything_runs() {
 	let dir = tempfile::tempdir().unwrap();
 	let store = dir.path().join("store");
 	let kernel = kernels().join("digits");
+	let (store_arg, kernel_arg) = (store.to_str().unwrap(), kernel.to_str().unwrap());
 	let input = kernel.join("test.safetensors");
+	let infer = |extra: &[&'static str]| {
+		let base = ["infer", "--kernel", kernel_arg, "--store", store_arg, "--input"];
+		[&base[..], &[input.to_str().unwrap()], extra].concat()
+	};
+	let train = |extra: &[&'static str]| {
+		let base = ["train", "--kernel", kernel_arg, "--store", store_arg, "--identity", "a"];
+		[&base[..], extra].concat()
+	};
+	let fetch = ["fetch", "--store", store_arg, "--identity", "a", "--cid", "Qm1"];
 	for (args, flag) in [
 		(vec!["bench-cipher", "--record-kib", "0", "--reps", "1"], "--record-kib"),
 		(vec!["bench-allreduce", "--n", "1"], "--n"),
 		(vec!["bench-allreduce", "--sizes-mib", "1,0"], "--sizes-mib"),
 		(vec!["bench-hw", "--reps", "0"], "--reps"),
-		(vec!["bench-step", "--kernel", "x", "--iters", "0"], "--iters"),
-		(
-			vec![
-				"infer",
-				"--kernel",
-				kernel.to_str().unwrap(),
-				"--input",
-				input.to_str().unwrap(),
-				"--store",
-				store.to_str().unwrap(),
-				"--batch",
-				"0",
-			],
-			"--batch",
-		),
-		(
-			vec![
-				"train",
-				"--kernel",
-				"x",
-				"--store",
-				store.to_str().unwrap(),
-				"--identity",
-				"a",
-				"--batch",
-				"0",
-			],
-			"--batch",
-		),
-		(
-			vec![
-				"train",
-				"--kernel",
-				"x",
-				"--store",
-				store.to_str().unwrap(),
-				"--identity",
-				"a",
-				"--chunk-kib",
-				"70000",
-			],
-			"--chunk-kib",
-		),
-		(
-			vec![
-				"infer",
-				"--kernel",
-				"x",
-				"--input",
-				"x",
-				"--store",
-				store.to_str().unwrap(),
-				"--threads",
-				"0",
-			],
-			"--threads",
-		),
-		(
-			vec!["fetch", "--store", store.to_str().unwrap(), "--identity", "a", "--cid", "Qm1"],
-			"--cid",
-		),
+		(vec!["bench-step", "--kernel", kernel_arg, "--iters", "0"], "--iters"),
+		(infer(&["--batch", "0"]), "--batch"),
+		(infer(&["--threads", "0"]), "--threads"),
+		(train(&["--batch", "0"]), "--batch"),
+		(train(&["--chunk-kib", "70000"]), "--chunk-kib"),
+		(fetch.to_vec(), "--cid"),
 	] {
 		let (ok, _, err) = run(&args);
 		assert!(!ok, "{args:?} was accepted");
-		assert!(err.contains(&format!("invalid value")) && err.contains(flag), "{args:?}: {err}");
+		assert!(err.contains("invalid value") && err.contains(flag), "{args:?}: {err}");
 		assert!(!store.exists(), "{args:?} wrote the store");
 	}
 }

@@ -81,13 +81,16 @@ impl libp2p::request_response::Codec for Codec {
 	where
 		T: AsyncWrite + Unpin + Send,
 	{
-		let mut head = Vec::with_capacity(24);
+		// The header in one write, the payload in another: one small frame per chunk.
+		let len = u32::try_from(c.payload.len()).map_err(|_| invalid("chunk over 4 GiB"))?;
+		let mut head = Vec::with_capacity(28);
 		head.extend_from_slice(&c.generation.to_le_bytes());
 		head.extend_from_slice(&c.round.to_le_bytes());
 		head.extend_from_slice(&c.step.to_le_bytes());
 		head.extend_from_slice(&c.chunk.to_le_bytes());
+		head.extend_from_slice(&len.to_le_bytes());
 		io.write_all(&head).await?;
-		write_sized(io, &c.payload).await?;
+		io.write_all(&c.payload).await?;
 		io.close().await
 	}
 

@@ -71,6 +71,8 @@ pub enum NetError {
 const INBOUND_QUEUE: usize = 4096;
 /// Capacity of the command queue.
 const COMMAND_QUEUE: usize = 1024;
+/// Most requests kept per peer while it is being dialled; more fail at once.
+const MAX_WAITING: usize = 4096;
 
 /// The protocols, composed.
 #[derive(NetworkBehaviour)]
@@ -373,7 +375,7 @@ pub struct EventLoop {
 	addrs: HashMap<PeerId, Multiaddr>,
 	/// Dials in progress, with who waits for them.
 	dialing: HashMap<PeerId, Vec<oneshot::Sender<Result<(), NetError>>>>,
-	/// Requests waiting for a dial to finish.
+	/// Requests waiting for a dial to finish (at most [`MAX_WAITING`] per peer).
 	waiting: HashMap<PeerId, Vec<Outbound>>,
 }
 
@@ -392,13 +394,18 @@ impl EventLoop {
 		}
 	}
 
+	/// Sends an answer; one whose connection has closed meanwhile is dropped (the peer's request
+	/// fails on its side).
 	fn on_answer(&mut self, answer: Answer) {
 		let b = self.swarm.behaviour_mut();
-		let _ = match answer {
-			Answer::Chunk(ch, a) => b.allreduce.send_response(ch, a).is_ok(),
-			Answer::Blob(ch, a) => b.blob.send_response(ch, a).is_ok(),
-			Answer::Status(ch, a) => b.group.send_response(ch, a).is_ok(),
+		let sent = match answer {
+			Answer::Chunk(channel, a) => b.allreduce.send_response(channel, a).is_ok(),
+			Answer::Blob(channel, a) => b.blob.send_response(channel, a).is_ok(),
+			Answer::Status(channel, a) => b.group.send_response(channel, a).is_ok(),
 		};
+		if !sent {
+			tracing::debug!("answer dropped: the connection closed");
+		}
 	}
 
 	fn on_command(&mut self, command: Command) {
@@ -409,8 +416,14 @@ impl EventLoop {
 				} else {
 					// Not connected: dial the known address and send once connected (a second,
 					// concurrent dial by request-response would be refused and fail the request).
-					self.waiting.entry(peer).or_default().push(outbound);
-					self.dial(peer, None);
+					let waiting = self.waiting.entry(peer).or_default();
+					if waiting.len() >= MAX_WAITING {
+						let reason = format!("{MAX_WAITING} requests already wait for the dial");
+						outbound.fail(NetError::Request { peer, reason });
+					} else {
+						waiting.push(outbound);
+						self.dial(peer, None);
+					}
 				}
 			}
 			Command::Dial(peer, addr, done) => {
@@ -481,10 +494,26 @@ impl EventLoop {
 
 	fn on_swarm(&mut self, event: SwarmEvent<BehaviourEvent>) {
 		match event {
-			SwarmEvent::Behaviour(BehaviourEvent::Allreduce(e)) => self.on_allreduce(e),
-			SwarmEvent::Behaviour(BehaviourEvent::Blob(e)) => self.on_blob(e),
-			SwarmEvent::Behaviour(BehaviourEvent::Group(e)) => self.on_group(e),
-			SwarmEvent::Behaviour(BehaviourEvent::Probe(e)) => self.on_probe(e),
+			SwarmEvent::Behaviour(BehaviourEvent::Allreduce(e)) => {
+				if let Some((peer, chunk, channel)) = settle(&mut self.pending.chunks, e) {
+					self.on_chunk(peer, chunk, channel);
+				}
+			}
+			SwarmEvent::Behaviour(BehaviourEvent::Blob(e)) => {
+				if let Some((peer, cid, channel)) = settle(&mut self.pending.blobs, e) {
+					self.on_blob(peer, cid, channel);
+				}
+			}
+			SwarmEvent::Behaviour(BehaviourEvent::Group(e)) => {
+				if let Some((peer, _, channel)) = settle(&mut self.pending.status, e) {
+					self.on_status(peer, channel);
+				}
+			}
+			SwarmEvent::Behaviour(BehaviourEvent::Probe(e)) => {
+				if let Some((_, _, channel)) = settle(&mut self.pending.probes, e) {
+					let _ = self.swarm.behaviour_mut().probe.send_response(channel, ());
+				}
+			}
 			SwarmEvent::ConnectionClosed { peer_id, num_established: 0, .. } => {
 				tracing::info!(peer = %peer_id, "peer disconnected");
 				let _ = self.allreduce.try_send(AllReduceEvent::PeerGone(peer_id));
@@ -507,105 +536,59 @@ impl EventLoop {
 		}
 	}
 
-	fn on_allreduce(&mut self, event: request_response::Event<Chunk, ChunkAnswer>) {
-		use request_response::{Event as E, Message};
-		match event {
-			E::Message { peer, message: Message::Request { request, channel, .. }, .. } => {
-				let reply = Responder { channel, answers: self.answers.0.clone() };
-				let event = AllReduceEvent::Chunk { peer, chunk: request, reply };
-				if let Err(e) = self.allreduce.try_send(event) {
-					let (mpsc::error::TrySendError::Full(ev)
-					| mpsc::error::TrySendError::Closed(ev)) = e;
-					if let AllReduceEvent::Chunk { reply, .. } = ev {
-						reply.respond(ChunkAnswer::Refused("worker busy: chunk queue full".into()));
-					}
-				}
+	fn on_chunk(&mut self, peer: PeerId, chunk: Chunk, channel: ResponseChannel<ChunkAnswer>) {
+		let reply = Responder { channel, answers: self.answers.0.clone() };
+		if let Err(e) = self.allreduce.try_send(AllReduceEvent::Chunk { peer, chunk, reply }) {
+			let (mpsc::error::TrySendError::Full(ev) | mpsc::error::TrySendError::Closed(ev)) = e;
+			if let AllReduceEvent::Chunk { reply, .. } = ev {
+				reply.respond(ChunkAnswer::Refused("worker busy: chunk queue full".into()));
 			}
-			E::Message { message: Message::Response { request_id, response }, .. } => {
-				if let Some(reply) = self.pending.chunks.remove(&request_id) {
-					let _ = reply.send(Ok(response));
-				}
-			}
-			E::OutboundFailure { peer, request_id, error, .. } => {
-				if let Some(reply) = self.pending.chunks.remove(&request_id) {
-					let _ = reply.send(Err(NetError::Request { peer, reason: error.to_string() }));
-				}
-			}
-			E::InboundFailure { peer, error, .. } => {
-				tracing::debug!(%peer, "inbound chunk failed: {error}");
-			}
-			E::ResponseSent { .. } => {}
 		}
 	}
 
-	fn on_blob(&mut self, event: request_response::Event<Cid, BlobAnswer>) {
-		use request_response::{Event as E, Message};
-		match event {
-			E::Message { peer, message: Message::Request { request, channel, .. }, .. } => {
-				let reply = Responder { channel, answers: self.answers.0.clone() };
-				if let Err(e) = self.blobs.try_send(BlobRequest { peer, cid: request, reply }) {
-					let (mpsc::error::TrySendError::Full(req)
-					| mpsc::error::TrySendError::Closed(req)) = e;
-					req.reply.respond(BlobAnswer::Refused("not serving blobs now".into()));
-				}
-			}
-			E::Message { message: Message::Response { request_id, response }, .. } => {
-				if let Some(reply) = self.pending.blobs.remove(&request_id) {
-					let _ = reply.send(Ok(response));
-				}
-			}
-			E::OutboundFailure { peer, request_id, error, .. } => {
-				if let Some(reply) = self.pending.blobs.remove(&request_id) {
-					let _ = reply.send(Err(NetError::Request { peer, reason: error.to_string() }));
-				}
-			}
-			E::InboundFailure { peer, error, .. } => {
-				tracing::debug!(%peer, "inbound blob request failed: {error}");
-			}
-			E::ResponseSent { .. } => {}
+	fn on_blob(&mut self, peer: PeerId, cid: Cid, channel: ResponseChannel<BlobAnswer>) {
+		let reply = Responder { channel, answers: self.answers.0.clone() };
+		if let Err(e) = self.blobs.try_send(BlobRequest { peer, cid, reply }) {
+			let (mpsc::error::TrySendError::Full(req) | mpsc::error::TrySendError::Closed(req)) = e;
+			req.reply.respond(BlobAnswer::Refused("not serving blobs now".into()));
 		}
 	}
 
-	fn on_group(&mut self, event: request_response::Event<StatusQuery, GroupStatus>) {
-		use request_response::{Event as E, Message};
-		match event {
-			E::Message { peer, message: Message::Request { channel, .. }, .. } => {
-				let reply = Responder { channel, answers: self.answers.0.clone() };
-				// Nobody answering (not training): the request is dropped and fails at the peer.
-				let _ = self.group.try_send(StatusRequest { peer, reply });
-			}
-			E::Message { message: Message::Response { request_id, response }, .. } => {
-				if let Some(reply) = self.pending.status.remove(&request_id) {
-					let _ = reply.send(Ok(response));
-				}
-			}
-			E::OutboundFailure { peer, request_id, error, .. } => {
-				if let Some(reply) = self.pending.status.remove(&request_id) {
-					let _ = reply.send(Err(NetError::Request { peer, reason: error.to_string() }));
-				}
-			}
-			E::InboundFailure { .. } | E::ResponseSent { .. } => {}
-		}
+	fn on_status(&mut self, peer: PeerId, channel: ResponseChannel<GroupStatus>) {
+		let reply = Responder { channel, answers: self.answers.0.clone() };
+		// Nobody answering (not training): the request is dropped and fails at the peer.
+		let _ = self.group.try_send(StatusRequest { peer, reply });
 	}
+}
 
-	fn on_probe(&mut self, event: request_response::Event<Vec<u8>, ()>) {
-		use request_response::{Event as E, Message};
-		match event {
-			E::Message { message: Message::Request { channel, .. }, .. } => {
-				let _ = self.swarm.behaviour_mut().probe.send_response(channel, ());
-			}
-			E::Message { message: Message::Response { request_id, .. }, .. } => {
-				if let Some(reply) = self.pending.probes.remove(&request_id) {
-					let _ = reply.send(Ok(()));
-				}
-			}
-			E::OutboundFailure { peer, request_id, error, .. } => {
-				if let Some(reply) = self.pending.probes.remove(&request_id) {
-					let _ = reply.send(Err(NetError::Request { peer, reason: error.to_string() }));
-				}
-			}
-			E::InboundFailure { .. } | E::ResponseSent { .. } => {}
+/// Settles an outbound request's answer or failure from one protocol's `event` (each protocol keeps
+/// its own `pending` map); returns the event if it is an inbound request, for its owner.
+fn settle<Req, Res>(
+	pending: &mut HashMap<OutboundRequestId, Reply<Res>>,
+	event: request_response::Event<Req, Res>,
+) -> Option<(PeerId, Req, ResponseChannel<Res>)> {
+	use request_response::{Event as E, Message};
+	match event {
+		E::Message { peer, message: Message::Request { request, channel, .. }, .. } => {
+			Some((peer, request, channel))
 		}
+		E::Message { message: Message::Response { request_id, response }, .. } => {
+			if let Some(reply) = pending.remove(&request_id) {
+				let _ = reply.send(Ok(response));
+			}
+			None
+		}
+		E::OutboundFailure { peer, request_id, error, .. } => {
+			if let Some(reply) = pending.remove(&request_id) {
+				let _ = reply.send(Err(NetError::Request { peer, reason: error.to_string() }));
+			}
+			None
+		}
+		E::InboundFailure { peer, error, .. } => {
+			tracing::debug!(%peer, "inbound request failed: {error}");
+			None
+		}
+		E::ResponseSent { .. } => None,
 	}
 }
 
@@ -630,8 +613,10 @@ pub async fn mesh(
 		nodes.push((net, inbound));
 	}
 	let handles: Vec<Net> = nodes.iter().map(|(n, _)| n.clone()).collect();
-	for (i, a) in handles.iter().enumerate() {
-		for b in &handles[i + 1..] {
+	// Every node dials every other, as `train --peer …` members do: two connections per pair, each
+	// driven by its own task, so both directions' encryption can use both cores.
+	for a in &handles {
+		for b in handles.iter().filter(|b| b.peer_id != a.peer_id) {
 			let (peer, addr) = split_peer_addr(&b.addr)?;
 			a.dial(peer, addr).await?;
 		}
