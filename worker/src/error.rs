@@ -26,12 +26,13 @@ pub enum Error {
 	/// An AllReduce round.
 	#[error(transparent)]
 	AllReduce(#[from] AllReduceError),
-	/// Fetching a blob from a peer.
+	/// Fetching a blob from a peer (boxed: it names the peer and the CID, and every `Result` of
+	/// the library carries the size of the largest variant).
 	#[error(transparent)]
-	Fetch(#[from] FetchError),
+	Fetch(Box<FetchError>),
 	/// Forming a training group.
 	#[error(transparent)]
-	Group(#[from] GroupError),
+	Group(Box<GroupError>),
 	/// A malformed multiaddress.
 	#[error("bad address: {0}")]
 	Address(#[from] libp2p::multiaddr::Error),
@@ -52,6 +53,18 @@ pub enum Error {
 		/// The error (shown in this error's message, so not reported again as its source).
 		inner: Box<Error>,
 	},
+}
+
+impl From<FetchError> for Error {
+	fn from(e: FetchError) -> Self {
+		Error::Fetch(Box::new(e))
+	}
+}
+
+impl From<GroupError> for Error {
+	fn from(e: GroupError) -> Self {
+		Error::Group(Box::new(e))
+	}
 }
 
 /// The library's result type.

@@ -48,8 +48,8 @@ pub async fn run(a: TrainArgs) -> anyhow::Result<()> {
 	// Everything read and checked: now the store (peers fetch the kernel and data by CID).
 	let store = ContentStore::open(&a.store)?;
 	store.put(&kernel.archive)?;
-	store.put_file(&a.kernel.join(dir::TRAIN))?;
-	store.put_file(&a.kernel.join(dir::TEST))?;
+	store.put_file(a.kernel.join(dir::TRAIN))?;
+	store.put_file(a.kernel.join(dir::TEST))?;
 	let node = a.net.start(Some(store.clone())).await?;
 	let metrics = Metrics::new();
 	if let Some(addr) = a.net.metrics {
