@@ -24,12 +24,13 @@ fn funded<T: Config>(name: &'static str) -> T::AccountId {
 	who
 }
 
-fn largest_spec<T: Config>(content: &[u8], supersedes: Option<KernelId>) -> KernelSpec {
+fn largest_spec(content: &[u8], supersedes: Option<KernelId>) -> KernelSpec {
 	let tensor = TensorSpec {
 		dtype: DType::F32,
 		shape: BoundedVec::try_from(vec![7u32; <MaxDims as Get<u32>>::get() as usize]).unwrap(),
 	};
-	let tensors = BoundedVec::try_from(vec![tensor; MaxTensors::get() as usize]).unwrap();
+	let tensors =
+		BoundedVec::try_from(vec![tensor; <MaxTensors as Get<u32>>::get() as usize]).unwrap();
 	KernelSpec {
 		archive: Cid::of_raw_bytes(content),
 		environment: Environment {
@@ -61,9 +62,8 @@ mod benchmarks {
 	#[benchmark]
 	fn register_kernel() {
 		let owner = funded::<T>("owner");
-		let old =
-			Registry::<T>::do_register(owner.clone(), largest_spec::<T>(b"v1", None)).unwrap();
-		let spec = largest_spec::<T>(b"v2", Some(old));
+		let old = Registry::<T>::do_register(owner.clone(), largest_spec(b"v1", None)).unwrap();
+		let spec = largest_spec(b"v2", Some(old));
 		let archive = spec.archive.to_text().into_bytes().try_into().unwrap();
 
 		#[extrinsic_call]
@@ -85,7 +85,7 @@ mod benchmarks {
 	#[benchmark]
 	fn deprecate_kernel() {
 		let owner = funded::<T>("owner");
-		let id = Registry::<T>::do_register(owner.clone(), largest_spec::<T>(b"k", None)).unwrap();
+		let id = Registry::<T>::do_register(owner.clone(), largest_spec(b"k", None)).unwrap();
 
 		#[extrinsic_call]
 		_(RawOrigin::Signed(owner), id);
@@ -96,7 +96,7 @@ mod benchmarks {
 	#[benchmark]
 	fn remove_kernel() {
 		let owner = funded::<T>("owner");
-		let id = Registry::<T>::do_register(owner.clone(), largest_spec::<T>(b"k", None)).unwrap();
+		let id = Registry::<T>::do_register(owner.clone(), largest_spec(b"k", None)).unwrap();
 		Registry::<T>::do_deprecate(id, None).unwrap();
 
 		#[extrinsic_call]
@@ -108,7 +108,7 @@ mod benchmarks {
 	#[benchmark]
 	fn force_deprecate_kernel() -> Result<(), BenchmarkError> {
 		let owner = funded::<T>("owner");
-		let id = Registry::<T>::do_register(owner, largest_spec::<T>(b"k", None)).unwrap();
+		let id = Registry::<T>::do_register(owner, largest_spec(b"k", None)).unwrap();
 		let origin =
 			T::AdminOrigin::try_successful_origin().map_err(|_| BenchmarkError::Weightless)?;
 

@@ -1,10 +1,7 @@
 //! A mock runtime: System, Balances and the registry.
 
 use polkadot_sdk::{
-	frame_support::{
-		derive_impl,
-		traits::{ConstU128, ConstU32},
-	},
+	frame_support::{derive_impl, traits::ConstU128},
 	frame_system::{self, EnsureRoot},
 	pallet_balances, sp_io,
 	sp_runtime::BuildStorage,

@@ -1,9 +1,6 @@
 //! The AIVM kernel registry.
 
-use polkadot_sdk::{
-	frame_support::{parameter_types, traits::ConstU32},
-	frame_system::EnsureRoot,
-};
+use polkadot_sdk::{frame_support::parameter_types, frame_system::EnsureRoot};
 
 use crate::{
 	currency::{MILLI_VER, VER},
