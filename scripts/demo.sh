@@ -10,6 +10,7 @@
 # polkadot.js, and keeps the chain running until Ctrl-C.
 #   VERITY_DEMO_EXIT=1  stop after the summary (used by CI to check the command works)
 #   VERITY_RPC_PORT     RPC port (default 9944)
+#   VERITY_PROMETHEUS_PORT  the node's Prometheus port (default 9615)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 
@@ -17,11 +18,12 @@ source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 "$VERITY_ROOT/scripts/build.sh"
 
 rpc_port="${VERITY_RPC_PORT:-9944}"
+prometheus_port="${VERITY_PROMETHEUS_PORT:-9615}"
 base="$(mktemp -d -t verity-demo.XXXXXX)"
 logfile="$base/node.log"
 log "starting verity-node --dev (rpc ws://127.0.0.1:$rpc_port, log $logfile)"
 "$VERITY_NODE" --dev --base-path "$base" --rpc-port "$rpc_port" --rpc-cors all \
-	--prometheus-port 9615 --no-telemetry >"$logfile" 2>&1 &
+	--prometheus-port "$prometheus_port" --no-telemetry >"$logfile" 2>&1 &
 node_pid=$!
 cleanup() {
 	kill -INT "$node_pid" 2>/dev/null || true
@@ -69,7 +71,7 @@ cat <<TXT
   token            $props
   validators       Alice (BABE + GRANDPA)
   JSON-RPC         ws://127.0.0.1:$rpc_port   (http on the same port)
-  Prometheus       http://127.0.0.1:9615/metrics
+  Prometheus       http://127.0.0.1:$prometheus_port/metrics
   polkadot.js      https://polkadot.js.org/apps/?rpc=ws%3A%2F%2F127.0.0.1%3A$rpc_port#/explorer
                    (or @polkadot/api: ApiPromise.create({ provider: new WsProvider('ws://127.0.0.1:$rpc_port') }))
   dev accounts     //Alice //Bob //Charlie //Dave //Eve //Ferdie, 1,000,000 VER each; Alice is sudo and bonded 100,000 VER as validator

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every test: formatting, clippy, Rust tests (runtime, node with the real binary, the 4-validator
-# network), and the @polkadot/api end-to-end tests against a dev node.
+# network), the @polkadot/api end-to-end tests against a dev node, and the main job (demo.sh).
 # Installs what it needs first (scripts/setup.sh). Usage: scripts/test.sh
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
@@ -29,5 +29,9 @@ SKIP_WASM_BUILD=1 cargo test --locked "${pallet_args[@]}" --features runtime-ben
 
 log "end-to-end tests with @polkadot/api"
 "$VERITY_ROOT/scripts/e2e.sh"
+
+log "the main job (scripts/demo.sh, VERITY_DEMO_EXIT=1), so it cannot rot"
+VERITY_DEMO_EXIT=1 VERITY_RPC_PORT="$(free_port)" VERITY_PROMETHEUS_PORT="$(free_port)" \
+	"$VERITY_ROOT/scripts/demo.sh"
 
 log "all tests passed"
