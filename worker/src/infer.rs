@@ -41,10 +41,7 @@ pub fn dtype_of(kind: Kind) -> Option<DType> {
 pub fn input_of(model: &Model, data: Dataset) -> Result<Tensor> {
 	match (model.manifest.task, data) {
 		(Task::Classification, Dataset::Labelled { x, .. }) => Ok(x),
-		(Task::NextToken, data @ Dataset::Tokens(_)) => {
-			let context = model.manifest.context.unwrap_or(0);
-			Ok(data.windows(context, None)?.0)
-		}
+		(Task::NextToken, data @ Dataset::Tokens(_)) => Ok(data.windows(model.context()?, None)?.0),
 		(task, _) => bail!("input data does not fit a {task:?} kernel"),
 	}
 }

@@ -42,7 +42,7 @@ pub fn reproducibility() -> Reproducibility {
 	Reproducibility { deterministic, reduced_precision, graph_optimized }
 }
 
-/// What [`prepare_process`] could not do.
+/// What [`prepare_process`] achieved.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Prepared {
 	/// glibc took the heap settings (or the operator tuned malloc and nothing was changed).

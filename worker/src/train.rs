@@ -422,13 +422,13 @@ impl<L: Learner> Trainer<L> {
 	/// Waits until every member answers (they may still be starting).
 	fn wait_for(&self, members: &[PeerId]) -> Result<()> {
 		let wait = self.membership.await_all(members, Duration::from_secs(60));
-		self.runtime.block_on(wait).map_err(|e| crate::error::invalid!("{e}"))
+		Ok(self.runtime.block_on(wait)?)
 	}
 
 	/// The members that answer, and the newest epoch whose checkpoint all of them hold.
 	fn probe(&self, members: &[PeerId], mine: &BTreeMap<u64, Cid>) -> Result<(Vec<PeerId>, u64)> {
 		let probe = self.membership.probe(members, mine);
-		self.runtime.block_on(probe).map_err(|e| crate::error::invalid!("{e}"))
+		Ok(self.runtime.block_on(probe)?)
 	}
 
 	/// After the last epoch, keeps answering until every member has finished, at most 10 s.

@@ -4,7 +4,10 @@
 //! fields are refused, so a manifest and the record the chain stores cannot drift apart.
 
 use serde::{Deserialize, Serialize};
-use verity_primitives::kernel::{DType, KernelSpec};
+use verity_primitives::{
+	cid::Cid,
+	kernel::{DType, KernelSpec},
+};
 
 /// What a kernel's loss is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -51,6 +54,14 @@ pub enum ManifestError {
 		/// Outputs declared.
 		outputs: usize,
 	},
+	/// Archive bytes that are not the archive the record names.
+	#[error("kernel archive {actual} is not the archive the manifest's record names ({named})")]
+	WrongArchive {
+		/// The CID of the bytes given.
+		actual: Cid,
+		/// The CID the record names.
+		named: Cid,
+	},
 	/// A dtype the task cannot take.
 	#[error("a {task:?} kernel takes {expected:?} input, the record declares {got:?}")]
 	InputDType {
@@ -69,6 +80,15 @@ impl Manifest {
 		let manifest: Manifest = serde_json::from_slice(bytes)?;
 		manifest.check()?;
 		Ok(manifest)
+	}
+
+	/// Checks that `archive` is the archive the record names; returns its CID.
+	pub fn check_archive(&self, archive: &[u8]) -> Result<Cid, ManifestError> {
+		let actual = Cid::of_raw_bytes(archive);
+		match actual == self.record.archive {
+			true => Ok(actual),
+			false => Err(ManifestError::WrongArchive { actual, named: self.record.archive }),
+		}
 	}
 
 	/// Checks what serde cannot: the task's needs against the record.

@@ -37,14 +37,7 @@ impl Model {
 	/// libtorch ([`torch_env::reproducible`], process-wide). The archive must be the one the
 	/// manifest's record names.
 	pub fn load(manifest: Manifest, archive: &[u8], device: Device) -> Result<Self> {
-		let cid = Cid::of_raw_bytes(archive);
-		if cid != manifest.record.archive {
-			bail!(
-				"kernel archive {} is not the archive the manifest's record names ({})",
-				cid,
-				manifest.record.archive
-			);
-		}
+		let cid = manifest.check_archive(archive).map_err(|e| crate::error::invalid!("{e}"))?;
 		torch_env::reproducible(&manifest.record.environment)?;
 		let mut module = CModule::load_data_on_device(&mut Cursor::new(archive), device)
 			.map_err(|e| crate::error::invalid!("{}", crate::error::torch_message(&e)))
@@ -287,7 +280,8 @@ impl Model {
 		}
 	}
 
-	pub(super) fn context(&self) -> Result<i64> {
+	/// A next-token kernel's context length (an error for a kernel without one).
+	pub fn context(&self) -> Result<i64> {
 		self.manifest.context.context("next-token kernel without a context length")
 	}
 }
