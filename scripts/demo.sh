@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# The main job, end to end (today: the chain, payment channels, the market, group training by
-# workers — not yet connected to the chain — and governance).
-# Installs what is missing, builds the node, starts a dev chain, waits until it produces and
-# finalises blocks, serves 10,000 pay-per-request calls through a payment channel settled in one
-# redeem, registers the digits kernel's record from its manifest, has an inference job allocated to
-# the cheapest of two offers, run by each committee member with verity-worker (libtorch) and
-# verified by commit-reveal and paid, trains the registered kernel with three workers, changes a
-# parameter by stake-weighted vote, prints a summary with how to reach the chain from
-# polkadot.js, and keeps the chain running until Ctrl-C.
+# The main job, end to end: the chain, four provider daemons, payment channels, the market,
+# group training by workers (not yet on chain) and governance.
+# Installs what is missing, builds the node and the worker, starts a dev chain and four
+# `verity-worker provide` daemons (Charlie, Dave, Eve, Alice//stash: each bonds its provider
+# stake, measures its capacity, publishes its offer, registers as verifier and publishes its
+# endpoint), serves 10,000 pay-per-request calls through a payment channel settled in one redeem;
+# the buyer registers the digits kernel's record from its manifest, serves the test set and posts
+# an inference job, which the daemons accept, run on libtorch, verify in committee and get paid
+# for, and the buyer scores the output it fetched by CID; trains the registered kernel with three
+# workers, changes a parameter by stake-weighted vote, prints a summary with how to reach the
+# chain from polkadot.js, and keeps the chain running until Ctrl-C.
 #   VERITY_DEMO_EXIT=1  stop after the summary (used by CI to check the command works)
 #   VERITY_RPC_PORT     RPC port (default 9944)
 #   VERITY_PROMETHEUS_PORT  the node's Prometheus port (default 9615)
@@ -25,7 +27,10 @@ log "starting verity-node --dev (rpc ws://127.0.0.1:$rpc_port, log $logfile)"
 "$VERITY_NODE" --dev --base-path "$base" --rpc-port "$rpc_port" --rpc-cors all \
 	--prometheus-port "$prometheus_port" --no-telemetry >"$logfile" 2>&1 &
 node_pid=$!
+provider_pids=()
 cleanup() {
+	for pid in "${provider_pids[@]}"; do kill -INT "$pid" 2>/dev/null || true; done
+	for pid in "${provider_pids[@]}"; do wait "$pid" 2>/dev/null || true; done
 	kill -INT "$node_pid" 2>/dev/null || true
 	wait "$node_pid" 2>/dev/null || true
 	rm -rf "$base"
@@ -44,13 +49,28 @@ for _ in $(seq 1 240); do
 done
 [ "$finalized" -ge 1 ] || { tail -30 "$logfile"; log "no finalised block within 4 minutes"; exit 1; }
 
+# The providers: own keys, own data directories, prices from cheapest to dearest.
+for p in Charlie:0.012 Dave:0.02 Eve:0.025 Alice//stash:0.03; do
+	who="${p%%:*}"
+	dir="$base/providers/${who//\//-}"
+	mkdir -p "$dir"
+	"$VERITY_WORKER" provide --node "ws://127.0.0.1:$rpc_port" --suri "//$who" --data "$dir" \
+		--price "${p#*:}" --bond >"$dir/stdout" 2>"$dir/provide.log" &
+	provider_pids+=("$!")
+done
+log "started ${#provider_pids[@]} verity-worker provide daemons (logs in $base/providers/*/provide.log)"
+
 log "payment channel: Alice pays Bob per request with signed vouchers; Bob settles once"
 channel_summary="$(cd "$VERITY_ROOT/tests/e2e" && VERITY_WS="ws://127.0.0.1:$rpc_port" node demo/channel.mjs "${VERITY_DEMO_REQUESTS:-10000}")"
 
 log "kernels: exporting the digits MLP and the char transformer with PyTorch (scripts/kernels.py)"
 python3 "$VERITY_ROOT/scripts/kernels.py" "$base/kernels" >/dev/null
-log "market: the digits kernel registered from its manifest, two providers offer CPU, a job goes to the cheapest, each committee member runs it with verity-worker, the chain verifies and pays"
-market_summary="$(cd "$VERITY_ROOT/tests/e2e" && VERITY_KERNEL_DIR="$base/kernels/digits" VERITY_WS="ws://127.0.0.1:$rpc_port" node demo/market.mjs)"
+log "market: the buyer registers the digits kernel and posts an inference job; the provider daemons do the rest"
+market_summary="$(cd "$VERITY_ROOT/tests/e2e" && VERITY_KERNEL_DIR="$base/kernels/digits" VERITY_PROVIDERS=4 \
+	VERITY_WS="ws://127.0.0.1:$rpc_port" node demo/market.mjs)" || {
+	for f in "$base"/providers/*/provide.log; do log "$f:"; tail -20 "$f" >&2; done
+	exit 1
+}
 log "training: three workers train the digits kernel together (ring AllReduce over libp2p)"
 training_summary="$("$VERITY_ROOT/scripts/train-local.sh" 3 "$base/kernels/digits" "$base/train" --epochs 15 --lr 0.005)"
 log "governance: a parameter change proposed, voted with stake, enacted as Root"
@@ -79,8 +99,8 @@ cat <<TXT
   Pay-per-request through a payment channel (fee-settlement)
 $channel_summary
 
-  A kernel, two offers, a job allocated at minimum cost, run by the committee, verified and paid
-  (aivm-registry, marketplace, proof-of-compute)
+  A kernel, four provider daemons, a job allocated at minimum cost, run, verified by a committee
+  of daemons and paid (aivm-registry, marketplace, proof-of-compute; verity-worker provide)
 $market_summary
   Three workers train the registered kernel (verity-worker: libtorch, libp2p AllReduce); the
   chain client that publishes the checkpoint CID on chain is the next step

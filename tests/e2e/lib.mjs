@@ -112,8 +112,12 @@ export async function freeBalance(api, address, at) {
  * multihash, multibase base32 lower case. The chain parses this form (and the binary one).
  */
 export function rawCid(bytes) {
-  const digest = sha256AsU8a(bytes);
-  const binary = new Uint8Array([0x01, 0x55, 0x12, 0x20, ...digest]);
+  return cidText(0x55, sha256AsU8a(bytes));
+}
+
+/** The text form of a CIDv1 with content codec `codec` (0x55 raw, 0x70 dag-pb) and sha2-256 `digest`. */
+export function cidText(codec, digest) {
+  const binary = new Uint8Array([0x01, codec, 0x12, 0x20, ...digest]);
   const alphabet = 'abcdefghijklmnopqrstuvwxyz234567';
   let out = 'b';
   let acc = 0;
@@ -130,6 +134,9 @@ export function rawCid(bytes) {
   if (bits > 0) out += alphabet[(acc << (5 - bits)) & 31];
   return out;
 }
+
+/** The text form of a CID as polkadot.js decodes it from the chain (`{ codec, digest }`). */
+export const chainCidText = (cid) => cidText(cid.codec.isRaw ? 0x55 : 0x70, cid.digest.toU8a());
 
 /**
  * The commitment a committee member submits to `proofOfCompute.commit`, as `verity_primitives::

@@ -34,6 +34,15 @@ pub enum Error {
 	#[error(transparent)]
 	Group(Box<GroupError>),
 	/// A malformed multiaddress.
+	/// Talking to the chain failed.
+	#[error(transparent)]
+	Chain(#[from] crate::chain::ChainError),
+	/// A transaction failed.
+	#[error(transparent)]
+	Tx(#[from] crate::chain::TxError),
+	/// A kernel manifest or record the worker cannot run.
+	#[error(transparent)]
+	Manifest(#[from] crate::kernel::manifest::ManifestError),
 	#[error("bad address: {0}")]
 	Address(#[from] libp2p::multiaddr::Error),
 	/// A task of the worker panicked or was cancelled.

@@ -24,7 +24,12 @@
 //! `p2p`. The chain client, the job loop and the inference server (docs/architecture.md) join at
 //! the top beside `train` and `infer`.
 
+// Test-only faults stay out of release builds.
+#[cfg(all(feature = "fault-injection", not(debug_assertions)))]
+compile_error!("the fault-injection feature is for test builds only, never a release build");
+
 pub mod bench;
+pub mod chain;
 pub mod checkpoint;
 pub mod collective;
 pub mod digest;
@@ -35,6 +40,7 @@ pub mod kernel;
 pub mod metrics;
 pub mod output;
 pub mod p2p;
+pub mod provider;
 pub mod store;
 pub mod torch_env;
 mod torch_ffi;

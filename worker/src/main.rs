@@ -21,6 +21,7 @@ fn main() {
 			tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
 		)
 		.with_writer(std::io::stderr)
+		.with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
 		.init();
 	let runtime = tokio::runtime::Builder::new_multi_thread()
 		.worker_threads(cli.runtime_threads.get())

@@ -1,7 +1,7 @@
 //! Prometheus metrics and their HTTP endpoint (`GET /metrics`, text format).
 
 use crate::error::Result;
-use prometheus::{Encoder, Gauge, IntCounter, Registry, TextEncoder};
+use prometheus::{Encoder, Gauge, IntCounter, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder};
 use std::net::SocketAddr;
 use tokio::{
 	io::{AsyncReadExt, AsyncWriteExt},
@@ -21,6 +21,16 @@ pub struct Metrics {
 	pub reforms: IntCounter,
 	/// Mean training loss of the last epoch.
 	pub train_loss: Gauge,
+	/// The provider's tasks on chain, by state.
+	pub provider_tasks: IntGaugeVec,
+	/// Committee rounds the provider sits in.
+	pub provider_rounds: IntGauge,
+	/// Penalties and missed-deadline slashes of the provider's account.
+	pub provider_slashes: IntCounter,
+	/// Free balance of the provider's account, VER (earnings show here).
+	pub provider_free_balance: Gauge,
+	/// The best block the provider last handled.
+	pub provider_block: IntGauge,
 }
 
 impl Metrics {
@@ -39,7 +49,41 @@ impl Metrics {
 		let train_loss =
 			Gauge::new("train_loss", "Mean training loss of the last epoch").expect("valid metric");
 		registry.register(Box::new(train_loss.clone())).expect("registered once");
-		Metrics { registry, train_steps, allreduce_rounds, reforms, train_loss }
+		let provider_tasks = IntGaugeVec::new(
+			Opts::new("provider_tasks", "Tasks of this provider by state"),
+			&["state"],
+		)
+		.expect("valid metric");
+		registry.register(Box::new(provider_tasks.clone())).expect("registered once");
+		let int_gauge = |name: &str, help: &str| {
+			let g = IntGauge::new(name, help).expect("valid metric");
+			registry.register(Box::new(g.clone())).expect("registered once");
+			g
+		};
+		let provider_rounds =
+			int_gauge("provider_rounds", "Committee rounds this provider sits in");
+		let provider_block =
+			int_gauge("provider_best_block", "Best block this provider handled last");
+		let provider_slashes = counter(
+			"provider_slashes_total",
+			"Penalties and missed-deadline slashes of this provider",
+		);
+		let provider_free_balance =
+			Gauge::new("provider_free_balance_ver", "Free balance of the provider account, VER")
+				.expect("valid metric");
+		registry.register(Box::new(provider_free_balance.clone())).expect("registered once");
+		Metrics {
+			registry,
+			train_steps,
+			allreduce_rounds,
+			reforms,
+			train_loss,
+			provider_tasks,
+			provider_rounds,
+			provider_slashes,
+			provider_free_balance,
+			provider_block,
+		}
 	}
 
 	/// The metrics in Prometheus text format.

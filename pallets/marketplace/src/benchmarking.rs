@@ -407,5 +407,32 @@ mod benchmarks {
 		assert!(!Jobs::<T>::contains_key(job));
 	}
 
+	#[benchmark]
+	fn set_endpoint() {
+		let who = buyer::<T>("peer");
+		let peer: BoundedVec<u8, MaxPeerIdLen> = vec![7u8; 64].try_into().unwrap();
+		let addr: BoundedVec<u8, MaxAddrLen> = vec![4u8; 96].try_into().unwrap();
+		let addrs: BoundedVec<_, MaxAddrs> = vec![addr; 4].try_into().unwrap();
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(who.clone()), peer, addrs);
+
+		assert!(Endpoints::<T>::contains_key(&who));
+	}
+
+	#[benchmark]
+	fn clear_endpoint() {
+		let who = buyer::<T>("peer");
+		let peer: BoundedVec<u8, MaxPeerIdLen> = vec![7u8; 64].try_into().unwrap();
+		let addr: BoundedVec<u8, MaxAddrLen> = vec![4u8; 96].try_into().unwrap();
+		let addrs: BoundedVec<_, MaxAddrs> = vec![addr; 4].try_into().unwrap();
+		Market::<T>::do_set_endpoint(who.clone(), peer, addrs).unwrap();
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(who.clone()));
+
+		assert!(!Endpoints::<T>::contains_key(&who));
+	}
+
 	impl_benchmark_test_suite!(Market, crate::mock::new_test_ext(), crate::mock::Test);
 }

@@ -282,6 +282,43 @@ impl<T: Config> Pallet<T> {
 		Ok(())
 	}
 
+	/// Publishes or replaces `who`'s endpoint, holding the deposit the first time.
+	pub fn do_set_endpoint(
+		who: T::AccountId,
+		peer: BoundedVec<u8, MaxPeerIdLen>,
+		addrs: BoundedVec<BoundedVec<u8, MaxAddrLen>, MaxAddrs>,
+	) -> DispatchResult {
+		ensure!(
+			!peer.is_empty() && !addrs.is_empty() && addrs.iter().all(|a| !a.is_empty()),
+			Error::<T>::InvalidEndpoint
+		);
+		let deposit = match Endpoints::<T>::get(&who) {
+			Some(old) => old.deposit,
+			None => {
+				let deposit = T::EndpointDeposit::get();
+				T::Currency::hold(&HoldReason::Endpoint.into(), &who, deposit)
+					.map_err(|_| Error::<T>::InsufficientBalance)?;
+				deposit
+			}
+		};
+		Endpoints::<T>::insert(&who, Endpoint { peer: peer.clone(), addrs, deposit });
+		Self::deposit_event(Event::EndpointSet { who, peer });
+		Ok(())
+	}
+
+	/// Removes `who`'s endpoint and releases its deposit.
+	pub fn do_clear_endpoint(who: T::AccountId) -> DispatchResult {
+		let old = Endpoints::<T>::take(&who).ok_or(Error::<T>::NoEndpoint)?;
+		T::Currency::release(
+			&HoldReason::Endpoint.into(),
+			&who,
+			old.deposit,
+			Precision::BestEffort,
+		)?;
+		Self::deposit_event(Event::EndpointCleared { who });
+		Ok(())
+	}
+
 	fn parse_kind(
 		kind: JobKindInputOf<T>,
 	) -> Result<JobKind<T::MaxInputs, T::MaxHyperParams>, DispatchError> {

@@ -130,6 +130,9 @@ pub mod pallet {
 		/// A job's budget, until it completes, fails or is cancelled.
 		#[codec(index = 0)]
 		JobEscrow,
+		/// The deposit behind an account's published endpoint.
+		#[codec(index = 1)]
+		Endpoint,
 	}
 
 	#[pallet::config]
@@ -213,6 +216,10 @@ pub mod pallet {
 		/// Largest job, in WU.
 		#[pallet::constant]
 		type MaxJobWork: Get<u64>;
+
+		/// Held from an account while it publishes an endpoint (pays for the storage).
+		#[pallet::constant]
+		type EndpointDeposit: Get<BalanceOf<Self>>;
 
 		/// Weights from this pallet's benchmarks.
 		type WeightInfo: WeightInfo;
@@ -299,6 +306,13 @@ pub mod pallet {
 	/// Governable parameters.
 	#[pallet::storage]
 	pub type Params<T: Config> = StorageValue<_, ParamsOf<T>, OptionQuery>;
+
+	/// How each account's worker is reached over libp2p (providers, verifiers, buyers serving
+	/// inputs): the directory workers find blobs and peers through.
+	// Hasher: accounts are chosen by users.
+	#[pallet::storage]
+	pub type Endpoints<T: Config> =
+		StorageMap<_, Blake2_128Concat, T::AccountId, Endpoint<BalanceOf<T>>>;
 
 	#[pallet::genesis_config]
 	#[derive(polkadot_sdk::frame_support::DefaultNoBound)]
@@ -485,6 +499,18 @@ pub mod pallet {
 			/// Why.
 			reason: FailReason,
 		},
+		/// An account published or changed how its worker is reached.
+		EndpointSet {
+			/// The account.
+			who: T::AccountId,
+			/// Its libp2p peer id.
+			peer: BoundedVec<u8, MaxPeerIdLen>,
+		},
+		/// An account removed its endpoint; its deposit was released.
+		EndpointCleared {
+			/// The account.
+			who: T::AccountId,
+		},
 	}
 
 	#[pallet::error]
@@ -551,6 +577,10 @@ pub mod pallet {
 		NotAssigned,
 		/// The task is not in the state this call needs.
 		WrongTaskState,
+		/// An endpoint needs a non-empty peer id and at least one non-empty address.
+		InvalidEndpoint,
+		/// The account has no endpoint.
+		NoEndpoint,
 	}
 
 	/// Why a job failed.
@@ -775,6 +805,35 @@ pub mod pallet {
 			Params::<T>::put(params);
 			Self::deposit_event(Event::ParamsSet { params });
 			Ok(())
+		}
+
+		/// Publishes (or replaces) how the signer's worker is reached: its libp2p peer id and
+		/// listen addresses. The first publication holds [`Config::EndpointDeposit`].
+		///
+		/// - Origin: signed; the signer's balance covers the deposit.
+		/// - Errors: `InvalidEndpoint`, `InsufficientBalance`.
+		/// - Events: `EndpointSet`.
+		#[pallet::call_index(11)]
+		#[pallet::weight(T::WeightInfo::set_endpoint())]
+		pub fn set_endpoint(
+			origin: OriginFor<T>,
+			peer: BoundedVec<u8, MaxPeerIdLen>,
+			addrs: BoundedVec<BoundedVec<u8, MaxAddrLen>, MaxAddrs>,
+		) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::do_set_endpoint(who, peer, addrs)
+		}
+
+		/// Removes the signer's endpoint and releases its deposit.
+		///
+		/// - Origin: signed by an account with an endpoint.
+		/// - Errors: `NoEndpoint`.
+		/// - Events: `EndpointCleared`.
+		#[pallet::call_index(12)]
+		#[pallet::weight(T::WeightInfo::clear_endpoint())]
+		pub fn clear_endpoint(origin: OriginFor<T>) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::do_clear_endpoint(who)
 		}
 	}
 

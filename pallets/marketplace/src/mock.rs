@@ -188,6 +188,7 @@ impl pallet_marketplace::Config for Test {
 	type MaxDeadlineWeight = DeadlineBudget;
 	type MaxJobDuration = ConstU64<1_000>;
 	type MaxJobWork = ConstU64<1_000_000>;
+	type EndpointDeposit = ConstU128<50>;
 	type WeightInfo = ();
 	#[cfg(feature = "runtime-benchmarks")]
 	type BenchmarkHelper = MockHelper;

@@ -893,3 +893,62 @@ fn a_task_verification_cannot_decide_fails_its_job_with_a_full_refund() {
 		assert_noop!(<Market as TaskOutcome<_>>::task_failed(0), Error::<Test>::UnknownTask);
 	});
 }
+
+fn endpoint(
+	peer: &[u8],
+	addrs: &[&[u8]],
+) -> (BoundedVec<u8, MaxPeerIdLen>, BoundedVec<BoundedVec<u8, MaxAddrLen>, MaxAddrs>) {
+	(
+		peer.to_vec().try_into().unwrap(),
+		addrs
+			.iter()
+			.map(|a| a.to_vec().try_into().unwrap())
+			.collect::<Vec<_>>()
+			.try_into()
+			.unwrap(),
+	)
+}
+
+#[test]
+fn an_endpoint_holds_its_deposit_once_and_releases_it_when_cleared() {
+	build_and_execute(|| {
+		let held = || Balances::balance_on_hold(&HoldReason::Endpoint.into(), &ALICE);
+		let (peer, addrs) = endpoint(b"peer-a", &[b"/ip4/1", b"/ip4/2"]);
+		assert_ok!(Market::set_endpoint(signed(ALICE), peer.clone(), addrs.clone()));
+		System::assert_last_event(Event::EndpointSet { who: ALICE, peer: peer.clone() }.into());
+		assert_eq!(held(), 50);
+		let stored = Endpoints::<Test>::get(ALICE).unwrap();
+		assert_eq!((stored.peer, stored.addrs, stored.deposit), (peer, addrs, 50));
+		// Replacing it keeps the one deposit.
+		let (peer, addrs) = endpoint(b"peer-b", &[b"/ip4/3"]);
+		assert_ok!(Market::set_endpoint(signed(ALICE), peer.clone(), addrs.clone()));
+		assert_eq!(held(), 50);
+		assert_eq!(Endpoints::<Test>::get(ALICE).unwrap().peer, peer);
+		assert_ok!(Market::clear_endpoint(signed(ALICE)));
+		System::assert_last_event(Event::EndpointCleared { who: ALICE }.into());
+		assert_eq!(held(), 0);
+		assert!(Endpoints::<Test>::get(ALICE).is_none());
+		assert_noop!(Market::clear_endpoint(signed(ALICE)), Error::<Test>::NoEndpoint);
+	});
+}
+
+#[test]
+fn an_empty_endpoint_or_one_nobody_can_pay_for_is_refused() {
+	build_and_execute(|| {
+		for (peer, addrs) in [
+			endpoint(b"", &[b"/ip4/1"]),
+			endpoint(b"peer", &[]),
+			endpoint(b"peer", &[b"/ip4/1", b""]),
+		] {
+			assert_noop!(
+				Market::set_endpoint(signed(ALICE), peer, addrs),
+				Error::<Test>::InvalidEndpoint
+			);
+		}
+		let (peer, addrs) = endpoint(b"peer", &[b"/ip4/1"]);
+		assert_noop!(
+			Market::set_endpoint(signed(12345), peer, addrs),
+			Error::<Test>::InsufficientBalance
+		);
+	});
+}

@@ -29,6 +29,26 @@ pub type OfferId = u64;
 pub type CidInput = BoundedVec<u8, ConstU32<{ verity_primitives::cid::MAX_CID_INPUT }>>;
 /// Longest resource class name.
 pub type MaxNameLen = ConstU32<32>;
+/// Longest libp2p peer id (binary multihash; an ed25519 identity is 38 bytes).
+pub type MaxPeerIdLen = ConstU32<64>;
+/// Longest listen address (binary multiaddr).
+pub type MaxAddrLen = ConstU32<96>;
+/// Most listen addresses one endpoint names.
+pub type MaxAddrs = ConstU32<4>;
+
+/// How other workers and buyers reach an account's worker: its libp2p peer id and listen
+/// addresses, both in their binary forms. The chain checks only their bounds; readers parse them.
+#[derive(
+	Clone, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Debug,
+)]
+pub struct Endpoint<Balance> {
+	/// The libp2p peer id (multihash bytes).
+	pub peer: BoundedVec<u8, MaxPeerIdLen>,
+	/// Listen addresses (multiaddr bytes), at least one.
+	pub addrs: BoundedVec<BoundedVec<u8, MaxAddrLen>, MaxAddrs>,
+	/// Held from the account while the entry exists.
+	pub deposit: Balance,
+}
 
 /// A resource class: the unit providers offer and jobs ask for, with its price index bounds.
 #[derive(

@@ -11,12 +11,15 @@ use polkadot_sdk::{
 
 use super::{staking_governance::TreasuryAccount, RuntimeBlockWeights};
 use crate::{
+	currency::VER,
 	time::{DAYS, MILLI_SECS_PER_BLOCK},
-	AccountId, AivmRegistry, Balances, ProofOfCompute, Runtime, RuntimeHoldReason,
+	AccountId, AivmRegistry, Balance, Balances, ProofOfCompute, Runtime, RuntimeHoldReason,
 	StakingGovernance,
 };
 
 parameter_types! {
+	/// An endpoint is at most ~500 bytes of storage: a kernel record's base deposit.
+	pub const EndpointDeposit: Balance = VER;
 	/// A quarter of a block for deadlines; a burst beyond it spreads over the next blocks.
 	pub MaxDeadlineWeight: Weight = {
 		let max = RuntimeBlockWeights::get().max_block;
@@ -53,6 +56,7 @@ impl pallet_marketplace::Config for Runtime {
 	type MaxJobDuration = ConstU32<{ 7 * DAYS }>;
 	/// 10^9 WU = 10^21 FLOPs: a week of a thousand datacenter GPUs.
 	type MaxJobWork = ConstU64<1_000_000_000>;
+	type EndpointDeposit = EndpointDeposit;
 	type WeightInfo = pallet_marketplace::weights::SubstrateWeight<Runtime>;
 	#[cfg(feature = "runtime-benchmarks")]
 	type BenchmarkHelper = MarketBenchmarkHelper;

@@ -30,7 +30,19 @@ pub struct ServeArgs {
 pub async fn serve(a: ServeArgs) -> anyhow::Result<()> {
 	let store = ContentStore::open(&a.store)?;
 	let node = a.net.start(Some(store)).await?;
+	// Line 1: the address to dial. Line 2: the same as an on-chain endpoint
+	// (`marketplace.setEndpoint`: peer id and address in their binary forms).
 	println!("{}", node.net.addr);
+	let mut addr = node.net.addr.clone();
+	addr.pop();
+	println!(
+		"{}",
+		serde_json::json!({
+			"event": "endpoint",
+			"peer": format!("0x{}", hex::encode(node.net.peer_id.to_bytes())),
+			"addrs": [format!("0x{}", hex::encode(addr.to_vec()))],
+		})
+	);
 	tokio::signal::ctrl_c().await?;
 	Ok(())
 }

@@ -6,6 +6,7 @@ mod bench;
 mod blob;
 mod infer;
 mod kernel;
+mod provide;
 mod replay;
 mod train;
 
@@ -52,6 +53,9 @@ pub enum Cmd {
 	BenchCipher(bench::CipherArgs),
 	/// Times a training step (forward, backward, Adam) of a kernel.
 	BenchStep(bench::StepArgs),
+	/// Sells this machine's compute on a Verity chain: offers measured capacity, runs assigned
+	/// tasks, verifies others' results in committees, submits signed results.
+	Provide(Box<provide::ProvideArgs>),
 	/// Stores a file; prints its CID.
 	Put(blob::PutArgs),
 	/// Serves the store's blobs to peers until interrupted.
@@ -75,6 +79,7 @@ pub async fn run(cmd: Cmd) -> anyhow::Result<()> {
 		Cmd::BenchAllreduce(a) => bench::allreduce(a).await,
 		Cmd::BenchCipher(a) => bench::cipher(a),
 		Cmd::BenchStep(a) => bench::step(a),
+		Cmd::Provide(a) => provide::run(*a).await,
 		Cmd::Put(a) => blob::put(a),
 		Cmd::Serve(a) => blob::serve(a).await,
 		Cmd::Fetch(a) => blob::fetch(a).await,

@@ -82,6 +82,23 @@ impl Manifest {
 		Ok(manifest)
 	}
 
+	/// The manifest of a kernel known only from its record on chain (a provider running a
+	/// buyer's job): the task follows from the input's element type (f32 rows: classification;
+	/// i64 token windows: next-token, the context being the input's second dimension).
+	pub fn from_record(record: KernelSpec) -> Result<Self, ManifestError> {
+		let input = record.inputs.first();
+		let (task, context) = match input.map(|i| i.dtype) {
+			Some(DType::I64) => {
+				(Task::NextToken, input.and_then(|i| i.shape.get(1)).map(|c| i64::from(*c)))
+			}
+			_ => (Task::Classification, None),
+		};
+		let name = format!("kernel {}", hex::encode(&record.id().as_bytes()[..8]));
+		let manifest = Manifest { name, task, context, vocab: None, record };
+		manifest.check()?;
+		Ok(manifest)
+	}
+
 	/// Checks that `archive` is the archive the record names; returns its CID.
 	pub fn check_archive(&self, archive: &[u8]) -> Result<Cid, ManifestError> {
 		let actual = Cid::of_raw_bytes(archive);

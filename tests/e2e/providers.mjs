@@ -1,0 +1,125 @@
+// The parts of the main loop that are processes, for the demo and the end-to-end tests: provider
+// daemons (`verity-worker provide`), the buyer's blob server (`verity-worker serve`) and fetches
+// (`verity-worker fetch`), and reading a safetensors output to score it.
+import { execFile, spawn } from 'node:child_process';
+import { createWriteStream, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { promisify } from 'node:util';
+import { base58Encode } from '@polkadot/util-crypto';
+import { hexToU8a, u8aToHex } from '@polkadot/util';
+import { WS } from './lib.mjs';
+
+const run = promisify(execFile);
+
+export function workerBin() {
+  const worker = process.env.VERITY_WORKER;
+  if (!worker) throw new Error('VERITY_WORKER (the verity-worker binary) is not set');
+  return worker;
+}
+
+/**
+ * Starts `verity-worker provide` for `suri` with its data in `dir` (logs in `dir/provide.log`);
+ * resolves once it printed its account. `args` are extra flags (e.g. `--price 0.012`).
+ */
+export async function startProvider({ suri, dir, args = [], bin = workerBin() }) {
+  mkdirSync(dir, { recursive: true });
+  const log = createWriteStream(join(dir, 'provide.log'), { flags: 'a' });
+  const proc = spawn(bin, ['provide', '--node', WS, '--suri', suri, '--data', dir, '--bond', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, RUST_LOG: process.env.RUST_LOG || 'info' },
+  });
+  proc.stderr.pipe(log);
+  const exited = new Promise((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));
+  const account = await new Promise((resolve, reject) => {
+    const lines = createInterface({ input: proc.stdout });
+    lines.on('line', (l) => {
+      try {
+        const ev = JSON.parse(l);
+        if (ev.event === 'provider') resolve(ev.account);
+      } catch { /* not ours */ }
+    });
+    proc.on('exit', (code) => reject(new Error(`verity-worker provide (${suri}) exited with ${code}; see ${dir}/provide.log`)));
+  });
+  return {
+    proc,
+    account,
+    dir,
+    exited,
+    /** Stops it with `signal` and waits for the exit. */
+    async stop(signal = 'SIGINT') {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
+      return exited;
+    },
+  };
+}
+
+/**
+ * The buyer's side of the blob exchange: `files` put into a store at `dir` and served over
+ * libp2p. Resolves with `{ proc, addr, endpoint: { peer, addrs } }` (the endpoint as
+ * `marketplace.setEndpoint` takes it).
+ */
+export async function startServe(dir, files, bin = workerBin()) {
+  for (const f of files) await run(bin, ['put', '--store', dir, f]);
+  const proc = spawn(bin, ['serve', '--store', dir, '--identity', `serve-${dir}`], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const lines = createInterface({ input: proc.stdout });
+  const got = [];
+  await new Promise((resolve, reject) => {
+    lines.on('line', (l) => { got.push(l); if (got.length === 2) resolve(); });
+    proc.on('exit', (code) => reject(new Error(`verity-worker serve exited with ${code}`)));
+  });
+  const ev = JSON.parse(got[1]);
+  return { proc, addr: got[0], endpoint: { peer: ev.peer, addrs: ev.addrs } };
+}
+
+/** `/ip4/a.b.c.d/tcp/p/p2p/<id>` of an on-chain endpoint (ip4 and tcp addresses only). */
+export function endpointAddr(endpoint) {
+  const b = hexToU8a(endpoint.addrs[0].toHex ? endpoint.addrs[0].toHex() : endpoint.addrs[0]);
+  let i = 0;
+  let out = '';
+  while (i < b.length) {
+    const code = b[i++];
+    if (code === 0x04) { out += `/ip4/${b.slice(i, i + 4).join('.')}`; i += 4; }
+    else if (code === 0x06) { out += `/tcp/${(b[i] << 8) | b[i + 1]}`; i += 2; }
+    else throw new Error(`unsupported multiaddr protocol ${code} in ${u8aToHex(b)}`);
+  }
+  const peer = hexToU8a(endpoint.peer.toHex ? endpoint.peer.toHex() : endpoint.peer);
+  return `${out}/p2p/${base58Encode(peer)}`;
+}
+
+/** Fetches blob `cid` from the peer at `addr` into store `dir` (checked against the CID). */
+export async function fetchBlob(dir, addr, cid, bin = workerBin()) {
+  await run(bin, ['fetch', '--store', dir, '--identity', `fetch-${dir}`, '--peer', addr, '--cid', cid]);
+  return join(dir, cid);
+}
+
+/** The tensors of a safetensors file: `{ name: { dtype, shape, data } }` (F32 and I64 only). */
+export function readSafetensors(bytes) {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const headerLen = Number(view.getBigUint64(0, true));
+  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + headerLen)));
+  const base = 8 + headerLen;
+  const out = {};
+  for (const [name, t] of Object.entries(header)) {
+    if (name === '__metadata__') continue;
+    const [start, end] = t.data_offsets;
+    const raw = bytes.slice(base + start, base + end);
+    const data = t.dtype === 'F32' ? new Float32Array(raw.buffer)
+      : t.dtype === 'I64' ? new BigInt64Array(raw.buffer)
+        : (() => { throw new Error(`dtype ${t.dtype}`); })();
+    out[name] = { dtype: t.dtype, shape: t.shape, data };
+  }
+  return out;
+}
+
+/** Share of rows of `logits` [n, k] whose arg-max is the label in `labels` [n]. */
+export function accuracy(logits, labels) {
+  const [n, k] = logits.shape;
+  let right = 0;
+  for (let r = 0; r < n; r += 1) {
+    let best = 0;
+    for (let c = 1; c < k; c += 1) if (logits.data[r * k + c] > logits.data[r * k + best]) best = c;
+    if (BigInt(best) === BigInt(labels.data[r])) right += 1;
+  }
+  return { right, n };
+}

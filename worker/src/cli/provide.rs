@@ -1,0 +1,179 @@
+//! `verity-worker provide`: the provider daemon (see `verity_worker::provider`).
+
+use super::args::TorchArgs;
+use anyhow::{bail, Context};
+use libp2p::Multiaddr;
+use std::{net::SocketAddr, num::NonZeroUsize, path::PathBuf};
+use tch::Device;
+use verity_worker::{
+	bench,
+	chain::keys,
+	metrics::Metrics,
+	provider::{compute::RunConfig, setup::Price, Daemon, ProvideConfig},
+};
+
+/// Sell this machine's compute on a Verity chain: publish an offer of its measured capacity,
+/// run the tasks the chain assigns, verify others' results in committees, and submit signed
+/// results. Needs an account with the minimum provider stake (or `--bond`).
+#[derive(clap::Args)]
+pub struct ProvideArgs {
+	/// The node's WebSocket RPC address.
+	#[arg(long, default_value = "ws://127.0.0.1:9944")]
+	node: String,
+	/// The account's secret URI (mnemonic, 0x seed, or `//Alice`-style dev path). Prefer
+	/// --key-file outside dev chains: command lines are visible to other users.
+	#[arg(long, conflicts_with = "key_file")]
+	suri: Option<String>,
+	/// A file holding the account's secret URI (mode 600).
+	#[arg(long)]
+	key_file: Option<PathBuf>,
+	/// Data directory: journal, blob store, libp2p identity. One per provider.
+	#[arg(long)]
+	data: PathBuf,
+	/// Resource class to offer (default: 0 `cpu` on the CPU, 2 `datacenter-gpu` on CUDA).
+	#[arg(long)]
+	class: Option<u8>,
+	/// Fixed price per work unit, in VER (e.g. 0.012).
+	#[arg(long, value_parser = parse_ver, conflicts_with = "price_factor")]
+	price: Option<u128>,
+	/// Price as a factor of the class's price index at start (default 1.0).
+	#[arg(long, value_parser = parse_factor)]
+	price_factor: Option<u32>,
+	/// Offered capacity in milli-WU/s instead of measuring it with bench-hw at start.
+	#[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+	capacity: Option<u64>,
+	/// Smallest job taken, WU.
+	#[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
+	min_job: u64,
+	/// Largest job taken, WU.
+	#[arg(long, default_value_t = 1_000_000, value_parser = clap::value_parser!(u64).range(1..))]
+	max_job: u64,
+	/// Bond the missing provider stake from the account at start.
+	#[arg(long)]
+	bond: bool,
+	/// libp2p listen address (blobs for other workers and buyers).
+	#[arg(long, default_value = "/ip4/127.0.0.1/tcp/0")]
+	listen: Multiaddr,
+	/// Address to publish instead of the listen address (repeat; at most 4).
+	#[arg(long)]
+	announce: Vec<Multiaddr>,
+	/// Serve Prometheus metrics on this address (`/metrics`).
+	#[arg(long)]
+	metrics: Option<SocketAddr>,
+	/// Rows per forward pass.
+	#[arg(long, default_value = "256")]
+	batch: NonZeroUsize,
+	#[command(flatten)]
+	torch: TorchArgs,
+	/// Test-only fault: submit and reveal a wrong output (builds with `fault-injection` only).
+	#[cfg(feature = "fault-injection")]
+	#[arg(long)]
+	fault_wrong_output: bool,
+}
+
+/// `0.012` VER → smallest units (12 decimals).
+fn parse_ver(s: &str) -> Result<u128, String> {
+	let (whole, frac) = s.split_once('.').unwrap_or((s, ""));
+	if whole.is_empty() && frac.is_empty() || frac.len() > 12 {
+		return Err(format!("{s:?} is not an amount of VER with at most 12 decimals"));
+	}
+	let digits = |t: &str| t.chars().all(|c| c.is_ascii_digit());
+	if !digits(whole) || !digits(frac) {
+		return Err(format!("{s:?} is not an amount of VER"));
+	}
+	let whole: u128 =
+		if whole.is_empty() { 0 } else { whole.parse().map_err(|e| format!("{e}"))? };
+	let frac: u128 = format!("{frac:0<12}").parse().map_err(|e| format!("{e}"))?;
+	let v = whole
+		.checked_mul(verity_primitives::currency::VER)
+		.and_then(|w| w.checked_add(frac))
+		.ok_or("amount too large")?;
+	if v == 0 {
+		return Err("the price must be above zero".into());
+	}
+	Ok(v)
+}
+
+/// `1.25` → 1250 per mille, between 0.001 and 1000.
+fn parse_factor(s: &str) -> Result<u32, String> {
+	let f: f64 = s.parse().map_err(|_| format!("{s:?} is not a number"))?;
+	if !(0.001..=1000.0).contains(&f) {
+		return Err("the factor must be between 0.001 and 1000".into());
+	}
+	Ok((f * 1000.0).round() as u32)
+}
+
+pub async fn run(a: ProvideArgs) -> anyhow::Result<()> {
+	let signer = keys::load(a.suri.as_deref(), a.key_file.as_deref())?;
+	if a.min_job > a.max_job {
+		bail!("--min-job {} is above --max-job {}", a.min_job, a.max_job);
+	}
+	if a.announce.len() > 4 {
+		bail!("at most 4 --announce addresses");
+	}
+	let device = a.torch.init()?;
+	let capacity = match a.capacity {
+		Some(c) => c,
+		None => {
+			let hw = tokio::task::spawn_blocking(move || bench::bench_hw(device, 512, 5)).await?;
+			tracing::info!(device = %hw.device, capacity_wu_s = hw.capacity_wu_per_s, "measured capacity (bench-hw)");
+			hw.capacity_milli_wu_per_s.max(1)
+		}
+	};
+	let class = a.class.unwrap_or(match device {
+		Device::Cpu => 0,
+		_ => 2,
+	});
+	let price = match a.price {
+		Some(p) => Price::Fixed(p),
+		None => Price::Index { permille: a.price_factor.unwrap_or(1000) },
+	};
+	#[cfg(feature = "fault-injection")]
+	let wrong_output = a.fault_wrong_output;
+	#[cfg(not(feature = "fault-injection"))]
+	let wrong_output = false;
+	let metrics = Metrics::new();
+	if let Some(addr) = a.metrics {
+		let bound = metrics.clone().serve(addr).await.context("serving metrics")?;
+		tracing::info!(%bound, "metrics");
+	}
+	let cfg = ProvideConfig {
+		url: a.node,
+		data: a.data,
+		class,
+		capacity,
+		price,
+		min_job: a.min_job,
+		max_job: a.max_job,
+		bond: a.bond,
+		listen: a.listen,
+		announce: a.announce,
+		run: RunConfig { device, batch: a.batch, wrong_output },
+	};
+	let daemon = Daemon::new(cfg, signer, metrics).await?;
+	println!(
+		"{}",
+		serde_json::json!({ "event": "provider", "account": daemon.account().to_string() })
+	);
+	tokio::select! {
+		r = daemon.run() => r.map_err(Into::into),
+		_ = tokio::signal::ctrl_c() => Ok(()),
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[test]
+	fn prices_parse_exactly_and_nonsense_is_refused() {
+		assert_eq!(parse_ver("0.012"), Ok(12_000_000_000));
+		assert_eq!(parse_ver("1"), Ok(1_000_000_000_000));
+		assert_eq!(parse_ver(".5"), Ok(500_000_000_000));
+		for bad in ["", ".", "0", "0.0", "1e3", "-1", "0.0000000000001", "x"] {
+			assert!(parse_ver(bad).is_err(), "{bad}");
+		}
+		assert_eq!(parse_factor("1.25"), Ok(1250));
+		assert!(parse_factor("0").is_err());
+	}
+}

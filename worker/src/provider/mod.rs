@@ -1,0 +1,679 @@
+//! `verity-worker provide`: the provider daemon. It connects to a node, puts its offer, stake,
+//! verifier registration and endpoint on chain ([`setup`]), then follows the best blocks and
+//! does what the chain asks of its account:
+//!
+//! - a task assigned to it: accept it in the accept window, fetch the kernel archive and the
+//!   job's inputs by CID ([`compute`]), run the kernel on libtorch, store the output, submit its
+//!   CID; heartbeats while it runs;
+//! - a committee seat: re-run the task (or reuse its own run when it is the provider), commit to
+//!   the digest, and reveal it in the first block of the reveal window.
+//!
+//! Every decision is taken from the chain's state at the block being handled, so a retracted
+//! block or a restart changes nothing: what is not on chain yet is done again. What cannot be
+//! read back from the chain (results computed, commit nonces) is in the [`journal`], saved before
+//! the transaction that needs it is sent. The node going away is logged and retried.
+
+pub mod compute;
+pub mod journal;
+pub mod setup;
+
+use crate::{
+	chain::{
+		self,
+		api::{
+			self,
+			runtime_types::{
+				pallet_marketplace::types::{JobKind, TaskState},
+				pallet_proof_of_compute::types::Subject,
+			},
+		},
+		subxt_err, AccountId, AtBlock, Submitter,
+	},
+	error::{invalid, Result},
+	metrics::Metrics,
+	p2p::{self, Net, NetConfig},
+	store::{remote, ContentStore},
+};
+use compute::{Peer, RunConfig};
+use journal::{Computed, JournalFile, RoundRecord};
+use libp2p::{identity::Keypair, multiaddr::Protocol, Multiaddr};
+use setup::{Price, Setup};
+use std::{
+	collections::{BTreeSet, HashSet},
+	path::PathBuf,
+	sync::Arc,
+	time::Duration,
+};
+use tokio::sync::mpsc;
+use verity_primitives::{cid::Cid, kernel::KernelSpec};
+
+/// Settings of a provider.
+pub struct ProvideConfig {
+	/// The node's WebSocket address.
+	pub url: String,
+	/// Where the journal, the blob store and the libp2p key live.
+	pub data: PathBuf,
+	/// Resource class offered.
+	pub class: u8,
+	/// Capacity offered, milli-WU/s (measured).
+	pub capacity: u64,
+	/// Price.
+	pub price: Price,
+	/// Smallest and largest job taken, WU.
+	pub min_job: u64,
+	/// See `min_job`.
+	pub max_job: u64,
+	/// Bond the missing provider stake from the account.
+	pub bond: bool,
+	/// libp2p listen address.
+	pub listen: Multiaddr,
+	/// Addresses published instead of the listen address (behind NAT, on another interface).
+	pub announce: Vec<Multiaddr>,
+	/// How the kernel runs.
+	pub run: RunConfig,
+}
+
+/// A transaction or computation in progress, so a block does not start it twice.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Action {
+	Accept(u64),
+	Heartbeat(u64),
+	Submit(u64),
+	Commit(u64),
+	Reveal(u64),
+	/// Running task `.0`'s kernel (for the task itself or for a round about it).
+	Compute(u64),
+}
+
+/// What a finished action reports back to the loop.
+enum Done {
+	/// A transaction went in (or failed, logged).
+	Tx(Action),
+	/// A task's result was computed.
+	Computed(u64, Result<Computed>),
+}
+
+/// The daemon's state.
+pub struct Daemon {
+	cfg: ProvideConfig,
+	me: AccountId,
+	submitter: Arc<Submitter>,
+	journal: JournalFile,
+	store: ContentStore,
+	net: Net,
+	metrics: Metrics,
+	/// Tasks seen assigned to this account and not yet gone.
+	tasks: BTreeSet<u64>,
+	busy: HashSet<Action>,
+	done_tx: mpsc::UnboundedSender<Done>,
+	done_rx: mpsc::UnboundedReceiver<Done>,
+	/// Tasks whose last run failed, with the block to try again at.
+	retry_at: std::collections::HashMap<u64, u64>,
+}
+
+/// The libp2p identity kept in the data directory, created on first start (mode 0600).
+fn p2p_key(path: &std::path::Path) -> Result<Keypair> {
+	match std::fs::read(path) {
+		Ok(bytes) => Keypair::from_protobuf_encoding(&bytes)
+			.map_err(|e| invalid!("{}: not a libp2p key: {e}", path.display())),
+		Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+			let key = Keypair::generate_ed25519();
+			let bytes = key.to_protobuf_encoding().map_err(|e| invalid!("{e}"))?;
+			use std::os::unix::fs::OpenOptionsExt;
+			let mut f =
+				std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
+			std::io::Write::write_all(&mut f, &bytes)?;
+			f.sync_all()?;
+			Ok(key)
+		}
+		Err(e) => Err(e.into()),
+	}
+}
+
+fn h256(hex_text: &str) -> Result<[u8; 32]> {
+	let bytes = hex::decode(hex_text.trim_start_matches("0x")).map_err(|e| invalid!("{e}"))?;
+	bytes.try_into().map_err(|_| invalid!("not 32 bytes: {hex_text}"))
+}
+
+/// Converts a generated type into the shared type with the same SCALE encoding.
+fn shared<G: codec::Encode, S: codec::Decode>(what: &'static str, g: &G) -> Result<S> {
+	S::decode(&mut &g.encode()[..])
+		.map_err(|e| chain::ChainError::Decode { what, message: e.to_string() }.into())
+}
+
+impl Daemon {
+	/// Opens the data directory and starts the libp2p node (serving the store's blobs).
+	pub async fn new(
+		cfg: ProvideConfig,
+		signer: subxt_signer::sr25519::Keypair,
+		metrics: Metrics,
+	) -> Result<Self> {
+		std::fs::create_dir_all(&cfg.data)?;
+		let store = ContentStore::open(cfg.data.join("store"))?;
+		let journal = JournalFile::open(&cfg.data.join("journal.json"))?;
+		let key = p2p_key(&cfg.data.join("p2p.key"))?;
+		let (net, inbound, event_loop) = p2p::new(NetConfig {
+			key,
+			listen: cfg.listen.clone(),
+			request_timeout: Duration::from_secs(60),
+		})
+		.await?;
+		tokio::spawn(event_loop.run());
+		tokio::spawn(remote::serve(store.clone(), inbound.blobs));
+		let submitter = Arc::new(Submitter::new(signer));
+		let me = *submitter.account();
+		let (done_tx, done_rx) = mpsc::unbounded_channel();
+		let tasks = journal.state.tasks.keys().copied().collect();
+		Ok(Daemon {
+			cfg,
+			me,
+			submitter,
+			journal,
+			store,
+			net,
+			metrics,
+			tasks,
+			busy: HashSet::new(),
+			done_tx,
+			done_rx,
+			retry_at: Default::default(),
+		})
+	}
+
+	/// The account this daemon acts for.
+	pub fn account(&self) -> &AccountId {
+		&self.me
+	}
+
+	/// The libp2p peer id and the addresses published for it (binary forms).
+	fn endpoint(&self) -> (Vec<u8>, Vec<Vec<u8>>) {
+		let addrs = match self.cfg.announce.is_empty() {
+			false => self.cfg.announce.clone(),
+			true => {
+				let mut a = self.net.addr.clone();
+				if matches!(a.iter().last(), Some(Protocol::P2p(_))) {
+					a.pop();
+				}
+				vec![a]
+			}
+		};
+		(self.net.peer_id.to_bytes(), addrs.into_iter().map(|a| a.to_vec()).collect())
+	}
+
+	/// Runs until the process is stopped: connects, sets up, follows blocks; reconnects when the
+	/// node goes away.
+	pub async fn run(mut self) -> Result<()> {
+		tracing::info!(account = %self.me, peer = %self.net.peer_id, addr = %self.net.addr, "provider starting");
+		let mut wait = Duration::from_secs(1);
+		loop {
+			match chain::connect(&self.cfg.url).await {
+				Ok(c) => {
+					wait = Duration::from_secs(1);
+					self.submitter.set_chain(c.clone()).await;
+					if let Err(e) = self.follow(&c).await {
+						tracing::warn!(node = %self.cfg.url, error = %e, "lost the node; reconnecting");
+					}
+				}
+				Err(e) => tracing::warn!(error = %e, retry_in = ?wait, "cannot reach the node"),
+			}
+			tokio::time::sleep(wait).await;
+			wait = (wait * 2).min(Duration::from_secs(15));
+		}
+	}
+
+	async fn follow(&mut self, c: &chain::Chain) -> Result<()> {
+		let mut blocks = c.client.stream_best_blocks().await.map_err(subxt_err)?;
+		let mut ready = false;
+		let mut latest: Option<AtBlock> = None;
+		let mut rescanned = false;
+		loop {
+			tokio::select! {
+				block = blocks.next() => {
+					let Some(block) = block else { return Err(invalid!("the node closed the block stream")) };
+					let block = block.map_err(subxt_err)?;
+					let at = block.at().await.map_err(subxt_err)?;
+					self.metrics.provider_block.set(at.block_number() as i64);
+					if !ready {
+						match self.setup(&at).await {
+							Ok(Setup::Ready) => ready = true,
+							Ok(Setup::Waiting(msg)) => tracing::warn!("{msg}"),
+							Err(e) => tracing::warn!(error = %e, "setting up on chain failed; trying again next block"),
+						}
+					}
+					if !rescanned {
+						self.rescan(&at).await?;
+						rescanned = true;
+					}
+					self.observe(&at).await?;
+					if ready {
+						self.act(&at).await?;
+					}
+					latest = Some(at);
+				}
+				Some(done) = self.done_rx.recv() => {
+					self.finish(done)?;
+					if let (true, Some(at)) = (ready, &latest) {
+						self.act(at).await?;
+					}
+				}
+			}
+		}
+	}
+
+	/// On (re)connecting: tasks assigned to this account and rounds it sits in, from storage
+	/// (events of blocks missed while down are not replayed).
+	async fn rescan(&mut self, at: &AtBlock) -> Result<()> {
+		let storage = at.storage();
+		let mut tasks =
+			storage.iter(api::storage().marketplace().tasks(), ()).await.map_err(subxt_err)?;
+		while let Some(entry) = tasks.next().await {
+			let entry = entry.map_err(subxt_err)?;
+			let task = entry.value().decode().map_err(subxt_err)?;
+			if task.provider == self.me {
+				let (id,) = entry.key().map_err(subxt_err)?.decode().map_err(subxt_err)?;
+				self.tasks.insert(id);
+			}
+		}
+		let mut rounds = storage
+			.iter(api::storage().proof_of_compute().rounds(), ())
+			.await
+			.map_err(subxt_err)?;
+		let mut added = false;
+		while let Some(entry) = rounds.next().await {
+			let entry = entry.map_err(subxt_err)?;
+			let round = entry.value().decode().map_err(subxt_err)?;
+			if let (true, Subject::Task(task)) = (round.members.0.contains(&self.me), round.subject)
+			{
+				let (id,) = entry.key().map_err(subxt_err)?.decode().map_err(subxt_err)?;
+				if let std::collections::btree_map::Entry::Vacant(e) =
+					self.journal.state.rounds.entry(id)
+				{
+					e.insert(RoundRecord { task, computed: None, nonce: None });
+					added = true;
+				}
+			}
+		}
+		if added {
+			self.journal.save()?;
+		}
+		tracing::info!(
+			tasks = self.tasks.len(),
+			rounds = self.journal.state.rounds.len(),
+			"duties on chain"
+		);
+		Ok(())
+	}
+
+	/// Reads the block's events: new tasks and committee seats for this account, its slashes.
+	async fn observe(&mut self, at: &AtBlock) -> Result<()> {
+		let events = at.events().fetch().await.map_err(subxt_err)?;
+		for ev in events.find::<api::marketplace::events::TaskAssigned>() {
+			let ev = ev.map_err(subxt_err)?;
+			if ev.provider == self.me {
+				tracing::info!(
+					task = ev.task,
+					job = ev.job,
+					samples = ev.samples,
+					accept_by = ev.accept_by,
+					"task assigned"
+				);
+				self.tasks.insert(ev.task);
+			}
+		}
+		let mut added = false;
+		for ev in events.find::<api::proof_of_compute::events::CommitteeSelected>() {
+			let ev = ev.map_err(subxt_err)?;
+			if let (true, Subject::Task(task)) = (ev.members.contains(&self.me), &ev.subject) {
+				tracing::info!(
+					round = ev.round,
+					task,
+					commit_end = ev.commit_end,
+					reveal_end = ev.reveal_end,
+					"drawn for a committee"
+				);
+				self.journal.state.rounds.entry(ev.round).or_insert(RoundRecord {
+					task: *task,
+					computed: None,
+					nonce: None,
+				});
+				added = true;
+			}
+		}
+		if added {
+			self.journal.save()?;
+		}
+		for ev in events.find::<api::proof_of_compute::events::Penalised>() {
+			let ev = ev.map_err(subxt_err)?;
+			if ev.member == self.me {
+				tracing::warn!(
+					round = ev.round,
+					amount = ev.amount,
+					"penalised by a committee round"
+				);
+				self.metrics.provider_slashes.inc();
+			}
+		}
+		for ev in events.find::<api::marketplace::events::DeadlineMissed>() {
+			let ev = ev.map_err(subxt_err)?;
+			if ev.provider == self.me {
+				tracing::warn!(task = ev.task, penalty = ev.penalty, "missed a task deadline");
+				self.metrics.provider_slashes.inc();
+			}
+		}
+		let account = at
+			.storage()
+			.fetch(api::storage().system().account(), (self.me,))
+			.await
+			.map_err(subxt_err)?
+			.decode()
+			.map_err(subxt_err)?;
+		self.metrics
+			.provider_free_balance
+			.set(account.data.free as f64 / verity_primitives::currency::VER as f64);
+		Ok(())
+	}
+
+	fn finish(&mut self, done: Done) -> Result<()> {
+		match done {
+			Done::Tx(action) => {
+				self.busy.remove(&action);
+			}
+			Done::Computed(task, result) => {
+				self.busy.remove(&Action::Compute(task));
+				match result {
+					Ok(c) => {
+						tracing::info!(task, output = %c.output, digest = %c.digest, "kernel run finished");
+						self.journal.state.tasks.entry(task).or_default().computed =
+							Some(c.clone());
+						for r in self.journal.state.rounds.values_mut().filter(|r| r.task == task) {
+							r.computed.get_or_insert(c.clone());
+						}
+						self.journal.save()?;
+					}
+					Err(e) => {
+						tracing::warn!(task, error = %e, "kernel run failed; nothing submitted");
+						self.retry_at.insert(task, 0);
+					}
+				}
+			}
+		}
+		Ok(())
+	}
+
+	/// Sends `call` in the background unless `action` is already under way.
+	fn send<C>(&mut self, action: Action, call: C)
+	where
+		C: subxt::transactions::Payload + Send + Sync + 'static,
+	{
+		if !self.busy.insert(action) {
+			return;
+		}
+		let (submitter, done) = (self.submitter.clone(), self.done_tx.clone());
+		tokio::spawn(async move {
+			match submitter.submit(&call).await {
+				Ok(inc) => {
+					tracing::info!(?action, block = ?inc.block, fee = inc.fee, "transaction in block")
+				}
+				Err(e) => tracing::warn!(?action, error = %e, "transaction failed"),
+			}
+			let _ = done.send(Done::Tx(action));
+		});
+	}
+
+	/// Decides, from the chain's state at `at`, what to do next for every task and round.
+	async fn act(&mut self, at: &AtBlock) -> Result<()> {
+		let now = at.block_number();
+		let storage = at.storage();
+		let mut by_state = [0i64; 4];
+		let ids: Vec<u64> = self.tasks.iter().copied().collect();
+		for id in ids {
+			let entry = storage
+				.try_fetch(api::storage().marketplace().tasks(), (id,))
+				.await
+				.map_err(subxt_err)?
+				.map(|v| v.decode())
+				.transpose()
+				.map_err(subxt_err)?;
+			let Some(task) = entry.filter(|t| t.provider == self.me) else {
+				// Finished, failed, or given to another provider.
+				self.tasks.remove(&id);
+				if self.journal.state.tasks.remove(&id).is_some() {
+					self.journal.save()?;
+				}
+				continue;
+			};
+			match task.state {
+				TaskState::Assigned => {
+					by_state[0] += 1;
+					self.send(Action::Accept(id), api::tx().marketplace().accept_task(id));
+				}
+				TaskState::Accepted => {
+					by_state[1] += 1;
+					match self.journal.state.tasks.get(&id).and_then(|t| t.computed.clone()) {
+						Some(c) => {
+							use api::runtime_types::bounded_collections::bounded_vec::BoundedVec;
+							let cid = BoundedVec(c.output.into_bytes());
+							self.send(
+								Action::Submit(id),
+								api::tx().marketplace().submit_result(id, cid),
+							);
+						}
+						None => {
+							self.journal.state.tasks.entry(id).or_default();
+							self.compute(at, id).await;
+							// A run longer than the heartbeat interval: tell the chain it is alive.
+							if u64::from(task.due) <= now + 2 {
+								self.send(
+									Action::Heartbeat(id),
+									api::tx().marketplace().heartbeat(id),
+								);
+							}
+						}
+					}
+				}
+				TaskState::Submitted => by_state[2] += 1,
+				TaskState::Verified => by_state[3] += 1,
+			}
+		}
+		for (i, state) in ["assigned", "accepted", "submitted", "verified"].iter().enumerate() {
+			self.metrics.provider_tasks.with_label_values(&[state]).set(by_state[i]);
+		}
+		let rounds: Vec<(u64, RoundRecord)> =
+			self.journal.state.rounds.iter().map(|(k, v)| (*k, v.clone())).collect();
+		let mut changed = false;
+		for (id, rec) in rounds {
+			let round = storage
+				.try_fetch(api::storage().proof_of_compute().rounds(), (id,))
+				.await
+				.map_err(subxt_err)?
+				.map(|v| v.decode())
+				.transpose()
+				.map_err(subxt_err)?;
+			let Some(round) = round else {
+				self.journal.state.rounds.remove(&id);
+				changed = true;
+				continue;
+			};
+			let (commit_end, reveal_end) =
+				(u64::from(round.commit_end), u64::from(round.reveal_end));
+			let committed = storage
+				.try_fetch(api::storage().proof_of_compute().commits(), (id, self.me))
+				.await
+				.map_err(subxt_err)?
+				.is_some();
+			if now < commit_end && !committed {
+				// Own result first (the provider's seat), else run the task again.
+				let computed = rec.computed.clone().or_else(|| {
+					self.journal.state.tasks.get(&rec.task).and_then(|t| t.computed.clone())
+				});
+				let Some(c) = computed else {
+					self.compute(at, rec.task).await;
+					continue;
+				};
+				let nonce = match &rec.nonce {
+					Some(n) => h256(n)?,
+					None => {
+						let mut n = [0u8; 32];
+						getrandom(&mut n)?;
+						n
+					}
+				};
+				if rec.nonce.is_none() || rec.computed.is_none() {
+					// Saved before the commitment goes out: a restart reveals this very nonce.
+					let r = self.journal.state.rounds.get_mut(&id).expect("listed above");
+					r.nonce = Some(format!("0x{}", hex::encode(nonce)));
+					r.computed = Some(c.clone());
+					self.journal.save()?;
+				}
+				let digest = h256(&c.digest)?;
+				let commitment = verity_primitives::commit::commitment(
+					id,
+					&digest.into(),
+					&nonce.into(),
+					&self.me,
+				);
+				self.send(
+					Action::Commit(id),
+					api::tx().proof_of_compute().commit(id, subxt::utils::H256(commitment.0)),
+				);
+			} else if committed && now >= commit_end && now < reveal_end {
+				let revealed = storage
+					.try_fetch(api::storage().proof_of_compute().reveals(), (id, self.me))
+					.await
+					.map_err(subxt_err)?
+					.is_some();
+				if let (false, Some(c), Some(n)) = (revealed, &rec.computed, &rec.nonce) {
+					use api::runtime_types::bounded_collections::bounded_vec::BoundedVec;
+					self.send(
+						Action::Reveal(id),
+						api::tx().proof_of_compute().reveal(
+							id,
+							subxt::utils::H256(h256(&c.digest)?),
+							BoundedVec(c.output.clone().into_bytes()),
+							subxt::utils::H256(h256(n)?),
+							BoundedVec(c.summary.clone()),
+						),
+					);
+				}
+			}
+		}
+		if changed {
+			self.journal.save()?;
+		}
+		self.metrics.provider_rounds.set(self.journal.state.rounds.len() as i64);
+		Ok(())
+	}
+
+	/// Starts running task `id`'s kernel unless it runs already or failed a moment ago.
+	async fn compute(&mut self, at: &AtBlock, id: u64) {
+		let now = at.block_number();
+		if self.busy.contains(&Action::Compute(id)) {
+			return;
+		}
+		match self.retry_at.get(&id) {
+			Some(0) => {
+				self.retry_at.insert(id, now + 5);
+				return;
+			}
+			Some(b) if *b > now => return,
+			_ => {}
+		}
+		let job = match self.gather(at, id).await {
+			Ok(job) => job,
+			Err(e) => {
+				tracing::warn!(task = id, error = %e, "cannot run the task yet; nothing submitted");
+				self.retry_at.insert(id, now + 5);
+				return;
+			}
+		};
+		let store = self.store.clone();
+		let cfg = self.cfg.run;
+		let done = self.done_tx.clone();
+		self.busy.insert(Action::Compute(id));
+		tracing::info!(task = id, samples = job.samples, "running the kernel");
+		tokio::task::spawn_blocking(move || {
+			let result = compute::run(job, cfg, &store);
+			let _ = done.send(Done::Computed(id, result));
+		});
+	}
+
+	/// Everything task `id`'s run needs: the kernel record, its archive and the job's inputs,
+	/// fetched by CID and checked.
+	async fn gather(&self, at: &AtBlock, id: u64) -> Result<compute::Job> {
+		let storage = at.storage();
+		let task = storage
+			.try_fetch(api::storage().marketplace().tasks(), (id,))
+			.await
+			.map_err(subxt_err)?
+			.ok_or_else(|| invalid!("task {id} is not on chain"))?
+			.decode()
+			.map_err(subxt_err)?;
+		let job = storage
+			.try_fetch(api::storage().marketplace().jobs(), (task.job,))
+			.await
+			.map_err(subxt_err)?
+			.ok_or_else(|| invalid!("job {} is not on chain", task.job))?
+			.decode()
+			.map_err(subxt_err)?;
+		let JobKind::Inference { inputs, .. } = &job.kind else {
+			return Err(invalid!(
+				"job {} is a training job; this daemon runs inference tasks",
+				task.job
+			));
+		};
+		let kernel = storage
+			.try_fetch(api::storage().aivm_registry().kernels(), (job.kernel,))
+			.await
+			.map_err(subxt_err)?
+			.ok_or_else(|| invalid!("kernel {:?} is not registered", job.kernel))?
+			.decode()
+			.map_err(subxt_err)?;
+		let record: KernelSpec = shared("kernel record", &kernel.spec)?;
+		// Who may hold the blobs: the buyer, the kernel's owner, then everyone in the directory.
+		let mut peers = Vec::new();
+		for who in [&job.buyer, &kernel.owner] {
+			if let Some(e) = storage
+				.try_fetch(api::storage().marketplace().endpoints(), (*who,))
+				.await
+				.map_err(subxt_err)?
+			{
+				let e = e.decode().map_err(subxt_err)?;
+				peers.extend(Peer::parse(
+					&e.peer.0,
+					&e.addrs.0.iter().map(|a| a.0.clone()).collect::<Vec<_>>(),
+				));
+			}
+		}
+		let mut all =
+			storage.iter(api::storage().marketplace().endpoints(), ()).await.map_err(subxt_err)?;
+		while let Some(entry) = all.next().await {
+			let e = entry.map_err(subxt_err)?.value().decode().map_err(subxt_err)?;
+			if let Some(p) =
+				Peer::parse(&e.peer.0, &e.addrs.0.iter().map(|a| a.0.clone()).collect::<Vec<_>>())
+			{
+				if !peers.iter().any(|q: &Peer| q.id == p.id) {
+					peers.push(p);
+				}
+			}
+		}
+		let archive = compute::fetch_blob(&self.net, &self.store, &record.archive, &peers).await?;
+		let mut blobs = Vec::new();
+		for cid in &inputs.0 {
+			let cid: Cid = shared("input CID", cid)?;
+			blobs.push(compute::fetch_blob(&self.net, &self.store, &cid, &peers).await?);
+		}
+		Ok(compute::Job {
+			record,
+			archive,
+			inputs: blobs,
+			first: task.first_sample,
+			samples: task.samples,
+		})
+	}
+}
+
+fn getrandom(buf: &mut [u8]) -> Result<()> {
+	use std::io::Read;
+	std::fs::File::open("/dev/urandom")?.read_exact(buf)?;
+	Ok(())
+}
