@@ -5,6 +5,12 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 
 [ -x "$VERITY_NODE" ] && [ -x "$VERITY_WORKER" ] || "$VERITY_ROOT/scripts/build.sh"
+# The provider test's faulty worker: the same worker built with the test-only fault feature
+# (a debug build; the feature refuses to compile into a release build).
+VERITY_WORKER_FAULTY="$CARGO_TARGET_DIR/debug/verity-worker-faulty"
+export VERITY_WORKER_FAULTY
+(cd "$VERITY_ROOT" && cargo build --locked --workspace --features verity-worker/fault-injection \
+	&& cp "$VERITY_WORKER" "$VERITY_WORKER_FAULTY" && cargo build --locked --workspace)
 rpc_port="$(free_port)"
 p2p_port="$(free_port)"
 logfile="$(mktemp -t verity-e2e-node.XXXXXX.log)"
@@ -33,4 +39,20 @@ done
 python3 "$VERITY_ROOT/scripts/kernels.py" "$kernels" >/dev/null
 
 cd "$VERITY_ROOT/tests/e2e"
-VERITY_KERNELS="$kernels" VERITY_WS="ws://127.0.0.1:$rpc_port" node --test --test-concurrency=1 "$@"
+export VERITY_KERNELS="$kernels" VERITY_WS="ws://127.0.0.1:$rpc_port"
+if [ $# -gt 0 ]; then
+	node --test --test-concurrency=1 "$@"
+	exit
+fi
+# provide.test.mjs runs its own node (it stops and restarts it, kills workers): beside the files
+# sharing this one, so its block time does not add to theirs.
+provide_log="$(mktemp -t verity-e2e-provide.XXXXXX.log)"
+node --test provide.test.mjs >"$provide_log" 2>&1 &
+provide_pid=$!
+shared=0
+node --test --test-concurrency=1 $(ls ./*.test.mjs | grep -v provide.test.mjs) || shared=$?
+provide=0
+wait "$provide_pid" || provide=$?
+cat "$provide_log"
+rm -f "$provide_log"
+[ "$shared" = 0 ] && [ "$provide" = 0 ]

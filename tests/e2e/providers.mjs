@@ -2,7 +2,8 @@
 // daemons (`verity-worker provide`), the buyer's blob server (`verity-worker serve`) and fetches
 // (`verity-worker fetch`), and reading a safetensors output to score it.
 import { execFile, spawn } from 'node:child_process';
-import { createWriteStream, mkdirSync } from 'node:fs';
+import { createWriteStream, mkdirSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
@@ -22,10 +23,11 @@ export function workerBin() {
  * Starts `verity-worker provide` for `suri` with its data in `dir` (logs in `dir/provide.log`);
  * resolves once it printed its account. `args` are extra flags (e.g. `--price 0.012`).
  */
-export async function startProvider({ suri, dir, args = [], bin = workerBin() }) {
+export async function startProvider({ suri, dir, args = [], bin = workerBin(), ws = WS, bond = true }) {
   mkdirSync(dir, { recursive: true });
   const log = createWriteStream(join(dir, 'provide.log'), { flags: 'a' });
-  const proc = spawn(bin, ['provide', '--node', WS, '--suri', suri, '--data', dir, '--bond', ...args], {
+  const flags = ['provide', '--node', ws, '--suri', suri, '--data', dir, ...(bond ? ['--bond'] : []), ...args];
+  const proc = spawn(bin, flags, {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, RUST_LOG: process.env.RUST_LOG || 'info' },
   });
@@ -46,6 +48,8 @@ export async function startProvider({ suri, dir, args = [], bin = workerBin() })
     account,
     dir,
     exited,
+    /** What it logged so far. */
+    log: () => readFileSync(join(dir, 'provide.log'), 'utf8'),
     /** Stops it with `signal` and waits for the exit. */
     async stop(signal = 'SIGINT') {
       if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
@@ -122,4 +126,43 @@ export function accuracy(logits, labels) {
     if (BigInt(best) === BigInt(labels.data[r])) right += 1;
   }
   return { right, n };
+}
+
+/** A free TCP port on loopback. */
+export function freePort() {
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.listen(0, '127.0.0.1', () => { const { port } = srv.address(); srv.close(() => resolve(port)); });
+  });
+}
+
+/**
+ * A dev node of its own (`verity-node --dev`, state in `dir`, so it can be stopped and started
+ * again on the same port): `{ ws, stop(), start() }`.
+ */
+export async function startNode(dir) {
+  const bin = process.env.VERITY_NODE;
+  if (!bin) throw new Error('VERITY_NODE (the verity-node binary) is not set');
+  const [rpc, p2p] = [await freePort(), await freePort()];
+  const node = { ws: `ws://127.0.0.1:${rpc}`, proc: null };
+  mkdirSync(dir, { recursive: true });
+  node.start = async () => {
+    const log = createWriteStream(join(dir, 'node.log'), { flags: 'a' });
+    node.proc = spawn(bin, ['--dev', '--base-path', dir, '--rpc-port', String(rpc), '--listen-addr', `/ip4/127.0.0.1/tcp/${p2p}`,
+      '--no-prometheus', '--no-telemetry', '--no-mdns'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    node.proc.stderr.pipe(log);
+    node.exited = new Promise((resolve) => node.proc.on('exit', resolve));
+    for (let i = 0; i < 120; i += 1) {
+      const up = await fetch(`http://127.0.0.1:${rpc}`, {
+        method: 'POST', headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'chain_getHeader', params: [] }),
+      }).then((r) => r.ok, () => false);
+      if (up) return;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    throw new Error(`verity-node did not answer on ${rpc}; see ${dir}/node.log`);
+  };
+  node.stop = async () => { node.proc.kill('SIGINT'); await node.exited; };
+  await node.start();
+  return node;
 }

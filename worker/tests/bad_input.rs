@@ -191,3 +191,44 @@ fn out_of_range_arguments_are_refused_before_anything_runs() {
 		assert!(!store.exists(), "{args:?} wrote the store");
 	}
 }
+
+#[test]
+fn provide_refuses_bad_keys_and_terms_before_it_starts() {
+	let dir = tempfile::tempdir().unwrap();
+	let data = dir.path().join("data");
+	let data = data.to_str().unwrap();
+	let key = dir.path().join("provider.key");
+	std::fs::write(&key, "//Charlie").unwrap();
+	std::fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
+	let key = key.to_str().unwrap();
+	for (args, expected) in [
+		(vec!["provide", "--data", data], "give exactly one of --suri and --key-file"),
+		(vec!["provide", "--data", data, "--key-file", key], "chmod 600"),
+		(
+			vec!["provide", "--data", data, "--suri", "//A", "--key-file", key],
+			"cannot be used with",
+		),
+		(vec!["provide", "--data", data, "--suri", "bad words here"], "not a secret URI"),
+		(vec!["provide", "--data", data, "--suri", "//Charlie", "--price", "0"], "above zero"),
+		(vec!["provide", "--data", data, "--suri", "//Charlie", "--price", "1e3"], "not an amount"),
+		(
+			vec![
+				"provide",
+				"--data",
+				data,
+				"--suri",
+				"//Charlie",
+				"--min-job",
+				"5",
+				"--max-job",
+				"2",
+			],
+			"above --max-job",
+		),
+	] {
+		let (ok, _, err) = run(&args);
+		assert!(!ok, "{args:?}");
+		assert!(err.contains(expected), "{args:?}: {err}");
+	}
+	assert!(!std::path::Path::new(data).exists(), "nothing written");
+}

@@ -66,3 +66,42 @@ fn parse(s: &str, source_name: &str) -> Result<Keypair, KeyError> {
 	let uri = SecretUri::from_str(s).map_err(|_| invalid())?;
 	Keypair::from_uri(&uri).map_err(|_| invalid())
 }
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+	use std::os::unix::fs::PermissionsExt;
+
+	#[test]
+	fn a_dev_uri_gives_its_well_known_account() {
+		let key = load(Some("//Alice"), None).unwrap();
+		assert_eq!(
+			key.public_key().to_account_id().to_string(),
+			"5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY"
+		);
+	}
+
+	#[test]
+	fn a_key_file_readable_by_others_is_refused_and_a_private_one_is_read() {
+		let dir = tempfile::tempdir().unwrap();
+		let path = dir.path().join("provider.key");
+		std::fs::write(&path, "//Bob\n").unwrap();
+		std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+		let err = load(None, Some(&path)).unwrap_err().to_string();
+		assert!(err.contains("chmod 600"), "{err}");
+		std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+		let key = load(None, Some(&path)).unwrap();
+		assert_eq!(
+			key.public_key().to_account_id().to_string(),
+			"5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty"
+		);
+	}
+
+	#[test]
+	fn a_bad_secret_is_refused_without_being_repeated() {
+		let err = load(Some("not a mnemonic at all secretword"), None).unwrap_err().to_string();
+		assert!(!err.contains("secretword"), "{err}");
+		assert!(matches!(load(None, None), Err(KeyError::Source)));
+		assert!(matches!(load(Some("//Alice"), Some(Path::new("/x"))), Err(KeyError::Source)));
+	}
+}

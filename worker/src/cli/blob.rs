@@ -32,10 +32,15 @@ pub async fn serve(a: ServeArgs) -> anyhow::Result<()> {
 	let node = a.net.start(Some(store)).await?;
 	// Line 1: the address to dial. Line 2: the same as an on-chain endpoint
 	// (`marketplace.setEndpoint`: peer id and address in their binary forms).
-	println!("{}", node.net.addr);
+	// A reader that stops after the first line must not stop the server: write errors on stdout
+	// are ignored.
+	use std::io::Write;
+	let mut out = std::io::stdout();
+	let _ = writeln!(out, "{}", node.net.addr);
 	let mut addr = node.net.addr.clone();
 	addr.pop();
-	println!(
+	let _ = writeln!(
+		out,
 		"{}",
 		serde_json::json!({
 			"event": "endpoint",
@@ -43,6 +48,7 @@ pub async fn serve(a: ServeArgs) -> anyhow::Result<()> {
 			"addrs": [format!("0x{}", hex::encode(addr.to_vec()))],
 		})
 	);
+	let _ = out.flush();
 	tokio::signal::ctrl_c().await?;
 	Ok(())
 }

@@ -51,6 +51,9 @@ pub struct ProvideArgs {
 	/// Bond the missing provider stake from the account at start.
 	#[arg(long)]
 	bond: bool,
+	/// Sell compute only: do not register as a verifier (no committee seats).
+	#[arg(long)]
+	no_verify: bool,
 	/// libp2p listen address (blobs for other workers and buyers).
 	#[arg(long, default_value = "/ip4/127.0.0.1/tcp/0")]
 	listen: Multiaddr,
@@ -146,6 +149,7 @@ pub async fn run(a: ProvideArgs) -> anyhow::Result<()> {
 		min_job: a.min_job,
 		max_job: a.max_job,
 		bond: a.bond,
+		verify: !a.no_verify,
 		listen: a.listen,
 		announce: a.announce,
 		run: RunConfig { device, batch: a.batch, wrong_output },

@@ -46,7 +46,14 @@ pub async fn fetch_blob(
 	peers: &[Peer],
 ) -> Result<Vec<u8>> {
 	if store.has(cid) {
-		return Ok(store.get(cid)?);
+		match store.get(cid) {
+			Ok(bytes) => return Ok(bytes),
+			Err(e @ crate::store::StoreError::Mismatch { .. }) => {
+				tracing::warn!(%cid, error = %e, "the local copy does not match its CID; discarded, fetching it again");
+				store.discard(cid)?;
+			}
+			Err(e) => return Err(e.into()),
+		}
 	}
 	let mut tried = Vec::new();
 	for peer in peers.iter().filter(|p| p.id != net.peer_id) {

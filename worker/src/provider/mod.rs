@@ -65,6 +65,8 @@ pub struct ProvideConfig {
 	pub max_job: u64,
 	/// Bond the missing provider stake from the account.
 	pub bond: bool,
+	/// Register as a verifier (take committee seats).
+	pub verify: bool,
 	/// libp2p listen address.
 	pub listen: Multiaddr,
 	/// Addresses published instead of the listen address (behind NAT, on another interface).
@@ -231,8 +233,17 @@ impl Daemon {
 				block = blocks.next() => {
 					let Some(block) = block else { return Err(invalid!("the node closed the block stream")) };
 					let block = block.map_err(subxt_err)?;
+					// The stream may start with blocks from the last finalised one on: their events
+					// are read (what happened while this daemon was away), but decisions are taken
+					// only at the node's current best block, never on an old state.
+					let best = c.rpc.chain_get_header(None).await.map_err(subxt_err)?.map(|h| h.number);
+					let current = best.is_none_or(|b| block.number() + 1 >= b);
 					let at = block.at().await.map_err(subxt_err)?;
 					self.metrics.provider_block.set(at.block_number() as i64);
+					self.observe(&at).await?;
+					if !current {
+						continue;
+					}
 					if !ready {
 						match self.setup(&at).await {
 							Ok(Setup::Ready) => ready = true,
@@ -244,7 +255,6 @@ impl Daemon {
 						self.rescan(&at).await?;
 						rescanned = true;
 					}
-					self.observe(&at).await?;
 					if ready {
 						self.act(&at).await?;
 					}
@@ -424,6 +434,19 @@ impl Daemon {
 	async fn act(&mut self, at: &AtBlock) -> Result<()> {
 		let now = at.block_number();
 		let storage = at.storage();
+		// Ids below these were opened by this block: missing from storage means ended.
+		let next_task = storage
+			.fetch(api::storage().marketplace().next_task(), ())
+			.await
+			.map_err(subxt_err)?
+			.decode()
+			.map_err(subxt_err)?;
+		let next_round = storage
+			.fetch(api::storage().proof_of_compute().next_round(), ())
+			.await
+			.map_err(subxt_err)?
+			.decode()
+			.map_err(subxt_err)?;
 		let mut by_state = [0i64; 4];
 		let ids: Vec<u64> = self.tasks.iter().copied().collect();
 		for id in ids {
@@ -435,6 +458,9 @@ impl Daemon {
 				.transpose()
 				.map_err(subxt_err)?;
 			let Some(task) = entry.filter(|t| t.provider == self.me) else {
+				if id >= next_task {
+					continue; // Not opened at this block (a fork that has not seen it yet).
+				}
 				// Finished, failed, or given to another provider.
 				self.tasks.remove(&id);
 				if self.journal.state.tasks.remove(&id).is_some() {
@@ -490,6 +516,9 @@ impl Daemon {
 				.transpose()
 				.map_err(subxt_err)?;
 			let Some(round) = round else {
+				if id >= next_round {
+					continue; // Not opened at this block: keep what was saved for it.
+				}
 				self.journal.state.rounds.remove(&id);
 				changed = true;
 				continue;

@@ -93,7 +93,7 @@ impl Daemon {
 			.map_err(subxt_err)?
 			.decode()
 			.map_err(subxt_err)?;
-		if !verifiers.0.contains(&me) {
+		if self.cfg.verify && !verifiers.0.contains(&me) {
 			self.submitter.submit(&api::tx().proof_of_compute().register_verifier()).await?;
 			tracing::info!("registered as a verifier");
 		}

@@ -103,6 +103,17 @@ impl ContentStore {
 		Ok(bytes)
 	}
 
+	/// Removes the blob of `cid` (a local copy found corrupt), if there is one.
+	pub fn discard(&self, cid: &Cid) -> Result<(), StoreError> {
+		let path = self.path_of(cid);
+		match fs::remove_file(&path) {
+			Err(source) if source.kind() != std::io::ErrorKind::NotFound => {
+				Err(StoreError::Io { path, source })
+			}
+			_ => Ok(()),
+		}
+	}
+
 	/// Stores the file at `path` and returns its CID.
 	pub fn put_file(&self, path: impl AsRef<Path>) -> Result<Cid, StoreError> {
 		let path = path.as_ref();
