@@ -31,6 +31,8 @@ pub struct Metrics {
 	pub provider_free_balance: Gauge,
 	/// The best block the provider last handled.
 	pub provider_block: IntGauge,
+	/// Blocks between the node's best and the block the provider handled last.
+	pub provider_blocks_behind: IntGauge,
 }
 
 impl Metrics {
@@ -64,6 +66,10 @@ impl Metrics {
 			int_gauge("provider_rounds", "Committee rounds this provider sits in");
 		let provider_block =
 			int_gauge("provider_best_block", "Best block this provider handled last");
+		let provider_blocks_behind = int_gauge(
+			"provider_blocks_behind",
+			"Blocks between the node's best and the last handled",
+		);
 		let provider_slashes = counter(
 			"provider_slashes_total",
 			"Penalties and missed-deadline slashes of this provider",
@@ -83,6 +89,7 @@ impl Metrics {
 			provider_slashes,
 			provider_free_balance,
 			provider_block,
+			provider_blocks_behind,
 		}
 	}
 

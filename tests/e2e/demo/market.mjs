@@ -107,7 +107,7 @@ try {
     const n = Number(t.data.samples);
     const sliced = { dtype: 'I64', shape: [n], data: labels.data.subarray(first, first + n) };
     const { right } = accuracy(logits, sliced);
-    console.log(`                   output ${cid.slice(0, 20)}… fetched by Ferdie, checked against its CID: accuracy ${(100 * right / n).toFixed(1)}% (${right}/${n})`);
+    console.log(`                   output ${cid.slice(0, 20)}… fetched by Ferdie, checked against its CID: accuracy ${(100 * right / n).toFixed(1)}% (${right}/${n}; the archive as exported, untrained: chance is 10%)`);
   }
   console.log(`  job #${job} paid      in ${seconds} s: providers ${fmt(done.event.data.paid.toBigInt())}, protocol fee ${fmt(done.event.data.fee.toBigInt())}, verifiers ${fmt(done.event.data.verifiers.toBigInt())}, refund to Ferdie ${fmt(done.event.data.refund.toBigInt())}`);
   console.log(`  verifiers        ${verifiers.map(name).join(', ')} registered; no JavaScript signed for any of them`);

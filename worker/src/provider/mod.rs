@@ -111,6 +111,8 @@ pub struct Daemon {
 	done_rx: mpsc::UnboundedReceiver<Done>,
 	/// Tasks whose last run failed, with the block to try again at.
 	retry_at: std::collections::HashMap<u64, u64>,
+	/// The node being followed (for the finalised state).
+	client: Option<chain::Client>,
 }
 
 /// The libp2p identity kept in the data directory, created on first start (mode 0600).
@@ -179,6 +181,7 @@ impl Daemon {
 			done_tx,
 			done_rx,
 			retry_at: Default::default(),
+			client: None,
 		})
 	}
 
@@ -224,6 +227,7 @@ impl Daemon {
 	}
 
 	async fn follow(&mut self, c: &chain::Chain) -> Result<()> {
+		self.client = Some(c.client.clone());
 		let mut blocks = c.client.stream_best_blocks().await.map_err(subxt_err)?;
 		let mut ready = false;
 		let mut latest: Option<AtBlock> = None;
@@ -238,6 +242,7 @@ impl Daemon {
 					// only at the node's current best block, never on an old state.
 					let best = c.rpc.chain_get_header(None).await.map_err(subxt_err)?.map(|h| h.number);
 					let current = best.is_none_or(|b| block.number() + 1 >= b);
+					self.metrics.provider_blocks_behind.set(best.map_or(0, |b| b.saturating_sub(block.number())) as i64);
 					let at = block.at().await.map_err(subxt_err)?;
 					self.metrics.provider_block.set(at.block_number() as i64);
 					self.observe(&at).await?;
@@ -461,9 +466,13 @@ impl Daemon {
 				if id >= next_task {
 					continue; // Not opened at this block (a fork that has not seen it yet).
 				}
-				// Finished, failed, or given to another provider.
+				// Finished, failed, or given to another provider; its result is forgotten once
+				// that is final.
 				self.tasks.remove(&id);
-				if self.journal.state.tasks.remove(&id).is_some() {
+				if self.journal.state.tasks.contains_key(&id)
+					&& self.gone_when_final(false, id).await?
+				{
+					self.journal.state.tasks.remove(&id);
 					self.journal.save()?;
 				}
 				continue;
@@ -516,8 +525,10 @@ impl Daemon {
 				.transpose()
 				.map_err(subxt_err)?;
 			let Some(round) = round else {
-				if id >= next_round {
-					continue; // Not opened at this block: keep what was saved for it.
+				if id >= next_round || !self.gone_when_final(true, id).await? {
+					// Not opened at this block, or closed only in blocks a reorg may undo: keep
+					// what was saved for it.
+					continue;
 				}
 				self.journal.state.rounds.remove(&id);
 				changed = true;
@@ -591,6 +602,43 @@ impl Daemon {
 		}
 		self.metrics.provider_rounds.set(self.journal.state.rounds.len() as i64);
 		Ok(())
+	}
+
+	/// Whether round (`round`) or task `id` is over in the finalised state, which no reorg undoes:
+	/// only then does the journal forget it.
+	async fn gone_when_final(&self, round: bool, id: u64) -> Result<bool> {
+		let Some(client) = &self.client else { return Ok(false) };
+		let at = client.at_current_block().await.map_err(subxt_err)?;
+		let s = at.storage();
+		if round {
+			let next = s
+				.fetch(api::storage().proof_of_compute().next_round(), ())
+				.await
+				.map_err(subxt_err)?
+				.decode()
+				.map_err(subxt_err)?;
+			let open = s
+				.try_fetch(api::storage().proof_of_compute().rounds(), (id,))
+				.await
+				.map_err(subxt_err)?
+				.is_some();
+			return Ok(id < next && !open);
+		}
+		let next = s
+			.fetch(api::storage().marketplace().next_task(), ())
+			.await
+			.map_err(subxt_err)?
+			.decode()
+			.map_err(subxt_err)?;
+		let mine = match s
+			.try_fetch(api::storage().marketplace().tasks(), (id,))
+			.await
+			.map_err(subxt_err)?
+		{
+			Some(v) => v.decode().map_err(subxt_err)?.provider == self.me,
+			None => false,
+		};
+		Ok(id < next && !mine)
 	}
 
 	/// Starts running task `id`'s kernel unless it runs already or failed a moment ago.
