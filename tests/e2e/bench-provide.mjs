@@ -76,7 +76,7 @@ const steps = {
   compute_and_submit: { block: b(submitted), first_possible: b(accepted) + 1 },
   commit: { block: Math.max(...commits.map(b)), first_possible: b(selected) + 1, members: commits.length },
   reveal: { block: Math.max(...reveals.map(b)), first_possible: selected.e.data.commitEnd.toNumber() + 1, members: reveals.length },
-  payment: { block: b(paid), first_possible: selected.e.data.revealEnd.toNumber() },
+  payment: { block: b(paid), first_possible: selected.e.data.revealEnd.toNumber() + 1 },
 };
 const single = {
   job, outcome: paid.e.method, blocks: b(paid) - b(posted), seconds: Math.round((paid.at - t0) / 1000),
@@ -112,5 +112,6 @@ for (const d of daemons) await d.stop();
 served.proc.kill();
 await api.disconnect();
 await node.stop();
-rmSync(dir, { recursive: true, force: true });
+if (process.env.VERITY_KEEP_LOGS) console.error(`logs in ${dir}`);
+else rmSync(dir, { recursive: true, force: true });
 process.exit(0);

@@ -22,6 +22,8 @@ const ATTEMPTS: u32 = 4;
 pub struct Included {
 	/// The block it is in (a best block: it may still be retracted).
 	pub block: subxt::utils::H256,
+	/// That block's number.
+	pub number: u64,
 	/// Its events in that block.
 	pub events: subxt::extrinsics::ExtrinsicEvents<Config>,
 	/// The fee estimated before sending, in the smallest unit.
@@ -178,7 +180,14 @@ impl Submitter {
 					| Some(Ok(TransactionStatus::InFinalizedBlock(in_block))) => {
 						return match in_block.wait_for_success().await {
 							Ok(events) => {
-								Ok(Included { block: in_block.block_hash(), events, fee })
+								let block = in_block.block_hash();
+								let number = chain
+									.rpc
+									.chain_get_header(Some(block))
+									.await
+									.map_err(|e| node(&e))?
+									.map_or(0, |h| h.number);
+								Ok(Included { block, number, events, fee })
 							}
 							Err(TransactionEventsError::ExtrinsicFailed(e)) => Err(named(&name, e)),
 							Err(e) => Err(node(&e)),

@@ -89,8 +89,8 @@ enum Action {
 
 /// What a finished action reports back to the loop.
 enum Done {
-	/// A transaction went in (or failed, logged).
-	Tx(Action),
+	/// A transaction went in (with its block number) or failed (logged).
+	Tx(Action, Option<u64>),
 	/// A task's result was computed.
 	Computed(u64, Result<Computed>),
 }
@@ -113,6 +113,10 @@ pub struct Daemon {
 	retry_at: std::collections::HashMap<u64, u64>,
 	/// The node being followed (for the finalised state).
 	client: Option<chain::Client>,
+	/// Transactions included at a block not yet handled: not sent again before it is.
+	settled: std::collections::HashMap<Action, u64>,
+	/// The block `act` last decided at.
+	now: u64,
 }
 
 /// The libp2p identity kept in the data directory, created on first start (mode 0600).
@@ -182,6 +186,8 @@ impl Daemon {
 			done_rx,
 			retry_at: Default::default(),
 			client: None,
+			settled: Default::default(),
+			now: 0,
 		})
 	}
 
@@ -390,8 +396,11 @@ impl Daemon {
 
 	fn finish(&mut self, done: Done) -> Result<()> {
 		match done {
-			Done::Tx(action) => {
+			Done::Tx(action, included) => {
 				self.busy.remove(&action);
+				if let Some(number) = included {
+					self.settled.insert(action, number);
+				}
 			}
 			Done::Computed(task, result) => {
 				self.busy.remove(&Action::Compute(task));
@@ -406,7 +415,7 @@ impl Daemon {
 						self.journal.save()?;
 					}
 					Err(e) => {
-						tracing::warn!(task, error = %e, "kernel run failed; nothing submitted");
+						tracing::warn!(task, error = %e, "cannot run the task yet; nothing submitted");
 						self.retry_at.insert(task, 0);
 					}
 				}
@@ -420,24 +429,36 @@ impl Daemon {
 	where
 		C: subxt::transactions::Payload + Send + Sync + 'static,
 	{
-		if !self.busy.insert(action) {
+		// Included in a block this daemon has not handled yet: its state will show it.
+		if self.settled.get(&action).is_some_and(|b| *b > self.now) || !self.busy.insert(action) {
 			return;
 		}
 		let (submitter, done) = (self.submitter.clone(), self.done_tx.clone());
 		tokio::spawn(async move {
-			match submitter.submit(&call).await {
+			let included = match submitter.submit(&call).await {
 				Ok(inc) => {
-					tracing::info!(?action, block = ?inc.block, fee = inc.fee, "transaction in block")
+					tracing::info!(
+						?action,
+						block = inc.number,
+						fee = inc.fee,
+						"transaction in block"
+					);
+					Some(inc.number)
 				}
-				Err(e) => tracing::warn!(?action, error = %e, "transaction failed"),
-			}
-			let _ = done.send(Done::Tx(action));
+				Err(e) => {
+					tracing::warn!(?action, error = %e, "transaction failed");
+					None
+				}
+			};
+			let _ = done.send(Done::Tx(action, included));
 		});
 	}
 
 	/// Decides, from the chain's state at `at`, what to do next for every task and round.
 	async fn act(&mut self, at: &AtBlock) -> Result<()> {
 		let now = at.block_number();
+		self.now = now;
+		self.settled.retain(|_, b| *b > now);
 		let storage = at.storage();
 		// Ids below these were opened by this block: missing from storage means ended.
 		let next_task = storage
@@ -655,98 +676,98 @@ impl Daemon {
 			Some(b) if *b > now => return,
 			_ => {}
 		}
-		let job = match self.gather(at, id).await {
-			Ok(job) => job,
-			Err(e) => {
-				tracing::warn!(task = id, error = %e, "cannot run the task yet; nothing submitted");
-				self.retry_at.insert(id, now + 5);
-				return;
-			}
-		};
-		let store = self.store.clone();
-		let cfg = self.cfg.run;
-		let done = self.done_tx.clone();
+		// Fetching and running happen off the loop, which keeps following blocks meanwhile.
 		self.busy.insert(Action::Compute(id));
-		tracing::info!(task = id, samples = job.samples, "running the kernel");
-		tokio::task::spawn_blocking(move || {
-			let result = compute::run(job, cfg, &store);
+		let (at, net, store) = (at.clone(), self.net.clone(), self.store.clone());
+		let (cfg, done) = (self.cfg.run, self.done_tx.clone());
+		tokio::spawn(async move {
+			let result = match gather(&at, &net, &store, id).await {
+				Ok(job) => {
+					tracing::info!(task = id, samples = job.samples, "running the kernel");
+					tokio::task::spawn_blocking(move || compute::run(job, cfg, &store))
+						.await
+						.map_err(Into::into)
+						.and_then(|r| r)
+				}
+				Err(e) => Err(e),
+			};
 			let _ = done.send(Done::Computed(id, result));
 		});
 	}
+}
 
-	/// Everything task `id`'s run needs: the kernel record, its archive and the job's inputs,
-	/// fetched by CID and checked.
-	async fn gather(&self, at: &AtBlock, id: u64) -> Result<compute::Job> {
-		let storage = at.storage();
-		let task = storage
-			.try_fetch(api::storage().marketplace().tasks(), (id,))
+/// Everything task `id`'s run needs: the kernel record, its archive and the job's inputs,
+/// fetched by CID and checked.
+async fn gather(at: &AtBlock, net: &Net, store: &ContentStore, id: u64) -> Result<compute::Job> {
+	let storage = at.storage();
+	let task = storage
+		.try_fetch(api::storage().marketplace().tasks(), (id,))
+		.await
+		.map_err(subxt_err)?
+		.ok_or_else(|| invalid!("task {id} is not on chain"))?
+		.decode()
+		.map_err(subxt_err)?;
+	let job = storage
+		.try_fetch(api::storage().marketplace().jobs(), (task.job,))
+		.await
+		.map_err(subxt_err)?
+		.ok_or_else(|| invalid!("job {} is not on chain", task.job))?
+		.decode()
+		.map_err(subxt_err)?;
+	let JobKind::Inference { inputs, .. } = &job.kind else {
+		return Err(invalid!(
+			"job {} is a training job; this daemon runs inference tasks",
+			task.job
+		));
+	};
+	let kernel = storage
+		.try_fetch(api::storage().aivm_registry().kernels(), (job.kernel,))
+		.await
+		.map_err(subxt_err)?
+		.ok_or_else(|| invalid!("kernel {:?} is not registered", job.kernel))?
+		.decode()
+		.map_err(subxt_err)?;
+	let record: KernelSpec = shared("kernel record", &kernel.spec)?;
+	// Who may hold the blobs: the buyer, the kernel's owner, then everyone in the directory.
+	let mut peers = Vec::new();
+	for who in [&job.buyer, &kernel.owner] {
+		if let Some(e) = storage
+			.try_fetch(api::storage().marketplace().endpoints(), (*who,))
 			.await
 			.map_err(subxt_err)?
-			.ok_or_else(|| invalid!("task {id} is not on chain"))?
-			.decode()
-			.map_err(subxt_err)?;
-		let job = storage
-			.try_fetch(api::storage().marketplace().jobs(), (task.job,))
-			.await
-			.map_err(subxt_err)?
-			.ok_or_else(|| invalid!("job {} is not on chain", task.job))?
-			.decode()
-			.map_err(subxt_err)?;
-		let JobKind::Inference { inputs, .. } = &job.kind else {
-			return Err(invalid!(
-				"job {} is a training job; this daemon runs inference tasks",
-				task.job
+		{
+			let e = e.decode().map_err(subxt_err)?;
+			peers.extend(Peer::parse(
+				&e.peer.0,
+				&e.addrs.0.iter().map(|a| a.0.clone()).collect::<Vec<_>>(),
 			));
-		};
-		let kernel = storage
-			.try_fetch(api::storage().aivm_registry().kernels(), (job.kernel,))
-			.await
-			.map_err(subxt_err)?
-			.ok_or_else(|| invalid!("kernel {:?} is not registered", job.kernel))?
-			.decode()
-			.map_err(subxt_err)?;
-		let record: KernelSpec = shared("kernel record", &kernel.spec)?;
-		// Who may hold the blobs: the buyer, the kernel's owner, then everyone in the directory.
-		let mut peers = Vec::new();
-		for who in [&job.buyer, &kernel.owner] {
-			if let Some(e) = storage
-				.try_fetch(api::storage().marketplace().endpoints(), (*who,))
-				.await
-				.map_err(subxt_err)?
-			{
-				let e = e.decode().map_err(subxt_err)?;
-				peers.extend(Peer::parse(
-					&e.peer.0,
-					&e.addrs.0.iter().map(|a| a.0.clone()).collect::<Vec<_>>(),
-				));
-			}
 		}
-		let mut all =
-			storage.iter(api::storage().marketplace().endpoints(), ()).await.map_err(subxt_err)?;
-		while let Some(entry) = all.next().await {
-			let e = entry.map_err(subxt_err)?.value().decode().map_err(subxt_err)?;
-			if let Some(p) =
-				Peer::parse(&e.peer.0, &e.addrs.0.iter().map(|a| a.0.clone()).collect::<Vec<_>>())
-			{
-				if !peers.iter().any(|q: &Peer| q.id == p.id) {
-					peers.push(p);
-				}
-			}
-		}
-		let archive = compute::fetch_blob(&self.net, &self.store, &record.archive, &peers).await?;
-		let mut blobs = Vec::new();
-		for cid in &inputs.0 {
-			let cid: Cid = shared("input CID", cid)?;
-			blobs.push(compute::fetch_blob(&self.net, &self.store, &cid, &peers).await?);
-		}
-		Ok(compute::Job {
-			record,
-			archive,
-			inputs: blobs,
-			first: task.first_sample,
-			samples: task.samples,
-		})
 	}
+	let mut all =
+		storage.iter(api::storage().marketplace().endpoints(), ()).await.map_err(subxt_err)?;
+	while let Some(entry) = all.next().await {
+		let e = entry.map_err(subxt_err)?.value().decode().map_err(subxt_err)?;
+		if let Some(p) =
+			Peer::parse(&e.peer.0, &e.addrs.0.iter().map(|a| a.0.clone()).collect::<Vec<_>>())
+		{
+			if !peers.iter().any(|q: &Peer| q.id == p.id) {
+				peers.push(p);
+			}
+		}
+	}
+	let archive = compute::fetch_blob(net, store, &record.archive, &peers).await?;
+	let mut blobs = Vec::new();
+	for cid in &inputs.0 {
+		let cid: Cid = shared("input CID", cid)?;
+		blobs.push(compute::fetch_blob(net, store, &cid, &peers).await?);
+	}
+	Ok(compute::Job {
+		record,
+		archive,
+		inputs: blobs,
+		first: task.first_sample,
+		samples: task.samples,
+	})
 }
 
 fn getrandom(buf: &mut [u8]) -> Result<()> {
