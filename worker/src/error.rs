@@ -40,9 +40,6 @@ pub enum Error {
 	/// A transaction failed.
 	#[error(transparent)]
 	Tx(#[from] crate::chain::TxError),
-	/// A kernel manifest or record the worker cannot run.
-	#[error(transparent)]
-	Manifest(#[from] crate::kernel::manifest::ManifestError),
 	#[error("bad address: {0}")]
 	Address(#[from] libp2p::multiaddr::Error),
 	/// A task of the worker panicked or was cancelled.

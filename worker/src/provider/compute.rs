@@ -4,7 +4,7 @@
 
 use super::journal::Computed;
 use crate::{
-	error::{bail, Result},
+	error::{bail, invalid, Result},
 	infer,
 	kernel::{Dataset, Manifest, Model},
 	p2p::Net,
@@ -103,7 +103,7 @@ pub struct RunConfig {
 /// Runs the kernel over the task's samples and stores the output (blocking: call it on a
 /// blocking thread).
 pub fn run(job: Job, cfg: RunConfig, store: &ContentStore) -> Result<Computed> {
-	let manifest = Manifest::from_record(job.record)?;
+	let manifest = Manifest::from_record(job.record).map_err(|e| invalid!("{e}"))?;
 	let mut model = Model::load(manifest, &job.archive, cfg.device)?;
 	let mut rows = Vec::new();
 	for bytes in &job.inputs {

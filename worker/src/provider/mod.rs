@@ -251,7 +251,7 @@ impl Daemon {
 					self.metrics.provider_blocks_behind.set(best.map_or(0, |b| b.saturating_sub(block.number())) as i64);
 					let at = block.at().await.map_err(subxt_err)?;
 					self.metrics.provider_block.set(at.block_number() as i64);
-					self.observe(&at).await?;
+					self.observe(&at, current).await?;
 					if !current {
 						continue;
 					}
@@ -326,7 +326,7 @@ impl Daemon {
 	}
 
 	/// Reads the block's events: new tasks and committee seats for this account, its slashes.
-	async fn observe(&mut self, at: &AtBlock) -> Result<()> {
+	async fn observe(&mut self, at: &AtBlock, current: bool) -> Result<()> {
 		let events = at.events().fetch().await.map_err(subxt_err)?;
 		for ev in events.find::<api::marketplace::events::TaskAssigned>() {
 			let ev = ev.map_err(subxt_err)?;
@@ -339,6 +339,15 @@ impl Daemon {
 					"task assigned"
 				);
 				self.tasks.insert(ev.task);
+				// The accept window is the shortest: accept at once, without waiting for the
+				// decision pass (the chain refuses it if the task moved on meanwhile).
+				if u64::from(ev.accept_by) > at.block_number() {
+					self.now = self.now.max(at.block_number());
+					self.send(
+						Action::Accept(ev.task),
+						api::tx().marketplace().accept_task(ev.task),
+					);
+				}
 			}
 		}
 		let mut added = false;
@@ -380,6 +389,9 @@ impl Daemon {
 				tracing::warn!(task = ev.task, penalty = ev.penalty, "missed a task deadline");
 				self.metrics.provider_slashes.inc();
 			}
+		}
+		if !current {
+			return Ok(());
 		}
 		let account = at
 			.storage()
