@@ -76,3 +76,18 @@ pub async fn connect(url: &str) -> Result<Chain, ChainError> {
 	let client = Client::from_rpc_client(rpc.clone()).await.map_err(|e| node(&e))?;
 	Ok(Chain { client, rpc: Rpc::new(rpc), url: url.into() })
 }
+
+/// The value at storage `addr` (with `keys`) at `at`, decoded; `None` where nothing is stored.
+pub async fn read<A: subxt::storage::Address>(
+	at: &AtBlock,
+	addr: A,
+	keys: A::KeyParts,
+) -> Result<Option<A::Value>, ChainError> {
+	at.storage()
+		.try_fetch(addr, keys)
+		.await
+		.map_err(subxt_err)?
+		.map(|v| v.decode())
+		.transpose()
+		.map_err(subxt_err)
+}

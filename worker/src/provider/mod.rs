@@ -488,13 +488,7 @@ impl Daemon {
 		let mut by_state = [0i64; 4];
 		let ids: Vec<u64> = self.tasks.iter().copied().collect();
 		for id in ids {
-			let entry = storage
-				.try_fetch(api::storage().marketplace().tasks(), (id,))
-				.await
-				.map_err(subxt_err)?
-				.map(|v| v.decode())
-				.transpose()
-				.map_err(subxt_err)?;
+			let entry = chain::read(at, api::storage().marketplace().tasks(), (id,)).await?;
 			let Some(task) = entry.filter(|t| t.provider == self.me) else {
 				if id >= next_task {
 					continue; // Not opened at this block (a fork that has not seen it yet).
@@ -550,13 +544,7 @@ impl Daemon {
 			self.journal.state.rounds.iter().map(|(k, v)| (*k, v.clone())).collect();
 		let mut changed = false;
 		for (id, rec) in rounds {
-			let round = storage
-				.try_fetch(api::storage().proof_of_compute().rounds(), (id,))
-				.await
-				.map_err(subxt_err)?
-				.map(|v| v.decode())
-				.transpose()
-				.map_err(subxt_err)?;
+			let round = chain::read(at, api::storage().proof_of_compute().rounds(), (id,)).await?;
 			let Some(round) = round else {
 				if id >= next_round || !self.gone_when_final(true, id).await? {
 					// Not opened at this block, or closed only in blocks a reorg may undo: keep
@@ -712,33 +700,21 @@ impl Daemon {
 /// fetched by CID and checked.
 async fn gather(at: &AtBlock, net: &Net, store: &ContentStore, id: u64) -> Result<compute::Job> {
 	let storage = at.storage();
-	let task = storage
-		.try_fetch(api::storage().marketplace().tasks(), (id,))
-		.await
-		.map_err(subxt_err)?
-		.ok_or_else(|| invalid!("task {id} is not on chain"))?
-		.decode()
-		.map_err(subxt_err)?;
-	let job = storage
-		.try_fetch(api::storage().marketplace().jobs(), (task.job,))
-		.await
-		.map_err(subxt_err)?
-		.ok_or_else(|| invalid!("job {} is not on chain", task.job))?
-		.decode()
-		.map_err(subxt_err)?;
+	let task = chain::read(at, api::storage().marketplace().tasks(), (id,))
+		.await?
+		.ok_or_else(|| invalid!("task {id} is not on chain"))?;
+	let job = chain::read(at, api::storage().marketplace().jobs(), (task.job,))
+		.await?
+		.ok_or_else(|| invalid!("job {} is not on chain", task.job))?;
 	let JobKind::Inference { inputs, .. } = &job.kind else {
 		return Err(invalid!(
 			"job {} is a training job; this daemon runs inference tasks",
 			task.job
 		));
 	};
-	let kernel = storage
-		.try_fetch(api::storage().aivm_registry().kernels(), (job.kernel,))
-		.await
-		.map_err(subxt_err)?
-		.ok_or_else(|| invalid!("kernel {:?} is not registered", job.kernel))?
-		.decode()
-		.map_err(subxt_err)?;
+	let kernel = chain::read(at, api::storage().aivm_registry().kernels(), (job.kernel,))
+		.await?
+		.ok_or_else(|| invalid!("kernel {:?} is not registered", job.kernel))?;
 	let record: KernelSpec = shared("kernel record", &kernel.spec)?;
 	// Who may hold the blobs: the buyer, the kernel's owner, then everyone in the directory.
 	let mut peers = Vec::new();

@@ -5,6 +5,7 @@
 use super::Daemon;
 use crate::{
 	chain::{
+		self,
 		api::{self, runtime_types::pallet_marketplace::types::PriceSpec},
 		subxt_err, AtBlock,
 	},
@@ -48,22 +49,11 @@ impl Daemon {
 		let me = self.me;
 		let storage = at.storage();
 		// Stake.
-		let min = storage
-			.try_fetch(api::storage().staking_governance().parameters(), ())
-			.await
-			.map_err(subxt_err)?
-			.map(|v| v.decode())
-			.transpose()
-			.map_err(subxt_err)?
+		let min = chain::read(at, api::storage().staking_governance().parameters(), ())
+			.await?
 			.map(|p| p.min_provider_bond)
 			.unwrap_or(0);
-		let ledger = storage
-			.try_fetch(api::storage().staking_governance().ledgers(), (me,))
-			.await
-			.map_err(subxt_err)?
-			.map(|v| v.decode())
-			.transpose()
-			.map_err(subxt_err)?;
+		let ledger = chain::read(at, api::storage().staking_governance().ledgers(), (me,)).await?;
 		let active = ledger.as_ref().map(|l| l.active).unwrap_or(0);
 		if active < min {
 			let short = min - active;
@@ -112,21 +102,11 @@ impl Daemon {
 		};
 		let (class, capacity, min_job, max_job) =
 			(self.cfg.class, self.cfg.capacity, self.cfg.min_job, self.cfg.max_job);
-		let existing = storage
-			.try_fetch(api::storage().marketplace().provider_offers(), (me, class))
-			.await
-			.map_err(subxt_err)?
-			.map(|v| v.decode())
-			.transpose()
-			.map_err(subxt_err)?;
+		let existing =
+			chain::read(at, api::storage().marketplace().provider_offers(), (me, class)).await?;
 		let offer = match existing {
-			Some(id) => storage
-				.try_fetch(api::storage().marketplace().offers(), (id,))
-				.await
-				.map_err(subxt_err)?
-				.map(|v| v.decode())
-				.transpose()
-				.map_err(subxt_err)?
+			Some(id) => chain::read(at, api::storage().marketplace().offers(), (id,))
+				.await?
 				.map(|o| (id, o)),
 			None => None,
 		};
@@ -166,13 +146,7 @@ impl Daemon {
 		}
 		// Endpoint.
 		let (peer, addrs) = self.endpoint();
-		let current = storage
-			.try_fetch(api::storage().marketplace().endpoints(), (me,))
-			.await
-			.map_err(subxt_err)?
-			.map(|v| v.decode())
-			.transpose()
-			.map_err(subxt_err)?;
+		let current = chain::read(at, api::storage().marketplace().endpoints(), (me,)).await?;
 		let same = current.as_ref().is_some_and(|e| {
 			e.peer.0 == peer && e.addrs.0.iter().map(|a| a.0.clone()).collect::<Vec<_>>() == addrs
 		});
