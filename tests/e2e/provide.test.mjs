@@ -223,3 +223,37 @@ test('a provider killed before it accepts: its task goes to another provider and
   assert.ok(events('marketplace', 'DeadlineMissed', (d) => d.provider.toString() === k).length);
   assert.equal(tasks.at(-1).provider.toString(), h, 'then the next offer');
 });
+
+test('a provider priced at a factor of the index re-prices its offer when the index moves', async () => {
+  const cls = 2;
+  const market = (await api.query.marketplace.params()).unwrap().toJSON();
+  const definition = (await api.query.marketplace.resourceClasses(cls)).unwrap().toJSON();
+  const uri = `//Pricer${Date.now()}`;
+  const me = acct(uri).address;
+  await send(api.tx.balances.transferKeepAlive(me, 5_000n * VER), acct('//Alice'));
+  // No smoothing: the index sits at the class's floor (no demand) and jumps with it.
+  await send(api.tx.sudo.sudo(api.tx.marketplace.setParams({ ...market, indexSmoothing: 1_000_000_000 })), acct('//Alice'));
+  try {
+    const index = async () => (await api.query.marketplace.priceIndex(cls)).toBigInt();
+    const offerPrice = async () => {
+      const id = await api.query.marketplace.providerOffers(me, cls);
+      if (id.isNone) return null;
+      const price = (await api.query.marketplace.offers(id.unwrap())).unwrap().price;
+      return price.isFixed ? price.asFixed.toBigInt() : null;
+    };
+    await until('the index at the floor', async () => (await index()) === BigInt(definition.minPrice));
+    await provider('pricer', uri, ['--class', String(cls), '--no-verify', '--price-factor', '0.8']);
+    const atStart = BigInt(definition.minPrice) / 1000n * 800n;
+    await until('the offer at 0.8 × the index', async () => (await offerPrice()) === atStart);
+    // Governance raises the floor tenfold: the index follows in a block, the offer within the
+    // daemon's re-pricing period (10 blocks).
+    const raised = BigInt(definition.minPrice) * 10n;
+    await send(api.tx.sudo.sudo(api.tx.marketplace.setResourceClass(cls, { ...definition, minPrice: raised })), acct('//Alice'));
+    await until('the index at the new floor', async () => (await index()) === raised);
+    await until('the offer re-priced to 0.8 × the new index', async () => (await offerPrice()) === raised / 1000n * 800n, 120_000);
+    assert.match(workers.pricer.log(), /the price index moved; re-pricing the offer/);
+  } finally {
+    await send(api.tx.sudo.sudo(api.tx.marketplace.setParams(market)), acct('//Alice'));
+    await send(api.tx.sudo.sudo(api.tx.marketplace.setResourceClass(cls, definition)), acct('//Alice'));
+  }
+});

@@ -60,8 +60,14 @@ fn check(what: &str, t: &Tensor, spec: &verity_primitives::kernel::TensorSpec) -
 	}
 }
 
-/// Runs the kernel on `input` in batches of `batch` rows (see the module docs).
-pub fn run(model: &mut Model, input: &Tensor, batch: NonZeroUsize) -> Result<Inference> {
+/// Runs `model` over `input` in batches of `batch` rows (see the module docs); `what` labels the
+/// progress bar a terminal shows.
+pub fn run(
+	model: &mut Model,
+	input: &Tensor,
+	batch: NonZeroUsize,
+	what: &str,
+) -> Result<Inference> {
 	let record = &model.manifest.record;
 	let (input_spec, output_spec) = match (record.inputs.first(), record.outputs.first()) {
 		(Some(i), Some(o)) => (i.clone(), o.clone()),
@@ -69,7 +75,9 @@ pub fn run(model: &mut Model, input: &Tensor, batch: NonZeroUsize) -> Result<Inf
 	};
 	check("the input", input, &input_spec)?;
 	let rule = record.rule;
-	let output = model.infer(input, batch.get() as i64)?;
+	let bar = crate::progress::bar(input.size().first().copied().unwrap_or(0) as u64, what);
+	let output = model.infer_with(input, batch.get() as i64, |rows| bar.inc(rows))?;
+	bar.finish_and_clear();
 	check("the kernel's output", &output, &output_spec)?;
 	let digest = digest::output_digest(&[&output], &rule)?;
 	let blob =

@@ -40,6 +40,7 @@ pub mod kernel;
 pub mod metrics;
 pub mod output;
 pub mod p2p;
+pub mod progress;
 pub mod provider;
 pub mod store;
 pub mod torch_env;

@@ -20,7 +20,7 @@ fn main() {
 		.with_env_filter(
 			tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
 		)
-		.with_writer(std::io::stderr)
+		.with_writer(verity_worker::progress::Logs)
 		.with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
 		.init();
 	let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -352,7 +352,7 @@ impl<L: Learner> Trainer<L> {
 			if self.cfg.mode == Mode::Diloco {
 				self.learner.reset_optimizer();
 			}
-			let bar = indicatif::ProgressBar::new(spe).with_message(format!("epoch {epoch}"));
+			let bar = crate::progress::bar(spe, format!("epoch {epoch}"));
 			for s in 0..spe {
 				let g = (epoch - 1) * spe + s;
 				let (grad, loss) = self.local_step(g, rank, n)?;

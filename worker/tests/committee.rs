@@ -22,7 +22,7 @@ fn member(kernel: &KernelDir, input: &Tensor, batch: usize, rule: AggregationRul
 	let mut manifest = kernel.manifest.clone();
 	manifest.record.rule = rule;
 	let mut model = Model::load(manifest, &kernel.archive, Device::Cpu).unwrap();
-	let done = infer::run(&mut model, input, NonZeroUsize::new(batch).unwrap()).unwrap();
+	let done = infer::run(&mut model, input, NonZeroUsize::new(batch).unwrap(), "test").unwrap();
 	Reveal {
 		digest: done.digest.digest,
 		result: Cid::of_raw_bytes(&done.blob),

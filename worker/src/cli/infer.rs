@@ -41,7 +41,7 @@ pub fn run(a: InferArgs) -> anyhow::Result<()> {
 	let data = Dataset::from_bytes(&input_bytes)
 		.with_context(|| format!("dataset {}", a.input.display()))?;
 	let input = infer::input_of(&model, data)?;
-	let done = infer::run(&mut model, &input, a.batch)?;
+	let done = infer::run(&mut model, &input, a.batch, "inference")?;
 	// Computed and checked: now the store (the archive, the input and the output, by CID).
 	let store = ContentStore::open(&a.store)?;
 	store.put(&kernel.archive)?;

@@ -36,7 +36,9 @@ pub struct ProvideArgs {
 	/// Fixed price per work unit, in VER (e.g. 0.012).
 	#[arg(long, value_parser = parse_ver, conflicts_with = "price_factor")]
 	price: Option<u128>,
-	/// Price as a factor of the class's price index at start (default 1.0).
+	/// Price as a factor of the class's price index, followed as the index moves (default 1.0:
+	/// the chain prices each assignment at the index; otherwise the offer is re-set when the
+	/// index moves it by more than 2 %, checked every 10 blocks).
 	#[arg(long, value_parser = parse_factor)]
 	price_factor: Option<u32>,
 	/// Offered capacity in milli-WU/s instead of measuring it with bench-hw at start.

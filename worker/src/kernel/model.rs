@@ -102,6 +102,16 @@ impl Model {
 
 	/// Inference in batches of `batch` rows, returning all outputs on the CPU.
 	pub fn infer(&mut self, input: &Tensor, batch: i64) -> Result<Tensor> {
+		self.infer_with(input, batch, |_| {})
+	}
+
+	/// [`Model::infer`], telling `done` the rows of each batch as it finishes.
+	pub fn infer_with(
+		&mut self,
+		input: &Tensor,
+		batch: i64,
+		mut done: impl FnMut(u64),
+	) -> Result<Tensor> {
 		self.module.set_eval();
 		let out = tch::no_grad(|| -> Result<Tensor> {
 			let n = input.size()[0];
@@ -114,6 +124,7 @@ impl Model {
 						.to_device(Device::Cpu),
 				);
 				at += len;
+				done(len as u64);
 			}
 			Ok(Tensor::cat(&parts, 0))
 		});

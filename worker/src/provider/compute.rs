@@ -77,6 +77,8 @@ pub async fn fetch_blob(
 
 /// What one run needs, fetched.
 pub struct Job {
+	/// The task.
+	pub task: u64,
 	/// The kernel record (from the registry).
 	pub record: KernelSpec,
 	/// Its archive's bytes (checked against the record's CID).
@@ -125,7 +127,7 @@ pub fn run(job: Job, cfg: RunConfig, store: &ContentStore) -> Result<Computed> {
 		// The fault a test provider injects: a different input, so a different output.
 		input = input.flip([0]);
 	}
-	let done = infer::run(&mut model, &input, cfg.batch)?;
+	let done = infer::run(&mut model, &input, cfg.batch, &format!("task {}: run", job.task))?;
 	let output = store.put(&done.blob)?;
 	Ok(Computed {
 		output: output.to_text(),

@@ -35,6 +35,7 @@ use crate::{
 	store::{remote, ContentStore},
 };
 use compute::{Peer, RunConfig};
+use futures::{future::try_join_all, FutureExt};
 use journal::{Computed, JournalFile, RoundRecord};
 use libp2p::{identity::Keypair, multiaddr::Protocol, Multiaddr};
 use setup::{Price, Setup};
@@ -85,12 +86,22 @@ enum Action {
 	Reveal(u64),
 	/// Running task `.0`'s kernel (for the task itself or for a round about it).
 	Compute(u64),
+	/// Re-pricing the offer after the price index moved.
+	Reprice,
 }
+
+/// How often (blocks) a provider pricing by the index checks whether its offer should move.
+const REPRICE_EVERY: u64 = 10;
+
+/// How far (per mille) the offer's price may drift from index × factor before it is re-set.
+const REPRICE_SLACK: u128 = 20;
 
 /// What a finished action reports back to the loop.
 enum Done {
 	/// A transaction went in (with its block number) or failed (logged).
 	Tx(Action, Option<u64>),
+	/// The chain refused it for good: never sent again.
+	Refused(Action),
 	/// A task's result was computed.
 	Computed(u64, Result<Computed>),
 }
@@ -117,6 +128,10 @@ pub struct Daemon {
 	settled: std::collections::HashMap<Action, u64>,
 	/// The block `act` last decided at.
 	now: u64,
+	/// The block from which the offer's price is checked against the index again.
+	reprice_at: u64,
+	/// Actions the chain refused for good (a result too late to verify).
+	refused: HashSet<Action>,
 }
 
 /// The libp2p identity kept in the data directory, created on first start (mode 0600).
@@ -188,6 +203,8 @@ impl Daemon {
 			client: None,
 			settled: Default::default(),
 			now: 0,
+			reprice_at: 0,
+			refused: HashSet::new(),
 		})
 	}
 
@@ -242,15 +259,32 @@ impl Daemon {
 			tokio::select! {
 				block = blocks.next() => {
 					let Some(block) = block else { return Err(invalid!("the node closed the block stream")) };
-					let block = block.map_err(subxt_err)?;
-					// The stream may start with blocks from the last finalised one on: their events
-					// are read (what happened while this daemon was away), but decisions are taken
-					// only at the node's current best block, never on an old state.
-					let best = c.rpc.chain_get_header(None).await.map_err(subxt_err)?.map(|h| h.number);
-					let current = best.is_none_or(|b| block.number() + 1 >= b);
+					// Blocks already waiting behind this one (a daemon short of CPU, or the
+					// stream's catch-up): their events are read, but decisions are taken only at
+					// the newest block in hand, so a slow daemon decides on a state as old as it
+					// is behind, never on none.
+					let mut pending = std::collections::VecDeque::from([block.map_err(subxt_err)?]);
+					let block = loop {
+						while let Some(next) = blocks.next().now_or_never() {
+							let Some(next) = next else { return Err(invalid!("the node closed the block stream")) };
+							pending.push_back(next.map_err(subxt_err)?);
+						}
+						let oldest = pending.pop_front().expect("one block at least");
+						if pending.is_empty() {
+							break oldest;
+						}
+						let at = oldest.at().await.map_err(subxt_err)?;
+						self.observe(&at, false).await?;
+					};
+					let (best, at) = tokio::join!(c.rpc.chain_get_header(None), block.at());
+					let best = best.ok().flatten().map(|h| h.number);
 					self.metrics.provider_blocks_behind.set(best.map_or(0, |b| b.saturating_sub(block.number())) as i64);
-					let at = block.at().await.map_err(subxt_err)?;
+					let at = at.map_err(subxt_err)?;
 					self.metrics.provider_block.set(at.block_number() as i64);
+					// Just (re)connected, the stream replays blocks from the last finalised one:
+					// the first decision waits for the node's best block, so nothing is sent
+					// from a state already overtaken (a result submitted twice, a fee wasted).
+					let current = latest.is_some() || best.is_none_or(|b| block.number() + 1 >= b);
 					self.observe(&at, current).await?;
 					if !current {
 						continue;
@@ -414,6 +448,10 @@ impl Daemon {
 					self.settled.insert(action, number);
 				}
 			}
+			Done::Refused(action) => {
+				self.busy.remove(&action);
+				self.refused.insert(action);
+			}
 			Done::Computed(task, result) => {
 				self.busy.remove(&Action::Compute(task));
 				match result {
@@ -442,7 +480,10 @@ impl Daemon {
 		C: subxt::transactions::Payload + Send + Sync + 'static,
 	{
 		// Included in a block this daemon has not handled yet: its state will show it.
-		if self.settled.get(&action).is_some_and(|b| *b > self.now) || !self.busy.insert(action) {
+		if self.settled.get(&action).is_some_and(|b| *b > self.now)
+			|| self.refused.contains(&action)
+			|| !self.busy.insert(action)
+		{
 			return;
 		}
 		let (submitter, done) = (self.submitter.clone(), self.done_tx.clone());
@@ -456,6 +497,11 @@ impl Daemon {
 						"transaction in block"
 					);
 					Some(inc.number)
+				}
+				Err(e) if e.pallet_error() == Some("TooLateToVerify") => {
+					tracing::warn!(?action, error = %e, "too late for this result to be verified before the job's deadline; not sent again");
+					let _ = done.send(Done::Refused(action));
+					return;
 				}
 				Err(e) => {
 					tracing::warn!(?action, error = %e, "transaction failed");
@@ -471,24 +517,20 @@ impl Daemon {
 		let now = at.block_number();
 		self.now = now;
 		self.settled.retain(|_, b| *b > now);
-		let storage = at.storage();
 		// Ids below these were opened by this block: missing from storage means ended.
-		let next_task = storage
-			.fetch(api::storage().marketplace().next_task(), ())
-			.await
-			.map_err(subxt_err)?
-			.decode()
-			.map_err(subxt_err)?;
-		let next_round = storage
-			.fetch(api::storage().proof_of_compute().next_round(), ())
-			.await
-			.map_err(subxt_err)?
-			.decode()
-			.map_err(subxt_err)?;
+		let (next_task, next_round) = tokio::try_join!(
+			chain::read(at, api::storage().marketplace().next_task(), ()),
+			chain::read(at, api::storage().proof_of_compute().next_round(), ()),
+		)?;
+		let (next_task, next_round) = (next_task.unwrap_or(0), next_round.unwrap_or(0));
 		let mut by_state = [0i64; 4];
 		let ids: Vec<u64> = self.tasks.iter().copied().collect();
-		for id in ids {
-			let entry = chain::read(at, api::storage().marketplace().tasks(), (id,)).await?;
+		// One round trip's latency for all of them, not one per task.
+		let entries = try_join_all(
+			ids.iter().map(|id| chain::read(at, api::storage().marketplace().tasks(), (*id,))),
+		)
+		.await?;
+		for (id, entry) in ids.into_iter().zip(entries) {
 			let Some(task) = entry.filter(|t| t.provider == self.me) else {
 				if id >= next_task {
 					continue; // Not opened at this block (a fork that has not seen it yet).
@@ -537,14 +579,36 @@ impl Daemon {
 				TaskState::Verified => by_state[3] += 1,
 			}
 		}
+		if matches!(self.cfg.price, Price::Index { permille } if permille != 1000)
+			&& now >= self.reprice_at
+		{
+			self.reprice_at = now + REPRICE_EVERY;
+			self.reprice(at).await;
+		}
 		for (i, state) in ["assigned", "accepted", "submitted", "verified"].iter().enumerate() {
 			self.metrics.provider_tasks.with_label_values(&[state]).set(by_state[i]);
 		}
 		let rounds: Vec<(u64, RoundRecord)> =
 			self.journal.state.rounds.iter().map(|(k, v)| (*k, v.clone())).collect();
+		let poc = || api::storage().proof_of_compute();
+		let (states, commits, reveals) = tokio::try_join!(
+			try_join_all(rounds.iter().map(|(id, _)| chain::read(at, poc().rounds(), (*id,)))),
+			try_join_all(rounds.iter().map(|(id, _)| chain::read(
+				at,
+				poc().commits(),
+				(*id, self.me)
+			))),
+			try_join_all(rounds.iter().map(|(id, _)| chain::read(
+				at,
+				poc().reveals(),
+				(*id, self.me)
+			))),
+		)?;
 		let mut changed = false;
-		for (id, rec) in rounds {
-			let round = chain::read(at, api::storage().proof_of_compute().rounds(), (id,)).await?;
+		for (((id, rec), round), (committed, revealed)) in
+			rounds.into_iter().zip(states).zip(commits.into_iter().zip(reveals))
+		{
+			let (committed, revealed) = (committed.is_some(), revealed.is_some());
 			let Some(round) = round else {
 				if id >= next_round || !self.gone_when_final(true, id).await? {
 					// Not opened at this block, or closed only in blocks a reorg may undo: keep
@@ -557,11 +621,6 @@ impl Daemon {
 			};
 			let (commit_end, reveal_end) =
 				(u64::from(round.commit_end), u64::from(round.reveal_end));
-			let committed = storage
-				.try_fetch(api::storage().proof_of_compute().commits(), (id, self.me))
-				.await
-				.map_err(subxt_err)?
-				.is_some();
 			if now < commit_end && !committed {
 				// Own result first (the provider's seat), else run the task again.
 				let computed = rec.computed.clone().or_else(|| {
@@ -598,11 +657,6 @@ impl Daemon {
 					api::tx().proof_of_compute().commit(id, subxt::utils::H256(commitment.0)),
 				);
 			} else if committed && now >= commit_end && now < reveal_end {
-				let revealed = storage
-					.try_fetch(api::storage().proof_of_compute().reveals(), (id, self.me))
-					.await
-					.map_err(subxt_err)?
-					.is_some();
 				if let (false, Some(c), Some(n)) = (revealed, &rec.computed, &rec.nonce) {
 					use api::runtime_types::bounded_collections::bounded_vec::BoundedVec;
 					self.send(
@@ -623,6 +677,23 @@ impl Daemon {
 		}
 		self.metrics.provider_rounds.set(self.journal.state.rounds.len() as i64);
 		Ok(())
+	}
+
+	/// Moves the offer's price to index × factor when the index has moved it beyond the slack.
+	async fn reprice(&mut self, at: &AtBlock) {
+		match self.offer_change(at, REPRICE_SLACK).await {
+			Ok(Some(setup::OfferChange { id: Some(id), capacity, price })) => {
+				tracing::info!(offer = id, price = %setup::PriceText(&price), "the price index moved; re-pricing the offer");
+				let (min_job, max_job) = (self.cfg.min_job, self.cfg.max_job);
+				self.send(
+					Action::Reprice,
+					api::tx().marketplace().update_offer(id, capacity, price, min_job, max_job),
+				);
+			}
+			// Gone (withdrawn by the operator): not re-published behind their back.
+			Ok(_) => {}
+			Err(e) => tracing::warn!(error = %e, "cannot read the price index; offer left as is"),
+		}
 	}
 
 	/// Whether round (`round`) or task `id` is over in the finalised state, which no reorg undoes:
@@ -743,13 +814,18 @@ async fn gather(at: &AtBlock, net: &Net, store: &ContentStore, id: u64) -> Resul
 			}
 		}
 	}
+	let bar = crate::progress::bar(1 + inputs.0.len() as u64, format!("task {id}: fetch"));
 	let archive = compute::fetch_blob(net, store, &record.archive, &peers).await?;
+	bar.inc(1);
 	let mut blobs = Vec::new();
 	for cid in &inputs.0 {
 		let cid: Cid = shared("input CID", cid)?;
 		blobs.push(compute::fetch_blob(net, store, &cid, &peers).await?);
+		bar.inc(1);
 	}
+	bar.finish_and_clear();
 	Ok(compute::Job {
+		task: id,
 		record,
 		archive,
 		inputs: blobs,

@@ -18,7 +18,8 @@ use verity_primitives::currency::VER;
 pub enum Price {
 	/// A fixed price per WU, in the smallest unit.
 	Fixed(u128),
-	/// The class's price index at start times this factor (per mille), as a fixed price.
+	/// The class's price index times this factor (per mille): at 1000 the chain's own
+	/// `FollowIndex`; otherwise a fixed price, re-set when the index moves it by more than 2 %.
 	Index {
 		/// Per mille of the index.
 		permille: u32,
@@ -88,61 +89,38 @@ impl Daemon {
 			tracing::info!("registered as a verifier");
 		}
 		// Offer.
-		let price = match self.cfg.price {
-			Price::Fixed(p) => p,
-			Price::Index { permille } => {
-				let index = storage
-					.fetch(api::storage().marketplace().price_index(), (self.cfg.class,))
-					.await
-					.map_err(subxt_err)?
-					.decode()
-					.map_err(subxt_err)?;
-				(index / 1000).saturating_mul(permille.into()).max(1)
+		match self.offer_change(at, 0).await? {
+			None => tracing::info!("offer on chain is current"),
+			Some(change) => {
+				let OfferChange { id, capacity, price } = change;
+				let (class, min_job, max_job) =
+					(self.cfg.class, self.cfg.min_job, self.cfg.max_job);
+				match id {
+					None => {
+						self.submitter
+							.submit(&api::tx().marketplace().publish_offer(
+								class,
+								capacity,
+								price.clone(),
+								min_job,
+								max_job,
+							))
+							.await?
+					}
+					Some(id) => {
+						self.submitter
+							.submit(&api::tx().marketplace().update_offer(
+								id,
+								capacity,
+								price.clone(),
+								min_job,
+								max_job,
+							))
+							.await?
+					}
+				};
+				tracing::info!(offer = ?id, class, capacity_milli_wu_s = capacity, price = %PriceText(&price), "offer put on chain");
 			}
-		};
-		let (class, capacity, min_job, max_job) =
-			(self.cfg.class, self.cfg.capacity, self.cfg.min_job, self.cfg.max_job);
-		let existing =
-			chain::read(at, api::storage().marketplace().provider_offers(), (me, class)).await?;
-		let offer = match existing {
-			Some(id) => chain::read(at, api::storage().marketplace().offers(), (id,))
-				.await?
-				.map(|o| (id, o)),
-			None => None,
-		};
-		match offer {
-			None => {
-				self.submitter
-					.submit(&api::tx().marketplace().publish_offer(
-						class,
-						capacity,
-						PriceSpec::Fixed(price),
-						min_job,
-						max_job,
-					))
-					.await?;
-				tracing::info!(class, capacity_milli_wu_s = capacity, price = %ver(price), "offer published");
-			}
-			Some((id, o))
-				if o.capacity != capacity
-					|| o.price != PriceSpec::Fixed(price)
-					|| o.min_job != min_job
-					|| o.max_job != max_job =>
-			{
-				// An offer with open tasks may only grow: keep the larger capacity until then.
-				let capacity = if o.open_tasks > 0 { capacity.max(o.capacity) } else { capacity };
-				self.submitter
-					.submit(&api::tx().marketplace().update_offer(
-						id,
-						capacity,
-						PriceSpec::Fixed(price),
-						min_job,
-						max_job,
-					))
-					.await?;
-				tracing::info!(offer = id, capacity_milli_wu_s = capacity, price = %ver(price), "offer updated");
-			}
-			Some((id, _)) => tracing::info!(offer = id, "offer on chain is current"),
 		}
 		// Endpoint.
 		let (peer, addrs) = self.endpoint();
@@ -161,5 +139,79 @@ impl Daemon {
 			tracing::info!(peer = %self.net.peer_id, "endpoint published");
 		}
 		Ok(Setup::Ready)
+	}
+}
+
+/// What the offer on chain must become.
+pub(super) struct OfferChange {
+	/// The offer to update; `None`: publish a new one.
+	pub id: Option<u64>,
+	/// Capacity, milli-WU/s.
+	pub capacity: u64,
+	/// Price.
+	pub price: PriceSpec<u128>,
+}
+
+/// Displays a price spec in VER.
+pub(super) struct PriceText<'a>(pub &'a PriceSpec<u128>);
+
+impl std::fmt::Display for PriceText<'_> {
+	fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+		match self.0 {
+			PriceSpec::Fixed(p) => write!(f, "{} per WU", ver(*p)),
+			PriceSpec::FollowIndex => write!(f, "the class's price index"),
+		}
+	}
+}
+
+impl Daemon {
+	/// The price this provider asks at `at`: fixed, the chain's own index (factor 1), or the
+	/// class's index times the factor as a fixed price.
+	async fn price_at(&self, at: &AtBlock) -> Result<PriceSpec<u128>> {
+		Ok(match self.cfg.price {
+			Price::Fixed(p) => PriceSpec::Fixed(p),
+			Price::Index { permille: 1000 } => PriceSpec::FollowIndex,
+			Price::Index { permille } => {
+				let index =
+					chain::read(at, api::storage().marketplace().price_index(), (self.cfg.class,))
+						.await?
+						.unwrap_or(0);
+				PriceSpec::Fixed((index / 1000).saturating_mul(permille.into()).max(1))
+			}
+		})
+	}
+
+	/// How the chain's offer must change to match this provider's settings at `at`; `None` when
+	/// it matches. A fixed price within `slack_permille` of the wanted one counts as matching (a
+	/// provider following the index does not pay an update for every small move).
+	pub(super) async fn offer_change(
+		&self,
+		at: &AtBlock,
+		slack_permille: u128,
+	) -> Result<Option<OfferChange>> {
+		let (me, class) = (self.me, self.cfg.class);
+		let (price, existing) = tokio::try_join!(self.price_at(at), async {
+			Ok(chain::read(at, api::storage().marketplace().provider_offers(), (me, class)).await?)
+		})?;
+		let capacity = self.cfg.capacity;
+		let Some(id) = existing else {
+			return Ok(Some(OfferChange { id: None, capacity, price }));
+		};
+		let Some(o) = chain::read(at, api::storage().marketplace().offers(), (id,)).await? else {
+			return Ok(Some(OfferChange { id: None, capacity, price }));
+		};
+		let close = match (&o.price, &price) {
+			(PriceSpec::Fixed(have), PriceSpec::Fixed(want)) => {
+				have.abs_diff(*want).saturating_mul(1000) <= want.saturating_mul(slack_permille)
+			}
+			(have, want) => have == want,
+		};
+		// An offer with open tasks may only grow: keep the larger capacity until then.
+		let capacity = if o.open_tasks > 0 { capacity.max(o.capacity) } else { capacity };
+		let same = close
+			&& o.capacity == capacity
+			&& o.min_job == self.cfg.min_job
+			&& o.max_job == self.cfg.max_job;
+		Ok((!same).then_some(OfferChange { id: Some(id), capacity, price }))
 	}
 }
