@@ -40,6 +40,11 @@ pub trait TaskVerifier<AccountId> {
 	fn weight() -> Weight {
 		Weight::zero()
 	}
+	/// The fewest blocks from a submission to its verdict: a submission later than this before
+	/// its job's deadline is refused (its verdict would come after the job ended).
+	fn verification_blocks() -> u32 {
+		0
+	}
 }
 
 /// No verifier: submitted tasks wait for an outcome that never comes, and their jobs are refunded

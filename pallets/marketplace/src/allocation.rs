@@ -35,9 +35,29 @@ fn sort(candidates: &mut [Candidate]) {
 	candidates.sort_by(|a, b| a.price.cmp(&b.price).then(a.key.cmp(&b.key)));
 }
 
-/// Splits `demand` samples cheapest first; `None` if the candidates cannot take them all.
-/// Returns `(index, samples)` pairs, cheapest first, all non-zero.
-pub fn cheapest_first(demand: u64, mut candidates: Vec<Candidate>) -> Option<Vec<(u32, u64)>> {
+/// Splits `demand` samples cheapest first into at most `max_parts` tasks; `None` if no such
+/// split exists. When the cheapest split needs more parts, the `max_parts` largest offers are
+/// split cheapest first instead (feasible whenever any split in that many parts is, since no
+/// other `max_parts` offers hold more; cheapest among those offers, not overall). Returns
+/// `(index, samples)` pairs, cheapest first, all non-zero.
+pub fn cheapest_first(
+	demand: u64,
+	candidates: Vec<Candidate>,
+	max_parts: usize,
+) -> Option<Vec<(u32, u64)>> {
+	match fill(demand, candidates.clone()) {
+		Some(split) if split.len() > max_parts => {
+			let mut largest = candidates;
+			largest.sort_by(|a, b| b.max.cmp(&a.max).then(a.price.cmp(&b.price)));
+			largest.truncate(max_parts);
+			fill(demand, largest)
+		}
+		split => split,
+	}
+}
+
+/// The LP optimum: cheapest offers filled first; `None` if they cannot take `demand`.
+fn fill(demand: u64, mut candidates: Vec<Candidate>) -> Option<Vec<(u32, u64)>> {
 	sort(&mut candidates);
 	let mut left = demand;
 	let mut out = Vec::new();
@@ -156,7 +176,7 @@ mod tests {
 		for _ in 0..3_000 {
 			let c = random_instance(&mut rng);
 			let demand = 1 + rng.next(20);
-			let got = cheapest_first(demand, c.clone());
+			let got = cheapest_first(demand, c.clone(), usize::MAX);
 			assert_eq!(got.as_ref().map(|a| cost(a, &c)), brute_force_split(demand, &c));
 			if let Some(a) = got {
 				feasible += 1;
@@ -195,11 +215,42 @@ mod tests {
 	}
 
 	#[test]
+	fn cheapest_first_never_splits_into_more_parts_than_allowed() {
+		let mut rng = Lcg(13);
+		let mut fallbacks = 0;
+		for _ in 0..3_000 {
+			let c = random_instance(&mut rng);
+			let demand = 1 + rng.next(20);
+			let parts = 1 + rng.next(3) as usize;
+			let capped = cheapest_first(demand, c.clone(), parts);
+			let free = cheapest_first(demand, c.clone(), usize::MAX);
+			// A split in `parts` parts exists iff the `parts` largest offers hold the demand.
+			let mut sizes: Vec<u64> = c.iter().map(|x| x.max).collect();
+			sizes.sort_by(|a, b| b.cmp(a));
+			let exists = sizes.iter().take(parts).sum::<u64>() >= demand;
+			assert_eq!(capped.is_some(), exists);
+			if let Some(a) = &capped {
+				assert!(a.len() <= parts);
+				assert_eq!(a.iter().map(|(_, x)| x).sum::<u64>(), demand);
+				for (i, x) in a {
+					assert!(*x <= c[*i as usize].max, "capacity exceeded");
+				}
+				match free.as_ref().filter(|f| f.len() <= parts) {
+					// Within the cap: the optimum itself.
+					Some(f) => assert_eq!(a, f),
+					None => fallbacks += 1,
+				}
+			}
+		}
+		assert!(fallbacks > 50, "the fallback was hardly exercised: {fallbacks}");
+	}
+
+	#[test]
 	fn ties_follow_the_random_key() {
 		let c =
 			|index, key| Candidate { index, price: 5, max: 10, key: H256::from_low_u64_be(key) };
-		assert_eq!(cheapest_first(4, vec![c(0, 9), c(1, 3)]), Some(vec![(1, 4)]));
-		assert_eq!(cheapest_first(4, vec![c(0, 2), c(1, 3)]), Some(vec![(0, 4)]));
+		assert_eq!(cheapest_first(4, vec![c(0, 9), c(1, 3)], 2), Some(vec![(1, 4)]));
+		assert_eq!(cheapest_first(4, vec![c(0, 2), c(1, 3)], 2), Some(vec![(0, 4)]));
 	}
 
 	#[test]

@@ -125,6 +125,20 @@ impl<T: Config> Pallet<T> {
 		});
 	}
 
+	/// Takes `entry` out of `block`'s deadlines: an entry that is superseded (a task accepted,
+	/// heartbeating or submitted; a job ended) leaves the index at once, so every task and job
+	/// holds at most one entry and nobody fills blocks with dead ones.
+	fn remove_deadline(block: BlockNumberFor<T>, entry: Deadline) {
+		Deadlines::<T>::mutate_exists(block, |list| {
+			if let Some(l) = list {
+				l.retain(|e| *e != entry);
+				if l.is_empty() {
+					*list = None;
+				}
+			}
+		});
+	}
+
 	fn check_class(class: &ResourceClass<BalanceOf<T>>) -> DispatchResult {
 		ensure!(
 			!class.name.is_empty()
@@ -436,9 +450,11 @@ impl<T: Config> Pallet<T> {
 			if let Some(task) = Tasks::<T>::take(task_id) {
 				if matches!(task.state, TaskState::Assigned | TaskState::Accepted) {
 					Self::unload(task.offer, task.flops);
+					Self::remove_deadline(task.due, Deadline::Task(*task_id));
 				}
 			}
 		}
+		Self::remove_deadline(job.deadline, Deadline::Job(id));
 		Queue::<T>::mutate(|q| q.retain(|j| *j != id));
 		Stats::<T>::mutate(job.class, |s| s.demand = s.demand.saturating_sub(job.flops));
 		T::Kernels::release(&job.kernel);
@@ -486,6 +502,7 @@ impl<T: Config> Pallet<T> {
 		let params = Self::params()?;
 		let now = polkadot_sdk::frame_system::Pallet::<T>::block_number();
 		let due = Self::find_slot(Self::next_due(task.job, now, params.heartbeat_interval), 1)?;
+		Self::remove_deadline(task.due, Deadline::Task(id));
 		task.state = TaskState::Accepted;
 		task.due = due;
 		Tasks::<T>::insert(id, task);
@@ -501,6 +518,7 @@ impl<T: Config> Pallet<T> {
 		let params = Self::params()?;
 		let now = polkadot_sdk::frame_system::Pallet::<T>::block_number();
 		let due = Self::find_slot(Self::next_due(task.job, now, params.heartbeat_interval), 1)?;
+		Self::remove_deadline(task.due, Deadline::Task(id));
 		task.due = due;
 		Tasks::<T>::insert(id, task);
 		Self::push_deadline(due, Deadline::Task(id));
@@ -512,8 +530,17 @@ impl<T: Config> Pallet<T> {
 	pub fn do_submit(who: T::AccountId, id: TaskId, result: Cid) -> DispatchResult {
 		let mut task = Self::own_task(&who, id)?;
 		ensure!(task.state == TaskState::Accepted, Error::<T>::WrongTaskState);
+		let job = Jobs::<T>::get(task.job).ok_or(Error::<T>::UnknownJob)?;
+		// Verification that cannot end before the job's deadline would leave the work unpaid
+		// and the job refunded: refused, so the provider knows now, not after the deadline.
+		let now = polkadot_sdk::frame_system::Pallet::<T>::block_number();
+		ensure!(
+			now.saturating_add(T::Verifier::verification_blocks().into()) < job.deadline,
+			Error::<T>::TooLateToVerify
+		);
 		let info = Self::task_info(&task).ok_or(Error::<T>::UnknownJob)?;
 		T::Verifier::verify(id, &info, &result)?;
+		Self::remove_deadline(task.due, Deadline::Task(id));
 		Self::unload(task.offer, task.flops);
 		task.state = TaskState::Submitted;
 		task.result = Some(result);
@@ -556,13 +583,22 @@ impl<T: Config> Pallet<T> {
 		weight = weight.saturating_add(T::DbWeight::get().reads_writes(1, 1));
 		let mut handled = 0u32;
 		for entry in due {
+			// An entry with nothing to do costs the one read that tells so.
+			weight = weight.saturating_add(T::DbWeight::get().reads(1));
+			if !Self::deadline_acts(entry, now) {
+				continue;
+			}
 			if handled > 0 && weight.saturating_add(per_entry).any_gt(budget) {
-				weight = weight
-					.saturating_add(T::DbWeight::get().reads_writes(u64::from(DEADLINE_PROBE), 1));
+				weight = weight.saturating_add(
+					T::DbWeight::get().reads_writes(u64::from(DEADLINE_PROBE).saturating_add(1), 2),
+				);
 				match Self::find_slot(now.saturating_add(1u32.into()), 1) {
-					Ok(later) => Self::push_deadline(later, entry),
-					// Sixteen full blocks ahead: handle it now rather than lose it.
-					Err(_) => Self::handle_deadline(entry, now),
+					Ok(later) => Self::postpone(entry, later),
+					// Sixteen full blocks ahead: handle it now (and count it) rather than lose it.
+					Err(_) => {
+						weight = weight.saturating_add(per_entry);
+						Self::handle_deadline(entry, now);
+					}
 				}
 				continue;
 			}
@@ -587,8 +623,13 @@ impl<T: Config> Pallet<T> {
 			match Self::allocate(job, now) {
 				Ok(true) => {}
 				Ok(false) => retry.push(job),
-				// A job that vanished or cannot be read is dropped from the queue.
-				Err(_) => {}
+				// A job still queued stays in the queue (a full deadline window passes); only
+				// one that vanished or runs leaves it.
+				Err(_) => {
+					if Jobs::<T>::get(job).is_some_and(|j| j.status == JobStatus::Queued) {
+						retry.push(job);
+					}
+				}
 			}
 		}
 		for job in retry {
@@ -599,8 +640,40 @@ impl<T: Config> Pallet<T> {
 		weight
 	}
 
-	/// A task whose next step is overdue misses it; a job past its deadline fails. Entries left
-	/// behind by a task that moved on (accepted, heartbeat, submitted) are ignored.
+	/// Whether handling `entry` at `now` does anything (one read): its task is still open and
+	/// due, or its job still exists.
+	fn deadline_acts(entry: Deadline, now: BlockNumberFor<T>) -> bool {
+		match entry {
+			Deadline::Task(id) => Tasks::<T>::get(id).is_some_and(|t| {
+				t.due <= now && matches!(t.state, TaskState::Assigned | TaskState::Accepted)
+			}),
+			Deadline::Job(id) => Jobs::<T>::contains_key(id),
+		}
+	}
+
+	/// Moves an entry the hook has no room for to `later`, and the task's due or the job's
+	/// deadline with it (so it stays the one entry, where removal looks for it).
+	fn postpone(entry: Deadline, later: BlockNumberFor<T>) {
+		match entry {
+			Deadline::Task(id) => Tasks::<T>::mutate(id, |t| {
+				if let Some(t) = t {
+					t.due = later;
+				}
+			}),
+			Deadline::Job(id) => Jobs::<T>::mutate(id, |j| {
+				if let Some(j) = j {
+					j.deadline = later;
+				}
+			}),
+		}
+		Self::push_deadline(later, entry);
+	}
+
+	/// A task whose next step is overdue misses it; a job past its deadline fails, paying what
+	/// was verified. (A provider that accepted and heartbeated to the deadline is not slashed:
+	/// it may have been kept from delivering by the buyer, e.g. inputs nobody serves, and has no
+	/// way yet to decline; see finding 9 of the security review.) Entries left behind by a task
+	/// that moved on are ignored.
 	fn handle_deadline(entry: Deadline, now: BlockNumberFor<T>) {
 		match entry {
 			Deadline::Task(id) => {
@@ -614,12 +687,7 @@ impl<T: Config> Pallet<T> {
 			}
 			Deadline::Job(id) => {
 				if let Some(job) = Jobs::<T>::get(id) {
-					let refund = Self::end_job(id, &job);
-					Self::deposit_event(Event::JobFailed {
-						job: id,
-						refund,
-						reason: FailReason::DeadlinePassed,
-					});
+					Self::fail(id, &job, FailReason::DeadlinePassed);
 				}
 			}
 		}
@@ -764,7 +832,9 @@ impl<T: Config> Pallet<T> {
 		);
 		let plain: Vec<Candidate> = found.iter().map(|(c, ..)| *c).collect();
 		let allocation = match &job.kind {
-			JobKind::Inference { .. } => allocation::cheapest_first(job.samples, plain),
+			JobKind::Inference { .. } => {
+				allocation::cheapest_first(job.samples, plain, T::MaxTasksPerJob::get() as usize)
+			}
 			JobKind::Training { group_size, .. } => {
 				allocation::cheapest_group(&allocation::shards(job.samples, *group_size), plain)
 			}
@@ -836,7 +906,7 @@ impl<T: Config> Pallet<T> {
 	fn missed(id: TaskId, task: TaskEntry<T>, now: BlockNumberFor<T>) {
 		let penalty = Params::<T>::get().map(|p| p.missed_deadline_penalty).unwrap_or_default();
 		let slashed = T::Staking::slash(&task.provider, penalty, SlashReason::MissedDeadline);
-		Self::unload(task.offer, task.flops);
+		// Its offer is unloaded by `reassign` (moved) or `end_job` (failed): once, either way.
 		Self::deposit_event(Event::DeadlineMissed {
 			task: id,
 			provider: task.provider.clone(),
@@ -845,17 +915,12 @@ impl<T: Config> Pallet<T> {
 		Self::reassign(id, task, now);
 	}
 
-	/// Gives a task to the cheapest other candidate, or fails its job.
+	/// Gives a task to the cheapest other candidate, or fails its job. `task` is as stored: an
+	/// open one (missed) still loads its offer until it moves; a submitted one (rejected) no
+	/// longer does.
 	fn reassign(id: TaskId, mut task: TaskEntry<T>, now: BlockNumberFor<T>) {
 		let Some(mut job) = Jobs::<T>::get(task.job) else { return };
-		let fail = |job: &Job<T>| {
-			let refund = Self::end_job(task.job, job);
-			Self::deposit_event(Event::JobFailed {
-				job: task.job,
-				refund,
-				reason: FailReason::NoProvider,
-			});
-		};
+		let fail = |job: &Job<T>| Self::fail(task.job, job, FailReason::NoProvider);
 		let Ok(params) = Self::params() else { return fail(&job) };
 		if job.excluded.try_push(task.provider.clone()).is_err()
 			|| task.reassignments >= params.max_reassignments
@@ -876,6 +941,9 @@ impl<T: Config> Pallet<T> {
 		else {
 			return fail(&job);
 		};
+		if matches!(task.state, TaskState::Assigned | TaskState::Accepted) {
+			Self::unload(task.offer, task.flops);
+		}
 		task.provider = offer.provider.clone();
 		task.offer = *offer_id;
 		task.price = *price;
@@ -891,6 +959,26 @@ impl<T: Config> Pallet<T> {
 
 	/// Pays a job whose tasks are all verified and ends it.
 	fn complete(id: JobId, job: &Job<T>) {
+		let (paid, fees, verifiers, rest) = Self::pay_verified(job);
+		let refund = Self::end_job(id, &rest);
+		Self::deposit_event(Event::JobCompleted { job: id, paid, fee: fees, verifiers, refund });
+	}
+
+	/// Ends a job that cannot complete: its verified tasks are paid as if it had (verified work
+	/// is never given away), the rest of the escrow goes back to the buyer.
+	fn fail(id: JobId, job: &Job<T>, reason: FailReason) {
+		let (paid, fee, verifiers, rest) = Self::pay_verified(job);
+		if !(paid.is_zero() && fee.is_zero() && verifiers.is_zero()) {
+			Self::deposit_event(Event::VerifiedTasksPaid { job: id, paid, fee, verifiers });
+		}
+		let refund = Self::end_job(id, &rest);
+		Self::deposit_event(Event::JobFailed { job: id, refund, reason });
+	}
+
+	/// Pays every verified task of `job` from its escrow: the provider its cost less the
+	/// protocol fee, the fee, the verifiers that agreed the margin. Returns what went to each and
+	/// the job with the budget left.
+	fn pay_verified(job: &Job<T>) -> (BalanceOf<T>, BalanceOf<T>, BalanceOf<T>, Job<T>) {
 		let params = Params::<T>::get();
 		let fee_rate = params.map_or(Perbill::zero(), |p| p.protocol_fee);
 		let margin_rate = params.map_or(Perbill::zero(), |p| p.verification_margin);
@@ -915,6 +1003,9 @@ impl<T: Config> Pallet<T> {
 		let (mut paid, mut fees, mut verifiers) =
 			(BalanceOf::<T>::zero(), BalanceOf::<T>::zero(), BalanceOf::<T>::zero());
 		for task in job.tasks.iter().filter_map(Tasks::<T>::get) {
+			if task.state != TaskState::Verified {
+				continue;
+			}
 			let cost = Self::cost_of(task.flops, task.price).unwrap_or_default();
 			let fee = fee_rate.mul_floor(cost);
 			paid = paid.saturating_add(pay(&task.provider, cost.saturating_sub(fee)));
@@ -929,8 +1020,7 @@ impl<T: Config> Pallet<T> {
 		let spent = paid.saturating_add(fees).saturating_add(verifiers);
 		let mut rest = job.clone();
 		rest.budget = job.budget.saturating_sub(spent);
-		let refund = Self::end_job(id, &rest);
-		Self::deposit_event(Event::JobCompleted { job: id, paid, fee: fees, verifiers, refund });
+		(paid, fees, verifiers, rest)
 	}
 
 	/// Storage invariants: each buyer's escrow hold equals the budgets of its open jobs; each
@@ -1051,12 +1141,7 @@ impl<T: Config> TaskOutcome<T::AccountId> for Pallet<T> {
 		let task = Tasks::<T>::get(id).ok_or(Error::<T>::UnknownTask)?;
 		ensure!(task.state == TaskState::Submitted, Error::<T>::WrongTaskState);
 		let job = Jobs::<T>::get(task.job).ok_or(Error::<T>::UnknownJob)?;
-		let refund = Self::end_job(task.job, &job);
-		Self::deposit_event(Event::JobFailed {
-			job: task.job,
-			refund,
-			reason: FailReason::NotVerified,
-		});
+		Self::fail(task.job, &job, FailReason::NotVerified);
 		Ok(())
 	}
 

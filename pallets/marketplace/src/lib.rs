@@ -52,8 +52,8 @@
 //! then send a [`heartbeat`](Pallet::heartbeat) or [`submit_result`](Pallet::submit_result) at
 //! least every `heartbeat_interval` blocks. A missed step slashes `missed_deadline_penalty` of its
 //! stake (reason `MissedDeadline`), excludes it from the job, and reassigns the task to the next
-//! cheapest candidate; after `max_reassignments`, or with no candidate left, the job fails and
-//! the buyer is refunded in full.
+//! cheapest candidate; after `max_reassignments`, or with no candidate left, the job fails: its
+//! verified tasks are paid (see Completion) and the rest is refunded.
 //!
 //! ## Completion
 //!
@@ -61,8 +61,26 @@
 //! back through [`TaskOutcome`]: a rejected task is reassigned; once every task of a job is
 //! verified, each provider is paid its work at its agreed price less the protocol fee, the fee
 //! goes to [`Config::FeeDestination`], the verifiers credited for each task share its
-//! verification margin, and the rest is refunded. A job not verified by its deadline is refunded
-//! in full.
+//! verification margin, and the rest is refunded. A job that fails (deadline, no provider, not
+//! verified) pays its verified tasks the same way (`VerifiedTasksPaid`) and refunds the rest. A
+//! result is refused (`TooLateToVerify`) when verification
+//! ([`TaskVerifier::verification_blocks`](verity_primitives::market::TaskVerifier)) could not
+//! end before the job's deadline.
+//!
+//! ## Defences (security review of the pallets, findings 5, 7, 10, 14)
+//!
+//! - **Deadline index** (5): every task and job holds at most one entry in [`Deadlines`]; an
+//!   entry superseded by an accept, heartbeat, submission or the job's end is removed at once
+//!   (`post_job` + `cancel_job` leaves nothing behind), an entry the hook postpones carries the
+//!   task's due or the job's deadline with it, an entry with nothing left to do costs one read,
+//!   and entries handled when no later block has room are weighed.
+//! - **Verified work is paid** (7): a job's end by deadline or failure never refunds work the
+//!   committee verified, so a buyer cannot get results free by starving one task.
+//! - **One unload per task** (10): a missed task's offer is unloaded when the task moves
+//!   (reassigned) or its job ends, once.
+//! - **No job dropped by allocation** (14): an inference job is split into at most
+//!   `MaxTasksPerJob` tasks (over the largest offers when the cheapest would need more); a job
+//!   allocation fails for is kept in the queue, never lost while `Queued`.
 //!
 //! ## Example
 //!
@@ -490,7 +508,8 @@ pub mod pallet {
 			/// Refunded to the buyer.
 			refund: BalanceOf<T>,
 		},
-		/// A job could not be placed or verified in time; the buyer was refunded in full.
+		/// A job could not be placed or verified in time; what its verified tasks were not paid
+		/// (`VerifiedTasksPaid`) was refunded to the buyer.
 		JobFailed {
 			/// The job.
 			job: JobId,
@@ -498,6 +517,18 @@ pub mod pallet {
 			refund: BalanceOf<T>,
 			/// Why.
 			reason: FailReason,
+		},
+		/// A job that is failing paid its verified tasks first (the rest is refunded by the
+		/// `JobFailed` that follows).
+		VerifiedTasksPaid {
+			/// The job.
+			job: JobId,
+			/// Paid to providers (after the fee).
+			paid: BalanceOf<T>,
+			/// Protocol fee.
+			fee: BalanceOf<T>,
+			/// Paid to verifiers.
+			verifiers: BalanceOf<T>,
 		},
 		/// An account published or changed how its worker is reached.
 		EndpointSet {
@@ -581,6 +612,8 @@ pub mod pallet {
 		InvalidEndpoint,
 		/// The account has no endpoint.
 		NoEndpoint,
+		/// Verification of a result submitted now would not end before the job's deadline.
+		TooLateToVerify,
 	}
 
 	/// Why a job failed.

@@ -141,6 +141,9 @@ impl TaskVerifier<AccountId> for MockVerifier {
 		SUBMITTED.with(|s| s.borrow_mut().push((task, info.clone(), *result)));
 		Ok(())
 	}
+	fn verification_blocks() -> u32 {
+		VerificationBlocks::get()
+	}
 }
 
 /// Randomness from a seed the test sets.
@@ -164,6 +167,8 @@ parameter_types! {
 	pub const Treasury: AccountId = 99;
 	/// Tests lower it to see deadlines spread over blocks.
 	pub static DeadlineBudget: Weight = Weight::MAX;
+	/// Blocks verification takes (0: instant).
+	pub static VerificationBlocks: u32 = 0;
 }
 
 impl pallet_marketplace::Config for Test {
@@ -269,6 +274,7 @@ pub fn new_test_ext() -> sp_io::TestExternalities {
 		MockVerifier::refuse(false);
 		MockRandomness::set_seed(0);
 		DeadlineBudget::set(Weight::MAX);
+		VerificationBlocks::set(0);
 		for p in [CAROL, DAVE, EVE] {
 			MockStake::set(p, 1_000);
 		}

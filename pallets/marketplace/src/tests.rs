@@ -952,3 +952,181 @@ fn an_empty_endpoint_or_one_nobody_can_pay_for_is_refused() {
 		);
 	});
 }
+
+// ---------------------------------------------------------------- security review findings
+// Each test is named after its finding in the pallets' security review and plays the attack:
+// on the code before the fix it fails at the assertion the comment marks.
+
+/// Finding 5: `post_job` + `cancel_job` and repeated heartbeats used to leave dead entries in
+/// the deadline index until 16 blocks were full; then honest providers' `accept_task` failed
+/// with `DeadlinesFull` and they were slashed. Superseded entries now leave the index at once.
+#[test]
+fn finding_5_cancelled_jobs_and_heartbeats_cannot_fill_the_deadline_index() {
+	build_and_execute(|| {
+		let k = kernel(FWD, TRAIN);
+		offer(CAROL, CPU, 1_000, 30);
+		assert_ok!(Market::post_job(signed(ALICE), k, CPU, inference(1, 1), 100, 50, 100));
+		// The attacker fills blocks 7..=22 (8 entries each, 16 blocks of probing).
+		for _ in 0..(8 * 16) {
+			assert_ok!(Market::post_job(signed(BOB), k, CPU, inference(1, 1), 100, 1, 7));
+			assert_ok!(Market::cancel_job(signed(BOB), NextJob::<Test>::get() - 1));
+		}
+		let entries = || {
+			Deadlines::<Test>::iter()
+				.flat_map(|(b, l)| l.into_iter().map(move |e| (b, e)))
+				.collect::<Vec<_>>()
+		};
+		assert_eq!(entries(), vec![(100, Deadline::Job(0))], "only the live job's deadline");
+		run_to_block(2);
+		// Before the fix: DeadlinesFull here, and a slash at block 5.
+		assert_ok!(Market::accept_task(signed(CAROL), 0));
+		for b in 3..40 {
+			run_to_block(b);
+			assert_ok!(Market::heartbeat(signed(CAROL), 0));
+		}
+		let of_task: Vec<_> =
+			entries().into_iter().filter(|(_, e)| *e == Deadline::Task(0)).collect();
+		assert_eq!(of_task, vec![(task(0).due, Deadline::Task(0))], "one entry per task");
+		assert!(MockStake::slashes().is_empty());
+		// Submitted: the task's entry goes; ended: the job's.
+		assert_ok!(Market::submit_result(signed(CAROL), 0, cid(b"out")));
+		assert_eq!(entries(), vec![(100, Deadline::Job(0))]);
+	});
+}
+
+/// Finding 5: an entry with nothing to do used to be charged the worst case (a missed task
+/// reassigned over every offer), so a block drained about ten of them; it now costs one read.
+#[test]
+fn finding_5_stale_deadline_entries_cost_one_read_each() {
+	use crate::weights::WeightInfo;
+	use polkadot_sdk::frame_support::traits::Hooks;
+	build_and_execute(|| {
+		let per_entry = <() as WeightInfo>::on_initialize_task_missed(8)
+			.max(<() as WeightInfo>::on_initialize_job_failed(4));
+		// A budget for one acting entry: before the fix, seven of these eight moved on.
+		DeadlineBudget::set(per_entry.saturating_mul(2));
+		let stale: Vec<Deadline> = (100..108).map(Deadline::Task).collect();
+		Deadlines::<Test>::insert(3, BoundedVec::try_from(stale).unwrap());
+		System::set_block_number(2);
+		let base = Market::on_initialize(2);
+		System::set_block_number(3);
+		let w = Market::on_initialize(3);
+		// One read each (the mock's database weights are zero): less than one acting entry.
+		assert!(w.saturating_sub(base).all_lt(per_entry), "{w:?} over {base:?}");
+		assert!(Deadlines::<Test>::iter().next().is_none(), "all handled, none moved on");
+	});
+}
+
+/// Finding 7: at a job's deadline the buyer used to be refunded in full, even for tasks that
+/// were verified: a buyer whose sybil took one task and only heartbeated got every other
+/// provider's verified results free. Verified work is now paid whatever becomes of the job.
+#[test]
+fn finding_7_a_job_deadline_pays_verified_work() {
+	build_and_execute(|| {
+		let k = kernel(FWD, TRAIN);
+		offer(DAVE, CPU, 1_000, 20); // the buyer's sybil: cheapest, gets task 0
+		offer(CAROL, CPU, 1_000, 30);
+		assert_ok!(Market::post_job(signed(ALICE), k, CPU, training(1, 2), 200, 50, 100));
+		run_to_block(2);
+		assert_eq!((task(0).provider, task(1).provider), (DAVE, CAROL));
+		let (carol0, eve0) = (Balances::free_balance(CAROL), Balances::free_balance(EVE));
+		accept_and_submit(1);
+		assert_ok!(<Market as TaskOutcome<_>>::task_verified(1, Cid::of_raw_bytes(b"r"), &[EVE]));
+		assert_ok!(Market::accept_task(signed(DAVE), 0));
+		for b in (6..100).step_by(4) {
+			run_to_block(b);
+			assert_ok!(Market::heartbeat(signed(DAVE), 0));
+		}
+		run_to_block(100);
+		// Task 1: 3 WU at 30 = 90; 10 % fee; 20 % margin to Eve. Budget 6 WU × 50 + 20 % = 360.
+		System::assert_has_event(
+			Event::VerifiedTasksPaid { job: 0, paid: 81, fee: 9, verifiers: 18 }.into(),
+		);
+		System::assert_has_event(
+			Event::JobFailed { job: 0, refund: 252, reason: FailReason::DeadlinePassed }.into(),
+		);
+		// Before the fix: Carol and Eve unpaid, refund 360.
+		assert_eq!(Balances::free_balance(CAROL), carol0 + 81);
+		assert_eq!(Balances::free_balance(EVE), eve0 + 18);
+		assert_eq!(escrow(ALICE), 0);
+	});
+}
+
+/// Finding 7: a result whose verification cannot end before the job's deadline is refused when
+/// submitted, not lost unpaid after it.
+#[test]
+fn finding_7_a_result_too_late_to_verify_is_refused() {
+	build_and_execute(|| {
+		VerificationBlocks::set(10);
+		let k = kernel(FWD, TRAIN);
+		offer(CAROL, CPU, 1_000, 30);
+		assert_ok!(Market::post_job(signed(ALICE), k, CPU, inference(1, 1), 100, 50, 30));
+		run_to_block(2);
+		assert_ok!(Market::accept_task(signed(CAROL), 0));
+		for b in (5..=17).step_by(4) {
+			run_to_block(b);
+			assert_ok!(Market::heartbeat(signed(CAROL), 0));
+		}
+		run_to_block(20); // 20 + 10 blocks of verification reach the deadline (30)
+		assert_noop!(
+			Market::submit_result(signed(CAROL), 0, cid(b"out")),
+			Error::<Test>::TooLateToVerify
+		);
+		VerificationBlocks::set(9);
+		assert_ok!(Market::submit_result(signed(CAROL), 0, cid(b"out")));
+	});
+}
+
+/// Finding 10: a missed task whose job then failed was unloaded twice, so its offer's
+/// `open_tasks` dropped by two and the offer could be withdrawn under another open task.
+#[test]
+fn finding_10_a_missed_task_whose_job_fails_is_unloaded_once() {
+	build_and_execute(|| {
+		let k = kernel(FWD, TRAIN);
+		let o = offer(DAVE, CPU, 1_000, 20);
+		assert_ok!(Market::post_job(signed(ALICE), k, CPU, inference(1, 1), 100, 50, 100));
+		assert_ok!(Market::post_job(signed(BOB), k, CPU, inference(1, 1), 100, 50, 100));
+		run_to_block(2);
+		assert_eq!(Offers::<Test>::get(o).unwrap().open_tasks, 2);
+		assert_ok!(Market::accept_task(signed(DAVE), 1));
+		run_to_block(5); // task 0 missed, no other candidate: job 0 fails
+		System::assert_has_event(
+			Event::JobFailed { job: 0, refund: 60, reason: FailReason::NoProvider }.into(),
+		);
+		// Before the fix: 0, and the withdrawal below went through.
+		assert_eq!(Offers::<Test>::get(o).unwrap().open_tasks, 1);
+		assert_noop!(Market::withdraw_offer(signed(DAVE), o), Error::<Test>::OfferBusy);
+	});
+}
+
+/// Finding 14: a job the allocator split over more offers than `MaxTasksPerJob` left the queue
+/// but stayed `Queued` (escrow held until its deadline, `try_state` broken). It now waits in the
+/// queue and is placed once few enough offers can take it.
+#[test]
+fn finding_14_a_job_needing_more_tasks_than_allowed_stays_queued() {
+	build_and_execute(|| {
+		let k = kernel(FWD, TRAIN);
+		// Five small offers (MaxTasksPerJob = 4): each takes 235 of the job's 1 000 samples
+		// before its deadline, four take 940.
+		for who in [CAROL, DAVE, EVE, 7, 8] {
+			MockStake::set(who, 1_000);
+			offer(who, CPU, 4, 10);
+		}
+		assert_ok!(Market::post_job(signed(ALICE), k, CPU, inference(1, 1), 1_000, 50, 100));
+		run_to_block(2);
+		// Before the fix: the queue was empty here and `try_state` failed.
+		assert_eq!(Queue::<Test>::get().to_vec(), vec![0]);
+		assert_eq!(Jobs::<Test>::get(0).unwrap().status, JobStatus::Queued);
+		Market::do_try_state().unwrap();
+		// A large offer arrives: four tasks suffice.
+		MockStake::set(9, 1_000);
+		<Balances as polkadot_sdk::frame_support::traits::fungible::Mutate<_>>::set_balance(
+			&9, INITIAL,
+		);
+		offer(9, CPU, 1_000, 40);
+		run_to_block(3);
+		let job = Jobs::<Test>::get(0).unwrap();
+		assert_eq!(job.status, JobStatus::Running);
+		assert_eq!(job.tasks.len(), 4);
+	});
+}

@@ -632,4 +632,13 @@ impl<T: Config> TaskVerifier<T::AccountId> for Pallet<T> {
 	fn weight() -> Weight {
 		T::WeightInfo::open_round(T::MaxVerifiers::get())
 	}
+
+	/// The commit and reveal windows and the closing block.
+	fn verification_blocks() -> u32 {
+		Params::<T>::get().map_or(0, |p| {
+			let blocks =
+				p.commit_window.saturating_add(p.reveal_window).saturating_add(1u32.into());
+			blocks.try_into().unwrap_or(u32::MAX)
+		})
+	}
 }
