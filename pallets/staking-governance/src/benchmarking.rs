@@ -195,7 +195,7 @@ mod benchmarks {
 
 	#[benchmark]
 	fn vote() {
-		let index = proposal_with_votes::<T>(T::MaxVotesPerProposal::get().saturating_sub(1));
+		let index = proposal_with_votes::<T>(T::MaxVotesClearedPerBlock::get().saturating_sub(1));
 		let who = bonded::<T>("staker", 0);
 
 		#[extrinsic_call]
@@ -206,7 +206,7 @@ mod benchmarks {
 
 	#[benchmark]
 	fn cancel_proposal(
-		v: Linear<0, { T::MaxVotesPerProposal::get() }>,
+		v: Linear<0, { T::MaxVotesClearedPerBlock::get() }>,
 	) -> Result<(), BenchmarkError> {
 		let origin =
 			T::CancelOrigin::try_successful_origin().map_err(|_| BenchmarkError::Weightless)?;
@@ -263,7 +263,7 @@ mod benchmarks {
 
 	/// Tallying one proposal with `v` votes that is rejected (deposit returned, votes cleared).
 	#[benchmark]
-	fn on_initialize_tally(v: Linear<0, { T::MaxVotesPerProposal::get() }>) {
+	fn on_initialize_tally(v: Linear<0, { T::MaxVotesClearedPerBlock::get() }>) {
 		let index = proposal_with_votes::<T>(v);
 		let due = Proposals::<T>::get(index).unwrap().voting_ends + One::one();
 		// Make the tally reject it: raise the approval bar to everything.
@@ -281,7 +281,7 @@ mod benchmarks {
 
 	/// Enacting one approved proposal with `v` votes (the call's own weight is added at run time).
 	#[benchmark]
-	fn on_initialize_enact(v: Linear<0, { T::MaxVotesPerProposal::get() }>) {
+	fn on_initialize_enact(v: Linear<0, { T::MaxVotesClearedPerBlock::get() }>) {
 		let index = proposal_with_votes::<T>(v);
 		let mut proposal = Proposals::<T>::get(index).unwrap();
 		proposal.status = ProposalStatus::Approved { enact_at: Zero::zero() };

@@ -174,19 +174,25 @@ impl<T: Config> Pallet<T> {
 			call.encode().try_into().map_err(|_| Error::<T>::CallTooLarge)?;
 		let index = NextProposal::<T>::get();
 		let mut active_list = ActiveProposals::<T>::get();
+		// Each proposal the account already has open doubles the deposit.
+		let open = active_list
+			.iter()
+			.filter(|i| Proposals::<T>::get(**i).is_some_and(|p| p.proposer == who))
+			.count();
+		let deposit = (0..open).fold(params.proposal_deposit, |d, _| d.saturating_add(d));
 		active_list.try_push(index).map_err(|_| Error::<T>::TooManyProposals)?;
 		let now = frame_system::Pallet::<T>::block_number();
 		let voting_ends =
 			now.checked_add(&params.voting_period).ok_or(ArithmeticError::Overflow)?;
 		let next = index.checked_add(1).ok_or(ArithmeticError::Overflow)?;
 
-		T::Currency::hold(&HoldReason::ProposalDeposit.into(), &who, params.proposal_deposit)?;
+		T::Currency::hold(&HoldReason::ProposalDeposit.into(), &who, deposit)?;
 		Proposals::<T>::insert(
 			index,
 			Proposal {
 				proposer: who.clone(),
 				call,
-				deposit: params.proposal_deposit,
+				deposit,
 				voting_ends,
 				ayes: Zero::zero(),
 				nays: Zero::zero(),
@@ -196,12 +202,7 @@ impl<T: Config> Pallet<T> {
 		);
 		ActiveProposals::<T>::put(active_list);
 		NextProposal::<T>::put(next);
-		Self::deposit_event(Event::Proposed {
-			index,
-			proposer: who,
-			deposit: params.proposal_deposit,
-			voting_ends,
-		});
+		Self::deposit_event(Event::Proposed { index, proposer: who, deposit, voting_ends });
 		Ok(())
 	}
 
@@ -215,7 +216,6 @@ impl<T: Config> Pallet<T> {
 			Error::<T>::VotingClosed
 		);
 		ensure!(!Votes::<T>::contains_key(index, &who), Error::<T>::AlreadyVoted);
-		ensure!(proposal.voters < T::MaxVotesPerProposal::get(), Error::<T>::TooManyVotes);
 		if aye {
 			proposal.ayes = proposal.ayes.checked_add(&stake).ok_or(ArithmeticError::Overflow)?;
 		} else {
@@ -279,19 +279,53 @@ impl<T: Config> Pallet<T> {
 	fn remove_proposal(index: u32) {
 		Proposals::<T>::remove(index);
 		ActiveProposals::<T>::mutate(|list| list.retain(|i| *i != index));
-		let _ = Votes::<T>::clear_prefix(index, T::MaxVotesPerProposal::get(), None);
+		if Self::clear_votes(index).1 {
+			// More votes than a block clears: the rest go in the next blocks.
+			let _ = VotesToClear::<T>::try_mutate(|l| l.try_push(index));
+		}
+	}
+
+	/// Removes up to `MaxVotesClearedPerBlock` votes of proposal `index`; returns how many and
+	/// whether any are left.
+	fn clear_votes(index: u32) -> (u32, bool) {
+		let limit = T::MaxVotesClearedPerBlock::get();
+		let voters: Vec<T::AccountId> =
+			Votes::<T>::iter_key_prefix(index).take(limit.saturating_add(1) as usize).collect();
+		let more = voters.len() > limit as usize;
+		let mut removed = 0u32;
+		for voter in voters.into_iter().take(limit as usize) {
+			Votes::<T>::remove(index, voter);
+			removed = removed.saturating_add(1);
+		}
+		(removed, more)
+	}
+
+	/// Clears up to `MaxVotesClearedPerBlock` leftover votes of one ended proposal.
+	fn clear_leftover_votes() -> Weight {
+		let mut todo = VotesToClear::<T>::get();
+		let db = T::DbWeight::get();
+		let Some(index) = todo.first().copied() else { return db.reads(1) };
+		let (removed, more) = Self::clear_votes(index);
+		if !more {
+			todo.remove(0);
+			VotesToClear::<T>::put(todo);
+		}
+		db.reads_writes(u64::from(removed).saturating_add(2), u64::from(removed).saturating_add(1))
 	}
 
 	/// The per-block hook: tally proposals whose voting ended, enact approved ones that are due.
 	pub(crate) fn process_proposals(now: BlockNumberFor<T>) -> Weight {
 		let active = ActiveProposals::<T>::get();
-		let mut weight = T::WeightInfo::on_initialize_idle(active.len() as u32);
+		let mut weight = T::WeightInfo::on_initialize_idle(active.len() as u32)
+			.saturating_add(Self::clear_leftover_votes());
 		let Some(params) = Parameters::<T>::get() else { return weight };
 		for index in active {
 			let Some(mut proposal) = Proposals::<T>::get(index) else { continue };
 			match proposal.status {
 				ProposalStatus::Voting if now > proposal.voting_ends => {
-					weight.saturating_accrue(T::WeightInfo::on_initialize_tally(proposal.voters));
+					weight.saturating_accrue(T::WeightInfo::on_initialize_tally(
+						proposal.voters.min(T::MaxVotesClearedPerBlock::get()),
+					));
 					let (ayes, nays) = (proposal.ayes, proposal.nays);
 					let voted = ayes.saturating_add(nays);
 					let total = TotalActive::<T>::get().max(voted);
@@ -321,7 +355,9 @@ impl<T: Config> Pallet<T> {
 					}
 				}
 				ProposalStatus::Approved { enact_at } if now >= enact_at => {
-					weight.saturating_accrue(T::WeightInfo::on_initialize_enact(proposal.voters));
+					weight.saturating_accrue(T::WeightInfo::on_initialize_enact(
+						proposal.voters.min(T::MaxVotesClearedPerBlock::get()),
+					));
 					let result = match <T as Config>::RuntimeCall::decode_all_with_depth_limit(
 						CALL_DECODE_DEPTH,
 						&mut &proposal.call[..],

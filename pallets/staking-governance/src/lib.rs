@@ -43,6 +43,13 @@
 //! when the proposal ends, except when [`Config::CancelOrigin`] cancels it as spam (then it is
 //! slashed). [`Config::FastTrackOrigin`] can enact an approved proposal at the next block.
 //!
+//! Defences (security review, finding 1): votes are not limited in number — tallies run as votes
+//! come in and an ended proposal's votes are cleared `MaxVotesClearedPerBlock` per block — so
+//! sybil accounts with a planck of stake each cannot fill a proposal's slots and lock honest
+//! stakers out of voting; and each further proposal an account has open at once doubles its
+//! deposit (`proposal_deposit × 2^open`), so one account cannot cheaply fill the
+//! `MaxActiveProposals` queue.
+//!
 //! Parameters ([`Params`]) are storage that Root sets with [`set_params`](Pallet::set_params),
 //! so a vote changes them; so are the other pallets' market and verification parameters.
 //!
@@ -75,6 +82,10 @@ pub mod weights;
 
 pub use types::*;
 pub use verity_primitives::staking::SlashReason;
+
+/// Ended proposals whose votes wait to be cleared, at most (one more is cleared each block; past
+/// this the leftover votes stay, each having cost its voter a fee).
+pub const VOTES_TO_CLEAR: u32 = 64;
 pub use weights::WeightInfo;
 
 #[polkadot_sdk::frame_support::pallet]
@@ -159,9 +170,11 @@ pub mod pallet {
 		#[pallet::constant]
 		type MaxActiveProposals: Get<u32>;
 
-		/// Most votes on one proposal: bounds the cleanup when it ends.
+		/// Votes of ended proposals removed per block. Votes themselves are not limited: every
+		/// staker can vote on every proposal, so nobody can take the vote away from others by
+		/// filling slots (security review, finding 1).
 		#[pallet::constant]
-		type MaxVotesPerProposal: Get<u32>;
+		type MaxVotesClearedPerBlock: Get<u32>;
 
 		/// Largest encoded call a proposal may carry (a runtime upgrade goes through a preimage
 		/// pallet or an authorized upgrade, not inline).
@@ -214,6 +227,12 @@ pub mod pallet {
 	#[pallet::storage]
 	pub type Votes<T: Config> =
 		StorageDoubleMap<_, Twox64Concat, u32, Blake2_128Concat, T::AccountId, Vote<BalanceOf<T>>>;
+
+	/// Ended proposals whose votes were more than one block clears: cleared block by block
+	/// (indices are never reused, so a leftover vote changes nothing meanwhile).
+	#[pallet::storage]
+	pub type VotesToClear<T: Config> =
+		StorageValue<_, BoundedVec<u32, ConstU32<VOTES_TO_CLEAR>>, ValueQuery>;
 
 	/// Stake an account voted with, locked against unbonding until the block given.
 	// Hasher: accounts are chosen by users.
@@ -407,8 +426,6 @@ pub mod pallet {
 		VotingClosed,
 		/// The account already voted on this proposal.
 		AlreadyVoted,
-		/// The proposal has `MaxVotesPerProposal` votes.
-		TooManyVotes,
 		/// The stake is locked by a vote until its proposal's voting ends.
 		StakeLockedByVote,
 		/// The proposal has not been approved.
@@ -429,7 +446,10 @@ pub mod pallet {
 			assert!(T::MaxCandidates::get() > 0, "MaxCandidates must be positive");
 			assert!(T::MaxUnlockingChunks::get() > 0, "MaxUnlockingChunks must be positive");
 			assert!(T::MaxActiveProposals::get() > 0, "MaxActiveProposals must be positive");
-			assert!(T::MaxVotesPerProposal::get() > 0, "MaxVotesPerProposal must be positive");
+			assert!(
+				T::MaxVotesClearedPerBlock::get() > 0,
+				"MaxVotesClearedPerBlock must be positive"
+			);
 			assert!(T::MaxCallLen::get() >= 16, "MaxCallLen must fit a small call");
 		}
 
@@ -560,8 +580,7 @@ pub mod pallet {
 		/// Vote on proposal `index` with the caller's active stake.
 		///
 		/// - Origin: signed, with active stake.
-		/// - Errors: `NoStake`, `UnknownProposal`, `VotingClosed`, `AlreadyVoted`,
-		///   `TooManyVotes`.
+		/// - Errors: `NoStake`, `UnknownProposal`, `VotingClosed`, `AlreadyVoted`.
 		/// - Events: `Voted`.
 		#[pallet::call_index(8)]
 		#[pallet::weight(T::WeightInfo::vote())]
@@ -577,7 +596,7 @@ pub mod pallet {
 		/// - Errors: `UnknownProposal`.
 		/// - Events: `ProposalCancelled`.
 		#[pallet::call_index(9)]
-		#[pallet::weight(T::WeightInfo::cancel_proposal(T::MaxVotesPerProposal::get()))]
+		#[pallet::weight(T::WeightInfo::cancel_proposal(T::MaxVotesClearedPerBlock::get()))]
 		pub fn cancel_proposal(
 			origin: OriginFor<T>,
 			index: u32,

@@ -93,7 +93,7 @@ impl pallet_staking_governance::Config for Test {
 	type MaxCandidates = ConstU32<8>;
 	type MaxUnlockingChunks = ConstU32<3>;
 	type MaxActiveProposals = ConstU32<3>;
-	type MaxVotesPerProposal = ConstU32<8>;
+	type MaxVotesClearedPerBlock = ConstU32<8>;
 	type MaxCallLen = ConstU32<128>;
 	type WeightInfo = ();
 }

@@ -453,3 +453,79 @@ fn set_params_validates_and_needs_root() {
 		System::assert_last_event(Event::ParamsSet { params: new }.into());
 	});
 }
+
+// ---- security review findings (named after the review's numbers) ----
+
+/// Finding 1 (critical): a proposal's votes used to be first-come slots (1 024 on the runtime,
+/// 8 here); sybils with a planck of stake each filled them, honest stakers got `TooManyVotes`,
+/// and 43 % of the stake passed a Root call alone. Votes are now unlimited.
+#[test]
+fn finding_1_sybil_votes_cannot_lock_honest_stakers_out() {
+	build_and_execute(|| {
+		assert_ok!(Staking::bond(signed(4), 1000)); // an honest staker
+		assert_ok!(Staking::propose(signed(3), Box::new(set_params_call(7)))); // the attacker
+		assert_ok!(Staking::vote(signed(3), 0, true));
+		for s in 100..120 {
+			Balances::set_balance(&s, 10);
+			assert_ok!(Staking::bond(signed(s), 1));
+			assert_ok!(Staking::vote(signed(s), 0, true));
+		}
+		// Before the fix: `TooManyVotes` for all three.
+		for honest in [1, 2, 4] {
+			assert_ok!(Staking::vote(signed(honest), 0, false));
+		}
+		run_to_block(12);
+		System::assert_has_event(
+			Event::ProposalRejected { index: 0, ayes: 3020, nays: 4000, turnout_reached: true }
+				.into(),
+		);
+		run_to_block(12 + ENACTMENT_DELAY);
+		assert_eq!(Parameters::<Test>::get().unwrap().validator_count, 3);
+		// 24 votes, 8 cleared per block: gone two blocks after the tally.
+		assert_eq!(VotesToClear::<Test>::get().to_vec(), Vec::<u32>::new());
+		assert_eq!(Votes::<Test>::iter_prefix(0).count(), 0);
+	});
+}
+
+/// Finding 1: the proposals still open when voting ends are cleared a block's worth at a time,
+/// not all at once and not never.
+#[test]
+fn finding_1_leftover_votes_are_cleared_block_by_block() {
+	build_and_execute(|| {
+		assert_ok!(Staking::propose(signed(1), Box::new(set_params_call(5))));
+		for s in 100..120 {
+			Balances::set_balance(&s, 10);
+			assert_ok!(Staking::bond(signed(s), 1));
+			assert_ok!(Staking::vote(signed(s), 0, false));
+		}
+		run_to_block(12); // rejected (turnout): 8 of 20 votes cleared
+		assert_eq!(Votes::<Test>::iter_prefix(0).count(), 12);
+		assert_eq!(VotesToClear::<Test>::get().to_vec(), vec![0]);
+		run_to_block(13);
+		assert_eq!(Votes::<Test>::iter_prefix(0).count(), 4);
+		run_to_block(14);
+		assert_eq!(Votes::<Test>::iter_prefix(0).count(), 0);
+		assert!(VotesToClear::<Test>::get().is_empty());
+	});
+}
+
+/// Finding 1 (freeze): one account used to fill the `MaxActiveProposals` queue for three
+/// deposits; each proposal it already has open now doubles the next one's deposit.
+#[test]
+fn finding_1_each_open_proposal_doubles_the_proposers_deposit() {
+	build_and_execute(|| {
+		let held = |who| Balances::balance_on_hold(&HoldReason::ProposalDeposit.into(), &who);
+		assert_ok!(Staking::propose(signed(1), Box::new(set_params_call(5))));
+		assert_ok!(Staking::propose(signed(1), Box::new(set_params_call(6))));
+		System::assert_last_event(
+			Event::Proposed { index: 1, proposer: 1, deposit: 2 * DEPOSIT, voting_ends: 11 }.into(),
+		);
+		assert_ok!(Staking::propose(signed(2), Box::new(set_params_call(6))));
+		assert_eq!((held(1), held(2)), (3 * DEPOSIT, DEPOSIT));
+		// Once they end, the deposits come back and the next one is single again.
+		run_to_block(12);
+		assert_eq!((held(1), held(2)), (0, 0));
+		assert_ok!(Staking::propose(signed(1), Box::new(set_params_call(5))));
+		assert_eq!(held(1), DEPOSIT);
+	});
+}

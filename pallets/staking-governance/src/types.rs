@@ -136,7 +136,7 @@ pub struct Proposal<AccountId, Balance, BlockNumber, MaxCallLen: Get<u32>> {
 	pub ayes: Balance,
 	/// Stake voting nay.
 	pub nays: Balance,
-	/// Number of votes (bounded by `MaxVotesPerProposal`).
+	/// Number of votes (not bounded: see `Config::MaxVotesClearedPerBlock`).
 	pub voters: u32,
 	/// Where it is.
 	pub status: ProposalStatus<BlockNumber>,

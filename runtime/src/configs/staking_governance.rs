@@ -32,7 +32,7 @@ impl pallet_staking_governance::Config for Runtime {
 	type MaxCandidates = ConstU32<100>;
 	type MaxUnlockingChunks = ConstU32<32>;
 	type MaxActiveProposals = ConstU32<16>;
-	type MaxVotesPerProposal = ConstU32<1024>;
+	type MaxVotesClearedPerBlock = ConstU32<1024>;
 	/// Parameter changes and batches of them. A runtime upgrade goes through
 	/// `system.authorizeUpgrade(code_hash)` (small) and then anyone's `applyAuthorizedUpgrade`.
 	type MaxCallLen = ConstU32<4096>;
