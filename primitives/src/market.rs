@@ -30,6 +30,9 @@ pub struct TaskInfo<AccountId> {
 	pub committee: u32,
 	/// `true` for a training task, `false` for inference.
 	pub training: bool,
+	/// A training job's epochs (0 for inference): epoch commitments are taken in order and
+	/// only below this.
+	pub epochs: u32,
 }
 
 /// Implemented by the verification pallet: start verifying a submitted task.

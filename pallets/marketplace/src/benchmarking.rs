@@ -220,8 +220,21 @@ mod benchmarks {
 		let b = buyer::<T>("buyer");
 		let kernel = T::BenchmarkHelper::make_kernel(&b);
 		let first = NextJob::<T>::get();
-		for _ in 0..T::MaxQueued::get() {
-			training_job::<T>(&b, kernel, class, 1);
+		// A full queue (the removal scans it), filled by as many buyers as the per-buyer limit
+		// needs.
+		for i in 0..T::MaxQueued::get() {
+			let who = match i {
+				0 => b.clone(),
+				i => {
+					let who: T::AccountId = account("filler", i / T::MaxQueuedPerBuyer::get(), 0);
+					T::Currency::set_balance(
+						&who,
+						BalanceOf::<T>::from(u32::MAX) * 1_000u32.into(),
+					);
+					who
+				}
+			};
+			training_job::<T>(&who, kernel, class, 1);
 		}
 
 		#[extrinsic_call]

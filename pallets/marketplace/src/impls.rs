@@ -283,6 +283,18 @@ impl<T: Config> Pallet<T> {
 	/// Withdraws an offer with no open task.
 	pub fn do_withdraw_offer(who: T::AccountId, id: OfferId) -> DispatchResult {
 		let offer = Self::own_offer(&who, id)?;
+		Self::remove_offer(id, offer)
+	}
+
+	/// Withdraws offer `id` for its provider if that provider's stake is gone.
+	pub fn do_prune_offer(id: OfferId) -> DispatchResult {
+		let offer = Offers::<T>::get(id).ok_or(Error::<T>::UnknownOffer)?;
+		ensure!(T::Staking::ensure_provider(&offer.provider).is_err(), Error::<T>::StillStaked);
+		Self::remove_offer(id, offer)
+	}
+
+	fn remove_offer(id: OfferId, offer: Offer<T>) -> DispatchResult {
+		let who = offer.provider.clone();
 		ensure!(offer.open_tasks == 0, Error::<T>::OfferBusy);
 		if offer.status == OfferStatus::Active {
 			Stats::<T>::mutate(offer.class, |s| {
@@ -362,7 +374,7 @@ impl<T: Config> Pallet<T> {
 		deadline: BlockNumberFor<T>,
 	) -> Result<JobId, DispatchError> {
 		let params = Self::params()?;
-		ensure!(ResourceClasses::<T>::contains_key(class), Error::<T>::UnknownClass);
+		let class_def = ResourceClasses::<T>::get(class).ok_or(Error::<T>::UnknownClass)?;
 		let kernel = T::Kernels::kernel(&kernel_id).ok_or(Error::<T>::UnknownKernel)?;
 		ensure!(kernel.usable, Error::<T>::KernelDeprecated);
 		let kind = Self::parse_kind(kind)?;
@@ -384,6 +396,9 @@ impl<T: Config> Pallet<T> {
 		let flops = per_sample.checked_mul(samples.into()).ok_or(Error::<T>::JobTooLarge)?;
 		ensure!(work_units(flops) <= u128::from(T::MaxJobWork::get()), Error::<T>::JobTooLarge);
 		ensure!(!max_price.is_zero(), Error::<T>::ZeroMaxPrice);
+		ensure!(max_price >= class_def.min_price, Error::<T>::PriceBelowFloor);
+		let queued_by = QueuedBy::<T>::get(&buyer);
+		ensure!(queued_by < T::MaxQueuedPerBuyer::get(), Error::<T>::QueueFull);
 		let now = polkadot_sdk::frame_system::Pallet::<T>::block_number();
 		ensure!(
 			deadline > now.saturating_add(params.accept_window)
@@ -401,6 +416,7 @@ impl<T: Config> Pallet<T> {
 			.map_err(|_| Error::<T>::InsufficientBalance)?;
 
 		Queue::<T>::put(queue);
+		QueuedBy::<T>::insert(&buyer, queued_by.saturating_add(1));
 		NextJob::<T>::put(next);
 		Self::push_deadline(slot, Deadline::Job(id));
 		Stats::<T>::mutate(class, |s| s.demand = s.demand.saturating_add(flops));
@@ -456,6 +472,9 @@ impl<T: Config> Pallet<T> {
 		}
 		Self::remove_deadline(job.deadline, Deadline::Job(id));
 		Queue::<T>::mutate(|q| q.retain(|j| *j != id));
+		if job.status == JobStatus::Queued {
+			Self::unqueue(&job.buyer);
+		}
 		Stats::<T>::mutate(job.class, |s| s.demand = s.demand.saturating_sub(job.flops));
 		T::Kernels::release(&job.kernel);
 		Jobs::<T>::remove(id);
@@ -466,6 +485,13 @@ impl<T: Config> Pallet<T> {
 			Precision::BestEffort,
 		)
 		.unwrap_or_default()
+	}
+
+	/// One job of `buyer`'s left the queue.
+	fn unqueue(buyer: &T::AccountId) {
+		QueuedBy::<T>::mutate_exists(buyer, |n| {
+			*n = n.and_then(|n| n.checked_sub(1)).filter(|n| *n > 0);
+		});
 	}
 
 	/// Takes a submitted, missed or abandoned task's work off its offer.
@@ -511,6 +537,17 @@ impl<T: Config> Pallet<T> {
 		Ok(())
 	}
 
+	/// Declines an assigned task: excluded from its job, the task moves on (see `reassign`).
+	pub fn do_decline(who: T::AccountId, id: TaskId) -> DispatchResult {
+		let task = Self::own_task(&who, id)?;
+		ensure!(task.state == TaskState::Assigned, Error::<T>::WrongTaskState);
+		Self::remove_deadline(task.due, Deadline::Task(id));
+		Self::deposit_event(Event::TaskDeclined { task: id, provider: who });
+		let now = polkadot_sdk::frame_system::Pallet::<T>::block_number();
+		Self::reassign(id, task, now);
+		Ok(())
+	}
+
 	/// Moves an accepted task's next deadline.
 	pub fn do_heartbeat(who: T::AccountId, id: TaskId) -> DispatchResult {
 		let mut task = Self::own_task(&who, id)?;
@@ -551,9 +588,9 @@ impl<T: Config> Pallet<T> {
 
 	fn task_info(task: &TaskEntry<T>) -> Option<TaskInfo<T::AccountId>> {
 		let job = Jobs::<T>::get(task.job)?;
-		let (committee, training) = match job.kind {
-			JobKind::Training { .. } => (0, true),
-			JobKind::Inference { committee, .. } => (committee, false),
+		let (committee, training, epochs) = match job.kind {
+			JobKind::Training { epochs, .. } => (0, true, epochs),
+			JobKind::Inference { committee, .. } => (committee, false, 0),
 		};
 		Some(TaskInfo {
 			job: task.job,
@@ -562,6 +599,7 @@ impl<T: Config> Pallet<T> {
 			work: work_units(task.flops),
 			committee,
 			training,
+			epochs,
 		})
 	}
 
@@ -876,6 +914,7 @@ impl<T: Config> Pallet<T> {
 			first_sample = first_sample.saturating_add(samples);
 		}
 		job.status = JobStatus::Running;
+		Self::unqueue(&job.buyer);
 		Jobs::<T>::insert(id, job);
 		Ok(true)
 	}
@@ -1052,6 +1091,15 @@ impl<T: Config> Pallet<T> {
 				ensure!(Tasks::<T>::get(t).map(|t| t.job) == Some(id), "job lists a foreign task");
 			}
 		}
+		let mut queued_by: BTreeMap<T::AccountId, u32> = BTreeMap::new();
+		for (_, job) in Jobs::<T>::iter().filter(|(_, j)| j.status == JobStatus::Queued) {
+			let n = queued_by.entry(job.buyer).or_default();
+			*n = n.saturating_add(1);
+		}
+		ensure!(
+			QueuedBy::<T>::iter().collect::<BTreeMap<_, _>>() == queued_by,
+			"queued jobs per buyer out of sync"
+		);
 		for (who, sum) in escrow {
 			ensure!(
 				to_u128(T::Currency::balance_on_hold(&HoldReason::JobEscrow.into(), &who)) == sum,

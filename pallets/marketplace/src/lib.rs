@@ -67,7 +67,7 @@
 //! ([`TaskVerifier::verification_blocks`](verity_primitives::market::TaskVerifier)) could not
 //! end before the job's deadline.
 //!
-//! ## Defences (security review of the pallets, findings 5, 7, 10, 14)
+//! ## Defences (security review of the pallets, findings 5, 6, 7, 8, 9, 10, 14)
 //!
 //! - **Deadline index** (5): every task and job holds at most one entry in [`Deadlines`]; an
 //!   entry superseded by an accept, heartbeat, submission or the job's end is removed at once
@@ -76,8 +76,20 @@
 //!   and entries handled when no later block has room are weighed.
 //! - **Verified work is paid** (7): a job's end by deadline or failure never refunds work the
 //!   committee verified, so a buyer cannot get results free by starving one task.
+//! - **No slot kept by stake that left** (8): anyone can [`prune_offer`](Pallet::prune_offer) an
+//!   idle offer whose provider no longer has the provider stake; the class slot and its supply
+//!   go with it.
+//! - **A task can be declined** (9, in part): an assigned provider may
+//!   [`decline_task`](Pallet::decline_task) before accepting, without penalty (the task moves
+//!   on), instead of being forced to accept work it cannot do or take the missed-accept slash.
+//!   (Declared FLOPs are still unchecked and a kernel's device is not matched to the class.)
 //! - **One unload per task** (10): a missed task's offer is unloaded when the task moves
 //!   (reassigned) or its job ends, once.
+//! - **No queue squatting** (6, in part): a job's max price must reach its class's `min_price`
+//!   (`PriceBelowFloor`), so jobs no offer can take are not queued; one buyer has at most
+//!   `MaxQueuedPerBuyer` jobs waiting. (Demand is still counted for every queued job and declared
+//!   capacity is not checked: the index can still be moved by jobs that could be placed and by
+//!   offers that are never used.)
 //! - **No job dropped by allocation** (14): an inference job is split into at most
 //!   `MaxTasksPerJob` tasks (over the largest offers when the cheapest would need more); a job
 //!   allocation fails for is kept in the queue, never lost while `Queued`.
@@ -213,6 +225,11 @@ pub mod pallet {
 		#[pallet::constant]
 		type MaxQueued: Get<u32>;
 
+		/// Most jobs one buyer may have waiting for allocation, so one account cannot fill the
+		/// queue (security review, finding 6).
+		#[pallet::constant]
+		type MaxQueuedPerBuyer: Get<u32>;
+
 		/// Most allocation attempts per block: bounds the hook's work.
 		#[pallet::constant]
 		type MaxAllocationsPerBlock: Get<u32>;
@@ -309,6 +326,11 @@ pub mod pallet {
 	/// Jobs waiting for allocation, oldest first.
 	#[pallet::storage]
 	pub type Queue<T: Config> = StorageValue<_, BoundedVec<JobId, T::MaxQueued>, ValueQuery>;
+
+	/// Jobs each buyer has waiting in the queue.
+	// Hasher: accounts are chosen by users.
+	#[pallet::storage]
+	pub type QueuedBy<T: Config> = StorageMap<_, Blake2_128Concat, T::AccountId, u32, ValueQuery>;
 
 	/// Deadlines falling in each block.
 	// Hasher: block numbers are not chosen freely.
@@ -488,6 +510,13 @@ pub mod pallet {
 			/// The accepted result.
 			result: verity_primitives::cid::Cid,
 		},
+		/// A provider declined a task assigned to it (no penalty); it goes to the next candidate.
+		TaskDeclined {
+			/// The task.
+			task: TaskId,
+			/// The provider that declined.
+			provider: T::AccountId,
+		},
 		/// Verification rejected a task's result.
 		TaskRejected {
 			/// The task.
@@ -566,6 +595,8 @@ pub mod pallet {
 		TooManyOffers,
 		/// No offer with this id.
 		UnknownOffer,
+		/// The provider still has its provider stake: only its own call withdraws the offer.
+		StillStaked,
 		/// Only the offer's provider may do this.
 		NotProvider,
 		/// The offer has open tasks: capacity can only grow, and it cannot be withdrawn yet.
@@ -592,8 +623,11 @@ pub mod pallet {
 		InvalidDeadline,
 		/// The buyer's free balance cannot cover the budget.
 		InsufficientBalance,
-		/// `MaxQueued` jobs are already waiting.
+		/// `MaxQueued` jobs are already waiting, or `MaxQueuedPerBuyer` of this buyer's.
 		QueueFull,
+		/// The max price is below the class's `min_price`: no offer could be paid from it (the
+		/// index never goes lower).
+		PriceBelowFloor,
 		/// Too many deadlines fall in the blocks around this one; try a different deadline.
 		DeadlinesFull,
 		/// No job with this id.
@@ -650,6 +684,7 @@ pub mod pallet {
 			assert!(T::MaxCommittee::get() >= 1, "a committee needs a member");
 			assert!(T::MillisecsPerBlock::get() > 0, "blocks take time");
 			assert!(T::MaxAllocationsPerBlock::get() >= 1, "the queue must move");
+			assert!(T::MaxQueuedPerBuyer::get() >= 1, "a buyer must be able to post");
 		}
 
 		#[cfg(feature = "try-runtime")]
@@ -867,6 +902,35 @@ pub mod pallet {
 		pub fn clear_endpoint(origin: OriginFor<T>) -> DispatchResult {
 			let who = ensure_signed(origin)?;
 			Self::do_clear_endpoint(who)
+		}
+
+		/// Withdraws an offer with no open task whose provider's stake is gone (unbonded or
+		/// slashed below the minimum): anyone may call it, so class slots taken with stake that
+		/// left are freed and stop counting as supply (security review, finding 8).
+		///
+		/// - Origin: signed, anyone.
+		/// - Errors: `UnknownOffer`, `StillStaked`, `OfferBusy`.
+		/// - Events: `OfferWithdrawn`.
+		#[pallet::call_index(13)]
+		#[pallet::weight(T::WeightInfo::withdraw_offer().saturating_add(T::DbWeight::get().reads(2)))]
+		pub fn prune_offer(origin: OriginFor<T>, offer: OfferId) -> DispatchResult {
+			ensure_signed(origin)?;
+			Self::do_prune_offer(offer)
+		}
+
+		/// Declines an assigned task, without penalty, before accepting it (a kernel it cannot
+		/// run, inputs it cannot fetch): the provider is excluded from the job and the task goes
+		/// to the next cheapest candidate, or the job fails if there is none (security review,
+		/// finding 9).
+		///
+		/// - Origin: signed by the assigned provider, within the accept window.
+		/// - Errors: `UnknownTask`, `NotAssigned`, `WrongTaskState`.
+		/// - Events: `TaskDeclined`, then `TaskAssigned` or `JobFailed`.
+		#[pallet::call_index(14)]
+		#[pallet::weight(T::WeightInfo::on_initialize_task_missed(T::MaxOffersPerClass::get()))]
+		pub fn decline_task(origin: OriginFor<T>, task: TaskId) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::do_decline(who, task)
 		}
 	}
 

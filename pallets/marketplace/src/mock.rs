@@ -188,6 +188,7 @@ impl pallet_marketplace::Config for Test {
 	type MaxHyperParams = ConstU32<64>;
 	type MaxCommittee = ConstU32<5>;
 	type MaxQueued = ConstU32<4>;
+	type MaxQueuedPerBuyer = ConstU32<3>;
 	type MaxAllocationsPerBlock = ConstU32<2>;
 	type MaxDeadlinesPerBlock = ConstU32<8>;
 	type MaxDeadlineWeight = DeadlineBudget;

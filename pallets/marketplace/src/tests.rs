@@ -365,11 +365,11 @@ fn post_job_rejects_bad_input_and_changes_nothing() {
 fn post_job_fails_when_the_queue_is_full() {
 	build_and_execute(|| {
 		let k = kernel(FWD, TRAIN);
-		for _ in 0..4 {
-			assert_ok!(Market::post_job(signed(ALICE), k, CPU, inference(1, 1), 1, 1, 100));
+		for who in [ALICE, ALICE, BOB, BOB] {
+			assert_ok!(Market::post_job(signed(who), k, CPU, inference(1, 1), 1, 1, 100));
 		}
 		assert_noop!(
-			Market::post_job(signed(ALICE), k, CPU, inference(1, 1), 1, 1, 100),
+			Market::post_job(signed(FERDIE), k, CPU, inference(1, 1), 1, 1, 100),
 			Error::<Test>::QueueFull
 		);
 	});
@@ -1128,5 +1128,96 @@ fn finding_14_a_job_needing_more_tasks_than_allowed_stays_queued() {
 		let job = Jobs::<Test>::get(0).unwrap();
 		assert_eq!(job.status, JobStatus::Running);
 		assert_eq!(job.tasks.len(), 4);
+	});
+}
+
+/// Finding 6: 1-planck jobs no offer could ever take used to fill the whole queue from one
+/// account for days. A max price below the class's floor is refused, and one buyer holds at most
+/// `MaxQueuedPerBuyer` (3 here) of the queue's `MaxQueued` (4) places.
+#[test]
+fn finding_6_one_buyer_cannot_squat_the_queue() {
+	build_and_execute(|| {
+		let k = kernel(FWD, TRAIN);
+		// GPU's floor is 10 per WU.
+		assert_noop!(
+			Market::post_job(signed(BOB), k, GPU, inference(1, 1), 100, 9, 900),
+			Error::<Test>::PriceBelowFloor
+		);
+		for _ in 0..3 {
+			assert_ok!(Market::post_job(signed(BOB), k, GPU, inference(1, 1), 100, 10, 900));
+		}
+		// Before the fix: Bob's fourth job took the last place.
+		assert_noop!(
+			Market::post_job(signed(BOB), k, GPU, inference(1, 1), 100, 10, 900),
+			Error::<Test>::QueueFull
+		);
+		assert_ok!(Market::post_job(signed(ALICE), k, GPU, inference(1, 1), 100, 50, 900));
+		assert_eq!(QueuedBy::<Test>::get(BOB), 3);
+		// A job leaving the queue (cancelled here, allocated likewise) gives its buyer a place.
+		assert_ok!(Market::cancel_job(signed(BOB), 0));
+		assert_eq!(QueuedBy::<Test>::get(BOB), 2);
+		offer(CAROL, GPU, 1_000, 10);
+		run_to_block(3); // two allocations per block
+		assert_eq!(QueuedBy::<Test>::get(BOB), 0, "allocated");
+		assert_eq!(QueuedBy::<Test>::get(ALICE), 0);
+	});
+}
+
+/// Finding 8: an offer published with stake that was then unbonded kept its class slot (and
+/// counted as supply) for good. Anyone can now withdraw an idle offer whose provider's stake is
+/// gone.
+#[test]
+fn finding_8_offers_of_gone_stake_can_be_pruned_by_anyone() {
+	build_and_execute(|| {
+		// MaxOffersPerClass = 8: eight squatters publish, then unbond.
+		for s in 20..28 {
+			MockStake::set(s, 1_000);
+			offer(s, CPU, 1_000, 30);
+			MockStake::set(s, 0);
+		}
+		assert_noop!(
+			Market::publish_offer(signed(CAROL), CPU, 1_000, PriceSpec::Fixed(30), 1, 1_000),
+			Error::<Test>::TooManyOffers
+		);
+		assert_eq!(Stats::<Test>::get(CPU).capacity, 8_000);
+		let squatted = ProviderOffers::<Test>::get(20, CPU).unwrap();
+		// Before the fix there was no such call.
+		assert_ok!(Market::prune_offer(signed(FERDIE), squatted));
+		System::assert_last_event(Event::OfferWithdrawn { offer: squatted }.into());
+		assert_eq!(Stats::<Test>::get(CPU).capacity, 7_000);
+		assert_ok!(Market::publish_offer(
+			signed(CAROL),
+			CPU,
+			1_000,
+			PriceSpec::Fixed(30),
+			1,
+			1_000
+		));
+		let carols = ProviderOffers::<Test>::get(CAROL, CPU).unwrap();
+		assert_noop!(Market::prune_offer(signed(FERDIE), carols), Error::<Test>::StillStaked);
+		assert_noop!(Market::prune_offer(signed(FERDIE), 999), Error::<Test>::UnknownOffer);
+	});
+}
+
+/// Finding 9 (in part): a provider could not decline a task it cannot do — accept and fail, or
+/// take the missed-accept slash. It now declines without penalty and the task moves on.
+#[test]
+fn finding_9_an_assigned_task_can_be_declined_without_penalty() {
+	build_and_execute(|| {
+		let k = kernel(FWD, TRAIN);
+		offer(DAVE, CPU, 1_000, 20);
+		offer(CAROL, CPU, 1_000, 30);
+		assert_ok!(Market::post_job(signed(ALICE), k, CPU, inference(1, 1), 100, 50, 100));
+		run_to_block(2);
+		assert_eq!(task(0).provider, DAVE);
+		assert_noop!(Market::decline_task(signed(CAROL), 0), Error::<Test>::NotAssigned);
+		assert_ok!(Market::decline_task(signed(DAVE), 0));
+		System::assert_has_event(Event::TaskDeclined { task: 0, provider: DAVE }.into());
+		assert_eq!((task(0).provider, task(0).state), (CAROL, TaskState::Assigned));
+		// Accepted work can no longer be declined.
+		assert_ok!(Market::accept_task(signed(CAROL), 0));
+		assert_noop!(Market::decline_task(signed(CAROL), 0), Error::<Test>::WrongTaskState);
+		run_to_block(6); // past Dave's old accept deadline: nothing happens to him
+		assert_eq!(MockStake::slashes(), vec![], "no penalty");
 	});
 }

@@ -196,6 +196,12 @@ impl<T: Config> Pallet<T> {
 		ensure!(info.provider == who, Error::<T>::NotTaskProvider);
 		ensure!(commit.steps > 0, Error::<T>::ZeroSteps);
 		ensure!(!EpochCommits::<T>::contains_key(task, epoch), Error::<T>::EpochAlreadyCommitted);
+		// Only the job's epochs, one after the other: a task opens at most `epochs` of them
+		// (finding 2), each only once the one before was committed.
+		ensure!(
+			epoch < info.epochs && epoch == NextEpoch::<T>::get(task),
+			Error::<T>::EpochOutOfRange
+		);
 		let now = Self::now();
 		let (mut state, close) = match Epochs::<T>::get(info.job, epoch) {
 			Some(state) => {
@@ -235,6 +241,7 @@ impl<T: Config> Pallet<T> {
 			steps: commit.steps,
 		});
 		EpochCommits::<T>::insert(task, epoch, commit);
+		NextEpoch::<T>::insert(task, epoch.saturating_add(1));
 		Ok(())
 	}
 
@@ -335,7 +342,22 @@ impl<T: Config> Pallet<T> {
 			});
 			return Self::rerun(round);
 		};
-		let accepted = reveals.get(lead).cloned();
+		// The delivered result is the CID most agreeing members revealed (ties: the lead's), so a
+		// member whose digest agrees cannot pass off an unrelated blob (finding 13).
+		let accepted = reveals.get(lead).cloned().map(|mut lead_reveal| {
+			let cids: Vec<Cid> =
+				agreeing_idx.iter().filter_map(|i| reveals.get(*i).map(|r| r.result)).collect();
+			let count = |cid: &Cid| cids.iter().filter(|c| *c == cid).count();
+			let mut best = (count(&lead_reveal.result), lead_reveal.result);
+			for cid in &cids {
+				let n = count(cid);
+				if n > best.0 {
+					best = (n, *cid);
+				}
+			}
+			lead_reveal.result = best.1;
+			lead_reveal
+		});
 		let agreeing: Vec<T::AccountId> =
 			agreeing_idx.iter().filter_map(|i| revealed.get(*i).map(|(m, _)| m.clone())).collect();
 		for (member, _) in &revealed {
@@ -354,8 +376,13 @@ impl<T: Config> Pallet<T> {
 		match round.subject {
 			Subject::Task(task) => {
 				TaskRounds::<T>::remove(task);
+				NextEpoch::<T>::remove(task);
 				let provider = round.members.first();
-				if provider.is_some_and(|p| agreeing.contains(p)) {
+				// An audit that invalidated one of the task's epochs while the round ran still
+				// stops the payment (finding 3).
+				if provider.is_some_and(|p| agreeing.contains(p))
+					&& !Invalidated::<T>::contains_key(task)
+				{
 					let credited: Vec<T::AccountId> =
 						agreeing.into_iter().filter(|m| Some(m) != provider).collect();
 					let _ = T::Market::task_verified(task, accepted.result, &credited);
@@ -612,6 +639,15 @@ impl<T: Config> TaskVerifier<T::AccountId> for Pallet<T> {
 	fn verify(task: TaskId, info: &TaskInfo<T::AccountId>, _result: &Cid) -> DispatchResult {
 		ensure!(!TaskRounds::<T>::contains_key(task), Error::<T>::AlreadyVerifying);
 		ensure!(!Invalidated::<T>::contains_key(task), Error::<T>::EpochInvalid);
+		if info.training {
+			// Every epoch committed, and the last one's audits over (epochs close in order and
+			// their audits run the same windows): no result goes ahead of its audits (finding 3).
+			ensure!(NextEpoch::<T>::get(task) >= info.epochs, Error::<T>::EpochsMissing);
+			ensure!(
+				!Epochs::<T>::contains_key(info.job, info.epochs.saturating_sub(1)),
+				Error::<T>::EpochNotAudited
+			);
+		}
 		let params = Self::params()?;
 		let kernel = T::Kernels::kernel(&info.kernel).ok_or(Error::<T>::UnknownKernel)?;
 		let size = if info.training { params.training_committee } else { info.committee }

@@ -77,6 +77,25 @@
 //! `1 − (1 − f / G)^(s·E)` over `E` epochs. For `G = 3`, `s = 4`, `f = 0.1`: 13 % per epoch,
 //! 75 % over 10 epochs; faking every step (`f = 1`) is caught with `1 − (2/3)^4` = 80 % per epoch.
 //!
+//! ## Defences (security review of the pallets)
+//!
+//! - **Epochs only as the job has them** (finding 2, in part): a task commits epoch `e` only if
+//!   `e` is below its job's epochs and it committed `e − 1` (`NextEpoch`), so one provider cannot open epochs
+//!   (and their audits and schedule entries) without end. (Epoch commitments still hold no
+//!   deposit, and epochs share the rounds' closing schedule.)
+//! - **Audits come before payment** (finding 3, in part): a training result is taken only once
+//!   the task committed every epoch of its job and the last epoch's audits ended
+//!   (`EpochsMissing`, `EpochNotAudited`), and an epoch invalidated while the task's round runs
+//!   still turns the verdict into a rejection. (Steps are still self-declared and audits are
+//!   drawn from randomness known when the epoch closes.)
+//! - **No verifier slot kept by stake that left** (finding 8): anyone can
+//!   [`prune_verifier`](Pallet::prune_verifier) an account whose provider stake is gone.
+//! - **The delivered result is the committee's** (finding 13): the accepted CID is the one most
+//!   members of the agreeing majority revealed (ties: the lead's), not the provider's alone.
+//! - **No submission too late to verify** (finding 7, with the marketplace):
+//!   `TaskVerifier::verification_blocks` (commit + reveal windows + 1) lets the marketplace refuse
+//!   a result whose round could not close before its job's deadline.
+//!
 //! ## Example
 //!
 //! From `tests::honest_majority_is_accepted_and_the_dissenter_slashed`:
@@ -262,6 +281,11 @@ pub mod pallet {
 	/// The next audit id.
 	#[pallet::storage]
 	pub type NextAudit<T: Config> = StorageValue<_, AuditId, ValueQuery>;
+
+	/// The epoch each training task commits next (its earlier ones are committed).
+	// Hasher: sequential id.
+	#[pallet::storage]
+	pub type NextEpoch<T: Config> = StorageMap<_, Twox64Concat, TaskId, u32, ValueQuery>;
 
 	/// Tasks caught faking a step, with the invalid epoch: their results are not verified.
 	// Hasher: sequential id.
@@ -456,6 +480,14 @@ pub mod pallet {
 		AlreadyVerifier,
 		/// Not a registered verifier.
 		NotVerifier,
+		/// An epoch beyond the job's epochs, or not the one this task commits next.
+		EpochOutOfRange,
+		/// A training result before every epoch of the job was committed.
+		EpochsMissing,
+		/// A training result before the audits of the job's last epoch ended.
+		EpochNotAudited,
+		/// The account still has its provider stake: only its own call removes it.
+		StillStaked,
 		/// `MaxVerifiers` are registered.
 		TooManyVerifiers,
 		/// Too few eligible verifiers for the committee: more must register with stake.
@@ -661,6 +693,28 @@ pub mod pallet {
 			ensure!(Self::params_are_valid(&params), Error::<T>::InvalidParams);
 			Params::<T>::put(params);
 			Self::deposit_event(Event::ParamsSet { params });
+			Ok(())
+		}
+
+		/// Removes `who` from the verifiers once its provider stake is gone (unbonded or slashed
+		/// below the minimum): anyone may call it, so slots taken with stake that left are freed
+		/// (security review, finding 8).
+		///
+		/// - Origin: signed, anyone.
+		/// - Errors: `NotVerifier`, `StillStaked`.
+		/// - Events: `VerifierUnregistered`.
+		#[pallet::call_index(7)]
+		#[pallet::weight(
+			T::WeightInfo::unregister_verifier().saturating_add(T::DbWeight::get().reads(2))
+		)]
+		pub fn prune_verifier(origin: OriginFor<T>, who: T::AccountId) -> DispatchResult {
+			ensure_signed(origin)?;
+			let mut list = Verifiers::<T>::get();
+			ensure!(list.contains(&who), Error::<T>::NotVerifier);
+			ensure!(T::Staking::ensure_provider(&who).is_err(), Error::<T>::StillStaked);
+			list.retain(|v| v != &who);
+			Verifiers::<T>::put(list);
+			Self::deposit_event(Event::VerifierUnregistered { who });
 			Ok(())
 		}
 	}

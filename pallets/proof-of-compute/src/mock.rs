@@ -219,7 +219,15 @@ impl crate::types::BenchmarkHelper<AccountId> for MockHelper {
 		Self::make_provider(&provider);
 		MockMarket::add(
 			task,
-			TaskInfo { job: task, kernel: EXACT, provider, work: 1, committee, training: false },
+			TaskInfo {
+				job: task,
+				kernel: EXACT,
+				provider,
+				work: 1,
+				committee,
+				training: false,
+				epochs: 0,
+			},
 		);
 		(task, provider)
 	}
@@ -238,6 +246,7 @@ impl crate::types::BenchmarkHelper<AccountId> for MockHelper {
 						work: 1,
 						committee: 0,
 						training: true,
+						epochs: 4,
 					},
 				);
 				(task, provider)

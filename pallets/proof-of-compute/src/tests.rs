@@ -39,7 +39,15 @@ fn cid_input(c: Cid) -> CidInput {
 fn inference_task(task: u64, provider: AccountId, committee: u32) {
 	MockMarket::add(
 		task,
-		TaskInfo { job: 1, kernel: EXACT, provider, work: 5, committee, training: false },
+		TaskInfo {
+			job: 1,
+			kernel: EXACT,
+			provider,
+			work: 5,
+			committee,
+			training: false,
+			epochs: 0,
+		},
 	);
 }
 
@@ -412,6 +420,7 @@ fn numeric_tolerance_accepts_close_summaries() {
 				work: 1,
 				committee: 3,
 				training: false,
+				epochs: 0,
 			},
 		);
 		assert_ok!(<Poc as TaskVerifier<_>>::verify(TASK, &MockMarket::task_of(TASK), &cid_of(1)));
@@ -479,7 +488,15 @@ fn grad(step: u32) -> H256 {
 fn training_task(task: u64, provider: AccountId) {
 	MockMarket::add(
 		task,
-		TaskInfo { job: 5, kernel: EXACT, provider, work: 1, committee: 0, training: true },
+		TaskInfo {
+			job: 5,
+			kernel: EXACT,
+			provider,
+			work: 1,
+			committee: 0,
+			training: true,
+			epochs: 1,
+		},
 	);
 }
 
@@ -764,5 +781,121 @@ fn closings_spread_over_blocks_within_the_budget() {
 		assert!(Rounds::<Test>::get(r2).is_some());
 		run_to_block(reveal_end + 2);
 		assert_eq!(MockMarket::verified().len(), 2);
+	});
+}
+
+// ---------------------------------------------------------------- security review findings
+
+/// Finding 8: a verifier slot taken with stake that was then unbonded stayed taken for good (no
+/// call, signed or Root, removed it), so recycled stake could fill `MaxVerifiers`. Anyone can
+/// now prune a verifier whose provider stake is gone.
+#[test]
+fn finding_8_verifier_slots_of_gone_stake_can_be_pruned_by_anyone() {
+	build_and_execute(|| {
+		// 8 registered of 12: four squatters register, then unbond.
+		for s in 20..24 {
+			MockStake::set(s, 1_000);
+			assert_ok!(Poc::register_verifier(signed(s)));
+			MockStake::set(s, 0);
+		}
+		MockStake::set(30, 1_000);
+		assert_noop!(Poc::register_verifier(signed(30)), Error::<Test>::TooManyVerifiers);
+		// A staked verifier cannot be pruned by others; nor can a non-verifier.
+		assert_noop!(Poc::prune_verifier(signed(NOBODY), 10), Error::<Test>::StillStaked);
+		assert_noop!(Poc::prune_verifier(signed(NOBODY), 31), Error::<Test>::NotVerifier);
+		// Before the fix there was no such call.
+		assert_ok!(Poc::prune_verifier(signed(NOBODY), 20));
+		System::assert_last_event(Event::VerifierUnregistered { who: 20 }.into());
+		assert_ok!(Poc::register_verifier(signed(30)));
+	});
+}
+
+/// Finding 13: the accepted result used to be the lead's (the provider's) revealed CID, never
+/// tied to the agreed digest: a provider with the right digest could deliver an unrelated blob.
+/// The delivered CID is now the one most agreeing members revealed.
+#[test]
+fn finding_13_the_delivered_cid_is_the_one_most_agreeing_members_revealed() {
+	build_and_execute(|| {
+		let (round, members) = open(TASK, 3);
+		for m in &members {
+			commit_as(round, *m, GOOD);
+		}
+		let (commit_end, reveal_end) = ends(round);
+		run_to_block(commit_end + 1);
+		// The provider reveals the agreed digest with another blob's CID.
+		assert_ok!(Poc::reveal(
+			signed(P1),
+			round,
+			digest(GOOD),
+			cid_input(cid_of(BAD)),
+			nonce(P1),
+			BoundedVec::new()
+		));
+		reveal_as(round, members[1], GOOD);
+		reveal_as(round, members[2], GOOD);
+		run_to_block(reveal_end + 1);
+		// Before the fix: cid_of(BAD).
+		assert_eq!(
+			MockMarket::verified(),
+			vec![(TASK, cid_of(GOOD), vec![members[1], members[2]])]
+		);
+	});
+}
+
+/// Finding 2: `commit_epoch` used to take any epoch number, so one training provider could open
+/// epochs (each a schedule entry and audit rounds for verifiers) without end. A task now commits
+/// only its job's epochs, in order.
+#[test]
+fn finding_2_epochs_are_committed_in_order_and_only_as_many_as_the_job_has() {
+	build_and_execute(|| {
+		MockMarket::add(
+			1,
+			TaskInfo {
+				job: 5,
+				kernel: EXACT,
+				provider: P1,
+				work: 1,
+				committee: 0,
+				training: true,
+				epochs: 4,
+			},
+		);
+		let ckpt = || cid_input(Cid::of_raw_bytes(b"c"));
+		let commit = |e: u32| Poc::commit_epoch(signed(P1), 1, e, ckpt(), 8, H256::zero());
+		// Before the fix: both accepted.
+		assert_noop!(commit(1), Error::<Test>::EpochOutOfRange);
+		assert_noop!(commit(1_000), Error::<Test>::EpochOutOfRange);
+		for e in 0..4 {
+			assert_ok!(commit(e));
+		}
+		assert_noop!(commit(4), Error::<Test>::EpochOutOfRange);
+		assert_eq!(EpochCommits::<Test>::iter_prefix(1).count(), 4);
+	});
+}
+
+/// Finding 3: a training result used to be verifiable with no epoch committed, or before the
+/// audits of its epochs ended, and an epoch invalidated after submission did not stop payment.
+#[test]
+fn finding_3_training_results_wait_for_every_epoch_and_its_audits() {
+	build_and_execute(|| {
+		training_task(1, P1); // one epoch
+		training_task(2, P2);
+		let verify = |t| <Poc as TaskVerifier<_>>::verify(t, &MockMarket::task_of(t), &cid_of(1));
+		// (a) Before the fix: verified with no epoch at all.
+		assert_noop!(verify(1), Error::<Test>::EpochsMissing);
+		commit_epoch(1, P1, &leaves(&[]));
+		commit_epoch(2, P2, &leaves(&[]));
+		// (d) Before the fix: verified right after the last commitment, ahead of its audits.
+		assert_noop!(verify(1), Error::<Test>::EpochNotAudited);
+		run_to_block(Epochs::<Test>::get(5, 0).unwrap().closes_at + 1);
+		run_audits(&[(P1, leaves(&[])), (P2, leaves(&[]))]);
+		assert_ok!(verify(1));
+		// An epoch invalidated while the round runs: the verdict is a rejection, not a payment.
+		let round = TaskRounds::<Test>::get(1).unwrap();
+		let members = Rounds::<Test>::get(round).unwrap().members.to_vec();
+		Invalidated::<Test>::insert(1, 0);
+		play(round, &members, &vec![Some(GOOD); members.len()]);
+		assert!(MockMarket::verified().is_empty());
+		assert_eq!(MockMarket::rejected(), vec![1]);
 	});
 }

@@ -28,7 +28,7 @@ use polkadot_sdk::{
 	frame_system::{self, pallet_prelude::BlockNumberFor, RawOrigin},
 	pallet_session::SessionManager,
 	sp_runtime::{
-		traits::{CheckedAdd, CheckedSub, Saturating, Zero},
+		traits::{CheckedAdd, CheckedSub, One, Saturating, Zero},
 		ArithmeticError, Perbill,
 	},
 };
@@ -319,6 +319,8 @@ impl<T: Config> Pallet<T> {
 		let mut weight = T::WeightInfo::on_initialize_idle(active.len() as u32)
 			.saturating_add(Self::clear_leftover_votes());
 		let Some(params) = Parameters::<T>::get() else { return weight };
+		let mut enactment_weight = Weight::zero();
+		let mut enacted = 0u32;
 		for index in active {
 			let Some(mut proposal) = Proposals::<T>::get(index) else { continue };
 			match proposal.status {
@@ -355,15 +357,31 @@ impl<T: Config> Pallet<T> {
 					}
 				}
 				ProposalStatus::Approved { enact_at } if now >= enact_at => {
+					let call = <T as Config>::RuntimeCall::decode_all_with_depth_limit(
+						CALL_DECODE_DEPTH,
+						&mut &proposal.call[..],
+					);
+					let call_weight = call
+						.as_ref()
+						.map(|c| c.get_dispatch_info().call_weight)
+						.unwrap_or_default();
+					let total = enactment_weight.saturating_add(call_weight);
+					if enacted > 0 && total.any_gt(T::MaxEnactmentWeight::get()) {
+						// No room left in this block: the next one enacts it.
+						proposal.status =
+							ProposalStatus::Approved { enact_at: now.saturating_add(One::one()) };
+						Proposals::<T>::insert(index, proposal);
+						weight.saturating_accrue(T::DbWeight::get().writes(1));
+						continue;
+					}
+					enacted = enacted.saturating_add(1);
+					enactment_weight = total;
 					weight.saturating_accrue(T::WeightInfo::on_initialize_enact(
 						proposal.voters.min(T::MaxVotesClearedPerBlock::get()),
 					));
-					let result = match <T as Config>::RuntimeCall::decode_all_with_depth_limit(
-						CALL_DECODE_DEPTH,
-						&mut &proposal.call[..],
-					) {
+					let result = match call {
 						Ok(call) => {
-							weight.saturating_accrue(call.get_dispatch_info().call_weight);
+							weight.saturating_accrue(call_weight);
 							call.dispatch_bypass_filter(RawOrigin::Root.into())
 								.map(|_| ())
 								.map_err(|e| e.error)

@@ -48,7 +48,8 @@
 //! sybil accounts with a planck of stake each cannot fill a proposal's slots and lock honest
 //! stakers out of voting; and each further proposal an account has open at once doubles its
 //! deposit (`proposal_deposit × 2^open`), so one account cannot cheaply fill the
-//! `MaxActiveProposals` queue.
+//! `MaxActiveProposals` queue. Enactment is capped (finding 12): approved calls run while their
+//! weights fit `MaxEnactmentWeight` (half a block in the runtime); the rest wait a block.
 //!
 //! Parameters ([`Params`]) are storage that Root sets with [`set_params`](Pallet::set_params),
 //! so a vote changes them; so are the other pallets' market and verification parameters.
@@ -175,6 +176,12 @@ pub mod pallet {
 		/// filling slots (security review, finding 1).
 		#[pallet::constant]
 		type MaxVotesClearedPerBlock: Get<u32>;
+
+		/// Most weight the calls of approved proposals may use in one block: an enactment that
+		/// would go past it waits for the next block (the first of a block always runs), as
+		/// pallet-scheduler does with its `MaximumWeight` (security review, finding 12).
+		#[pallet::constant]
+		type MaxEnactmentWeight: Get<Weight>;
 
 		/// Largest encoded call a proposal may carry (a runtime upgrade goes through a preimage
 		/// pallet or an authorized upgrade, not inline).

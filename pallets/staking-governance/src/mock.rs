@@ -4,6 +4,7 @@ use polkadot_sdk::{
 	frame_support::{
 		derive_impl, parameter_types,
 		traits::{tokens::imbalance::ResolveTo, ConstU32, Hooks, ValidatorRegistration},
+		weights::Weight,
 	},
 	frame_system::{self, EnsureRoot},
 	pallet_balances, sp_io,
@@ -95,7 +96,13 @@ impl pallet_staking_governance::Config for Test {
 	type MaxActiveProposals = ConstU32<3>;
 	type MaxVotesClearedPerBlock = ConstU32<8>;
 	type MaxCallLen = ConstU32<128>;
+	type MaxEnactmentWeight = MaxEnactmentWeight;
 	type WeightInfo = ();
+}
+
+parameter_types! {
+	/// Tests lower it to see enactments spread over blocks.
+	pub static MaxEnactmentWeight: Weight = Weight::MAX;
 }
 
 pub const INITIAL: Balance = 10_000;
@@ -123,6 +130,7 @@ pub fn params() -> Params<Balance, u64> {
 /// and 3000 as validator candidates with keys.
 pub fn new_test_ext() -> sp_io::TestExternalities {
 	KEYS.with(|k| k.borrow_mut().clear());
+	MaxEnactmentWeight::set(Weight::MAX);
 	let mut storage = frame_system::GenesisConfig::<Test>::default().build_storage().unwrap();
 	pallet_balances::GenesisConfig::<Test> {
 		balances: (1..=6).map(|a| (a, INITIAL)).chain([(TREASURY, 1)]).collect(),

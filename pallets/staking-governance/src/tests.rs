@@ -529,3 +529,28 @@ fn finding_1_each_open_proposal_doubles_the_proposers_deposit() {
 		assert_eq!(held(1), DEPOSIT);
 	});
 }
+
+/// Finding 12 (in part): every proposal due in a block used to be enacted in it, each call's
+/// weight added after it ran, with no cap. Enactments past `MaxEnactmentWeight` now wait for the
+/// next block.
+#[test]
+fn finding_12_enactments_beyond_the_weight_cap_wait_for_the_next_block() {
+	use polkadot_sdk::frame_support::dispatch::GetDispatchInfo;
+	build_and_execute(|| {
+		MaxEnactmentWeight::set(set_params_call(7).get_dispatch_info().call_weight);
+		assert_ok!(Staking::propose(signed(3), Box::new(set_params_call(7))));
+		assert_ok!(Staking::propose(signed(2), Box::new(set_params_call(6))));
+		for index in [0, 1] {
+			assert_ok!(Staking::vote(signed(3), index, true));
+			assert_ok!(Staking::vote(signed(2), index, true));
+		}
+		run_to_block(12 + ENACTMENT_DELAY);
+		System::assert_has_event(Event::ProposalEnacted { index: 0, result: Ok(()) }.into());
+		// Before the fix: both enacted here.
+		assert!(Proposals::<Test>::get(1).is_some(), "no room left in this block");
+		assert_eq!(Parameters::<Test>::get().unwrap().validator_count, 7);
+		run_to_block(13 + ENACTMENT_DELAY);
+		System::assert_has_event(Event::ProposalEnacted { index: 1, result: Ok(()) }.into());
+		assert_eq!(Parameters::<Test>::get().unwrap().validator_count, 6);
+	});
+}

@@ -50,6 +50,8 @@ impl pallet_marketplace::Config for Runtime {
 	type MaxHyperParams = ConstU32<1024>;
 	type MaxCommittee = ConstU32<16>;
 	type MaxQueued = ConstU32<256>;
+	/// A sixteenth of the queue: sixteen buyers at least always find room.
+	type MaxQueuedPerBuyer = ConstU32<16>;
 	type MaxAllocationsPerBlock = ConstU32<4>;
 	type MaxDeadlinesPerBlock = ConstU32<128>;
 	type MaxDeadlineWeight = MaxDeadlineWeight;

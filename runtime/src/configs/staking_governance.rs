@@ -4,18 +4,25 @@ use polkadot_sdk::{
 	frame_support::{
 		parameter_types,
 		traits::{tokens::imbalance::ResolveTo, ConstU32},
+		weights::Weight,
 		PalletId,
 	},
 	frame_system::EnsureRoot,
 	sp_runtime::traits::AccountIdConversion,
 };
 
+use super::RuntimeBlockWeights;
 use crate::{AccountId, Balances, Runtime, RuntimeCall, RuntimeHoldReason, Session};
 
 parameter_types! {
 	/// Where slashed stake and spam deposits go: an account no key controls, spendable only by
 	/// governance (a Root call), until a treasury pallet manages it.
 	pub TreasuryAccount: AccountId = PalletId(*b"py/trsry").into_account_truncating();
+	/// Half a block for enacting approved proposals' calls; the rest wait for the next block.
+	pub MaxEnactmentWeight: Weight = {
+		let max = RuntimeBlockWeights::get().max_block;
+		Weight::from_parts(max.ref_time().saturating_div(2), max.proof_size().saturating_div(2))
+	};
 }
 
 impl pallet_staking_governance::Config for Runtime {
@@ -36,5 +43,6 @@ impl pallet_staking_governance::Config for Runtime {
 	/// Parameter changes and batches of them. A runtime upgrade goes through
 	/// `system.authorizeUpgrade(code_hash)` (small) and then anyone's `applyAuthorizedUpgrade`.
 	type MaxCallLen = ConstU32<4096>;
+	type MaxEnactmentWeight = MaxEnactmentWeight;
 	type WeightInfo = pallet_staking_governance::weights::SubstrateWeight<Runtime>;
 }
