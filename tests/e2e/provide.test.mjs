@@ -224,6 +224,23 @@ test('a provider killed before it accepts: its task goes to another provider and
   assert.equal(tasks.at(-1).provider.toString(), h, 'then the next offer');
 });
 
+test('a training task, which the daemons do not run, is declined without penalty and the job fails cleanly', async () => {
+  const deadline = (await head()) + 60;
+  const kind = { Training: { dataset: rawCid(readFileSync(testSet)), hyperparams: '0x', epochs: 1, groupSize: 1 } };
+  const evs = await send(api.tx.marketplace.postJob(kernel, 0, kind, 360, 50n * MILLI, deadline), acct('//Ferdie'));
+  const job = findEvent(evs, 'marketplace', 'JobPosted').data.job.toNumber();
+  const end = await jobEnd(job);
+  assert.equal(end.e.method, 'JobFailed');
+  assert.ok(end.e.data.reason.isNoProvider, `failed: ${end.e.data.reason}`);
+  const ids = tasksOf(job).map((t) => t.task.toNumber());
+  const declined = events('marketplace', 'TaskDeclined', (d) => ids.includes(d.task.toNumber()));
+  assert.ok(declined.length >= 1, 'declined by the daemons it was offered to');
+  const decliners = declined.map(({ e }) => e.data.provider.toString());
+  assert.equal(events('marketplace', 'DeadlineMissed', (d) => decliners.includes(d.provider.toString())
+    && ids.includes(d.task.toNumber())).length, 0, 'no penalty for declining');
+  assert.equal(events('marketplace', 'TaskAccepted', (d) => ids.includes(d.task.toNumber())).length, 0);
+});
+
 test('a provider priced at a factor of the index re-prices its offer when the index moves', async () => {
   const cls = 2;
   const market = (await api.query.marketplace.params()).unwrap().toJSON();

@@ -2,7 +2,8 @@
 //! verifier registration and endpoint on chain ([`setup`]), then follows the best blocks and
 //! does what the chain asks of its account:
 //!
-//! - a task assigned to it: accept it in the accept window, fetch the kernel archive and the
+//! - a task assigned to it: accept it in the accept window (decline it, without penalty, if it
+//!   is a training task: this daemon runs inference), fetch the kernel archive and the
 //!   job's inputs by CID ([`compute`]), run the kernel on libtorch, store the output, submit its
 //!   CID; heartbeats while it runs;
 //! - a committee seat: re-run the task (or reuse its own run when it is the provider), commit to
@@ -80,6 +81,8 @@ pub struct ProvideConfig {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 enum Action {
 	Accept(u64),
+	/// Declining an assigned task this daemon cannot run (a training task).
+	Decline(u64),
 	Heartbeat(u64),
 	Submit(u64),
 	Commit(u64),
@@ -377,10 +380,7 @@ impl Daemon {
 				// decision pass (the chain refuses it if the task moved on meanwhile).
 				if u64::from(ev.accept_by) > at.block_number() {
 					self.now = self.now.max(at.block_number());
-					self.send(
-						Action::Accept(ev.task),
-						api::tx().marketplace().accept_task(ev.task),
-					);
+					self.accept_or_decline(at, ev.task, ev.job).await?;
 				}
 			}
 		}
@@ -549,7 +549,7 @@ impl Daemon {
 			match task.state {
 				TaskState::Assigned => {
 					by_state[0] += 1;
-					self.send(Action::Accept(id), api::tx().marketplace().accept_task(id));
+					self.accept_or_decline(at, id, task.job).await?;
 				}
 				TaskState::Accepted => {
 					by_state[1] += 1;
@@ -676,6 +676,23 @@ impl Daemon {
 			self.journal.save()?;
 		}
 		self.metrics.provider_rounds.set(self.journal.state.rounds.len() as i64);
+		Ok(())
+	}
+
+	/// Accepts assigned task `task` of job `job`, or declines it (no penalty) when this daemon
+	/// cannot run it: it runs inference tasks, not training.
+	async fn accept_or_decline(&mut self, at: &AtBlock, task: u64, job: u64) -> Result<()> {
+		let training = chain::read(at, api::storage().marketplace().jobs(), (job,))
+			.await?
+			.is_some_and(|j| matches!(j.kind, JobKind::Training { .. }));
+		if training {
+			if !self.busy.contains(&Action::Decline(task)) {
+				tracing::warn!(task, job, "a training task; this daemon runs inference: declined");
+			}
+			self.send(Action::Decline(task), api::tx().marketplace().decline_task(task));
+		} else {
+			self.send(Action::Accept(task), api::tx().marketplace().accept_task(task));
+		}
 		Ok(())
 	}
 
