@@ -575,8 +575,7 @@ impl<T: Config> Pallet<T> {
 			now.saturating_add(T::Verifier::verification_blocks().into()) < job.deadline,
 			Error::<T>::TooLateToVerify
 		);
-		let info = Self::task_info(&task).ok_or(Error::<T>::UnknownJob)?;
-		T::Verifier::verify(id, &info, &result)?;
+		T::Verifier::verify(id, &Self::task_info(&task, &job), &result)?;
 		Self::remove_deadline(task.due, Deadline::Task(id));
 		Self::unload(task.offer, task.flops);
 		task.state = TaskState::Submitted;
@@ -586,13 +585,12 @@ impl<T: Config> Pallet<T> {
 		Ok(())
 	}
 
-	fn task_info(task: &TaskEntry<T>) -> Option<TaskInfo<T::AccountId>> {
-		let job = Jobs::<T>::get(task.job)?;
+	fn task_info(task: &TaskEntry<T>, job: &Job<T>) -> TaskInfo<T::AccountId> {
 		let (committee, training, epochs) = match job.kind {
 			JobKind::Training { epochs, .. } => (0, true, epochs),
 			JobKind::Inference { committee, .. } => (committee, false, 0),
 		};
-		Some(TaskInfo {
+		TaskInfo {
 			job: task.job,
 			kernel: job.kernel,
 			provider: task.provider.clone(),
@@ -600,7 +598,7 @@ impl<T: Config> Pallet<T> {
 			committee,
 			training,
 			epochs,
-		})
+		}
 	}
 
 	/// The per-block hook: price indices, deadlines, then allocation.
@@ -709,9 +707,9 @@ impl<T: Config> Pallet<T> {
 
 	/// A task whose next step is overdue misses it; a job past its deadline fails, paying what
 	/// was verified. (A provider that accepted and heartbeated to the deadline is not slashed:
-	/// it may have been kept from delivering by the buyer, e.g. inputs nobody serves, and has no
-	/// way yet to decline; see finding 9 of the security review.) Entries left behind by a task
-	/// that moved on are ignored.
+	/// the buyer may have kept it from delivering, e.g. with inputs nobody serves, and
+	/// `decline_task` is only open before accepting.) Entries left behind by a task that moved on
+	/// are ignored.
 	fn handle_deadline(entry: Deadline, now: BlockNumberFor<T>) {
 		match entry {
 			Deadline::Task(id) => {
@@ -1075,7 +1073,12 @@ impl<T: Config> Pallet<T> {
 		let mut escrow: BTreeMap<T::AccountId, u128> = BTreeMap::new();
 		let mut demand: BTreeMap<ClassId, u128> = BTreeMap::new();
 		let queue = Queue::<T>::get();
+		let mut queued_by: BTreeMap<T::AccountId, u32> = BTreeMap::new();
 		for (id, job) in Jobs::<T>::iter() {
+			if job.status == JobStatus::Queued {
+				let n = queued_by.entry(job.buyer.clone()).or_default();
+				*n = n.saturating_add(1);
+			}
 			let e = escrow.entry(job.buyer.clone()).or_default();
 			*e = e.saturating_add(to_u128(job.budget));
 			let d = demand.entry(job.class).or_default();
@@ -1090,11 +1093,6 @@ impl<T: Config> Pallet<T> {
 			for t in &job.tasks {
 				ensure!(Tasks::<T>::get(t).map(|t| t.job) == Some(id), "job lists a foreign task");
 			}
-		}
-		let mut queued_by: BTreeMap<T::AccountId, u32> = BTreeMap::new();
-		for (_, job) in Jobs::<T>::iter().filter(|(_, j)| j.status == JobStatus::Queued) {
-			let n = queued_by.entry(job.buyer).or_default();
-			*n = n.saturating_add(1);
 		}
 		ensure!(
 			QueuedBy::<T>::iter().collect::<BTreeMap<_, _>>() == queued_by,
@@ -1161,7 +1159,8 @@ impl<T: Config> Pallet<T> {
 
 impl<T: Config> TaskOutcome<T::AccountId> for Pallet<T> {
 	fn task(id: TaskId) -> Option<TaskInfo<T::AccountId>> {
-		Tasks::<T>::get(id).and_then(|t| Self::task_info(&t))
+		let task = Tasks::<T>::get(id)?;
+		Jobs::<T>::get(task.job).map(|job| Self::task_info(&task, &job))
 	}
 
 	fn task_verified(id: TaskId, result: Cid, credited: &[T::AccountId]) -> DispatchResult {

@@ -292,12 +292,11 @@ impl<T: Config> Pallet<T> {
 		let voters: Vec<T::AccountId> =
 			Votes::<T>::iter_key_prefix(index).take(limit.saturating_add(1) as usize).collect();
 		let more = voters.len() > limit as usize;
-		let mut removed = 0u32;
-		for voter in voters.into_iter().take(limit as usize) {
+		let removed = voters.len().min(limit as usize);
+		for voter in voters.into_iter().take(removed) {
 			Votes::<T>::remove(index, voter);
-			removed = removed.saturating_add(1);
 		}
-		(removed, more)
+		(u32::try_from(removed).unwrap_or(limit), more)
 	}
 
 	/// Clears up to `MaxVotesClearedPerBlock` leftover votes of one ended proposal.
