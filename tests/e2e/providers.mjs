@@ -107,7 +107,8 @@ export function readSafetensors(bytes) {
   for (const [name, t] of Object.entries(header)) {
     if (name === '__metadata__') continue;
     const [start, end] = t.data_offsets;
-    const raw = bytes.slice(base + start, base + end);
+    // A copy (a Buffer's own slice is a view of its whole, possibly pooled, memory).
+    const raw = Uint8Array.prototype.slice.call(bytes, base + start, base + end);
     const data = t.dtype === 'F32' ? new Float32Array(raw.buffer)
       : t.dtype === 'I64' ? new BigInt64Array(raw.buffer)
         : (() => { throw new Error(`dtype ${t.dtype}`); })();

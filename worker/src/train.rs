@@ -55,6 +55,23 @@ pub struct TrainConfig {
 	pub outer_momentum: f64,
 	/// Most re-formations before giving up.
 	pub max_reforms: u32,
+	/// DiLoCo on a chain: each member's inner steps draw only from its own shard of the dataset
+	/// (the chain's split), `batch` examples per step, so an auditor replays a step knowing only
+	/// the task. `None`: every global batch is split across the members by rank.
+	pub shard: Option<Shard>,
+	/// The group's first generation (every member uses the same; it grows with each
+	/// re-formation). A chain job starts at its id shifted up, so the rounds of consecutive jobs
+	/// on one node's AllReduce never mix.
+	pub generation: u64,
+}
+
+/// A member's contiguous share of the training examples.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Shard {
+	/// First example.
+	pub first: u64,
+	/// Examples in the shard.
+	pub len: u64,
 }
 
 /// One finished epoch.
@@ -128,6 +145,15 @@ pub fn member_batch(cfg: &TrainConfig, examples: usize, g: u64, rank: usize, n: 
 		.skip(rank)
 		.step_by(n)
 		.copied()
+		.collect()
+}
+
+/// The examples a member with `shard` trains on at its inner step `g`: a batch of `cfg.batch`
+/// from its shard, in a fresh order every pass over the shard.
+pub fn shard_batch(cfg: &TrainConfig, shard: Shard, g: u64) -> Vec<i64> {
+	member_batch(cfg, shard.len as usize, g, 0, 1)
+		.into_iter()
+		.map(|i| i + shard.first as i64)
 		.collect()
 }
 
@@ -217,9 +243,12 @@ impl Learner for TorchLearner {
 			None => Ok(None),
 		}
 	}
+	/// NaN without held-out data (a provider training on a chain has only the job's dataset).
 	fn evaluate(&mut self) -> Result<f64> {
-		let test = self.test.as_ref().context("no held-out data to evaluate on")?;
-		self.model.evaluate(test)
+		match &self.test {
+			Some(test) => self.model.evaluate(test),
+			None => Ok(f64::NAN),
+		}
 	}
 }
 
@@ -291,7 +320,7 @@ impl<L: Learner> Trainer<L> {
 		let mut checkpoints: BTreeMap<u64, Cid> = BTreeMap::from([(0, initial)]);
 		self.publish(&checkpoints, false);
 		let mut members: Vec<PeerId> = peers.into_iter().chain([me]).collect();
-		let mut generation = 0u64;
+		let mut generation = self.cfg.generation;
 		let mut reforms = 0u32;
 		let mut records: Vec<EpochRecord> = Vec::new();
 		let mut resume = 0u64;
@@ -475,7 +504,10 @@ fn local_step(
 	rank: usize,
 	n: usize,
 ) -> Result<(Vec<f32>, f64)> {
-	let idx = member_batch(cfg, learner.examples(), g, rank, n);
+	let idx = match cfg.shard {
+		Some(shard) => shard_batch(cfg, shard, g),
+		None => member_batch(cfg, learner.examples(), g, rank, n),
+	};
 	let global = match cfg.mode {
 		Mode::Sync => cfg.batch as i64,
 		Mode::Diloco => idx.len() as i64,
@@ -595,6 +627,8 @@ mod tests {
 					outer_lr: 0.7,
 					outer_momentum: 0.9,
 					max_reforms: 0,
+					shard: None,
+					generation: 0,
 				},
 				store,
 				collective: Collective::start(
@@ -651,6 +685,8 @@ mod tests {
 			outer_lr: 0.0,
 			outer_momentum: 0.0,
 			max_reforms: 0,
+			shard: None,
+			generation: 0,
 		};
 		let mut seen: Vec<i64> = Vec::new();
 		for g in 0..10 {

@@ -899,3 +899,41 @@ fn finding_3_training_results_wait_for_every_epoch_and_its_audits() {
 		assert_eq!(MockMarket::rejected(), vec![1]);
 	});
 }
+
+/// Issue 15, item 4: the crate docs' catch probability `1 − (1 − f/G)^s`, checked against the
+/// pallet's own audit draw over many seeds. A group of `G = 3` members with 8 steps each; one
+/// member faked `f = 2/8` of its steps; `s = 4` audits per epoch. Each seed is one epoch closed
+/// by the hook; the share of epochs in which an audit landed on a faked step must match the
+/// formula within 4 standard deviations (so the test fails if the draw is biased towards or away
+/// from any member or step, or audits repeat).
+#[test]
+fn the_catch_probability_matches_the_formula_over_many_seeds() {
+	const RUNS: u64 = 2000;
+	let (g, f, s) = (3.0f64, 2.0 / 8.0, 4i32);
+	let faked = [3u32, 6];
+	let mut caught = 0u64;
+	for seed in 0..RUNS {
+		new_test_ext().execute_with(|| {
+			MockStake::set(3, 1_000);
+			Params::<Test>::put(PocParams { audits_per_epoch: s as u32, ..default_params() });
+			MockRandomness::set_seed(seed + 1);
+			for (task, who) in [(1, P1), (2, P2), (3, 3)] {
+				training_task(task, who);
+				commit_epoch(task, who, &leaves(if task == 2 { &faked } else { &[] }));
+			}
+			run_to_block(Epochs::<Test>::get(5, 0).unwrap().closes_at + 1);
+			let audits: Vec<Audit<Test>> = Audits::<Test>::iter_values().collect();
+			assert_eq!(audits.len(), s as usize);
+			if audits.iter().any(|a| a.task == 2 && faked.contains(&a.step)) {
+				caught += 1;
+			}
+		});
+	}
+	let expected = 1.0 - (1.0 - f / g).powi(s);
+	let share = caught as f64 / RUNS as f64;
+	let sigma = (expected * (1.0 - expected) / RUNS as f64).sqrt();
+	assert!(
+		(share - expected).abs() <= 4.0 * sigma,
+		"caught in {share:.4} of epochs; the formula says {expected:.4} (σ {sigma:.4})"
+	);
+}

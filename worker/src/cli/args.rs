@@ -166,6 +166,8 @@ impl StepArgs {
 			outer_lr,
 			outer_momentum,
 			max_reforms,
+			shard: None,
+			generation: 0,
 		}
 	}
 }

@@ -56,6 +56,10 @@ pub struct ProvideArgs {
 	/// Sell compute only: do not register as a verifier (no committee seats).
 	#[arg(long)]
 	no_verify: bool,
+	/// Take training tasks (one job at a time): train with the group the chain formed, commit
+	/// every epoch, answer audits. Without it training tasks are declined.
+	#[arg(long)]
+	train: bool,
 	/// libp2p listen address (blobs for other workers and buyers).
 	#[arg(long, default_value = "/ip4/127.0.0.1/tcp/0")]
 	listen: Multiaddr,
@@ -74,6 +78,11 @@ pub struct ProvideArgs {
 	#[cfg(feature = "fault-injection")]
 	#[arg(long)]
 	fault_wrong_output: bool,
+	/// Test-only fault: commit made-up digests for training steps (builds with
+	/// `fault-injection` only).
+	#[cfg(feature = "fault-injection")]
+	#[arg(long)]
+	fault_fake_steps: bool,
 }
 
 /// `0.012` VER → smallest units (12 decimals).
@@ -134,9 +143,9 @@ pub async fn run(a: ProvideArgs) -> anyhow::Result<()> {
 		None => Price::Index { permille: a.price_factor.unwrap_or(1000) },
 	};
 	#[cfg(feature = "fault-injection")]
-	let wrong_output = a.fault_wrong_output;
+	let (wrong_output, fake_steps) = (a.fault_wrong_output, a.fault_fake_steps);
 	#[cfg(not(feature = "fault-injection"))]
-	let wrong_output = false;
+	let (wrong_output, fake_steps) = (false, false);
 	let metrics = Metrics::new();
 	if let Some(addr) = a.metrics {
 		let bound = metrics.clone().serve(addr).await.context("serving metrics")?;
@@ -152,9 +161,10 @@ pub async fn run(a: ProvideArgs) -> anyhow::Result<()> {
 		max_job: a.max_job,
 		bond: a.bond,
 		verify: !a.no_verify,
+		train: a.train,
 		listen: a.listen,
 		announce: a.announce,
-		run: RunConfig { device, batch: a.batch, wrong_output },
+		run: RunConfig { device, batch: a.batch, wrong_output, fake_steps },
 	};
 	let daemon = Daemon::new(cfg, signer, metrics).await?;
 	println!(

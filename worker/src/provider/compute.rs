@@ -1,6 +1,8 @@
 //! A task's work: its kernel archive and input blobs, found by CID among the peers the chain's
 //! endpoint directory names and checked against their CIDs, then the kernel run on libtorch over
 //! the task's samples ([`crate::infer::run`]), its output stored as a content-addressed blob.
+//! A training task's result is verified the same way: the kernel with the final checkpoint's
+//! parameters over the task's shard of the job's dataset, the result being the checkpoint.
 
 use super::journal::Computed;
 use crate::{
@@ -89,6 +91,10 @@ pub struct Job {
 	pub first: u64,
 	/// Samples in the share.
 	pub samples: u64,
+	/// A training task's result: its final checkpoint (CID and bytes). The kernel runs with
+	/// these parameters over the task's shard of the job's dataset, and the result is the
+	/// checkpoint, not the output.
+	pub checkpoint: Option<(Cid, Vec<u8>)>,
 }
 
 /// How the kernel runs.
@@ -100,6 +106,9 @@ pub struct RunConfig {
 	pub batch: NonZeroUsize,
 	/// Test-only fault: the output is changed before it is digested (`fault-injection` builds).
 	pub wrong_output: bool,
+	/// Test-only fault: training steps' digests are made up, not computed (`fault-injection`
+	/// builds).
+	pub fake_steps: bool,
 }
 
 /// Runs the kernel over the task's samples and stores the output (blocking: call it on a
@@ -107,6 +116,9 @@ pub struct RunConfig {
 pub fn run(job: Job, cfg: RunConfig, store: &ContentStore) -> Result<Computed> {
 	let manifest = Manifest::from_record(job.record).map_err(|e| invalid!("{e}"))?;
 	let mut model = Model::load(manifest, &job.archive, cfg.device)?;
+	if let Some((_, bytes)) = &job.checkpoint {
+		model.restore(bytes)?;
+	}
 	let mut rows = Vec::new();
 	for bytes in &job.inputs {
 		rows.push(infer::input_of(&model, Dataset::from_bytes(bytes)?)?);
@@ -128,7 +140,13 @@ pub fn run(job: Job, cfg: RunConfig, store: &ContentStore) -> Result<Computed> {
 		input = input.flip([0]);
 	}
 	let done = infer::run(&mut model, &input, cfg.batch, &format!("task {}: run", job.task))?;
-	let output = store.put(&done.blob)?;
+	let output = match &job.checkpoint {
+		Some((cid, bytes)) => {
+			store.put(bytes)?;
+			*cid
+		}
+		None => store.put(&done.blob)?,
+	};
 	Ok(Computed {
 		output: output.to_text(),
 		digest: format!("0x{}", hex::encode(done.digest.digest.as_bytes())),

@@ -27,8 +27,37 @@ pub struct Computed {
 /// A task assigned to this worker.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TaskRecord {
-	/// Its result, once computed (and stored).
+	/// Its result, once computed (and stored). For a training task: the final checkpoint's CID
+	/// and the digest of its outputs on the task's shard (what its verification round compares).
 	pub computed: Option<Computed>,
+	/// A training task's finished epochs, in order (committed on chain one after the other).
+	#[serde(default, skip_serializing_if = "Vec::is_empty")]
+	pub epochs: Vec<EpochEntry>,
+}
+
+/// One trained epoch, as it is committed on chain.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EpochEntry {
+	/// The checkpoint at the end of the epoch (CID text, in the store).
+	pub checkpoint: String,
+	/// Merkle root of this member's per-step gradient digests, 0x-hex.
+	pub root: String,
+	/// Steps (leaves).
+	pub steps: u32,
+	/// CID text of the leaves (32 bytes per step, in order, in the store): audits are answered
+	/// from it.
+	pub leaves: String,
+}
+
+/// One of this worker's training steps drawn for an audit: its leaf is revealed with a proof.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditDuty {
+	/// The audited task (this worker's).
+	pub task: u64,
+	/// The epoch.
+	pub epoch: u32,
+	/// The step (leaf index).
+	pub step: u32,
 }
 
 /// A committee round this worker was drawn for.
@@ -40,6 +69,9 @@ pub struct RoundRecord {
 	pub computed: Option<Computed>,
 	/// The commitment's nonce, 0x-hex: chosen and saved before the commitment is sent.
 	pub nonce: Option<String>,
+	/// For a training audit's round: the audit (the step is replayed, not the task run).
+	#[serde(default, skip_serializing_if = "Option::is_none")]
+	pub audit: Option<u64>,
 }
 
 /// Everything the provider keeps on disk.
@@ -50,6 +82,9 @@ pub struct Journal {
 	pub tasks: BTreeMap<u64, TaskRecord>,
 	/// Rounds by id.
 	pub rounds: BTreeMap<u64, RoundRecord>,
+	/// Audits of this worker's training steps, by audit id, until they end.
+	#[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+	pub audits: BTreeMap<u64, AuditDuty>,
 }
 
 /// A journal bound to its file.
@@ -109,8 +144,10 @@ mod tests {
 					summary: vec![],
 				}),
 				nonce: Some("0x02".into()),
+				audit: Some(4),
 			},
 		);
+		j.state.audits.insert(4, AuditDuty { task: 1, epoch: 0, step: 2 });
 		j.save().unwrap();
 		assert_eq!(JournalFile::open(&path).unwrap().state, j.state);
 		std::fs::write(&path, b"{\"other\": 1}").unwrap();

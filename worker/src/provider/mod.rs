@@ -17,6 +17,7 @@
 pub mod compute;
 pub mod journal;
 pub mod setup;
+pub mod training;
 
 use crate::{
 	chain::{
@@ -30,14 +31,17 @@ use crate::{
 		},
 		subxt_err, AccountId, AtBlock, Submitter,
 	},
+	collective::{Collective, CollectiveConfig},
 	error::{invalid, Result},
+	group::Membership,
 	metrics::Metrics,
 	p2p::{self, Net, NetConfig},
 	store::{remote, ContentStore},
+	train::{EpochRecord, TrainReport},
 };
 use compute::{Peer, RunConfig};
 use futures::{future::try_join_all, FutureExt};
-use journal::{Computed, JournalFile, RoundRecord};
+use journal::{AuditDuty, Computed, EpochEntry, JournalFile, RoundRecord};
 use libp2p::{identity::Keypair, multiaddr::Protocol, Multiaddr};
 use setup::{Price, Setup};
 use std::{
@@ -47,6 +51,7 @@ use std::{
 	time::Duration,
 };
 use tokio::sync::mpsc;
+use training::TrainingTask;
 use verity_primitives::{cid::Cid, kernel::KernelSpec};
 
 /// Settings of a provider.
@@ -69,6 +74,8 @@ pub struct ProvideConfig {
 	pub bond: bool,
 	/// Register as a verifier (take committee seats).
 	pub verify: bool,
+	/// Take training tasks (one at a time); otherwise they are declined.
+	pub train: bool,
 	/// libp2p listen address.
 	pub listen: Multiaddr,
 	/// Addresses published instead of the listen address (behind NAT, on another interface).
@@ -91,6 +98,14 @@ enum Action {
 	Compute(u64),
 	/// Re-pricing the offer after the price index moved.
 	Reprice,
+	/// Training task `.0` with its group.
+	Train(u64),
+	/// Committing epoch `.1` of training task `.0`.
+	CommitEpoch(u64, u32),
+	/// Revealing the leaf of audit `.0` (a step of this worker's).
+	RevealLeaf(u64),
+	/// Replaying the audited step of round `.0`.
+	Replay(u64),
 }
 
 /// How often (blocks) a provider pricing by the index checks whether its offer should move.
@@ -107,6 +122,12 @@ enum Done {
 	Refused(Action),
 	/// A task's result was computed.
 	Computed(u64, Result<Computed>),
+	/// Training task `.0` finished an epoch.
+	Epoch(u64, EpochRecord),
+	/// Training task `.0`'s session ended.
+	Trained(u64, Result<TrainReport>),
+	/// Round `.0`'s audited step was replayed.
+	Replayed(u64, Result<Computed>),
 }
 
 /// The daemon's state.
@@ -135,6 +156,13 @@ pub struct Daemon {
 	reprice_at: u64,
 	/// Actions the chain refused for good (a result too late to verify).
 	refused: HashSet<Action>,
+	/// What a training session uses.
+	parts: training::Parts,
+	/// Training sessions and replays that failed, with the block to try again at (0: set at the
+	/// next decision).
+	backoff: std::collections::HashMap<Action, u64>,
+	/// Tasks of this account known to be training tasks (`None`: inference).
+	kinds: std::collections::HashMap<u64, Option<TrainingTask>>,
 }
 
 /// The libp2p identity kept in the data directory, created on first start (mode 0600).
@@ -186,6 +214,18 @@ impl Daemon {
 		.await?;
 		tokio::spawn(event_loop.run());
 		tokio::spawn(remote::serve(store.clone(), inbound.blobs));
+		let parts = training::Parts {
+			net: net.clone(),
+			store: store.clone(),
+			membership: Membership::start(net.clone(), inbound.group),
+			collective: Collective::start(
+				net.clone(),
+				inbound.allreduce,
+				CollectiveConfig::default(),
+			),
+			metrics: metrics.clone(),
+			device: cfg.run.device,
+		};
 		let submitter = Arc::new(Submitter::new(signer));
 		let me = *submitter.account();
 		let (done_tx, done_rx) = mpsc::unbounded_channel();
@@ -208,6 +248,9 @@ impl Daemon {
 			now: 0,
 			reprice_at: 0,
 			refused: HashSet::new(),
+			parts,
+			kinds: Default::default(),
+			backoff: Default::default(),
 		})
 	}
 
@@ -340,15 +383,38 @@ impl Daemon {
 		while let Some(entry) = rounds.next().await {
 			let entry = entry.map_err(subxt_err)?;
 			let round = entry.value().decode().map_err(subxt_err)?;
-			if let (true, Subject::Task(task)) = (round.members.0.contains(&self.me), round.subject)
-			{
-				let (id,) = entry.key().map_err(subxt_err)?.decode().map_err(subxt_err)?;
-				if let std::collections::btree_map::Entry::Vacant(e) =
-					self.journal.state.rounds.entry(id)
-				{
-					e.insert(RoundRecord { task, computed: None, nonce: None });
-					added = true;
+			if !round.members.0.contains(&self.me) {
+				continue;
+			}
+			let (id,) = entry.key().map_err(subxt_err)?.decode().map_err(subxt_err)?;
+			let record = match round.subject {
+				Subject::Task(task) => {
+					RoundRecord { task, computed: None, nonce: None, audit: None }
 				}
+				Subject::Audit(a) => match self.audit_round(at, a).await? {
+					Some(r) => r,
+					None => continue,
+				},
+			};
+			if let std::collections::btree_map::Entry::Vacant(e) =
+				self.journal.state.rounds.entry(id)
+			{
+				e.insert(record);
+				added = true;
+			}
+		}
+		// Audits of this account's training steps, still waiting for its leaf.
+		let mut audits = storage
+			.iter(api::storage().proof_of_compute().audits(), ())
+			.await
+			.map_err(subxt_err)?;
+		while let Some(entry) = audits.next().await {
+			let entry = entry.map_err(subxt_err)?;
+			let audit = entry.value().decode().map_err(subxt_err)?;
+			if audit.member == self.me && audit.leaf.is_none() {
+				let (id,) = entry.key().map_err(subxt_err)?.decode().map_err(subxt_err)?;
+				let duty = AuditDuty { task: audit.task, epoch: audit.epoch, step: audit.step };
+				added |= self.journal.state.audits.insert(id, duty).is_none();
 			}
 		}
 		if added {
@@ -387,20 +453,56 @@ impl Daemon {
 		let mut added = false;
 		for ev in events.find::<api::proof_of_compute::events::CommitteeSelected>() {
 			let ev = ev.map_err(subxt_err)?;
-			if let (true, Subject::Task(task)) = (ev.members.contains(&self.me), &ev.subject) {
-				tracing::info!(
-					round = ev.round,
-					task,
-					commit_end = ev.commit_end,
-					reveal_end = ev.reveal_end,
-					"drawn for a committee"
+			if !ev.members.contains(&self.me) {
+				continue;
+			}
+			let record = match ev.subject {
+				Subject::Task(task) => {
+					RoundRecord { task, computed: None, nonce: None, audit: None }
+				}
+				Subject::Audit(a) => match self.audit_round(at, a).await? {
+					Some(r) => r,
+					None => continue,
+				},
+			};
+			tracing::info!(
+				round = ev.round,
+				task = record.task,
+				audit = record.audit,
+				commit_end = ev.commit_end,
+				reveal_end = ev.reveal_end,
+				"drawn for a committee"
+			);
+			self.journal.state.rounds.entry(ev.round).or_insert(record);
+			added = true;
+		}
+		for ev in events.find::<api::proof_of_compute::events::AuditsDrawn>() {
+			let ev = ev.map_err(subxt_err)?;
+			for (audit, task, step) in ev.audits {
+				if self.tasks.contains(&task) {
+					tracing::info!(
+						audit,
+						job = ev.job,
+						epoch = ev.epoch,
+						task,
+						step,
+						"a step of ours is audited"
+					);
+					let duty = AuditDuty { task, epoch: ev.epoch, step };
+					self.journal.state.audits.insert(audit, duty);
+					added = true;
+				}
+			}
+		}
+		for ev in events.find::<api::proof_of_compute::events::EpochInvalidated>() {
+			let ev = ev.map_err(subxt_err)?;
+			if ev.member == self.me {
+				tracing::warn!(
+					job = ev.job,
+					epoch = ev.epoch,
+					task = ev.task,
+					"an audit found our step wrong: the epoch is invalid"
 				);
-				self.journal.state.rounds.entry(ev.round).or_insert(RoundRecord {
-					task: *task,
-					computed: None,
-					nonce: None,
-				});
-				added = true;
 			}
 		}
 		if added {
@@ -470,6 +572,53 @@ impl Daemon {
 					}
 				}
 			}
+			Done::Epoch(task, r) => {
+				let rec = self.journal.state.tasks.entry(task).or_default();
+				// A session started again replays the epochs already journaled: same bytes.
+				if r.epoch == rec.epochs.len() as u64 + 1 {
+					let (root, leaves) = match self.cfg.run.fake_steps {
+						false => (r.gradient_root, r.gradient_digests),
+						true => fake_leaves(&self.store, &r)?,
+					};
+					let r = EpochRecord { gradient_root: root, gradient_digests: leaves, ..r };
+					let rec = self.journal.state.tasks.entry(task).or_default();
+					tracing::info!(task, epoch = r.epoch - 1, checkpoint = %r.checkpoint, root = %r.gradient_root, steps = r.steps, loss = r.loss, "epoch trained");
+					rec.epochs.push(EpochEntry {
+						checkpoint: r.checkpoint.to_text(),
+						root: format!("0x{}", hex::encode(r.gradient_root.as_bytes())),
+						steps: u32::try_from(r.steps).unwrap_or(u32::MAX),
+						leaves: r.gradient_digests.to_text(),
+					});
+					self.journal.save()?;
+				}
+			}
+			Done::Trained(task, result) => {
+				self.busy.remove(&Action::Train(task));
+				match result {
+					Ok(r) => {
+						tracing::info!(task, checkpoint = %r.checkpoint, epochs = r.epochs.len(), reforms = r.reforms, "training finished")
+					}
+					Err(e) => {
+						tracing::warn!(task, error = %e, "training stopped; trying again in 5 blocks");
+						self.backoff.insert(Action::Train(task), 0);
+					}
+				}
+			}
+			Done::Replayed(round, result) => {
+				self.busy.remove(&Action::Replay(round));
+				match result {
+					Ok(c) => {
+						if let Some(r) = self.journal.state.rounds.get_mut(&round) {
+							r.computed = Some(c);
+							self.journal.save()?;
+						}
+					}
+					Err(e) => {
+						tracing::warn!(round, error = %e, "cannot replay the audited step yet");
+						self.backoff.insert(Action::Replay(round), 0);
+					}
+				}
+			}
 		}
 		Ok(())
 	}
@@ -498,8 +647,8 @@ impl Daemon {
 					);
 					Some(inc.number)
 				}
-				Err(e) if e.pallet_error() == Some("TooLateToVerify") => {
-					tracing::warn!(?action, error = %e, "too late for this result to be verified before the job's deadline; not sent again");
+				Err(e) if matches!(e.pallet_error(), Some("TooLateToVerify" | "EpochInvalid")) => {
+					tracing::warn!(?action, error = %e, "the chain will not verify this result (too late for the job's deadline, or an audit invalidated an epoch); not sent again");
 					let _ = done.send(Done::Refused(action));
 					return;
 				}
@@ -538,6 +687,7 @@ impl Daemon {
 				// Finished, failed, or given to another provider; its result is forgotten once
 				// that is final.
 				self.tasks.remove(&id);
+				self.kinds.remove(&id);
 				if self.journal.state.tasks.contains_key(&id)
 					&& self.gone_when_final(false, id).await?
 				{
@@ -553,6 +703,10 @@ impl Daemon {
 				}
 				TaskState::Accepted => {
 					by_state[1] += 1;
+					if let Some(t) = self.kind_of(at, id).await? {
+						self.act_training(at, id, &task, t).await?;
+						continue;
+					}
 					match self.journal.state.tasks.get(&id).and_then(|t| t.computed.clone()) {
 						Some(c) => {
 							use api::runtime_types::bounded_collections::bounded_vec::BoundedVec;
@@ -622,12 +776,19 @@ impl Daemon {
 			let (commit_end, reveal_end) =
 				(u64::from(round.commit_end), u64::from(round.reveal_end));
 			if now < commit_end && !committed {
-				// Own result first (the provider's seat), else run the task again.
-				let computed = rec.computed.clone().or_else(|| {
-					self.journal.state.tasks.get(&rec.task).and_then(|t| t.computed.clone())
-				});
+				// Own result first (the provider's seat), else run the task again (or, in an
+				// audit's round, replay the audited step).
+				let computed = match rec.audit {
+					Some(_) => rec.computed.clone(),
+					None => rec.computed.clone().or_else(|| {
+						self.journal.state.tasks.get(&rec.task).and_then(|t| t.computed.clone())
+					}),
+				};
 				let Some(c) = computed else {
-					self.compute(at, rec.task).await;
+					match rec.audit {
+						Some(audit) => self.replay(at, id, audit),
+						None => self.compute(at, rec.task).await,
+					}
 					continue;
 				};
 				let nonce = match &rec.nonce {
@@ -676,22 +837,257 @@ impl Daemon {
 			self.journal.save()?;
 		}
 		self.metrics.provider_rounds.set(self.journal.state.rounds.len() as i64);
+		self.reveal_leaves(at).await
+	}
+
+	/// Answers the audits of this account's training steps: the step's leaf with its Merkle
+	/// proof, from the leaves kept when the epoch was trained.
+	async fn reveal_leaves(&mut self, at: &AtBlock) -> Result<()> {
+		if self.journal.state.audits.is_empty() {
+			return Ok(());
+		}
+		let poc = || api::storage().proof_of_compute();
+		let duties: Vec<(u64, AuditDuty)> =
+			self.journal.state.audits.iter().map(|(a, d)| (*a, *d)).collect();
+		let (next, states) = tokio::try_join!(
+			chain::read(at, poc().next_audit(), ()),
+			try_join_all(duties.iter().map(|(a, _)| chain::read(at, poc().audits(), (*a,)))),
+		)?;
+		let mut changed = false;
+		for ((audit, duty), state) in duties.into_iter().zip(states) {
+			let Some(state) = state else {
+				if audit < next.unwrap_or(0) {
+					self.journal.state.audits.remove(&audit);
+					changed = true;
+				}
+				continue;
+			};
+			if state.leaf.is_some() {
+				continue;
+			}
+			let entry = self
+				.journal
+				.state
+				.tasks
+				.get(&duty.task)
+				.and_then(|t| t.epochs.get(duty.epoch as usize))
+				.cloned();
+			let Some(entry) = entry else {
+				tracing::warn!(
+					audit,
+					task = duty.task,
+					epoch = duty.epoch,
+					"audited epoch not in the journal: its leaf cannot be revealed"
+				);
+				continue;
+			};
+			let cid = Cid::parse(entry.leaves.as_bytes()).map_err(|e| invalid!("{e:?}"))?;
+			let leaves: Vec<polkadot_sdk::sp_core::H256> = self
+				.store
+				.get(&cid)?
+				.chunks_exact(32)
+				.map(polkadot_sdk::sp_core::H256::from_slice)
+				.collect();
+			let step = duty.step as usize;
+			let (Some(leaf), Some(proof)) =
+				(leaves.get(step).copied(), verity_primitives::merkle::merkle_proof(&leaves, step))
+			else {
+				tracing::warn!(
+					audit,
+					step,
+					leaves = leaves.len(),
+					"audited step outside the epoch's leaves"
+				);
+				continue;
+			};
+			use api::runtime_types::bounded_collections::bounded_vec::BoundedVec;
+			tracing::info!(audit, task = duty.task, epoch = duty.epoch, step, %leaf, "revealing the audited step's leaf");
+			self.send(
+				Action::RevealLeaf(audit),
+				api::tx().proof_of_compute().reveal_leaf(
+					audit,
+					subxt::utils::H256(leaf.0),
+					BoundedVec(proof.into_iter().map(|h| subxt::utils::H256(h.0)).collect()),
+				),
+			);
+		}
+		if changed {
+			self.journal.save()?;
+		}
 		Ok(())
 	}
 
+	/// Whether a session or replay that failed may start again at `now`.
+	fn may_start(&mut self, action: Action, now: u64) -> bool {
+		match self.backoff.get(&action) {
+			Some(0) => {
+				self.backoff.insert(action, now + 5);
+				false
+			}
+			Some(b) if *b > now => false,
+			_ => true,
+		}
+	}
+
+	/// The chain's record of task `id` if it is a training task (cached: a task's job does not
+	/// change).
+	async fn kind_of(&mut self, at: &AtBlock, id: u64) -> Result<Option<TrainingTask>> {
+		if let Some(k) = self.kinds.get(&id) {
+			return Ok(k.clone());
+		}
+		let k = training::read_task(at, id).await?;
+		self.kinds.insert(id, k.clone());
+		Ok(k)
+	}
+
+	/// The round record of a seat in audit `audit`'s committee.
+	async fn audit_round(&self, at: &AtBlock, audit: u64) -> Result<Option<RoundRecord>> {
+		let a = chain::read(at, api::storage().proof_of_compute().audits(), (audit,)).await?;
+		Ok(a.map(|a| RoundRecord { task: a.task, computed: None, nonce: None, audit: Some(audit) }))
+	}
+
+	/// A training task this account accepted: train once the group formed on chain, commit each
+	/// epoch in order once the one before closed with our checkpoint (the chain takes the group's
+	/// last checkpoint as the next epoch's start, which auditors replay from), then, the last
+	/// epoch's audits over, submit the final checkpoint; heartbeats throughout.
+	async fn act_training(
+		&mut self,
+		at: &AtBlock,
+		id: u64,
+		task: &api::runtime_types::pallet_marketplace::types::TaskEntry,
+		t: TrainingTask,
+	) -> Result<()> {
+		let now = at.block_number();
+		if u64::from(task.due) <= now + 2 {
+			self.send(Action::Heartbeat(id), api::tx().marketplace().heartbeat(id));
+		}
+		let rec = self.journal.state.tasks.get(&id).cloned().unwrap_or_default();
+		let trained = rec.epochs.len() as u32;
+		if trained < t.epochs
+			&& !self.busy.contains(&Action::Train(id))
+			&& self.may_start(Action::Train(id), now)
+		{
+			match training::group_peers(at, &t, &self.me).await? {
+				None => tracing::debug!(task = id, "waiting for the group to form on chain"),
+				Some(peers) => self.start_training(at, id, t.clone(), peers),
+			}
+		}
+		let poc = || api::storage().proof_of_compute();
+		let (next, last) = tokio::try_join!(
+			chain::read(at, poc().next_epoch(), (id,)),
+			chain::read(at, poc().last_checkpoint(), (t.job,)),
+		)?;
+		let next = next.unwrap_or(0);
+		if let Some(e) = rec.epochs.get(next as usize) {
+			let previous_closed = match next.checked_sub(1) {
+				None => true,
+				Some(p) => {
+					let last: Option<Cid> =
+						last.map(|c| shared("checkpoint CID", &c)).transpose()?;
+					last.map(|c| c.to_text()).as_ref()
+						== rec.epochs.get(p as usize).map(|e| &e.checkpoint)
+				}
+			};
+			if previous_closed {
+				use api::runtime_types::bounded_collections::bounded_vec::BoundedVec;
+				self.send(
+					Action::CommitEpoch(id, next),
+					api::tx().proof_of_compute().commit_epoch(
+						id,
+						next,
+						BoundedVec(e.checkpoint.clone().into_bytes()),
+						e.steps,
+						subxt::utils::H256(h256(&e.root)?),
+					),
+				);
+			}
+		}
+		if trained < t.epochs || next < t.epochs {
+			return Ok(());
+		}
+		match rec.computed {
+			// The final checkpoint's outputs on our shard: what the verification round compares.
+			None => self.compute(at, id).await,
+			Some(c) => {
+				let last_epoch = t.epochs.saturating_sub(1);
+				if chain::read(at, poc().epochs(), (t.job, last_epoch)).await?.is_none() {
+					use api::runtime_types::bounded_collections::bounded_vec::BoundedVec;
+					let cid = BoundedVec(c.output.into_bytes());
+					self.send(Action::Submit(id), api::tx().marketplace().submit_result(id, cid));
+				}
+			}
+		}
+		Ok(())
+	}
+
+	/// Starts training task `id` with the group `peers` (off the loop, which keeps following
+	/// blocks, committing epochs and answering audits meanwhile).
+	fn start_training(&mut self, at: &AtBlock, id: u64, t: TrainingTask, peers: Vec<Peer>) {
+		tracing::info!(
+			task = id,
+			job = t.job,
+			members = peers.len() + 1,
+			epochs = t.epochs,
+			"the group formed on chain; training"
+		);
+		self.busy.insert(Action::Train(id));
+		let (at, parts, done) = (at.clone(), self.parts.clone(), self.done_tx.clone());
+		let epochs = done.clone();
+		tokio::spawn(async move {
+			let on_epoch = Box::new(move |r: &EpochRecord| {
+				let _ = epochs.send(Done::Epoch(id, r.clone()));
+			});
+			let result = training::train(at, parts, t, peers, on_epoch).await;
+			let _ = done.send(Done::Trained(id, result));
+		});
+	}
+
+	/// Replays the audited step of round `round` (audit `audit`) off the loop.
+	fn replay(&mut self, at: &AtBlock, round: u64, audit: u64) {
+		let action = Action::Replay(round);
+		if self.busy.contains(&action) || !self.may_start(action, at.block_number()) {
+			return;
+		}
+		self.busy.insert(action);
+		let (at, net, store) = (at.clone(), self.net.clone(), self.store.clone());
+		let (device, done) = (self.cfg.run.device, self.done_tx.clone());
+		tokio::spawn(async move {
+			let result = training::replay(&at, &net, &store, audit, device).await;
+			let _ = done.send(Done::Replayed(round, result));
+		});
+	}
+
 	/// Accepts assigned task `task` of job `job`, or declines it (no penalty) when this daemon
-	/// cannot run it: it runs inference tasks, not training.
+	/// cannot run it: a training task when it does not train (`--train`), already trains for
+	/// another job, or the job's settings are not ones it can train with.
 	async fn accept_or_decline(&mut self, at: &AtBlock, task: u64, job: u64) -> Result<()> {
 		let training = chain::read(at, api::storage().marketplace().jobs(), (job,))
 			.await?
 			.is_some_and(|j| matches!(j.kind, JobKind::Training { .. }));
-		if training {
-			if !self.busy.contains(&Action::Decline(task)) {
-				tracing::warn!(task, job, "a training task; this daemon runs inference: declined");
+		let why = match (training, self.cfg.train) {
+			(false, _) => None,
+			(true, false) => Some("this daemon does not train (no --train)".to_string()),
+			(true, true) => match self.kind_of(at, task).await {
+				Err(e) => Some(e.to_string()),
+				Ok(_)
+					if self
+						.kinds
+						.iter()
+						.any(|(t, k)| *t != task && k.is_some() && self.tasks.contains(t)) =>
+				{
+					Some("already training for another job".to_string())
+				}
+				Ok(_) => None,
+			},
+		};
+		match why {
+			Some(why) => {
+				if !self.busy.contains(&Action::Decline(task)) {
+					tracing::warn!(task, job, %why, "a training task this daemon cannot take: declined");
+				}
+				self.send(Action::Decline(task), api::tx().marketplace().decline_task(task));
 			}
-			self.send(Action::Decline(task), api::tx().marketplace().decline_task(task));
-		} else {
-			self.send(Action::Accept(task), api::tx().marketplace().accept_task(task));
+			None => self.send(Action::Accept(task), api::tx().marketplace().accept_task(task)),
 		}
 		Ok(())
 	}
@@ -768,8 +1164,16 @@ impl Daemon {
 		self.busy.insert(Action::Compute(id));
 		let (at, net, store) = (at.clone(), self.net.clone(), self.store.clone());
 		let (cfg, done) = (self.cfg.run, self.done_tx.clone());
+		// A training task of ours: its final checkpoint is in the journal, not yet on chain.
+		let own = self
+			.journal
+			.state
+			.tasks
+			.get(&id)
+			.and_then(|t| t.epochs.last())
+			.and_then(|e| Cid::parse(e.checkpoint.as_bytes()).ok());
 		tokio::spawn(async move {
-			let result = match gather(&at, &net, &store, id).await {
+			let result = match gather(&at, &net, &store, id, own).await {
 				Ok(job) => {
 					tracing::info!(task = id, samples = job.samples, "running the kernel");
 					tokio::task::spawn_blocking(move || compute::run(job, cfg, &store))
@@ -785,30 +1189,74 @@ impl Daemon {
 }
 
 /// Everything task `id`'s run needs: the kernel record, its archive and the job's inputs,
-/// fetched by CID and checked.
-async fn gather(at: &AtBlock, net: &Net, store: &ContentStore, id: u64) -> Result<compute::Job> {
-	let storage = at.storage();
+/// fetched by CID and checked. For a training task: the job's dataset and the final checkpoint
+/// (`own` for the task's provider, else the result it submitted).
+async fn gather(
+	at: &AtBlock,
+	net: &Net,
+	store: &ContentStore,
+	id: u64,
+	own: Option<Cid>,
+) -> Result<compute::Job> {
 	let task = chain::read(at, api::storage().marketplace().tasks(), (id,))
 		.await?
 		.ok_or_else(|| invalid!("task {id} is not on chain"))?;
 	let job = chain::read(at, api::storage().marketplace().jobs(), (task.job,))
 		.await?
 		.ok_or_else(|| invalid!("job {} is not on chain", task.job))?;
-	let JobKind::Inference { inputs, .. } = &job.kind else {
-		return Err(invalid!(
-			"job {} is a training job; this daemon runs inference tasks",
-			task.job
-		));
+	let (inputs, checkpoint): (Vec<Cid>, Option<Cid>) = match &job.kind {
+		JobKind::Inference { inputs, .. } => {
+			(inputs.0.iter().map(|c| shared("input CID", c)).collect::<Result<_>>()?, None)
+		}
+		JobKind::Training { dataset, .. } => {
+			let result = match (own, &task.result) {
+				(Some(c), _) => c,
+				(None, Some(c)) => shared("result CID", c)?,
+				(None, None) => return Err(invalid!("training task {id} has no result yet")),
+			};
+			(vec![shared("dataset CID", dataset)?], Some(result))
+		}
 	};
 	let kernel = chain::read(at, api::storage().aivm_registry().kernels(), (job.kernel,))
 		.await?
 		.ok_or_else(|| invalid!("kernel {:?} is not registered", job.kernel))?;
 	let record: KernelSpec = shared("kernel record", &kernel.spec)?;
-	// Who may hold the blobs: the buyer, the kernel's owner, then everyone in the directory.
+	let peers = directory_peers(at, &[&job.buyer, &kernel.owner]).await?;
+	let bar = crate::progress::bar(
+		1 + inputs.len() as u64 + u64::from(checkpoint.is_some()),
+		format!("task {id}: fetch"),
+	);
+	let archive = compute::fetch_blob(net, store, &record.archive, &peers).await?;
+	bar.inc(1);
+	let mut blobs = Vec::new();
+	for cid in &inputs {
+		blobs.push(compute::fetch_blob(net, store, cid, &peers).await?);
+		bar.inc(1);
+	}
+	let checkpoint = match checkpoint {
+		Some(cid) => Some((cid, compute::fetch_blob(net, store, &cid, &peers).await?)),
+		None => None,
+	};
+	bar.finish_and_clear();
+	Ok(compute::Job {
+		task: id,
+		record,
+		archive,
+		inputs: blobs,
+		first: task.first_sample,
+		samples: task.samples,
+		checkpoint,
+	})
+}
+
+/// Who may hold a job's blobs: `first` (the buyer, the kernel's owner), then everyone in the
+/// endpoint directory.
+pub(crate) async fn directory_peers(at: &AtBlock, first: &[&AccountId]) -> Result<Vec<Peer>> {
+	let storage = at.storage();
 	let mut peers = Vec::new();
-	for who in [&job.buyer, &kernel.owner] {
+	for who in first {
 		if let Some(e) = storage
-			.try_fetch(api::storage().marketplace().endpoints(), (*who,))
+			.try_fetch(api::storage().marketplace().endpoints(), (**who,))
 			.await
 			.map_err(subxt_err)?
 		{
@@ -831,24 +1279,27 @@ async fn gather(at: &AtBlock, net: &Net, store: &ContentStore, id: u64) -> Resul
 			}
 		}
 	}
-	let bar = crate::progress::bar(1 + inputs.0.len() as u64, format!("task {id}: fetch"));
-	let archive = compute::fetch_blob(net, store, &record.archive, &peers).await?;
-	bar.inc(1);
-	let mut blobs = Vec::new();
-	for cid in &inputs.0 {
-		let cid: Cid = shared("input CID", cid)?;
-		blobs.push(compute::fetch_blob(net, store, &cid, &peers).await?);
-		bar.inc(1);
-	}
-	bar.finish_and_clear();
-	Ok(compute::Job {
-		task: id,
-		record,
-		archive,
-		inputs: blobs,
-		first: task.first_sample,
-		samples: task.samples,
-	})
+	Ok(peers)
+}
+
+/// The test-only fault (`--fault-fake-steps`): the epoch's leaves replaced by digests of steps
+/// never computed, committed under their own (valid) Merkle root, as a member skipping the work
+/// would have to; an audit of any of its steps then finds a leaf the verifiers' replay disagrees
+/// with.
+fn fake_leaves(
+	store: &ContentStore,
+	r: &EpochRecord,
+) -> Result<(polkadot_sdk::sp_core::H256, Cid)> {
+	use polkadot_sdk::sp_core::H256;
+	let fake: Vec<H256> = (0..r.steps)
+		.map(|s| {
+			let mut h = H256::repeat_byte(0xfa);
+			h.0[..8].copy_from_slice(&s.to_le_bytes());
+			h
+		})
+		.collect();
+	let leaves = store.put(&fake.iter().flat_map(|h| h.0).collect::<Vec<u8>>())?;
+	Ok((verity_primitives::merkle::merkle_root(&fake), leaves))
 }
 
 fn getrandom(buf: &mut [u8]) -> Result<()> {

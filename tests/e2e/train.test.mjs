@@ -1,0 +1,204 @@
+// Training on chain: a training job posted from polkadot.js is trained by a group of three
+// provider daemons (`verity-worker provide --train`) that the chain formed, every epoch's
+// checkpoint CID and gradient root goes on chain, audits drawn by the chain are answered by the
+// audited members (leaf + Merkle proof) and replayed by three more daemons outside the group, the
+// final checkpoint passes the training verification round, and the buyer fetches it by CID and
+// measures its accuracy. A member built with the test-only fault that commits made-up step digests
+// is caught by an audit and slashed. Its own dev node (windows shortened by sudo).
+//   VERITY_WORKER         the worker
+//   VERITY_WORKER_FAULTY  the worker built with --features fault-injection (e2e.sh builds it)
+//   VERITY_KERNELS        kernels exported by scripts/kernels.py
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { ApiPromise, WsProvider } from '@polkadot/api';
+import { Keyring } from '@polkadot/keyring';
+import { cryptoWaitReady } from '@polkadot/util-crypto';
+import { stringToU8a, u8aToHex } from '@polkadot/util';
+import {
+  chainCidText, errorName, findEvent, rawCid, readManifest, registerKernelTx, signAndInclude, VER,
+} from './lib.mjs';
+import {
+  accuracy, endpointAddr, fetchBlob, readSafetensors, startNode, startProvider, startServe, workerBin,
+} from './providers.mjs';
+
+const run = promisify(execFile);
+const MILLI = VER / 1000n;
+const kernelDir = join(process.env.VERITY_KERNELS || '', 'digits');
+const trainSet = join(kernelDir, 'train.safetensors');
+const testSet = join(kernelDir, 'test.safetensors');
+const archive = join(kernelDir, 'kernel.pt');
+/** The class the trainers offer and training jobs are posted in (auditors offer another one). */
+const TRAIN_CLASS = 1;
+const EPOCHS = 5;
+const hyper = { batch: 128, lr: 0.005, innerSteps: 50, outerLr: 0.7, outerMomentum: 0.9, seed: 7 };
+let dir;
+let node;
+let api;
+let keyring;
+let served;
+let kernel;
+const workers = {};
+/** Every marketplace, proof-of-compute and staking event since the start. */
+const log = [];
+
+const acct = (uri) => keyring.addFromUri(uri);
+async function send(tx, signer) {
+  const r = await signAndInclude(api, tx, signer);
+  if (r.dispatchError) throw new Error(errorName(api, r.dispatchError));
+  return r.events;
+}
+const head = async () => (await api.rpc.chain.getHeader()).number.toNumber();
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const events = (section, method, pred = () => true) => log.filter(({ e }) => e.section === section && e.method === method && pred(e.data));
+async function until(what, cond, ms = 600_000) {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await cond();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(500);
+  }
+}
+const tasksOf = (job) => events('marketplace', 'TaskAssigned', (d) => d.job.toNumber() === job).map(({ e }) => e.data);
+const jobEnd = (job) => until(`job ${job} to end`, () => events('marketplace', 'JobCompleted', (d) => d.job.toNumber() === job)[0]
+  || events('marketplace', 'JobFailed', (d) => d.job.toNumber() === job)[0]);
+
+async function funded(uri) {
+  await send(api.tx.balances.transferKeepAlive(acct(uri).address, 5_000n * VER), acct('//Alice'));
+  return uri;
+}
+
+async function provider(name, uri, args, bin = process.env.VERITY_WORKER) {
+  const w = await startProvider({ suri: uri, dir: join(dir, name), args: ['--capacity', '1000', ...args], bin, ws: node.ws });
+  workers[name] = w;
+  return w;
+}
+
+/** Posts a training job of the digits kernel over its training set from Ferdie; returns its id. */
+async function postTraining({ epochs = EPOCHS, deadlineIn = 400 } = {}) {
+  const samples = readSafetensors(readFileSync(trainSet)).y.shape[0];
+  const kind = {
+    Training: {
+      dataset: rawCid(readFileSync(trainSet)),
+      hyperparams: u8aToHex(stringToU8a(JSON.stringify(hyper))),
+      epochs,
+      groupSize: 3,
+    },
+  };
+  const deadline = (await head()) + deadlineIn;
+  const evs = await send(api.tx.marketplace.postJob(kernel, TRAIN_CLASS, kind, samples, 50n * MILLI, deadline), acct('//Ferdie'));
+  return findEvent(evs, 'marketplace', 'JobPosted').data.job.toNumber();
+}
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'verity-train-'));
+  node = await startNode(join(dir, 'node'));
+  await cryptoWaitReady();
+  api = await ApiPromise.create({ provider: new WsProvider(node.ws), noInitWarn: true });
+  keyring = new Keyring({ type: 'sr25519', ss58Format: api.registry.chainSS58 });
+  await api.query.system.events((records) => {
+    for (const { event } of records) if (['marketplace', 'proofOfCompute'].includes(event.section)) log.push({ e: event, at: Date.now() });
+  });
+  // Short windows keep the test quick: commit and reveal 3 blocks (an auditor replays its steps
+  // inside the commit window), an epoch 3 blocks from its first commitment, accept 3.
+  const poc = (await api.query.proofOfCompute.params()).unwrap().toJSON();
+  await send(api.tx.sudo.sudo(api.tx.proofOfCompute.setParams({ ...poc, commitWindow: 3, revealWindow: 3, epochWindow: 3 })), acct('//Alice'));
+  const market = (await api.query.marketplace.params()).unwrap().toJSON();
+  await send(api.tx.sudo.sudo(api.tx.marketplace.setParams({ ...market, acceptWindow: 3 })), acct('//Alice'));
+  served = await startServe(join(dir, 'buyer'), [archive, trainSet, testSet]);
+  const evs = await send(registerKernelTx(api, readManifest(kernelDir).record), acct('//Bob'));
+  kernel = findEvent(evs, 'aivmRegistry', 'KernelRegistered').data.kernel.toHex();
+  for (const who of ['//Bob', '//Ferdie']) await send(api.tx.marketplace.setEndpoint(served.endpoint.peer, served.endpoint.addrs), acct(who));
+  // Three trainers in the training class; three auditors (verifiers outside any group) elsewhere.
+  const trainers = ['//Charlie', '//Dave', '//Eve'];
+  const auditors = [];
+  for (let i = 0; i < 3; i += 1) auditors.push(await funded(`//Auditor${i}`));
+  await Promise.all([
+    ...trainers.map((uri, i) => provider(`trainer-${i}`, uri, ['--class', String(TRAIN_CLASS), '--train', '--price', '0.004'])),
+    ...auditors.map((uri, i) => provider(`auditor-${i}`, uri, ['--class', '0', '--price', '0.012'])),
+  ]);
+  await until('six verifiers and offers', async () => (await api.query.proofOfCompute.verifiers()).length >= 6
+    && (await api.query.marketplace.offers.entries()).length >= 6);
+});
+
+after(async () => {
+  for (const w of Object.values(workers)) await w.stop('SIGKILL');
+  served?.proc.kill();
+  await api?.disconnect();
+  if (node) await node.stop();
+  if (process.env.VERITY_KEEP_LOGS) console.log(`logs in ${dir}`);
+  else rmSync(dir, { recursive: true, force: true });
+});
+
+test('a training job is trained by the group the chain formed, every epoch on chain, audits passed, and paid', async () => {
+  const job = await postTraining();
+  const end = await jobEnd(job);
+  assert.equal(end.e.method, 'JobCompleted', `job ${job}: ${end.e.data.reason}`);
+  const tasks = tasksOf(job).map((t) => t.task.toNumber());
+  assert.equal(new Set(tasks).size, 3, 'a group of three tasks');
+  // Every member committed every epoch; within an epoch the checkpoints agree (one model), the
+  // roots differ (each member's own steps).
+  const committed = events('proofOfCompute', 'EpochCommitted', (d) => d.job.toNumber() === job).map(({ e }) => e.data);
+  for (let epoch = 0; epoch < EPOCHS; epoch += 1) {
+    const of = committed.filter((d) => d.epoch.toNumber() === epoch);
+    assert.deepEqual(of.map((d) => d.task.toNumber()).sort(), [...tasks].sort(), `epoch ${epoch}: every member committed`);
+    assert.equal(new Set(of.map((d) => chainCidText(d.checkpoint))).size, 1, `epoch ${epoch}: one checkpoint`);
+    assert.equal(new Set(of.map((d) => d.root.toHex())).size, 3, `epoch ${epoch}: three roots`);
+    assert.ok(of.every((d) => d.steps.toNumber() === hyper.innerSteps), 'the steps the job implies');
+    console.log(`  epoch ${epoch}: checkpoint ${chainCidText(of[0].checkpoint)}`);
+  }
+  // Audits drawn for every epoch, all passed, nobody slashed.
+  const drawn = events('proofOfCompute', 'AuditsDrawn', (d) => d.job.toNumber() === job).flatMap(({ e }) => e.data.audits.map((a) => a[0].toNumber()));
+  assert.ok(drawn.length >= EPOCHS, `audits drawn: ${drawn.length}`);
+  const passed = events('proofOfCompute', 'AuditPassed', (d) => drawn.includes(d.audit.toNumber()));
+  assert.equal(passed.length, drawn.length, 'every audit passed');
+  assert.equal(events('proofOfCompute', 'LeafRevealed', (d) => drawn.includes(d.audit.toNumber())).length, drawn.length);
+  assert.equal(events('proofOfCompute', 'EpochInvalidated', (d) => d.job.toNumber() === job).length, 0);
+  assert.equal(events('proofOfCompute', 'Penalised').length, 0, 'nobody slashed');
+  // The result: the last epoch's checkpoint, verified for every task.
+  const verified = events('marketplace', 'TaskVerified', (d) => tasks.includes(d.task.toNumber())).map(({ e }) => e.data);
+  assert.equal(verified.length, 3);
+  const finalCid = chainCidText(committed.find((d) => d.epoch.toNumber() === EPOCHS - 1).checkpoint);
+  assert.ok(verified.every((v) => chainCidText(v.result) === finalCid), 'the result is the final checkpoint');
+  // The buyer fetches it by CID from a member and measures it on the held-out test set.
+  const member = tasksOf(job)[0].provider;
+  const endpoint = (await api.query.marketplace.endpoints(member)).unwrap();
+  const file = await fetchBlob(join(dir, 'fetched'), endpointAddr(endpoint), finalCid);
+  const { stdout } = await run(workerBin(), ['infer', '--kernel', kernelDir, '--checkpoint', file, '--input', testSet,
+    '--store', join(dir, 'buyer-eval')]);
+  const out = JSON.parse(stdout.trim().split('\n').at(-1));
+  const logits = readSafetensors(readFileSync(join(dir, 'buyer-eval', out.output_cid)));
+  const { right, n } = accuracy(logits.output, readSafetensors(readFileSync(testSet)).y);
+  console.log(`  final checkpoint ${finalCid}: ${right}/${n} right on the test set`);
+  assert.ok(right / n >= 0.95, `accuracy ${right}/${n}`);
+});
+
+test('a member that commits made-up step digests is caught by an audit and slashed', async () => {
+  const faulty = process.env.VERITY_WORKER_FAULTY;
+  assert.ok(faulty, 'VERITY_WORKER_FAULTY is set (scripts/e2e.sh builds it)');
+  // Charlie's daemon is replaced by the faulty build; more audits per epoch make the catch all
+  // but certain: each of 3 epochs escapes with probability (2/3)^8 < 4 %, all three < 0.01 %.
+  await workers['trainer-0'].stop('SIGINT');
+  await provider('trainer-0-faulty', '//Charlie', ['--class', String(TRAIN_CLASS), '--train', '--price', '0.004', '--fault-fake-steps'], faulty);
+  const poc = (await api.query.proofOfCompute.params()).unwrap().toJSON();
+  await send(api.tx.sudo.sudo(api.tx.proofOfCompute.setParams({ ...poc, auditsPerEpoch: 8 })), acct('//Alice'));
+  const charlie = acct('//Charlie').address;
+  const job = await postTraining({ epochs: 3 });
+  const caught = await until('the faker caught', () => events('proofOfCompute', 'EpochInvalidated', (d) => d.job.toNumber() === job)[0]);
+  assert.equal(caught.e.data.member.toString(), charlie, 'the faker, and only it');
+  const slash = await until('the faker slashed', () => events('proofOfCompute', 'Penalised', (d) => d.member.toString() === charlie)[0]);
+  assert.ok(slash.e.data.reason.isWrongResult, `reason ${slash.e.data.reason}`);
+  assert.equal(events('proofOfCompute', 'Penalised', (d) => d.member.toString() !== charlie).length, 0, 'no honest member slashed');
+  const fakerTask = caught.e.data.task.toNumber();
+  // The honest members' audited steps (drawn so far) pass.
+  const honest = events('proofOfCompute', 'AuditsDrawn', (d) => d.job.toNumber() === job)
+    .flatMap(({ e }) => e.data.audits.map((a) => a.map((x) => x.toNumber())))
+    .filter(([, task]) => task !== fakerTask).map(([a]) => a);
+  await until('the honest members\' audits passed', () => honest.every((a) => events('proofOfCompute', 'AuditPassed', (d) => d.audit.toNumber() === a).length));
+  assert.equal(events('proofOfCompute', 'EpochInvalidated', (d) => d.task.toNumber() !== fakerTask && d.job.toNumber() === job).length, 0);
+});

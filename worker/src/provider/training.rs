@@ -1,0 +1,356 @@
+//! Training on a chain: a training job's group is the providers of its tasks, in the job's task
+//! order; each member trains DiLoCo on its own shard of the job's dataset (the chain's split),
+//! the group averages pseudo-gradients with ring AllReduce over libp2p after every outer round,
+//! and each outer round is one epoch on chain: the member commits the round's checkpoint CID and
+//! the Merkle root of its per-step gradient digests (`proof_of_compute.commit_epoch`).
+//!
+//! **Why DiLoCo on chain.** An audit replays one (member, step) from the epoch's start checkpoint,
+//! which the chain records. In DiLoCo mode a member's inner steps depend only on that checkpoint
+//! and its own shard, so any step replays exactly from it ([`train::replay_step`]). In sync mode
+//! the state before step `s` depends on every member's gradients of steps `0..s`, which no one
+//! outside the group has: only an epoch's first step could be audited.
+//!
+//! The job's `hyperparams` are the JSON of [`Hyper`] (empty: the defaults).
+
+use super::{compute, directory_peers, journal::Computed, shared};
+use crate::{
+	chain::{
+		self,
+		api::{self, runtime_types::pallet_marketplace::types::JobKind},
+		AccountId, AtBlock,
+	},
+	collective::Collective,
+	error::{invalid, Result},
+	group::Membership,
+	kernel::{Adam, Dataset, Manifest, Model},
+	metrics::Metrics,
+	p2p::Net,
+	store::ContentStore,
+	train::{
+		self, EpochRecord, Learner, Mode, Shard, TorchLearner, TrainConfig, TrainReport, Trainer,
+	},
+};
+use serde::{Deserialize, Serialize};
+use tch::Device;
+use verity_primitives::{cid::Cid, kernel::KernelSpec};
+
+/// A training job's settings, written by its buyer as JSON into the job's `hyperparams`
+/// (camelCase keys; any left out take their default; unknown keys are refused).
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct Hyper {
+	/// Examples per inner step, from the member's own shard.
+	pub batch: u64,
+	/// Inner Adam learning rate.
+	pub lr: f64,
+	/// Inner steps per outer round (= per epoch on chain; the leaves of a member's tree).
+	pub inner_steps: u64,
+	/// Outer (Nesterov) learning rate.
+	pub outer_lr: f64,
+	/// Outer momentum.
+	pub outer_momentum: f64,
+	/// Seed of the data order.
+	pub seed: u64,
+}
+
+impl Default for Hyper {
+	fn default() -> Self {
+		Hyper { batch: 32, lr: 0.005, inner_steps: 20, outer_lr: 0.7, outer_momentum: 0.9, seed: 7 }
+	}
+}
+
+impl Hyper {
+	/// Reads a job's `hyperparams`; a clear error for anything else than [`Hyper`]'s JSON.
+	pub fn parse(bytes: &[u8]) -> Result<Self> {
+		let h: Hyper = match bytes.is_empty() {
+			true => Hyper::default(),
+			false => {
+				let bad = |e: serde_json::Error| {
+					invalid!("the job's hyperparams are not Verity training JSON: {e}")
+				};
+				// An object only: serde would also read a bare list as the fields in order.
+				match serde_json::from_slice(bytes).map_err(bad)? {
+					v @ serde_json::Value::Object(_) => serde_json::from_value(v).map_err(bad)?,
+					_ => return Err(invalid!("the job's hyperparams are not a JSON object")),
+				}
+			}
+		};
+		let ok = h.batch >= 1
+			&& h.inner_steps >= 1
+			&& u32::try_from(h.inner_steps).is_ok()
+			&& h.lr.is_finite()
+			&& h.lr > 0.0
+			&& h.outer_lr.is_finite()
+			&& (0.0..1.0).contains(&h.outer_momentum);
+		if !ok {
+			return Err(invalid!(
+				"hyperparams out of range: batch and innerSteps ≥ 1, lr and outerLr finite and > 0, outerMomentum in [0, 1): {h:?}"
+			));
+		}
+		Ok(h)
+	}
+
+	/// The settings of job `job`'s member with `shard`, for `epochs` outer rounds.
+	pub fn config(&self, job: u64, epochs: u32, shard: Shard) -> TrainConfig {
+		TrainConfig {
+			epochs: epochs.into(),
+			batch: self.batch as usize,
+			adam: Adam { lr: self.lr, ..Adam::default() },
+			seed: self.seed,
+			mode: Mode::Diloco,
+			inner_steps: self.inner_steps,
+			outer_lr: self.outer_lr,
+			outer_momentum: self.outer_momentum,
+			max_reforms: 3,
+			shard: Some(shard),
+			generation: job << 16,
+		}
+	}
+}
+
+/// A training task as the chain has it.
+#[derive(Clone, Debug)]
+pub struct TrainingTask {
+	/// The job.
+	pub job: u64,
+	/// Epochs (outer rounds) of the job.
+	pub epochs: u32,
+	/// Its settings.
+	pub hyper: Hyper,
+	/// This task's shard.
+	pub shard: Shard,
+	/// The group: the job's tasks, in order.
+	pub group: Vec<u64>,
+	/// The kernel's record.
+	pub kernel: KernelSpec,
+	/// Who may serve the kernel and the dataset first: the buyer and the kernel's owner.
+	pub sources: Vec<AccountId>,
+	/// The dataset.
+	pub dataset: Cid,
+}
+
+/// Reads training task `task`; `None` if it is an inference task.
+pub async fn read_task(at: &AtBlock, task: u64) -> Result<Option<TrainingTask>> {
+	let entry = chain::read(at, api::storage().marketplace().tasks(), (task,))
+		.await?
+		.ok_or_else(|| invalid!("task {task} is not on chain"))?;
+	let job = chain::read(at, api::storage().marketplace().jobs(), (entry.job,))
+		.await?
+		.ok_or_else(|| invalid!("job {} is not on chain", entry.job))?;
+	let JobKind::Training { dataset, hyperparams, epochs, .. } = &job.kind else {
+		return Ok(None);
+	};
+	let kernel = chain::read(at, api::storage().aivm_registry().kernels(), (job.kernel,))
+		.await?
+		.ok_or_else(|| invalid!("kernel {:?} is not registered", job.kernel))?;
+	Ok(Some(TrainingTask {
+		job: entry.job,
+		epochs: *epochs,
+		hyper: Hyper::parse(&hyperparams.0)?,
+		shard: Shard { first: entry.first_sample, len: entry.samples },
+		group: job.tasks.0.clone(),
+		kernel: shared("kernel record", &kernel.spec)?,
+		sources: vec![job.buyer, kernel.owner],
+		dataset: shared("dataset CID", dataset)?,
+	}))
+}
+
+/// The other members' endpoints once every task of the group is accepted and its provider has
+/// an endpoint; `None` while the group is still forming.
+pub async fn group_peers(
+	at: &AtBlock,
+	t: &TrainingTask,
+	me: &AccountId,
+) -> Result<Option<Vec<compute::Peer>>> {
+	use api::runtime_types::pallet_marketplace::types::TaskState;
+	let mut peers = Vec::new();
+	for id in &t.group {
+		let Some(task) = chain::read(at, api::storage().marketplace().tasks(), (*id,)).await?
+		else {
+			return Ok(None);
+		};
+		if matches!(task.state, TaskState::Assigned) {
+			return Ok(None);
+		}
+		if task.provider == *me {
+			continue;
+		}
+		let Some(e) =
+			chain::read(at, api::storage().marketplace().endpoints(), (task.provider,)).await?
+		else {
+			return Ok(None);
+		};
+		let addrs: Vec<Vec<u8>> = e.addrs.0.iter().map(|a| a.0.clone()).collect();
+		match compute::Peer::parse(&e.peer.0, &addrs) {
+			Some(p) => peers.push(p),
+			None => return Ok(None),
+		}
+	}
+	Ok(Some(peers))
+}
+
+/// What a training session uses of the daemon.
+#[derive(Clone)]
+pub struct Parts {
+	/// The libp2p node.
+	pub net: Net,
+	/// The blob store (checkpoints and leaves go here, served to auditors).
+	pub store: ContentStore,
+	/// This member's side of the group protocol.
+	pub membership: Membership,
+	/// AllReduce.
+	pub collective: Collective,
+	/// Metrics.
+	pub metrics: Metrics,
+	/// Where libtorch runs.
+	pub device: Device,
+}
+
+/// Fetches the kernel archive and the dataset, and loads a learner on this task's shard.
+async fn learner(
+	at: &AtBlock,
+	net: &Net,
+	store: &ContentStore,
+	t: &TrainingTask,
+	device: Device,
+) -> Result<(TorchLearner, Cid)> {
+	let sources: Vec<&AccountId> = t.sources.iter().collect();
+	let peers = directory_peers(at, &sources).await?;
+	let archive = compute::fetch_blob(net, store, &t.kernel.archive, &peers).await?;
+	let dataset = compute::fetch_blob(net, store, &t.dataset, &peers).await?;
+	let (kernel, shard) = (t.kernel.clone(), t.shard);
+	tokio::task::spawn_blocking(move || {
+		tch::manual_seed(kernel.environment.seed as i64);
+		let archive_cid = kernel.archive;
+		let manifest = Manifest::from_record(kernel).map_err(|e| invalid!("{e}"))?;
+		let model = Model::load(manifest, &archive, device)?;
+		let learner = TorchLearner { model, train: Dataset::from_bytes(&dataset)?, test: None };
+		let examples = learner.examples() as u64;
+		if shard.first.saturating_add(shard.len) > examples || shard.len == 0 {
+			return Err(invalid!(
+				"the task's shard {}..{} is outside the dataset's {examples} examples",
+				shard.first,
+				shard.first.saturating_add(shard.len)
+			));
+		}
+		Ok((learner, archive_cid))
+	})
+	.await?
+}
+
+/// Trains task `t` with the group `peers` to the end; `on_epoch` gets every finished epoch.
+pub async fn train(
+	at: AtBlock,
+	parts: Parts,
+	t: TrainingTask,
+	peers: Vec<compute::Peer>,
+	on_epoch: Box<dyn FnMut(&EpochRecord) + Send>,
+) -> Result<TrainReport> {
+	let (learner, _) = learner(&at, &parts.net, &parts.store, &t, parts.device).await?;
+	for p in &peers {
+		for a in &p.addrs {
+			parts.net.add_peer(p.id, a.clone()).await?;
+		}
+	}
+	let trainer = Trainer {
+		learner,
+		cfg: t.hyper.config(t.job, t.epochs, t.shard),
+		store: parts.store,
+		membership: parts.membership,
+		collective: parts.collective,
+		runtime: tokio::runtime::Handle::current(),
+		metrics: parts.metrics,
+		on_epoch,
+	};
+	let ids = peers.iter().map(|p| p.id).collect();
+	tokio::task::spawn_blocking(move || trainer.run(ids)).await?
+}
+
+/// An audit's replay: the audited member's step re-executed from the epoch's start checkpoint on
+/// its shard; the digest goes into the audit round's commit–reveal (the "result" revealed is the
+/// start checkpoint, or the kernel archive for the first epoch).
+pub async fn replay(
+	at: &AtBlock,
+	net: &Net,
+	store: &ContentStore,
+	audit: u64,
+	device: Device,
+) -> Result<Computed> {
+	let poc = api::storage().proof_of_compute();
+	let a = chain::read(at, poc.audits(), (audit,))
+		.await?
+		.ok_or_else(|| invalid!("audit {audit} is not on chain"))?;
+	let epoch = chain::read(at, poc.epochs(), (a.job, a.epoch))
+		.await?
+		.ok_or_else(|| invalid!("epoch {} of job {} is not on chain", a.epoch, a.job))?;
+	let t = read_task(at, a.task)
+		.await?
+		.ok_or_else(|| invalid!("audit {audit} is of an inference task"))?;
+	let (mut learner, archive) = learner(at, net, store, &t, device).await?;
+	let start: Option<Cid> =
+		epoch.start.as_ref().map(|c| shared("checkpoint CID", c)).transpose()?;
+	if let Some(cid) = &start {
+		let sources: Vec<&AccountId> = t.sources.iter().collect();
+		let peers = directory_peers(at, &sources).await?;
+		let bytes = compute::fetch_blob(net, store, cid, &peers).await?;
+		learner =
+			tokio::task::spawn_blocking(move || learner.restore(&bytes).map(|_| learner)).await??;
+	}
+	let cfg = t.hyper.config(t.job, t.epochs, t.shard);
+	let first = u64::from(a.epoch) * cfg.inner_steps;
+	let step = first + u64::from(a.step);
+	let digest = tokio::task::spawn_blocking(move || {
+		train::replay_step(&mut learner, &cfg, first, step, 0, 1)
+	})
+	.await??;
+	tracing::info!(audit, job = a.job, epoch = a.epoch, task = a.task, step, %digest, "audited step replayed");
+	Ok(Computed {
+		output: start.unwrap_or(archive).to_text(),
+		digest: format!("0x{}", hex::encode(digest.as_bytes())),
+		summary: vec![],
+	})
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[test]
+	fn hyperparams_parse_with_defaults_and_nonsense_is_refused() {
+		assert_eq!(Hyper::parse(b"").unwrap(), Hyper::default());
+		let h = Hyper::parse(br#"{"innerSteps": 30, "lr": 0.01}"#).unwrap();
+		assert_eq!((h.inner_steps, h.lr, h.batch), (30, 0.01, Hyper::default().batch));
+		for bad in [
+			&br#"{"inner_steps": 30}"#[..],
+			br#"{"batch": 0}"#,
+			br#"{"innerSteps": 0}"#,
+			br#"{"lr": -1}"#,
+			br#"{"outerMomentum": 1.0}"#,
+			br#"not json"#,
+			br#"[1, 2]"#,
+		] {
+			assert!(Hyper::parse(bad).is_err(), "{}", String::from_utf8_lossy(bad));
+		}
+		// One job's members and its auditors derive the same settings from the chain's record.
+		let shard = Shard { first: 479, len: 479 };
+		let cfg = Hyper::default().config(3, 4, shard);
+		assert_eq!(
+			(cfg.mode, cfg.epochs, cfg.shard, cfg.generation),
+			(Mode::Diloco, 4, Some(shard), 3 << 16)
+		);
+	}
+
+	#[test]
+	fn a_shard_member_draws_only_from_its_shard_and_every_example_once_per_pass() {
+		let shard = Shard { first: 100, len: 64 };
+		let cfg = Hyper { batch: 16, ..Hyper::default() }.config(1, 1, shard);
+		let mut seen: Vec<i64> = (0..4).flat_map(|g| train::shard_batch(&cfg, shard, g)).collect();
+		seen.sort();
+		assert_eq!(seen, (100..164).collect::<Vec<_>>());
+		assert_ne!(
+			train::shard_batch(&cfg, shard, 0),
+			train::shard_batch(&cfg, shard, 4),
+			"a new order every pass"
+		);
+	}
+}
