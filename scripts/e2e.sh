@@ -44,13 +44,14 @@ if [ $# -gt 0 ]; then
 	node --test --test-concurrency=1 "$@"
 	exit
 fi
-# provide.test.mjs runs its own node (it stops and restarts it, kills workers): beside the files
-# sharing this one, so its block time does not add to theirs.
+# provide.test.mjs and train.test.mjs run their own nodes (they stop and restart nodes, kill
+# workers, shorten windows), one after the other, beside the files sharing this one, so their
+# block time does not add to theirs.
 provide_log="$(mktemp -t verity-e2e-provide.XXXXXX.log)"
-node --test provide.test.mjs >"$provide_log" 2>&1 &
+node --test --test-concurrency=1 provide.test.mjs train.test.mjs >"$provide_log" 2>&1 &
 provide_pid=$!
 shared=0
-node --test --test-concurrency=1 $(ls ./*.test.mjs | grep -v provide.test.mjs) || shared=$?
+node --test --test-concurrency=1 $(ls ./*.test.mjs | grep -v -e provide.test.mjs -e train.test.mjs) || shared=$?
 provide=0
 wait "$provide_pid" || provide=$?
 cat "$provide_log"

@@ -108,6 +108,9 @@ enum Action {
 	Replay(u64),
 }
 
+/// How many blocks before its due block a training task's heartbeat goes out.
+const TRAINING_HEARTBEAT_SLACK: u64 = 4;
+
 /// How often (blocks) a provider pricing by the index checks whether its offer should move.
 const REPRICE_EVERY: u64 = 10;
 
@@ -958,7 +961,9 @@ impl Daemon {
 		t: TrainingTask,
 	) -> Result<()> {
 		let now = at.block_number();
-		if u64::from(task.due) <= now + 2 {
+		// A missed heartbeat fails the whole group's job: more slack than for inference.
+		if u64::from(task.due) <= now + TRAINING_HEARTBEAT_SLACK {
+			tracing::debug!(task = id, due = task.due, now, "heartbeat");
 			self.send(Action::Heartbeat(id), api::tx().marketplace().heartbeat(id));
 		}
 		let rec = self.journal.state.tasks.get(&id).cloned().unwrap_or_default();
