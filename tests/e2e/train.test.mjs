@@ -3,8 +3,9 @@
 // checkpoint CID and gradient root goes on chain, audits drawn by the chain are answered by the
 // audited members (leaf + Merkle proof) and replayed by three more daemons outside the group, the
 // final checkpoint passes the training verification round, and the buyer fetches it by CID and
-// measures its accuracy. A member built with the test-only fault that commits made-up step digests
-// is caught by an audit and slashed. Its own dev node (windows shortened by sudo).
+// measures its accuracy; a member killed and restarted mid-job goes on from its journal. A member
+// built with the test-only fault that commits made-up step digests is caught by an audit and
+// slashed. Its own dev node (windows shortened by sudo).
 //   VERITY_WORKER         the worker
 //   VERITY_WORKER_FAULTY  the worker built with --features fault-injection (e2e.sh builds it)
 //   VERITY_KERNELS        kernels exported by scripts/kernels.py
@@ -135,8 +136,17 @@ after(async () => {
   else rmSync(dir, { recursive: true, force: true });
 });
 
-test('a training job is trained by the group the chain formed, every epoch on chain, audits passed, and paid', async () => {
+test('a training job is trained by the group the chain formed, every epoch on chain, audits passed, and paid; a member killed mid-job goes on from its journal', async () => {
   const job = await postTraining();
+  // Once Dave's first epoch is on chain (and before its last), its daemon is SIGKILLed and
+  // started again on the same data directory.
+  const dave = acct('//Dave').address;
+  const daveTask = () => tasksOf(job).find((t) => t.provider.toString() === dave)?.task.toNumber();
+  await until('Dave\'s first epoch on chain', () => events('proofOfCompute', 'EpochCommitted', (d) => d.job.toNumber() === job
+    && d.task.toNumber() === daveTask() && d.epoch.toNumber() === 0).length);
+  const before = workers['trainer-1'].log();
+  await workers['trainer-1'].stop('SIGKILL');
+  await provider('trainer-1', '//Dave', ['--class', String(TRAIN_CLASS), '--train', '--price', '0.004']);
   const end = await jobEnd(job);
   assert.equal(end.e.method, 'JobCompleted', `job ${job}: ${end.e.data.reason}`);
   const tasks = tasksOf(job).map((t) => t.task.toNumber());
@@ -160,6 +170,12 @@ test('a training job is trained by the group the chain formed, every epoch on ch
   assert.equal(events('proofOfCompute', 'LeafRevealed', (d) => drawn.includes(d.audit.toNumber())).length, drawn.length);
   assert.equal(events('proofOfCompute', 'EpochInvalidated', (d) => d.job.toNumber() === job).length, 0);
   assert.equal(events('proofOfCompute', 'Penalised').length, 0, 'nobody slashed');
+  assert.equal(events('marketplace', 'DeadlineMissed').length, 0, 'no deadline missed, the restart included');
+  // The restarted daemon went on from its journal: no second training session; it committed the
+  // remaining epochs and answered audits.
+  const after = workers['trainer-1'].log().slice(before.length);
+  assert.ok(!after.includes('the group formed on chain; training'), 'no second training session');
+  assert.ok(after.includes('CommitEpoch'), 'the remaining epochs committed after the restart');
   // The result: the last epoch's checkpoint, verified for every task.
   const verified = events('marketplace', 'TaskVerified', (d) => tasks.includes(d.task.toNumber())).map(({ e }) => e.data);
   assert.equal(verified.length, 3);
