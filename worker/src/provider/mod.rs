@@ -390,15 +390,7 @@ impl Daemon {
 				continue;
 			}
 			let (id,) = entry.key().map_err(subxt_err)?.decode().map_err(subxt_err)?;
-			let record = match round.subject {
-				Subject::Task(task) => {
-					RoundRecord { task, computed: None, nonce: None, audit: None }
-				}
-				Subject::Audit(a) => match self.audit_round(at, a).await? {
-					Some(r) => r,
-					None => continue,
-				},
-			};
+			let Some(record) = self.round_record(at, round.subject).await? else { continue };
 			if let std::collections::btree_map::Entry::Vacant(e) =
 				self.journal.state.rounds.entry(id)
 			{
@@ -459,15 +451,7 @@ impl Daemon {
 			if !ev.members.contains(&self.me) {
 				continue;
 			}
-			let record = match ev.subject {
-				Subject::Task(task) => {
-					RoundRecord { task, computed: None, nonce: None, audit: None }
-				}
-				Subject::Audit(a) => match self.audit_round(at, a).await? {
-					Some(r) => r,
-					None => continue,
-				},
-			};
+			let Some(record) = self.round_record(at, ev.subject).await? else { continue };
 			tracing::info!(
 				round = ev.round,
 				task = record.task,
@@ -576,9 +560,9 @@ impl Daemon {
 				}
 			}
 			Done::Epoch(task, r) => {
-				let rec = self.journal.state.tasks.entry(task).or_default();
+				let journaled = self.journal.state.tasks.get(&task).map_or(0, |t| t.epochs.len());
 				// A session started again replays the epochs already journaled: same bytes.
-				if r.epoch == rec.epochs.len() as u64 + 1 {
+				if r.epoch == journaled as u64 + 1 {
 					let (root, leaves) = match self.cfg.run.fake_steps {
 						false => (r.gradient_root, r.gradient_digests),
 						true => fake_leaves(&self.store, &r)?,
@@ -865,7 +849,7 @@ impl Daemon {
 				}
 				continue;
 			};
-			if state.leaf.is_some() {
+			if state.leaf.is_some() || self.busy.contains(&Action::RevealLeaf(audit)) {
 				continue;
 			}
 			let entry = self
@@ -943,10 +927,24 @@ impl Daemon {
 		Ok(k)
 	}
 
-	/// The round record of a seat in audit `audit`'s committee.
-	async fn audit_round(&self, at: &AtBlock, audit: u64) -> Result<Option<RoundRecord>> {
-		let a = chain::read(at, api::storage().proof_of_compute().audits(), (audit,)).await?;
-		Ok(a.map(|a| RoundRecord { task: a.task, computed: None, nonce: None, audit: Some(audit) }))
+	/// The record of a committee seat for `subject`: a task's round, or an audit's (whose task
+	/// is read from the audit; `None` once the audit is gone).
+	async fn round_record(&self, at: &AtBlock, subject: Subject) -> Result<Option<RoundRecord>> {
+		Ok(match subject {
+			Subject::Task(task) => {
+				Some(RoundRecord { task, computed: None, nonce: None, audit: None })
+			}
+			Subject::Audit(audit) => {
+				chain::read(at, api::storage().proof_of_compute().audits(), (audit,)).await?.map(
+					|a| RoundRecord {
+						task: a.task,
+						computed: None,
+						nonce: None,
+						audit: Some(audit),
+					},
+				)
+			}
+		})
 	}
 
 	/// A training task this account accepted: train once the group formed on chain, commit each

@@ -206,18 +206,23 @@ pub struct Parts {
 	pub device: Device,
 }
 
-/// Fetches the kernel archive and the dataset, and loads a learner on this task's shard.
+/// Who may serve task `t`'s blobs: its buyer and kernel owner first, then the directory.
+async fn sources(at: &AtBlock, t: &TrainingTask) -> Result<Vec<compute::Peer>> {
+	let first: Vec<&AccountId> = t.sources.iter().collect();
+	directory_peers(at, &first).await
+}
+
+/// Fetches the kernel archive and the dataset from `peers`, and loads a learner on this task's
+/// shard.
 async fn learner(
-	at: &AtBlock,
 	net: &Net,
 	store: &ContentStore,
 	t: &TrainingTask,
+	peers: &[compute::Peer],
 	device: Device,
 ) -> Result<(TorchLearner, Cid)> {
-	let sources: Vec<&AccountId> = t.sources.iter().collect();
-	let peers = directory_peers(at, &sources).await?;
-	let archive = compute::fetch_blob(net, store, &t.kernel.archive, &peers).await?;
-	let dataset = compute::fetch_blob(net, store, &t.dataset, &peers).await?;
+	let archive = compute::fetch_blob(net, store, &t.kernel.archive, peers).await?;
+	let dataset = compute::fetch_blob(net, store, &t.dataset, peers).await?;
 	let (kernel, shard) = (t.kernel.clone(), t.shard);
 	tokio::task::spawn_blocking(move || {
 		tch::manual_seed(kernel.environment.seed as i64);
@@ -246,7 +251,8 @@ pub async fn train(
 	peers: Vec<compute::Peer>,
 	on_epoch: Box<dyn FnMut(&EpochRecord) + Send>,
 ) -> Result<TrainReport> {
-	let (learner, _) = learner(&at, &parts.net, &parts.store, &t, parts.device).await?;
+	let sources = sources(&at, &t).await?;
+	let (learner, _) = learner(&parts.net, &parts.store, &t, &sources, parts.device).await?;
 	for p in &peers {
 		for a in &p.addrs {
 			parts.net.add_peer(p.id, a.clone()).await?;
@@ -286,12 +292,11 @@ pub async fn replay(
 	let t = read_task(at, a.task)
 		.await?
 		.ok_or_else(|| invalid!("audit {audit} is of an inference task"))?;
-	let (mut learner, archive) = learner(at, net, store, &t, device).await?;
+	let peers = sources(at, &t).await?;
+	let (mut learner, archive) = learner(net, store, &t, &peers, device).await?;
 	let start: Option<Cid> =
 		epoch.start.as_ref().map(|c| shared("checkpoint CID", c)).transpose()?;
 	if let Some(cid) = &start {
-		let sources: Vec<&AccountId> = t.sources.iter().collect();
-		let peers = directory_peers(at, &sources).await?;
 		let bytes = compute::fetch_blob(net, store, cid, &peers).await?;
 		learner =
 			tokio::task::spawn_blocking(move || learner.restore(&bytes).map(|_| learner)).await??;
