@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
-# The main job, end to end: the chain, four provider daemons, payment channels, the market,
-# group training by workers (not yet on chain) and governance.
-# Installs what is missing, builds the node and the worker, starts a dev chain and four
-# `verity-worker provide` daemons (Charlie, Dave, Eve, Alice//stash: each bonds its provider
-# stake, measures its capacity, publishes its offer, registers as verifier and publishes its
-# endpoint), serves 10,000 pay-per-request calls through a payment channel settled in one redeem;
-# the buyer registers the digits kernel's record from its manifest, serves the test set and posts
-# an inference job, which the daemons accept, run on libtorch, verify in committee and get paid
-# for, and the buyer scores the output it fetched by CID; trains the registered kernel with three
-# workers, changes a parameter by stake-weighted vote, prints a summary with how to reach the
-# chain from polkadot.js, and keeps the chain running until Ctrl-C.
+# The main job, end to end: the chain, six provider daemons, payment channels, the market,
+# training on chain and governance.
+# Installs what is missing, builds the node and the worker, starts a dev chain and six
+# `verity-worker provide --train` daemons (Charlie, Dave, Eve and the Alice, Bob and Charlie
+# stash accounts: each bonds its provider stake, measures its capacity, publishes its offer,
+# registers as verifier and publishes its endpoint), serves 10,000 pay-per-request calls through
+# a payment channel settled in one redeem; the buyer registers the digits kernel's record from its
+# manifest, serves the test set and posts an inference job, which the daemons accept, run on
+# libtorch, verify in committee and get paid for, and the buyer scores the output it fetched by
+# CID; the kernel's owner posts a training job, which three daemons train together (DiLoCo, ring
+# AllReduce over libp2p) with every epoch's checkpoint CID and gradient root on chain and audited
+# by the other three, exports the final checkpoint as a new version of the kernel, registers it
+# and has it run by an inference job; a parameter changes by stake-weighted vote; prints a summary
+# with how to reach the chain from polkadot.js, and keeps the chain running until Ctrl-C.
 #   VERITY_DEMO_EXIT=1  stop after the summary (used by CI to check the command works)
 #   VERITY_RPC_PORT     RPC port (default 9944)
 #   VERITY_PROMETHEUS_PORT  the node's Prometheus port (default 9615)
@@ -50,12 +53,12 @@ done
 [ "$finalized" -ge 1 ] || { tail -30 "$logfile"; log "no finalised block within 4 minutes"; exit 1; }
 
 # The providers: own keys, own data directories, prices from cheapest to dearest.
-for p in Charlie:0.012 Dave:0.02 Eve:0.025 Alice//stash:0.03; do
+for p in Charlie:0.012 Dave:0.02 Eve:0.025 Alice//stash:0.03 Bob//stash:0.032 Charlie//stash:0.035; do
 	who="${p%%:*}"
 	dir="$base/providers/${who//\//-}"
 	mkdir -p "$dir"
 	"$VERITY_WORKER" provide --node "ws://127.0.0.1:$rpc_port" --suri "//$who" --data "$dir" \
-		--price "${p#*:}" --bond >"$dir/stdout" 2>"$dir/provide.log" &
+		--price "${p#*:}" --bond --train >"$dir/stdout" 2>"$dir/provide.log" &
 	provider_pids+=("$!")
 done
 log "started ${#provider_pids[@]} verity-worker provide daemons (logs in $base/providers/*/provide.log)"
@@ -66,13 +69,15 @@ channel_summary="$(cd "$VERITY_ROOT/tests/e2e" && VERITY_WS="ws://127.0.0.1:$rpc
 log "kernels: exporting the digits MLP and the char transformer with PyTorch (scripts/kernels.py)"
 python3 "$VERITY_ROOT/scripts/kernels.py" "$base/kernels" >/dev/null
 log "market: the buyer registers the digits kernel and posts an inference job; the provider daemons do the rest"
-market_summary="$(cd "$VERITY_ROOT/tests/e2e" && VERITY_KERNEL_DIR="$base/kernels/digits" VERITY_PROVIDERS=4 \
-	VERITY_WS="ws://127.0.0.1:$rpc_port" node demo/market.mjs)" || {
+providers_failed() {
 	for f in "$base"/providers/*/provide.log; do log "$f:"; tail -20 "$f" >&2; done
 	exit 1
 }
-log "training: three workers train the digits kernel together (ring AllReduce over libp2p)"
-training_summary="$("$VERITY_ROOT/scripts/train-local.sh" 3 "$base/kernels/digits" "$base/train" --epochs 15 --lr 0.005)"
+market_summary="$(cd "$VERITY_ROOT/tests/e2e" && VERITY_KERNEL_DIR="$base/kernels/digits" VERITY_PROVIDERS=6 \
+	VERITY_WS="ws://127.0.0.1:$rpc_port" node demo/market.mjs)" || providers_failed
+log "training on chain: Bob posts a training job; three daemons train, the other three audit; the result becomes a new kernel version"
+training_summary="$(cd "$VERITY_ROOT/tests/e2e" && VERITY_KERNEL_DIR="$base/kernels/digits" VERITY_PROVIDERS=6 \
+	VERITY_WS="ws://127.0.0.1:$rpc_port" node demo/train.mjs)" || providers_failed
 log "governance: a parameter change proposed, voted with stake, enacted as Root"
 governance_summary="$(cd "$VERITY_ROOT/tests/e2e" && VERITY_WS="ws://127.0.0.1:$rpc_port" node demo/governance.mjs 300)"
 
@@ -99,11 +104,14 @@ cat <<TXT
   Pay-per-request through a payment channel (fee-settlement)
 $channel_summary
 
-  A kernel, four provider daemons, a job allocated at minimum cost, run, verified by a committee
+  A kernel, six provider daemons, a job allocated at minimum cost, run, verified by a committee
   of daemons and paid (aivm-registry, marketplace, proof-of-compute; verity-worker provide)
 $market_summary
-  Three workers train the registered kernel (verity-worker: libtorch, libp2p AllReduce); the
-  chain client that publishes the checkpoint CID on chain is the next step
+  Training on chain: a group the chain formed trains the kernel (libtorch, ring AllReduce over
+  libp2p), every epoch's checkpoint CID and gradient roots on chain and audited, the final
+  checkpoint verified, paid, and registered as the kernel's new version (marketplace,
+  proof-of-compute, aivm-registry; verity-worker provide --train, verity-worker export; dev
+  chain: windows shortened to 3 blocks by sudo)
 $training_summary
 
   A parameter changed by stake-weighted vote (staking-governance)

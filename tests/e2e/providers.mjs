@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
 import { base58Encode } from '@polkadot/util-crypto';
-import { hexToU8a, u8aToHex } from '@polkadot/util';
-import { WS } from './lib.mjs';
+import { hexToU8a, stringToU8a, u8aToHex } from '@polkadot/util';
+import { rawCid, WS } from './lib.mjs';
 
 const run = promisify(execFile);
 
@@ -63,8 +63,13 @@ export async function startProvider({ suri, dir, args = [], bin = workerBin(), w
  * libp2p. Resolves with `{ proc, addr, endpoint: { peer, addrs } }` (the endpoint as
  * `marketplace.setEndpoint` takes it).
  */
+/** Stores `file` in the content store `dir` (a running `serve` of it serves it from then on). */
+export async function putBlob(dir, file, bin = workerBin()) {
+  await run(bin, ['put', '--store', dir, file]);
+}
+
 export async function startServe(dir, files, bin = workerBin()) {
-  for (const f of files) await run(bin, ['put', '--store', dir, f]);
+  for (const f of files) await putBlob(dir, f, bin);
   const proc = spawn(bin, ['serve', '--store', dir, '--identity', `serve-${dir}`], { stdio: ['ignore', 'pipe', 'ignore'] });
   const lines = createInterface({ input: proc.stdout });
   const got = [];
@@ -89,6 +94,32 @@ export function endpointAddr(endpoint) {
   }
   const peer = hexToU8a(endpoint.peer.toHex ? endpoint.peer.toHex() : endpoint.peer);
   return `${out}/p2p/${base58Encode(peer)}`;
+}
+
+/**
+ * The settings the tests and the main job train the digits kernel with (JSON in a training job's
+ * `hyperparams`): DiLoCo, 50 inner steps of 128 samples (split over the group) per epoch.
+ */
+export const DIGITS_HYPER = { batch: 128, lr: 0.005, innerSteps: 50, outerLr: 0.7, outerMomentum: 0.9, seed: 7 };
+
+/** A training job's kind and sample count: `epochs` epochs of `hyper` over `trainSet` (a file). */
+export function trainingJob(trainSet, hyper, epochs, groupSize = 3) {
+  const bytes = readFileSync(trainSet);
+  return {
+    samples: readSafetensors(bytes).y.shape[0],
+    kind: { Training: { dataset: rawCid(bytes), hyperparams: u8aToHex(stringToU8a(JSON.stringify(hyper))), epochs, groupSize } },
+  };
+}
+
+/**
+ * `verity-worker export`: a new version of the kernel in `kernelDir` carrying `checkpoint`'s
+ * parameters, written to `out`; the printed line (`id`, `archive`, `supersedes`, `checkpoint`)
+ * and the new record (what `registerKernelTx` takes).
+ */
+export async function exportVersion(kernelDir, checkpoint, out, bin = workerBin()) {
+  const { stdout } = await run(bin, ['export', '--kernel', kernelDir, '--checkpoint', checkpoint, '--out', out]);
+  const line = JSON.parse(stdout.trim().split('\n').at(-1));
+  return { ...line, record: JSON.parse(readFileSync(join(out, 'kernel.json'))).record };
 }
 
 /** Fetches blob `cid` from the peer at `addr` into store `dir` (checked against the CID). */

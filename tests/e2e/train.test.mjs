@@ -19,12 +19,12 @@ import { promisify } from 'node:util';
 import { ApiPromise, WsProvider } from '@polkadot/api';
 import { Keyring } from '@polkadot/keyring';
 import { cryptoWaitReady } from '@polkadot/util-crypto';
-import { stringToU8a, u8aToHex } from '@polkadot/util';
 import {
   chainCidText, errorName, findEvent, rawCid, readManifest, registerKernelTx, signAndInclude, VER,
 } from './lib.mjs';
 import {
-  accuracy, endpointAddr, fetchBlob, readSafetensors, startNode, startProvider, startServe, workerBin,
+  accuracy, DIGITS_HYPER, endpointAddr, exportVersion, fetchBlob, putBlob, readSafetensors, startNode, startProvider, startServe,
+  trainingJob, workerBin,
 } from './providers.mjs';
 
 const run = promisify(execFile);
@@ -36,13 +36,15 @@ const archive = join(kernelDir, 'kernel.pt');
 /** The class the trainers offer and training jobs are posted in (auditors offer another one). */
 const TRAIN_CLASS = 1;
 const EPOCHS = 5;
-const hyper = { batch: 128, lr: 0.005, innerSteps: 50, outerLr: 0.7, outerMomentum: 0.9, seed: 7 };
+const hyper = DIGITS_HYPER;
 let dir;
 let node;
 let api;
 let keyring;
 let served;
 let kernel;
+/** The first job's final checkpoint: its file, CID, right answers and output CID on the test set. */
+let trained;
 const workers = {};
 /** Every marketplace, proof-of-compute and staking event since the start. */
 const log = [];
@@ -56,12 +58,22 @@ async function send(tx, signer) {
 const head = async () => (await api.rpc.chain.getHeader()).number.toNumber();
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const events = (section, method, pred = () => true) => log.filter(({ e }) => e.section === section && e.method === method && pred(e.data));
+/** What happened, for a failure's message: the events seen and the end of every daemon's log. */
+function trace() {
+  const evs = log.map(({ e, block }) => `  #${block} ${e.section}.${e.method} ${JSON.stringify(e.data.toHuman())}`);
+  const logs = Object.entries(workers).map(([name, w]) => {
+    let text = '';
+    try { text = w.log(); } catch { /* not started */ }
+    return `--- ${name} (${w.dir}/provide.log), last lines:\n${text.split('\n').slice(-40).join('\n')}`;
+  });
+  return [`events (${evs.length}):`, ...evs.slice(-150), ...logs].join('\n');
+}
 async function until(what, cond, ms = 600_000) {
   const end = Date.now() + ms;
   for (;;) {
     const v = await cond();
     if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}\n${trace()}`);
     await sleep(500);
   }
 }
@@ -82,15 +94,7 @@ async function provider(name, uri, args, bin = process.env.VERITY_WORKER) {
 
 /** Posts a training job of the digits kernel over its training set from Ferdie; returns its id. */
 async function postTraining({ epochs = EPOCHS, deadlineIn = 400 } = {}) {
-  const samples = readSafetensors(readFileSync(trainSet)).y.shape[0];
-  const kind = {
-    Training: {
-      dataset: rawCid(readFileSync(trainSet)),
-      hyperparams: u8aToHex(stringToU8a(JSON.stringify(hyper))),
-      epochs,
-      groupSize: 3,
-    },
-  };
+  const { kind, samples } = trainingJob(trainSet, hyper, epochs);
   const deadline = (await head()) + deadlineIn;
   const evs = await send(api.tx.marketplace.postJob(kernel, TRAIN_CLASS, kind, samples, 50n * MILLI, deadline), acct('//Ferdie'));
   return findEvent(evs, 'marketplace', 'JobPosted').data.job.toNumber();
@@ -102,8 +106,15 @@ before(async () => {
   await cryptoWaitReady();
   api = await ApiPromise.create({ provider: new WsProvider(node.ws), noInitWarn: true });
   keyring = new Keyring({ type: 'sr25519', ss58Format: api.registry.chainSS58 });
-  await api.query.system.events((records) => {
-    for (const { event } of records) if (['marketplace', 'proofOfCompute'].includes(event.section)) log.push({ e: event, at: Date.now() });
+  // Each new head's events, in block order (a queue: one head's query ends before the next's).
+  let queue = Promise.resolve();
+  await api.rpc.chain.subscribeNewHeads((h) => {
+    queue = queue.then(async () => {
+      const records = await (await api.at(h.hash)).query.system.events();
+      for (const { event } of records) {
+        if (['marketplace', 'proofOfCompute'].includes(event.section)) log.push({ e: event, at: Date.now(), block: h.number.toNumber() });
+      }
+    }).catch(() => {});
   });
   // Short windows keep the test quick: commit and reveal 3 blocks (an auditor replays its steps
   // inside the commit window), an epoch 3 blocks from its first commitment, accept 3.
@@ -112,7 +123,8 @@ before(async () => {
   const market = (await api.query.marketplace.params()).unwrap().toJSON();
   await send(api.tx.sudo.sudo(api.tx.marketplace.setParams({ ...market, acceptWindow: 3 })), acct('//Alice'));
   served = await startServe(join(dir, 'buyer'), [archive, trainSet, testSet]);
-  const evs = await send(registerKernelTx(api, readManifest(kernelDir).record), acct('//Bob'));
+  // The buyer owns the kernel, so that it can register a trained version of it.
+  const evs = await send(registerKernelTx(api, readManifest(kernelDir).record), acct('//Ferdie'));
   kernel = findEvent(evs, 'aivmRegistry', 'KernelRegistered').data.kernel.toHex();
   for (const who of ['//Bob', '//Ferdie']) await send(api.tx.marketplace.setEndpoint(served.endpoint.peer, served.endpoint.addrs), acct(who));
   // Three trainers in the training class; three auditors (verifiers outside any group) elsewhere.
@@ -192,6 +204,38 @@ test('a training job is trained by the group the chain formed, every epoch on ch
   const { right, n } = accuracy(logits.output, readSafetensors(readFileSync(testSet)).y);
   console.log(`  final checkpoint ${finalCid}: ${right}/${n} right on the test set`);
   assert.ok(right / n >= 0.95, `accuracy ${right}/${n}`);
+  trained = { file, cid: finalCid, right, output: out.output_cid };
+});
+
+test('the buyer registers the trained checkpoint as a new version of the kernel and an inference job runs it', async () => {
+  assert.ok(trained, 'the training job above completed');
+  // `verity-worker export`: the base archive with the checkpoint's parameters, a record that
+  // supersedes the base kernel.
+  const versionDir = join(dir, 'trained-kernel');
+  const exported = await exportVersion(kernelDir, trained.file, versionDir);
+  assert.equal(exported.supersedes, kernel);
+  assert.equal(exported.checkpoint, trained.cid);
+  const { record } = exported;
+  assert.equal(record.supersedes, kernel);
+  // The buyer (the base kernel's owner) serves the new archive and registers the new version.
+  await putBlob(join(dir, 'buyer'), join(versionDir, 'kernel.pt'));
+  const evs = await send(registerKernelTx(api, record), acct('//Ferdie'));
+  const registered = findEvent(evs, 'aivmRegistry', 'KernelRegistered').data;
+  assert.equal(registered.kernel.toHex(), exported.id);
+  assert.equal(registered.supersedes.unwrap().toHex(), kernel);
+  assert.equal((await api.query.aivmRegistry.kernels(kernel)).unwrap().supersededBy.unwrap().toHex(), exported.id);
+  // An inference job on the new version: the daemons fetch its archive by CID, run it, agree on
+  // the output in committee; the output is the one the buyer computed with the checkpoint.
+  const deadline = (await head()) + 60;
+  const inputs = [rawCid(readFileSync(testSet))];
+  const posted = await send(api.tx.marketplace.postJob(exported.id, TRAIN_CLASS, { Inference: { inputs, committee: 3 } }, 360, 50n * MILLI, deadline), acct('//Ferdie'));
+  const job = findEvent(posted, 'marketplace', 'JobPosted').data.job.toNumber();
+  const end = await jobEnd(job);
+  assert.equal(end.e.method, 'JobCompleted', `job ${job}: ${end.e.data.reason}`);
+  const [verified] = events('marketplace', 'TaskVerified', (d) => tasksOf(job).some((t) => t.task.eq(d.task))).map(({ e }) => e.data);
+  assert.ok(verified, 'the task verified');
+  assert.equal(chainCidText(verified.result), trained.output, 'the output of the base kernel with the checkpoint');
+  console.log(`  version ${exported.id} (archive ${exported.archive}) supersedes ${kernel}; job ${job}: ${trained.right}/360 right`);
 });
 
 test('a member that commits made-up step digests is caught by an audit and slashed', async () => {
@@ -205,7 +249,10 @@ test('a member that commits made-up step digests is caught by an audit and slash
   await send(api.tx.sudo.sudo(api.tx.proofOfCompute.setParams({ ...poc, auditsPerEpoch: 8 })), acct('//Alice'));
   const charlie = acct('//Charlie').address;
   const job = await postTraining({ epochs: 3 });
-  const caught = await until('the faker caught', () => events('proofOfCompute', 'EpochInvalidated', (d) => d.job.toNumber() === job)[0]);
+  const ended = () => events('marketplace', 'JobCompleted', (d) => d.job.toNumber() === job)[0];
+  const caught = await until('the faker caught', () => events('proofOfCompute', 'EpochInvalidated', (d) => d.job.toNumber() === job)[0]
+    || (ended() && { ended: true }));
+  assert.ok(!caught.ended, `job ${job} completed and the faker was not caught\n${trace()}`);
   assert.equal(caught.e.data.member.toString(), charlie, 'the faker, and only it');
   const slash = await until('the faker slashed', () => events('proofOfCompute', 'Penalised', (d) => d.member.toString() === charlie)[0]);
   assert.ok(slash.e.data.reason.isWrongResult, `reason ${slash.e.data.reason}`);

@@ -13,6 +13,13 @@
 //! that is not the ring predecessor is refused with an error and aborts the round; so does a member
 //! that disconnects or a round that makes no progress for `stall_timeout`. Nothing of an aborted
 //! round is returned, and the actor keeps serving later rounds.
+//!
+//! Generations converge: members re-form independently, so one may be a generation ahead of
+//! another. A chunk of an older generation is answered [`ChunkAnswer::Ahead`] with this member's
+//! generation and does not abort its round; a chunk of a newer generation from a member is kept and
+//! aborts the round with [`AllReduceError::Behind`]. Either way the member that is behind learns the
+//! newer generation ([`AllReduceError::ahead`]) and re-forms at it, where the kept chunk is waiting,
+//! instead of one past its own (which could leave members chasing each other's generations).
 
 #[cfg(target_endian = "big")]
 compile_error!("the AllReduce wire format is little-endian f32, sent without conversion");
@@ -57,12 +64,30 @@ pub enum AllReduceError {
 		/// Its error text.
 		reason: String,
 	},
+	/// A member is at a newer generation of the group: this one re-forms at it.
+	#[error("member {peer} is at generation {generation}, ahead of this member")]
+	Behind {
+		/// The member.
+		peer: PeerId,
+		/// Its generation.
+		generation: u64,
+	},
 	/// This worker is not in the group it was asked to reduce in.
 	#[error("this worker is not a member of the group")]
 	NotMember,
 	/// The actor stopped.
 	#[error("the AllReduce actor stopped")]
 	Stopped,
+}
+
+impl AllReduceError {
+	/// The newer generation a member is at, when the round failed because this one was behind.
+	pub fn ahead(&self) -> Option<u64> {
+		match self {
+			AllReduceError::Behind { generation, .. } => Some(*generation),
+			_ => None,
+		}
+	}
 }
 
 /// A formation of a training group: members in ring order.
@@ -329,6 +354,9 @@ impl Actor {
 				event = self.events.recv() => match event {
 					None => break,
 					Some(AllReduceEvent::Chunk { peer, chunk, reply }) => self.on_chunk(peer, chunk, reply).await,
+					Some(AllReduceEvent::PeerConnected(peer)) => {
+						self.gone.remove(&peer);
+					},
 					Some(AllReduceEvent::PeerGone(peer)) => {
 						self.gone.insert(peer);
 						if self.current.as_ref().is_some_and(|r| r.group.members.contains(&peer)) {
@@ -398,18 +426,41 @@ impl Actor {
 	}
 
 	async fn on_chunk(&mut self, peer: PeerId, chunk: Chunk, reply: Responder<ChunkAnswer>) {
+		// A peer that sends is connected, whatever an earlier disconnection said.
+		self.gone.remove(&peer);
 		let Some(r) = self.current.as_mut() else {
 			// Between rounds: keep chunks of the next round (a faster predecessor), refuse others.
 			if self.is_next(&chunk) && self.early.len() < MAX_EARLY {
 				self.early.push((peer, chunk, reply));
 			} else {
-				reply.respond(ChunkAnswer::Refused(format!(
-					"no round in progress for generation {} round {}",
-					chunk.generation, chunk.round
-				)));
+				match self.last {
+					Some((generation, _)) if chunk.generation < generation => {
+						reply.respond(ChunkAnswer::Ahead(generation))
+					}
+					_ => reply.respond(ChunkAnswer::Refused(format!(
+						"no round in progress for generation {} round {}",
+						chunk.generation, chunk.round
+					))),
+				}
 			}
 			return;
 		};
+		if chunk.generation < r.group.generation {
+			// The sender is behind: it re-forms at this generation; this round goes on.
+			reply.respond(ChunkAnswer::Ahead(r.group.generation));
+			return;
+		}
+		if chunk.generation > r.group.generation && r.group.members.contains(&peer) {
+			// This member is behind: the chunk waits for the round it belongs to.
+			if self.early.len() < MAX_EARLY {
+				let generation = chunk.generation;
+				self.early.push((peer, chunk, reply));
+				self.fail(AllReduceError::Behind { peer, generation });
+			} else {
+				reply.respond(ChunkAnswer::Refused(format!("more than {MAX_EARLY} chunks kept")));
+			}
+			return;
+		}
 		if (chunk.generation, chunk.round) != (r.group.generation, r.round) {
 			if chunk.generation == r.group.generation && chunk.round == r.round + 1 {
 				if self.early.len() < MAX_EARLY {
@@ -494,6 +545,14 @@ impl Actor {
 				let peer = r.successor();
 				self.fail(AllReduceError::Refused { peer, reason });
 			}
+			Ok(ChunkAnswer::Ahead(generation)) if generation > r.group.generation => {
+				let peer = r.successor();
+				self.fail(AllReduceError::Behind { peer, generation });
+			}
+			Ok(ChunkAnswer::Ahead(generation)) => {
+				let (peer, reason) = (r.successor(), format!("ahead at generation {generation}"));
+				self.fail(AllReduceError::Refused { peer, reason });
+			}
 			Err(e) => self.fail(AllReduceError::Send(e)),
 		}
 	}
@@ -507,15 +566,22 @@ impl Actor {
 	}
 
 	fn fail(&mut self, error: AllReduceError) {
+		let mut failed = None;
 		if let Some(r) = self.current.take() {
 			tracing::warn!(
 				generation = r.group.generation,
 				round = r.round,
 				"AllReduce round aborted: {error}"
 			);
+			failed = Some(r.group.generation);
 			let _ = r.reply.send(Err(error));
 		}
-		for (_, chunk, reply) in self.early.drain(..) {
+		// Chunks of a newer generation wait for the re-formed group; the rest are refused.
+		let (keep, refuse): (Vec<_>, Vec<_>) = std::mem::take(&mut self.early)
+			.into_iter()
+			.partition(|(_, chunk, _)| failed.is_some_and(|g| chunk.generation > g));
+		self.early = keep;
+		for (_, chunk, reply) in refuse {
 			reply.respond(ChunkAnswer::Refused(format!("round {} aborted", chunk.round)));
 		}
 	}

@@ -54,6 +54,19 @@ pub enum Output<'a> {
 		/// The record's SCALE encoding, hex (what `aivmRegistry.kernels(id).spec` holds).
 		encoded: String,
 	},
+	/// A kernel's new version, written by `export` from a training checkpoint.
+	Exported {
+		/// The new version's id on chain.
+		id: KernelId,
+		/// Its archive CID.
+		archive: Cid,
+		/// The kernel it supersedes.
+		supersedes: KernelId,
+		/// The checkpoint whose parameters it carries.
+		checkpoint: Cid,
+		/// Its record's SCALE encoding, hex (what `aivmRegistry.registerKernel` takes).
+		encoded: String,
+	},
 	/// `bench-hw`.
 	BenchHw(&'a HwReport),
 	/// One `bench-allreduce` size.

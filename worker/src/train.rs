@@ -274,7 +274,8 @@ pub struct Trainer<L: Learner> {
 
 enum Outcome {
 	Done,
-	Failed(String),
+	/// A round failed (the error says why, and which generation a member is at if it is ahead).
+	Failed(crate::collective::AllReduceError),
 }
 
 impl<L: Learner> Trainer<L> {
@@ -336,6 +337,8 @@ impl<L: Learner> Trainer<L> {
 				Outcome::Done => break,
 				Outcome::Failed(why) => {
 					reforms += 1;
+					// One past this generation, or the newer one a member is already at.
+					let next = (generation + 1).max(why.ahead().unwrap_or(0));
 					self.metrics.reforms.inc();
 					if reforms > self.cfg.max_reforms {
 						bail!("gave up after {reforms} re-formations: {why}");
@@ -345,7 +348,7 @@ impl<L: Learner> Trainer<L> {
 					let (alive, common) = self.probe(&group.members, &checkpoints)?;
 					members = alive;
 					resume = common;
-					generation += 1;
+					generation = next;
 				}
 			}
 		}
@@ -391,7 +394,7 @@ impl<L: Learner> Trainer<L> {
 					Mode::Sync => {
 						let sum = match self.collective.all_reduce_blocking(group, g, grad) {
 							Ok(sum) => sum,
-							Err(e) => return Ok(Outcome::Failed(e.to_string())),
+							Err(e) => return Ok(Outcome::Failed(e)),
 						};
 						self.metrics.allreduce_rounds.inc();
 						self.learner.step(&sum, &self.cfg.adam)?;
@@ -408,7 +411,7 @@ impl<L: Learner> Trainer<L> {
 				let delta: Vec<f32> = start.iter().zip(&end).map(|(a, b)| a - b).collect();
 				let sum = match self.collective.all_reduce_blocking(group, epoch, delta) {
 					Ok(sum) => sum,
-					Err(e) => return Ok(Outcome::Failed(e.to_string())),
+					Err(e) => return Ok(Outcome::Failed(e)),
 				};
 				self.metrics.allreduce_rounds.inc();
 				let inv = 1.0 / n as f32;

@@ -135,3 +135,35 @@ async fn bad_chunks_abort_the_round_with_a_clear_error_and_the_worker_goes_on() 
 	assert_eq!(mine, vec![3.0; 32]);
 	assert_eq!(other.await.unwrap().unwrap(), mine);
 }
+
+/// Members that re-formed a different number of times meet at the newest generation: the one
+/// ahead keeps its round, the ones behind fail with the generation to re-form at, and the round at
+/// that generation completes with the exact sum.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn members_a_generation_behind_learn_the_newer_one_and_the_round_completes() {
+	let mut nets = Vec::new();
+	let mut collectives = Vec::new();
+	for (net, events) in nodes(&["gen-0", "gen-1", "gen-2"]).await {
+		collectives.push(Collective::start(net.clone(), events, small_chunks()));
+		nets.push(net);
+	}
+	let peers: Vec<_> = nets.iter().map(|n| n.peer_id).collect();
+	let reduce = |i: usize, generation: u64| {
+		let (c, g) = (collectives[i].clone(), Group::new(generation, peers.clone()));
+		tokio::spawn(async move { c.all_reduce(&g, 1, vec![(i + 1) as f32; 100]).await })
+	};
+	// Member 0 re-formed once more than the others.
+	let ahead = reduce(0, 8);
+	let behind = [reduce(1, 7), reduce(2, 7)];
+	let mut retries = Vec::new();
+	for (i, t) in behind.into_iter().enumerate() {
+		let err = t.await.unwrap().unwrap_err();
+		assert!(matches!(err, AllReduceError::Behind { generation: 8, .. }), "{err}");
+		assert_eq!(err.ahead(), Some(8));
+		retries.push(reduce(i + 1, err.ahead().unwrap()));
+	}
+	assert_eq!(ahead.await.unwrap().unwrap(), vec![6.0; 100], "the member ahead kept its round");
+	for t in retries {
+		assert_eq!(t.await.unwrap().unwrap(), vec![6.0; 100]);
+	}
+}

@@ -82,7 +82,7 @@ try {
   assert.ok(done, `job ${job} did not complete in 5 minutes`);
   const seconds = ((done.at - t0) / 1000).toFixed(0);
 
-  const names = Object.fromEntries(['//Alice//stash', '//Bob', '//Charlie', '//Dave', '//Eve', '//Ferdie']
+  const names = Object.fromEntries(['//Alice//stash', '//Bob//stash', '//Charlie//stash', '//Bob', '//Charlie', '//Dave', '//Eve', '//Ferdie']
     .map((u) => [keyring.addFromUri(u).address, u.slice(2)]));
   const name = (a) => names[a.toString()] || a.toString().slice(0, 8);
   console.log(`  kernel           ${kernel.slice(0, 18)}… archive ${record.archive.slice(0, 20)}… (Bob); stored record = kernel.json's, byte for byte`);

@@ -1,8 +1,26 @@
-//! `verity-worker kernel`: a kernel directory's record as the chain will store it.
+//! `verity-worker kernel`: a kernel directory's record as the chain will store it;
+//! `verity-worker export`: a kernel's new version carrying a training checkpoint's parameters.
 
+use anyhow::Context;
 use codec::Encode;
-use std::path::Path;
-use verity_worker::{kernel::KernelDir, output::Output};
+use std::path::{Path, PathBuf};
+use verity_worker::{
+	kernel::{export, KernelDir},
+	output::Output,
+};
+
+#[derive(clap::Args)]
+pub struct ExportArgs {
+	/// The base kernel directory (kernel.json, kernel.pt).
+	#[arg(long)]
+	kernel: PathBuf,
+	/// A checkpoint of the base kernel (a training job's result, fetched by its CID).
+	#[arg(long)]
+	checkpoint: PathBuf,
+	/// Where the new version's kernel directory goes (must not exist).
+	#[arg(long)]
+	out: PathBuf,
+}
 
 pub fn show(dir: &Path) -> anyhow::Result<()> {
 	let kernel = KernelDir::open(dir)?;
@@ -10,5 +28,24 @@ pub fn show(dir: &Path) -> anyhow::Result<()> {
 	let record = &kernel.manifest.record;
 	let encoded = format!("0x{}", hex::encode(record.encode()));
 	Output::Kernel { id: record.id(), archive: record.archive, encoded }.print()?;
+	Ok(())
+}
+
+pub fn export(a: ExportArgs) -> anyhow::Result<()> {
+	verity_worker::torch_env::init_torch(1);
+	let base = KernelDir::open(&a.kernel)?;
+	base.manifest.check_archive(&base.archive)?;
+	let checkpoint = std::fs::read(&a.checkpoint)
+		.with_context(|| format!("reading {}", a.checkpoint.display()))?;
+	let done = export::export(&base, &checkpoint, &a.out)?;
+	let record = &done.manifest.record;
+	Output::Exported {
+		id: record.id(),
+		archive: record.archive,
+		supersedes: base.manifest.record.id(),
+		checkpoint: done.checkpoint,
+		encoded: format!("0x{}", hex::encode(record.encode())),
+	}
+	.print()?;
 	Ok(())
 }

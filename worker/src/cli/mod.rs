@@ -39,6 +39,9 @@ pub enum Cmd {
 		#[arg(long)]
 		kernel: std::path::PathBuf,
 	},
+	/// Writes a kernel's new version whose archive carries a training checkpoint's parameters
+	/// and whose record supersedes the base kernel; prints its id and record.
+	Export(kernel::ExportArgs),
 	/// Trains a kernel in a group (3 workers: run this 3 times with each other as --peer).
 	Train(train::TrainArgs),
 	/// Runs a kernel on inputs and prints the output CID and digest.
@@ -72,6 +75,7 @@ pub async fn run(cmd: Cmd) -> anyhow::Result<()> {
 			Ok(())
 		}
 		Cmd::Kernel { kernel: dir } => kernel::show(&dir),
+		Cmd::Export(a) => kernel::export(a),
 		Cmd::Train(a) => train::run(a).await,
 		Cmd::Infer(a) => infer::run(a),
 		Cmd::ReplayStep(a) => replay::run(a),

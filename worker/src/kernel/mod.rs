@@ -7,7 +7,8 @@
 //! - [`dir`]: a kernel directory as `scripts/kernels.py` writes it;
 //! - [`model`]: loading, forward, inference, loss, gradients, checkpoints, evaluation;
 //! - [`optim`]: Adam on flat moment tensors;
-//! - [`dataset`]: training and input data.
+//! - [`dataset`]: training and input data;
+//! - [`export`]: a new kernel version carrying a training checkpoint's parameters.
 //!
 //! Determinism: one intra-op thread ([`crate::torch_env::init_torch`]), fixed seeds, and the
 //! kernel's environment applied by [`Model::load`] through [`crate::torch_env::reproducible`]:
@@ -20,6 +21,7 @@
 
 pub mod dataset;
 pub mod dir;
+pub mod export;
 pub mod manifest;
 pub mod model;
 pub mod optim;

@@ -78,6 +78,14 @@ impl Model {
 		})
 	}
 
+	/// Saves the TorchScript module, with its current parameters, as an archive at `path`.
+	pub fn save_archive(&self, path: &std::path::Path) -> Result<()> {
+		self.module
+			.save(path)
+			.map_err(|e| crate::error::invalid!("{}", crate::error::torch_message(&e)))
+			.with_context(|| format!("saving the kernel archive to {}", path.display()))
+	}
+
 	/// Number of trainable values.
 	pub fn numel(&self) -> usize {
 		self.params.iter().map(|(_, p)| p.numel()).sum()

@@ -1,8 +1,9 @@
 //! `/verity/allreduce/1`: one AllReduce chunk per request, acknowledged or refused.
 //!
 //! Request: `generation u64 ‖ round u64 ‖ step u32 ‖ chunk u32 ‖ len u32 ‖ len bytes` (f32
-//! little-endian values), all integers little-endian. Response: `0` ack, or `1 ‖ len u32 ‖ UTF-8`
-//! refused with the reason.
+//! little-endian values), all integers little-endian. Response: `0` ack, `1 ‖ len u32 ‖ UTF-8`
+//! refused with the reason, or `2 ‖ generation u64`: refused because the receiver's group is at a
+//! newer generation (the sender re-forms at that generation instead of one past its own).
 
 use super::codec::{invalid, read_sized, read_u32, read_u64, read_u8, write_sized};
 use async_trait::async_trait;
@@ -39,6 +40,8 @@ pub enum ChunkAnswer {
 	Ack,
 	/// Refused, with why.
 	Refused(String),
+	/// Refused: the receiver is at this newer generation of the group.
+	Ahead(u64),
 }
 
 /// The codec of [`PROTOCOL`].
@@ -73,6 +76,7 @@ impl libp2p::request_response::Codec for Codec {
 				let text = read_sized(io, MAX_REASON, "reason").await?;
 				Ok(ChunkAnswer::Refused(String::from_utf8_lossy(&text).into_owned()))
 			}
+			2 => Ok(ChunkAnswer::Ahead(read_u64(io).await?)),
 			k => Err(invalid(format!("unknown chunk answer {k}"))),
 		}
 	}
@@ -110,6 +114,11 @@ impl libp2p::request_response::Codec for Codec {
 				let mut reason = reason.into_bytes();
 				reason.truncate(MAX_REASON);
 				write_sized(io, &reason).await?;
+			}
+			ChunkAnswer::Ahead(generation) => {
+				let mut out = [2u8; 9];
+				out[1..].copy_from_slice(&generation.to_le_bytes());
+				io.write_all(&out).await?;
 			}
 		}
 		io.close().await

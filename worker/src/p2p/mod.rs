@@ -130,6 +130,8 @@ pub enum AllReduceEvent {
 	},
 	/// The last connection to a peer closed.
 	PeerGone(PeerId),
+	/// A connection to a peer was established (a peer that was gone is back).
+	PeerConnected(PeerId),
 }
 
 /// An inbound blob request.
@@ -520,6 +522,7 @@ impl EventLoop {
 			}
 			SwarmEvent::ConnectionEstablished { peer_id, .. } => {
 				tracing::debug!(peer = %peer_id, "connected");
+				let _ = self.allreduce.try_send(AllReduceEvent::PeerConnected(peer_id));
 				for done in self.dialing.remove(&peer_id).unwrap_or_default() {
 					let _ = done.send(Ok(()));
 				}
