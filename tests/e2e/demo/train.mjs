@@ -129,7 +129,7 @@ try {
   await putBlob(join(scratch, 'served'), join(scratch, 'trained', 'kernel.pt'));
   const registered = findEvent((await send(registerKernelTx(api, exported.record), bob)).events, 'aivmRegistry', 'KernelRegistered');
   assert.equal(registered.data.kernel.toHex(), exported.id);
-  console.log(`  new version      ${exported.id.slice(0, 18)}… archive ${exported.archive.slice(0, 20)}… = the kernel's code with the final checkpoint (verity-worker export; anyone re-exporting gets this CID)`);
+  console.log(`  new version      ${exported.id.slice(0, 18)}… archive ${exported.archive.slice(0, 20)}… = the kernel's code with the final checkpoint (verity-worker export; re-exporting the checkpoint gives this CID again)`);
   console.log(`                   registered by Bob, supersedes ${kernel.slice(0, 18)}…; test accuracy ${(100 * measured.right / measured.n).toFixed(1)}% (${measured.right}/${measured.n}); the base kernel ${(100 * before.right / before.n).toFixed(1)}%`);
 
   // Ferdie runs the new version on chain.
