@@ -112,6 +112,29 @@ export function trainingJob(trainSet, hyper, epochs, groupSize = 3) {
 }
 
 /**
+ * The same training off chain: one `verity-worker train` process per shard (`{ first, len }`) on
+ * loopback, DiLoCo with `hyper` for `epochs`, the ring in the shards' order (a chain job's task
+ * order); resolves to each member's final report (`checkpoint`, `epochs`, `eval`).
+ */
+export async function trainLocally({ kernelDir, dir, shards, hyper, epochs, bin = workerBin() }) {
+  const identity = (i) => `local-${dir}-${i}`;
+  const ids = [];
+  for (let i = 0; i < shards.length; i += 1) ids.push((await run(bin, ['peer-id', '--identity', identity(i)])).stdout.trim());
+  const ports = [];
+  for (let i = 0; i < shards.length; i += 1) ports.push(await freePort());
+  const addr = (i) => `/ip4/127.0.0.1/tcp/${ports[i]}/p2p/${ids[i]}`;
+  const settings = ['--mode', 'diloco', '--epochs', String(epochs), '--batch', String(hyper.batch), '--lr', String(hyper.lr),
+    '--inner-steps', String(hyper.innerSteps), '--outer-lr', String(hyper.outerLr), '--outer-momentum', String(hyper.outerMomentum),
+    '--data-seed', String(hyper.seed), ...ids.flatMap((id) => ['--ring', id])];
+  return Promise.all(shards.map(async ({ first, len }, i) => {
+    const peers = shards.flatMap((_, j) => (j === i ? [] : ['--peer', addr(j)]));
+    const { stdout } = await run(bin, ['train', '--kernel', kernelDir, '--store', join(dir, `store-${i}`), '--identity', identity(i),
+      '--listen', `/ip4/127.0.0.1/tcp/${ports[i]}`, ...peers, '--shard', `${first}:${len}`, ...settings], { maxBuffer: 64 << 20 });
+    return stdout.trim().split('\n').map((l) => JSON.parse(l)).find((l) => l.event === 'done').report;
+  }));
+}
+
+/**
  * `verity-worker export`: a new version of the kernel in `kernelDir` carrying `checkpoint`'s
  * parameters, written to `out`; the printed line (`id`, `archive`, `supersedes`, `checkpoint`)
  * and the new record (what `registerKernelTx` takes).

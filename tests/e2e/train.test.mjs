@@ -24,7 +24,7 @@ import {
 } from './lib.mjs';
 import {
   accuracy, DIGITS_HYPER, endpointAddr, exportVersion, fetchBlob, putBlob, readSafetensors, startNode, startProvider, startServe,
-  trainingJob, workerBin,
+  trainingJob, trainLocally, workerBin,
 } from './providers.mjs';
 
 const run = promisify(execFile);
@@ -154,11 +154,19 @@ test('a training job is trained by the group the chain formed, every epoch on ch
   // started again on the same data directory.
   const dave = acct('//Dave').address;
   const daveTask = () => tasksOf(job).find((t) => t.provider.toString() === dave)?.task.toNumber();
+  // Killed once its first epoch is on chain and closed (the chain's checkpoint is the next
+  // epoch's start).
   await until('Dave\'s first epoch on chain', () => events('proofOfCompute', 'EpochCommitted', (d) => d.job.toNumber() === job
     && d.task.toNumber() === daveTask() && d.epoch.toNumber() === 0).length);
+  await until('the first epoch closed', () => events('proofOfCompute', 'AuditsDrawn', (d) => d.job.toNumber() === job && d.epoch.toNumber() === 0).length);
   const before = workers['trainer-1'].log();
   await workers['trainer-1'].stop('SIGKILL');
   await provider('trainer-1', '//Dave', ['--class', String(TRAIN_CLASS), '--train', '--price', '0.004']);
+  // It resumes at the chain's checkpoint: the one it logs is the one its journal has for the
+  // epoch the chain closed last.
+  const resumed = await until('Dave resuming from its journal', () => workers['trainer-1'].log().slice(before.length)
+    .match(/resuming a training task from the journal.*chain_checkpoint="?(\w+)"?.*journal_epoch=(\d+)/));
+  const [, resumedAt, resumedEpoch] = resumed;
   const end = await jobEnd(job);
   assert.equal(end.e.method, 'JobCompleted', `job ${job}: ${end.e.data.reason}`);
   const tasks = tasksOf(job).map((t) => t.task.toNumber());
@@ -188,6 +196,18 @@ test('a training job is trained by the group the chain formed, every epoch on ch
   const after = workers['trainer-1'].log().slice(before.length);
   assert.ok(!after.includes('the group formed on chain; training'), 'no second training session');
   assert.ok(after.includes('CommitEpoch'), 'the remaining epochs committed after the restart');
+  const chainAt = committed.find((d) => d.task.toNumber() === daveTask() && d.epoch.toNumber() === Number(resumedEpoch));
+  assert.equal(resumedAt, chainCidText(chainAt.checkpoint), 'the logged checkpoint is the chain\'s');
+  console.log(`  Dave restarted and resumed at epoch ${Number(resumedEpoch) + 1} from the chain's checkpoint ${resumedAt}`);
+  // The same training off chain, uninterrupted (three `verity-worker train` processes, each on
+  // its task's shard, the ring in task order): the same checkpoint every epoch, so the restart
+  // changed nothing and the chain's group trains exactly what the kernel and settings say.
+  const shards = tasksOf(job).map((t) => ({ first: t.firstSample.toNumber(), len: t.samples.toNumber() }));
+  const local = await trainLocally({ kernelDir, dir: join(dir, 'local'), shards, hyper, epochs: EPOCHS });
+  for (let epoch = 0; epoch < EPOCHS; epoch += 1) {
+    const onChain = chainCidText(committed.find((d) => d.epoch.toNumber() === epoch).checkpoint);
+    assert.ok(local.every((r) => r.epochs[epoch].checkpoint === onChain), `epoch ${epoch}: ${onChain} on chain, ${local[0].epochs[epoch].checkpoint} off chain`);
+  }
   // The result: the last epoch's checkpoint, verified for every task.
   const verified = events('marketplace', 'TaskVerified', (d) => tasks.includes(d.task.toNumber())).map(({ e }) => e.data);
   assert.equal(verified.length, 3);

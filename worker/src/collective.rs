@@ -101,8 +101,17 @@ pub struct Group {
 
 impl Group {
 	/// A group of `members` sorted by peer id (every member computes the same ring).
-	pub fn new(generation: u64, mut members: Vec<PeerId>) -> Self {
-		members.sort_by_key(|p| p.to_bytes());
+	pub fn new(generation: u64, members: Vec<PeerId>) -> Self {
+		Self::in_order(generation, members, &[])
+	}
+
+	/// A group of `members` in the order of `order` (e.g. a chain job's tasks), those not in it
+	/// after, by peer id. Every member given the same `order` computes the same ring; the ring
+	/// fixes the order of every sum's additions, so a fixed order makes the results independent of
+	/// the members' keys.
+	pub fn in_order(generation: u64, mut members: Vec<PeerId>, order: &[PeerId]) -> Self {
+		let at = |p: &PeerId| order.iter().position(|o| o == p).unwrap_or(order.len());
+		members.sort_by_cached_key(|p| (at(p), p.to_bytes()));
 		members.dedup();
 		Group { generation, members }
 	}
@@ -590,6 +599,21 @@ impl Actor {
 #[cfg(test)]
 mod tests {
 	use super::*;
+
+	#[test]
+	fn a_ring_follows_the_given_order_and_sorts_the_rest_by_peer_id() {
+		let peers: Vec<PeerId> = (0..4)
+			.map(|i| crate::p2p::key_from_seed(&format!("ring-{i}")).public().to_peer_id())
+			.collect();
+		let given = [peers[2], peers[0]];
+		let g = Group::in_order(1, vec![peers[0], peers[1], peers[2], peers[3], peers[0]], &given);
+		assert_eq!(g.members[..2], given, "the given order first, each member once");
+		let mut rest = [peers[1], peers[3]];
+		rest.sort_by_key(|p| p.to_bytes());
+		assert_eq!(g.members[2..], rest[..]);
+		assert_eq!(Group::new(1, peers.clone()), Group::in_order(1, peers.clone(), &[]));
+		assert_ne!(Group::in_order(1, peers.clone(), &[peers[3]]).members[0], g.members[0]);
+	}
 
 	#[test]
 	fn segments_cover_the_vector_once() {

@@ -63,6 +63,15 @@ pub struct TrainConfig {
 	/// re-formation). A chain job starts at its id shifted up, so the rounds of consecutive jobs
 	/// on one node's AllReduce never mix.
 	pub generation: u64,
+	/// The ring's order ([`Group::in_order`]): a chain group's members in its tasks' order, so
+	/// every checkpoint depends on the chain's data and seeds, not on the members' keys. Empty: by
+	/// peer id.
+	#[serde(serialize_with = "peer_texts", skip_serializing_if = "Vec::is_empty")]
+	pub ring: Vec<PeerId>,
+}
+
+fn peer_texts<S: serde::Serializer>(peers: &[PeerId], s: S) -> Result<S::Ok, S::Error> {
+	s.collect_seq(peers.iter().map(|p| p.to_string()))
 }
 
 /// A member's contiguous share of the training examples.
@@ -327,7 +336,7 @@ impl<L: Learner> Trainer<L> {
 		let mut resume = 0u64;
 		self.wait_for(&members)?;
 		loop {
-			let group = Group::new(generation, members.clone());
+			let group = Group::in_order(generation, members.clone(), &self.cfg.ring);
 			let cid = checkpoints.get(&resume).copied().context("resume checkpoint missing")?;
 			let outer_v = self.restore(&cid)?;
 			records.retain(|r| r.epoch <= resume);
@@ -362,7 +371,11 @@ impl<L: Learner> Trainer<L> {
 			eval_start,
 			epochs: records,
 			reforms,
-			group: Group::new(generation, members).members.iter().map(|p| p.to_string()).collect(),
+			group: Group::in_order(generation, members, &self.cfg.ring)
+				.members
+				.iter()
+				.map(|p| p.to_string())
+				.collect(),
 		})
 	}
 
@@ -632,6 +645,7 @@ mod tests {
 					max_reforms: 0,
 					shard: None,
 					generation: 0,
+					ring: Vec::new(),
 				},
 				store,
 				collective: Collective::start(
@@ -690,6 +704,7 @@ mod tests {
 			max_reforms: 0,
 			shard: None,
 			generation: 0,
+			ring: Vec::new(),
 		};
 		let mut seen: Vec<i64> = Vec::new();
 		for g in 0..10 {

@@ -183,11 +183,22 @@ fn out_of_range_arguments_are_refused_before_anything_runs() {
 		(infer(&["--threads", "0"]), "--threads"),
 		(train(&["--batch", "0"]), "--batch"),
 		(train(&["--chunk-kib", "70000"]), "--chunk-kib"),
+		(train(&["--shard", "0:0"]), "--shard"),
+		(train(&["--shard", "12"]), "--shard"),
 		(fetch.to_vec(), "--cid"),
 	] {
 		let (ok, _, err) = run(&args);
 		assert!(!ok, "{args:?} was accepted");
 		assert!(err.contains("invalid value") && err.contains(flag), "{args:?}: {err}");
+		assert!(!store.exists(), "{args:?} wrote the store");
+	}
+	// A shard outside the training set, or one without DiLoCo.
+	for (args, why) in [
+		(train(&["--shard", "1400:100", "--mode", "diloco"]), "outside the training set"),
+		(train(&["--shard", "0:100"]), "needs --mode diloco"),
+	] {
+		let (ok, _, err) = run(&args);
+		assert!(!ok && err.contains(why), "{args:?}: {err}");
 		assert!(!store.exists(), "{args:?} wrote the store");
 	}
 }

@@ -168,6 +168,7 @@ impl StepArgs {
 			max_reforms,
 			shard: None,
 			generation: 0,
+			ring: Vec::new(),
 		}
 	}
 }

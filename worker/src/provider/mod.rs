@@ -41,7 +41,7 @@ use crate::{
 };
 use compute::{Peer, RunConfig};
 use futures::{future::try_join_all, FutureExt};
-use journal::{AuditDuty, Computed, EpochEntry, JournalFile, RoundRecord};
+use journal::{AuditDuty, Computed, EpochEntry, JournalFile, RoundRecord, TaskRecord};
 use libp2p::{identity::Keypair, multiaddr::Protocol, Multiaddr};
 use setup::{Price, Setup};
 use std::{
@@ -166,6 +166,8 @@ pub struct Daemon {
 	backoff: std::collections::HashMap<Action, u64>,
 	/// Tasks of this account known to be training tasks (`None`: inference).
 	kinds: std::collections::HashMap<u64, Option<TrainingTask>>,
+	/// Training tasks whose journal this process has checked against the chain.
+	resumed: HashSet<u64>,
 }
 
 /// The libp2p identity kept in the data directory, created on first start (mode 0600).
@@ -253,6 +255,7 @@ impl Daemon {
 			refused: HashSet::new(),
 			parts,
 			kinds: Default::default(),
+			resumed: HashSet::new(),
 			backoff: Default::default(),
 		})
 	}
@@ -981,12 +984,14 @@ impl Daemon {
 			chain::read(at, poc().last_checkpoint(), (t.job,)),
 		)?;
 		let next = next.unwrap_or(0);
+		let last: Option<Cid> = last.map(|c| shared("checkpoint CID", &c)).transpose()?;
+		if !rec.epochs.is_empty() && self.resumed.insert(id) {
+			Self::check_resume(id, &rec, next, last.as_ref());
+		}
 		if let Some(e) = rec.epochs.get(next as usize) {
 			let previous_closed = match next.checked_sub(1) {
 				None => true,
 				Some(p) => {
-					let last: Option<Cid> =
-						last.map(|c| shared("checkpoint CID", &c)).transpose()?;
 					last.map(|c| c.to_text()).as_ref()
 						== rec.epochs.get(p as usize).map(|e| &e.checkpoint)
 				}
@@ -1023,6 +1028,31 @@ impl Daemon {
 		Ok(())
 	}
 
+	/// A training task this process found in its journal (a restart): where it goes on from, and
+	/// whether the journal agrees with the chain. The chain's `LastCheckpoint` (the start of the
+	/// next epoch to close) must be one of the journal's checkpoints; a journal that disagrees is
+	/// not committed from (commits wait for the chain's checkpoint to be ours).
+	fn check_resume(id: u64, rec: &TaskRecord, committed: u32, chain: Option<&Cid>) {
+		let chain = chain.map(Cid::to_text);
+		let at = chain.as_ref().and_then(|c| rec.epochs.iter().position(|e| &e.checkpoint == c));
+		match (chain.as_deref(), at) {
+			(Some(theirs), None) => tracing::warn!(
+				task = id,
+				committed,
+				chain_checkpoint = theirs,
+				"the chain's checkpoint is none of the journal's: not committing from it"
+			),
+			(theirs, epoch) => tracing::info!(
+				task = id,
+				trained = rec.epochs.len(),
+				committed,
+				chain_checkpoint = theirs.unwrap_or("none (before the first epoch closed)"),
+				journal_epoch = epoch.map_or(-1, |e| e as i64),
+				"resuming a training task from the journal at the chain's checkpoint"
+			),
+		}
+	}
+
 	/// Starts training task `id` with the group `peers` (off the loop, which keeps following
 	/// blocks, committing epochs and answering audits meanwhile).
 	fn start_training(&mut self, at: &AtBlock, id: u64, t: TrainingTask, peers: Vec<Peer>) {
@@ -1040,7 +1070,7 @@ impl Daemon {
 			let on_epoch = Box::new(move |r: &EpochRecord| {
 				let _ = epochs.send(Done::Epoch(id, r.clone()));
 			});
-			let result = training::train(at, parts, t, peers, on_epoch).await;
+			let result = training::train(at, parts, id, t, peers, on_epoch).await;
 			let _ = done.send(Done::Trained(id, result));
 		});
 	}

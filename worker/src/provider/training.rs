@@ -30,6 +30,7 @@ use crate::{
 		self, EpochRecord, Learner, Mode, Shard, TorchLearner, TrainConfig, TrainReport, Trainer,
 	},
 };
+use libp2p::PeerId;
 use serde::{Deserialize, Serialize};
 use tch::Device;
 use verity_primitives::{cid::Cid, kernel::KernelSpec};
@@ -104,6 +105,7 @@ impl Hyper {
 			max_reforms: 3,
 			shard: Some(shard),
 			generation: job << 16,
+			ring: Vec::new(),
 		}
 	}
 }
@@ -243,10 +245,12 @@ async fn learner(
 	.await?
 }
 
-/// Trains task `t` with the group `peers` to the end; `on_epoch` gets every finished epoch.
+/// Trains task `id` (`t`) with the group `peers` (the other members, in the job's task order)
+/// to the end; `on_epoch` gets every finished epoch. The ring is the job's task order.
 pub async fn train(
 	at: AtBlock,
 	parts: Parts,
+	id: u64,
 	t: TrainingTask,
 	peers: Vec<compute::Peer>,
 	on_epoch: Box<dyn FnMut(&EpochRecord) + Send>,
@@ -258,9 +262,12 @@ pub async fn train(
 			parts.net.add_peer(p.id, a.clone()).await?;
 		}
 	}
+	let mut ring: Vec<PeerId> = peers.iter().map(|p| p.id).collect();
+	let me = t.group.iter().position(|task| *task == id).unwrap_or(ring.len());
+	ring.insert(me.min(ring.len()), parts.net.peer_id);
 	let trainer = Trainer {
 		learner,
-		cfg: t.hyper.config(t.job, t.epochs, t.shard),
+		cfg: TrainConfig { ring, ..t.hyper.config(t.job, t.epochs, t.shard) },
 		store: parts.store,
 		membership: parts.membership,
 		collective: parts.collective,
