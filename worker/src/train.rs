@@ -347,7 +347,7 @@ impl<L: Learner> Trainer<L> {
 				Outcome::Failed(why) => {
 					reforms += 1;
 					// One past this generation, or the newer one a member is already at.
-					let next = (generation + 1).max(why.ahead().unwrap_or(0));
+					let next = generation.saturating_add(1).max(why.ahead().unwrap_or(0));
 					self.metrics.reforms.inc();
 					if reforms > self.cfg.max_reforms {
 						bail!("gave up after {reforms} re-formations: {why}");
