@@ -4,39 +4,17 @@
 //  2. JOBS jobs in flight at once over PROVIDERS daemons: every job paid? any deadline missed?
 //     CPU seconds and peak resident memory of each daemon (from /proc).
 // Prints one JSON object. Usage: node bench-provide.mjs [PROVIDERS=6] [JOBS=20]
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { ApiPromise, WsProvider } from '@polkadot/api';
-import { Keyring } from '@polkadot/keyring';
-import { cryptoWaitReady } from '@polkadot/util-crypto';
-import { errorName, findEvent, rawCid, readManifest, registerKernelTx, signAndInclude, VER } from './lib.mjs';
-import { startNode, startProvider, startServe } from './providers.mjs';
+import { findEvent, rawCid, readManifest, registerKernelTx, VER } from './lib.mjs';
+import { ownChain, startProvider, startServe } from './providers.mjs';
 
 const providers = Number(process.argv[2] || 6);
 const jobs = Number(process.argv[3] || 20);
 const kernelDir = join(process.env.VERITY_KERNELS, 'digits');
 const testSet = join(kernelDir, 'test.safetensors');
-const dir = mkdtempSync(join(tmpdir(), 'verity-bench-provide-'));
-const node = await startNode(join(dir, 'node'));
-await cryptoWaitReady();
-const api = await ApiPromise.create({ provider: new WsProvider(node.ws), noInitWarn: true });
-const keyring = new Keyring({ type: 'sr25519', ss58Format: api.registry.chainSS58 });
-const acct = (u) => keyring.addFromUri(u);
+const { dir, node, api, acct, send, ev } = await ownChain('verity-bench-provide-');
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-async function send(tx, signer) {
-  const r = await signAndInclude(api, tx, signer);
-  if (r.dispatchError) throw new Error(errorName(api, r.dispatchError));
-  return r.events;
-}
-const log = [];
-await api.rpc.chain.subscribeNewHeads(async (h) => {
-  const records = await (await api.at(h.hash)).query.system.events();
-  for (const { event } of records) {
-    if (['marketplace', 'proofOfCompute'].includes(event.section)) log.push({ e: event, block: h.number.toNumber(), at: Date.now() });
-  }
-});
-const ev = (m, pred = () => true) => log.filter(({ e }) => `${e.section}.${e.method}` === m && pred(e.data));
 
 const served = await startServe(join(dir, 'buyer'), [join(kernelDir, 'kernel.pt'), testSet]);
 const kernel = findEvent(await send(registerKernelTx(api, readManifest(kernelDir).record), acct('//Bob')), 'aivmRegistry', 'KernelRegistered').data.kernel.toHex();

@@ -7,41 +7,19 @@
 // and kernel load included, divided by the epochs: an upper bound), their ratio, post to payment,
 // and whether every epoch's checkpoint CID is the same on and off chain.
 // Prints one JSON object. Usage: node bench-train.mjs [EPOCHS=5] [WINDOW=3]
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { ApiPromise, WsProvider } from '@polkadot/api';
-import { Keyring } from '@polkadot/keyring';
-import { cryptoWaitReady } from '@polkadot/util-crypto';
-import { chainCidText, errorName, findEvent, readManifest, registerKernelTx, signAndInclude, VER } from './lib.mjs';
-import { DIGITS_HYPER, startNode, startProvider, startServe, trainingJob, trainLocally } from './providers.mjs';
+import { chainCidText, findEvent, readManifest, registerKernelTx, VER } from './lib.mjs';
+import {
+  DIGITS_HYPER, ownChain, startProvider, startServe, trainingJob, trainLocally,
+} from './providers.mjs';
 
 const epochs = Number(process.argv[2] || 5);
 const window = Number(process.argv[3] || 3);
 const kernelDir = join(process.env.VERITY_KERNELS, 'digits');
 const trainSet = join(kernelDir, 'train.safetensors');
-const dir = mkdtempSync(join(tmpdir(), 'verity-bench-train-'));
-const node = await startNode(join(dir, 'node'));
-await cryptoWaitReady();
-const api = await ApiPromise.create({ provider: new WsProvider(node.ws), noInitWarn: true });
-const keyring = new Keyring({ type: 'sr25519', ss58Format: api.registry.chainSS58 });
-const acct = (u) => keyring.addFromUri(u);
+const { dir, node, api, acct, send, ev } = await ownChain('verity-bench-train-');
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-async function send(tx, signer) {
-  const r = await signAndInclude(api, tx, signer);
-  if (r.dispatchError) throw new Error(errorName(api, r.dispatchError));
-  return r.events;
-}
-const log = [];
-let queue = Promise.resolve();
-await api.rpc.chain.subscribeNewHeads((h) => {
-  queue = queue.then(async () => {
-    for (const { event } of await (await api.at(h.hash)).query.system.events()) {
-      if (['marketplace', 'proofOfCompute'].includes(event.section)) log.push({ e: event, block: h.number.toNumber(), at: Date.now() });
-    }
-  }).catch(() => {});
-});
-const ev = (m, pred = () => true) => log.filter(({ e }) => `${e.section}.${e.method}` === m && pred(e.data));
 
 const daemons = [];
 try {

@@ -2,14 +2,17 @@
 // daemons (`verity-worker provide`), the buyer's blob server (`verity-worker serve`) and fetches
 // (`verity-worker fetch`), and reading a safetensors output to score it.
 import { execFile, spawn } from 'node:child_process';
-import { createWriteStream, mkdirSync, readFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
-import { base58Encode } from '@polkadot/util-crypto';
+import { ApiPromise, WsProvider } from '@polkadot/api';
+import { Keyring } from '@polkadot/keyring';
+import { base58Encode, cryptoWaitReady } from '@polkadot/util-crypto';
 import { hexToU8a, stringToU8a, u8aToHex } from '@polkadot/util';
-import { rawCid, WS } from './lib.mjs';
+import { errorName, rawCid, signAndInclude, WS } from './lib.mjs';
 
 const run = promisify(execFile);
 
@@ -220,4 +223,35 @@ export async function startNode(dir) {
   node.stop = async () => { node.proc.kill('SIGINT'); await node.exited; };
   await node.start();
   return node;
+}
+
+/**
+ * A dev node of its own in a new temporary directory (`prefix…`), connected:
+ * `{ dir, node, api, acct, send, log, ev }`. `send` includes a signed call and throws the
+ * dispatch error's name; `log` gets every marketplace and proof-of-compute event with its block and
+ * arrival time, in block order; `ev('section.Method', pred)` filters it.
+ */
+export async function ownChain(prefix) {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const node = await startNode(join(dir, 'node'));
+  await cryptoWaitReady();
+  const api = await ApiPromise.create({ provider: new WsProvider(node.ws), noInitWarn: true });
+  const keyring = new Keyring({ type: 'sr25519', ss58Format: api.registry.chainSS58 });
+  const acct = (uri) => keyring.addFromUri(uri);
+  const send = async (tx, signer) => {
+    const r = await signAndInclude(api, tx, signer);
+    if (r.dispatchError) throw new Error(errorName(api, r.dispatchError));
+    return r.events;
+  };
+  const log = [];
+  let queue = Promise.resolve();
+  await api.rpc.chain.subscribeNewHeads((h) => {
+    queue = queue.then(async () => {
+      for (const { event } of await (await api.at(h.hash)).query.system.events()) {
+        if (['marketplace', 'proofOfCompute'].includes(event.section)) log.push({ e: event, block: h.number.toNumber(), at: Date.now() });
+      }
+    }).catch(() => {});
+  });
+  const ev = (m, pred = () => true) => log.filter(({ e }) => `${e.section}.${e.method}` === m && pred(e.data));
+  return { dir, node, api, acct, send, log, ev };
 }
