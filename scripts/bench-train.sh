@@ -6,9 +6,4 @@
 # checkpoint CID is the same. Usage: scripts/bench-train.sh [EPOCHS=5] [WINDOW=3]
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
-[ -x "$VERITY_NODE" ] && [ -x "$VERITY_WORKER" ] || "$VERITY_ROOT/scripts/build.sh"
-kernels="$(mktemp -d -t verity-bench-kernels.XXXXXX)"
-trap 'rm -rf "$kernels"' EXIT
-python3 "$VERITY_ROOT/scripts/kernels.py" "$kernels" >/dev/null
-cd "$VERITY_ROOT/tests/e2e"
-VERITY_KERNELS="$kernels" node bench-train.mjs "${1:-5}" "${2:-3}"
+e2e_bench bench-train.mjs "${1:-5}" "${2:-3}"

@@ -31,3 +31,17 @@ block_number() { python3 -c 'import json,sys; print(int(json.load(sys.stdin)["nu
 
 # free_port: a TCP port free on loopback right now.
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# Runs the benchmark `tests/e2e/$1` (with the rest as its arguments) with the binaries built and
+# the example kernels exported to a temporary directory (removed on exit).
+e2e_bench() {
+	local script="$1"
+	shift
+	[ -x "$VERITY_NODE" ] && [ -x "$VERITY_WORKER" ] || "$VERITY_ROOT/scripts/build.sh"
+	local kernels
+	kernels="$(mktemp -d -t verity-bench-kernels.XXXXXX)"
+	# shellcheck disable=SC2064 # the directory is known now
+	trap "rm -rf '$kernels'" EXIT
+	python3 "$VERITY_ROOT/scripts/kernels.py" "$kernels" >/dev/null
+	(cd "$VERITY_ROOT/tests/e2e" && VERITY_KERNELS="$kernels" node "$script" "$@")
+}
