@@ -226,6 +226,23 @@ export async function startNode(dir) {
 }
 
 /**
+ * Every event of `sections` from each new best block on, in block order (one head's events are
+ * read before the next's): an array that fills as blocks come, of `{ e, block, at }`.
+ */
+export async function followEvents(api, sections = ['marketplace', 'proofOfCompute']) {
+  const log = [];
+  let queue = Promise.resolve();
+  await api.rpc.chain.subscribeNewHeads((h) => {
+    queue = queue.then(async () => {
+      for (const { event } of await (await api.at(h.hash)).query.system.events()) {
+        if (sections.includes(event.section)) log.push({ e: event, block: h.number.toNumber(), at: Date.now() });
+      }
+    }).catch(() => {});
+  });
+  return log;
+}
+
+/**
  * A dev node of its own in a new temporary directory (`prefix…`), connected:
  * `{ dir, node, api, acct, send, log, ev }`. `send` includes a signed call and throws the
  * dispatch error's name; `log` gets every marketplace and proof-of-compute event with its block and
@@ -243,15 +260,7 @@ export async function ownChain(prefix) {
     if (r.dispatchError) throw new Error(errorName(api, r.dispatchError));
     return r.events;
   };
-  const log = [];
-  let queue = Promise.resolve();
-  await api.rpc.chain.subscribeNewHeads((h) => {
-    queue = queue.then(async () => {
-      for (const { event } of await (await api.at(h.hash)).query.system.events()) {
-        if (['marketplace', 'proofOfCompute'].includes(event.section)) log.push({ e: event, block: h.number.toNumber(), at: Date.now() });
-      }
-    }).catch(() => {});
-  });
+  const log = await followEvents(api);
   const ev = (m, pred = () => true) => log.filter(({ e }) => `${e.section}.${e.method}` === m && pred(e.data));
   return { dir, node, api, acct, send, log, ev };
 }

@@ -23,7 +23,7 @@ import {
   chainCidText, errorName, findEvent, rawCid, readManifest, registerKernelTx, signAndInclude, VER,
 } from './lib.mjs';
 import {
-  accuracy, DIGITS_HYPER, endpointAddr, exportVersion, fetchBlob, putBlob, readSafetensors, startNode, startProvider, startServe,
+  accuracy, DIGITS_HYPER, endpointAddr, exportVersion, fetchBlob, followEvents, putBlob, readSafetensors, startNode, startProvider, startServe,
   trainingJob, trainLocally, workerBin,
 } from './providers.mjs';
 
@@ -46,8 +46,8 @@ let kernel;
 /** The first job's final checkpoint: its file, CID, right answers and output CID on the test set. */
 let trained;
 const workers = {};
-/** Every marketplace, proof-of-compute and staking event since the start. */
-const log = [];
+/** Every marketplace and proof-of-compute event since the start (`followEvents`). */
+let log = [];
 
 const acct = (uri) => keyring.addFromUri(uri);
 async function send(tx, signer) {
@@ -106,16 +106,7 @@ before(async () => {
   await cryptoWaitReady();
   api = await ApiPromise.create({ provider: new WsProvider(node.ws), noInitWarn: true });
   keyring = new Keyring({ type: 'sr25519', ss58Format: api.registry.chainSS58 });
-  // Each new head's events, in block order (a queue: one head's query ends before the next's).
-  let queue = Promise.resolve();
-  await api.rpc.chain.subscribeNewHeads((h) => {
-    queue = queue.then(async () => {
-      const records = await (await api.at(h.hash)).query.system.events();
-      for (const { event } of records) {
-        if (['marketplace', 'proofOfCompute'].includes(event.section)) log.push({ e: event, at: Date.now(), block: h.number.toNumber() });
-      }
-    }).catch(() => {});
-  });
+  log = await followEvents(api);
   // Short windows keep the test quick: commit and reveal 3 blocks (an auditor replays its steps
   // inside the commit window), an epoch 3 blocks from its first commitment, accept 3.
   const poc = (await api.query.proofOfCompute.params()).unwrap().toJSON();

@@ -15,13 +15,12 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  chainCidText, connect, errorName, findEvent, rawCid, signAndInclude, registerKernelTx, workerKernel, workerInfer,
+  chainCidText, connect, errorName, findEvent, rawCid, signAndInclude, registerKernelTx, VER, workerKernel, workerInfer,
 } from '../lib.mjs';
 import {
   accuracy, DIGITS_HYPER, endpointAddr, exportVersion, fetchBlob, putBlob, readSafetensors, startServe, trainingJob,
 } from '../providers.mjs';
 
-const VER = 10n ** 12n;
 const EPOCHS = 5;
 const { api, keyring } = await connect();
 const [alice, bob, ferdie] = ['//Alice', '//Bob', '//Ferdie'].map((u) => keyring.addFromUri(u));
