@@ -26,7 +26,8 @@ pub struct TaskInfo<AccountId> {
 	pub provider: AccountId,
 	/// Work in WU.
 	pub work: u128,
-	/// Committee size the buyer asked for (inference), or the kernel's default (0).
+	/// Verifiers (besides the provider) the buyer asked for (inference), or 0 (training: the
+	/// verification's default).
 	pub committee: u32,
 	/// `true` for a training task, `false` for inference.
 	pub training: bool,

@@ -41,4 +41,17 @@ pub trait ProviderStake<AccountId, Balance> {
 	fn slash(who: &AccountId, amount: Balance, reason: SlashReason) -> Balance;
 	/// Slashes `fraction` of `who`'s whole stake (bonded and unbonding); returns what was slashed.
 	fn slash_fraction(who: &AccountId, fraction: Perbill, reason: SlashReason) -> Balance;
+	/// As [`Self::slash_fraction`], and pays `share` of what was slashed, in equal parts, to the
+	/// accounts in `to` (those who caught it) — a bounty; the rest goes where every slash goes.
+	/// Without an override nothing is paid.
+	fn slash_fraction_to(
+		who: &AccountId,
+		fraction: Perbill,
+		reason: SlashReason,
+		to: &[AccountId],
+		share: Perbill,
+	) -> Balance {
+		let _ = (to, share);
+		Self::slash_fraction(who, fraction, reason)
+	}
 }

@@ -3,7 +3,8 @@
 //     first block the step could happen in, and seconds;
 //  2. JOBS jobs in flight at once over PROVIDERS daemons: every job paid? any deadline missed?
 //     CPU seconds and peak resident memory of each daemon (from /proc).
-// Prints one JSON object. Usage: node bench-provide.mjs [PROVIDERS=6] [JOBS=20]
+// Prints one JSON object. Usage: node bench-provide.mjs [PROVIDERS=6] [JOBS=20] (PROVIDERS ≥ 4: a
+// committee is the provider and three verifiers).
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { findEvent, rawCid, readManifest, registerKernelTx, VER } from './lib.mjs';
@@ -11,6 +12,7 @@ import { ownChain, startProvider, startServe } from './providers.mjs';
 
 const providers = Number(process.argv[2] || 6);
 const jobs = Number(process.argv[3] || 20);
+if (providers < 4) throw new Error('PROVIDERS must be at least 4: a committee is the provider and three verifiers');
 const kernelDir = join(process.env.VERITY_KERNELS, 'digits');
 const testSet = join(kernelDir, 'test.safetensors');
 const { dir, node, api, acct, send, ev } = await ownChain('verity-bench-provide-');
@@ -52,6 +54,7 @@ const steps = {
   allocation: { block: b(assigned), first_possible: b(posted) + 1 },
   accept: { block: b(accepted), first_possible: b(assigned) + 1 },
   compute_and_submit: { block: b(submitted), first_possible: b(accepted) + 1 },
+  committee_draw: { block: b(selected), first_possible: b(submitted) + 2 },
   commit: { block: Math.max(...commits.map(b)), first_possible: b(selected) + 1, members: commits.length },
   reveal: { block: Math.max(...reveals.map(b)), first_possible: selected.e.data.commitEnd.toNumber() + 1, members: reveals.length },
   payment: { block: b(paid), first_possible: selected.e.data.revealEnd.toNumber() + 1 },

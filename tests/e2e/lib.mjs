@@ -79,6 +79,27 @@ export async function expectFailure(api, tx, signer, expected) {
  * Resolves with the first event (in a new block) for which `match(event)` is true, or rejects
  * after `timeoutMs`.
  */
+/**
+ * The verifiers the shared-node tests use: stash accounts endowed on the dev chain and untouched
+ * by the other files. Every committee has at least three verifiers besides the provider, so a
+ * result submitted on the shared node needs these three. Bonds each up to the provider minimum
+ * and registers it, where not done yet; returns their key pairs.
+ */
+export const VERIFIER_URIS = ['//Charlie//stash', '//Eve//stash', '//Ferdie//stash'];
+export async function ensureVerifiers(api, keyring) {
+  const min = (await api.query.stakingGovernance.parameters()).unwrap().minProviderBond.toBigInt();
+  const registered = (await api.query.proofOfCompute.verifiers()).map((a) => a.toString());
+  const accounts = VERIFIER_URIS.map((uri) => keyring.addFromUri(uri));
+  await Promise.all(accounts.map(async (v) => {
+    const ledger = await api.query.stakingGovernance.ledgers(v.address);
+    const active = ledger.isSome ? ledger.unwrap().active.toBigInt() : 0n;
+    if (ledger.isNone) await expectSuccess(api, api.tx.stakingGovernance.bond(min), v);
+    else if (active < min) await expectSuccess(api, api.tx.stakingGovernance.bondExtra(min - active), v);
+    if (!registered.includes(v.address)) await expectSuccess(api, api.tx.proofOfCompute.registerVerifier(), v);
+  }));
+  return accounts;
+}
+
 export function waitForEvent(api, match, timeoutMs = 120_000) {
   return new Promise((resolve, reject) => {
     let unsub = () => {};

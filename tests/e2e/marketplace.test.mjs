@@ -10,10 +10,11 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  connect, expectFailure, expectSuccess, findEvent, rawCid, VER, waitForEvent,
+  connect, ensureVerifiers, expectFailure, expectSuccess, findEvent, rawCid, VER, waitForEvent,
 } from './lib.mjs';
 
 let api;
+let keyring;
 let bob;
 let charlie;
 let dave;
@@ -26,6 +27,7 @@ const FWD_FLOPS = 10_000_000_000n; // 100 samples = 1 WU
 before(async () => {
   const c = await connect();
   api = c.api;
+  keyring = c.keyring;
   [bob, charlie, dave, eve, ferdie] = ['//Bob', '//Charlie', '//Dave', '//Eve', '//Ferdie']
     .map((uri) => c.keyring.addFromUri(uri));
 });
@@ -90,8 +92,10 @@ test('a kernel, two offers and a job: the cheaper offer is filled first; livenes
   const daveOffer = findEvent(await ok(publish(1_000, 12n * MILLI), dave), 'marketplace', 'OfferPublished').data.offer.toNumber();
 
   // Ferdie posts 60,000 samples (600 WU) at up to 0.05 VER/WU: budget 600 × 0.05 × 1.2 = 36 VER.
-  // Committee of 1: Dave's result opens a verification round with Dave alone
-  // (proof-of-compute.test.mjs drives a full committee).
+  // Committee of 1, raised to the chain's minimum of three verifiers: Dave's result opens a
+  // verification round (proof-of-compute.test.mjs drives a full committee), so three verifiers
+  // are registered first.
+  await ensureVerifiers(api, keyring);
   const samples = 60_000n;
   const deadline = (await head()) + 60;
   const assigned = waitForEvent(api, (e) => e.section === 'marketplace' && e.method === 'TaskAssigned', 60_000);

@@ -91,9 +91,11 @@ before(async () => {
     provider('charlie', '//Charlie', ['--price', '0.012']),
     provider('dave', '//Dave', ['--price', '0.02']),
     provider('eve', '//Eve', ['--price', '0.025']),
+    // A committee is the provider and three verifiers: a fourth daemon.
+    provider('alice-stash', '//Alice//stash', ['--price', '0.03']),
   ]);
-  await until('three offers and verifiers', async () => (await api.query.proofOfCompute.verifiers()).length >= 3
-    && (await api.query.marketplace.offers.entries()).length >= 3);
+  await until('four offers and verifiers', async () => (await api.query.proofOfCompute.verifiers()).length >= 4
+    && (await api.query.marketplace.offers.entries()).length >= 4);
 });
 
 after(async () => {
@@ -113,11 +115,11 @@ test('an inference job from polkadot.js is run, verified by a committee of daemo
   assert.equal(task.provider.toString(), acct('//Charlie').address, 'the cheapest offer got it');
   const id = task.task.toNumber();
   const round = events('proofOfCompute', 'CommitteeSelected', (d) => d.subject.isTask && d.subject.asTask.toNumber() === id)[0].e.data;
-  assert.equal(round.members.length, 3);
+  assert.equal(round.members.length, 4, 'the provider and three verifiers');
   const revealed = events('proofOfCompute', 'Revealed', (d) => d.round.eq(round.round)).map(({ e }) => e.data);
-  assert.equal(revealed.length, 3, 'every member revealed');
+  assert.equal(revealed.length, 4, 'every member revealed');
   const accepted = events('proofOfCompute', 'ResultAccepted', (d) => d.round.eq(round.round))[0].e.data;
-  assert.equal(accepted.agreeing.length, 3);
+  assert.equal(accepted.agreeing.length, 4);
   // The buyer fetches the output by its CID from the provider (checked against the CID by the
   // fetch) and finds the digest the committee agreed on by running the kernel itself.
   const cid = chainCidText(events('marketplace', 'TaskVerified', (d) => d.task.toNumber() === id)[0].e.data.result);

@@ -171,7 +171,8 @@ pub enum JobKindInput<MaxInputs: Get<u32>, MaxHyper: Get<u32>> {
 	Inference {
 		/// The input blobs.
 		inputs: BoundedVec<CidInput, MaxInputs>,
-		/// Committee members that re-run each task for verification.
+		/// Verifiers that re-run each task, besides its provider (proof of compute raises it to
+		/// its minimum, 3 in the runtime).
 		committee: u32,
 	},
 }
@@ -197,7 +198,7 @@ pub enum JobKind<MaxInputs: Get<u32>, MaxHyper: Get<u32>> {
 	Inference {
 		/// The input blobs.
 		inputs: BoundedVec<Cid, MaxInputs>,
-		/// Committee size for verification.
+		/// Verifiers per task, besides its provider.
 		committee: u32,
 	},
 }

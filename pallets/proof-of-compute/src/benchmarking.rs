@@ -26,7 +26,7 @@ fn params<T: Config>() -> ParamsOf<T> {
 	PocParams {
 		commit_window: 5u32.into(),
 		reveal_window: 5u32.into(),
-		training_committee: max,
+		training_committee: max - 1,
 		max_committee: max,
 		dissent_slash: Perbill::from_percent(10),
 		no_reveal_slash: Perbill::from_percent(5),
@@ -55,11 +55,23 @@ fn nonce() -> H256 {
 	H256::repeat_byte(7)
 }
 
-/// A task handed to verification with the largest committee; returns the task and round.
+/// Runs the hook at the block of the first due committee draw (after a submission).
+fn draw<T: Config>() {
+	let at = Schedule::<T>::iter()
+		.filter(|(_, due)| due.iter().any(|d| matches!(d, Due::Draw(..))))
+		.map(|(b, _)| b)
+		.min()
+		.unwrap();
+	frame_system::Pallet::<T>::set_block_number(at);
+	Poc::<T>::on_initialize(at);
+}
+
+/// A task handed to verification with the largest committee, drawn; returns the task and round.
 fn open_task<T: Config>() -> (u64, RoundId) {
 	verifiers::<T>(T::MaxCommittee::get() * 2);
 	let (task, provider) = T::BenchmarkHelper::make_task(T::MaxCommittee::get());
 	T::BenchmarkHelper::submit(task, &provider);
+	draw::<T>();
 	(task, TaskRounds::<T>::get(task).unwrap())
 }
 
@@ -162,9 +174,9 @@ mod benchmarks {
 		let cid: CidInput = Cid::of_raw_bytes(b"c").to_text().into_bytes().try_into().unwrap();
 		Poc::<T>::commit_epoch(RawOrigin::Signed(who.clone()).into(), task, 0, cid, 1 << p, root)
 			.unwrap();
-		let closes = Epochs::<T>::iter().next().unwrap().2.closes_at;
-		frame_system::Pallet::<T>::set_block_number(closes + 1u32.into());
-		Poc::<T>::on_initialize(closes + 1u32.into());
+		let closes = Epochs::<T>::iter().next().unwrap().2.closes_at + T::DrawDelay::get();
+		frame_system::Pallet::<T>::set_block_number(closes);
+		Poc::<T>::on_initialize(closes);
 		let (id, audit) = Audits::<T>::iter().next().unwrap();
 		// Point the audit at leaf 0, whose proof uses every level.
 		Audits::<T>::insert(id, Audit { step: 0, ..audit });
@@ -187,8 +199,9 @@ mod benchmarks {
 		Ok(())
 	}
 
-	/// Opening a round (what the marketplace's `submit_result` adds) with `v` verifiers to draw
-	/// from.
+	/// Opening a round (what the marketplace's `submit_result` adds) and drawing its committee
+	/// (the hook, `DrawDelay` blocks later) with `v` verifiers to draw from. Both read every
+	/// verifier's stake; each is charged this weight (the sum of the two).
 	#[benchmark]
 	fn open_round(v: Linear<{ T::MaxCommittee::get() }, { T::MaxVerifiers::get() }>) {
 		verifiers::<T>(v);
@@ -198,9 +211,11 @@ mod benchmarks {
 		#[block]
 		{
 			<Poc<T> as TaskVerifier<_>>::verify(task, &info, &Cid::of_raw_bytes(b"r")).unwrap();
+			draw::<T>();
 		}
 
-		assert!(TaskRounds::<T>::contains_key(task));
+		let round = TaskRounds::<T>::get(task).unwrap();
+		assert_eq!(Rounds::<T>::get(round).unwrap().members.len() as u32, T::MaxCommittee::get());
 	}
 
 	/// Closing a round of `k` members that all agree: the verdict goes to the marketplace,
@@ -210,6 +225,7 @@ mod benchmarks {
 		verifiers::<T>(T::MaxCommittee::get() * 2);
 		let (task, provider) = T::BenchmarkHelper::make_task(k);
 		T::BenchmarkHelper::submit(task, &provider);
+		draw::<T>();
 		let round = TaskRounds::<T>::get(task).unwrap();
 		commit_all::<T>(round, H256::repeat_byte(1));
 		reveal_all::<T>(round, H256::repeat_byte(1));
@@ -243,7 +259,7 @@ mod benchmarks {
 			)
 			.unwrap();
 		}
-		let at = Epochs::<T>::iter().next().unwrap().2.closes_at + 1u32.into();
+		let at = Epochs::<T>::iter().next().unwrap().2.closes_at + T::DrawDelay::get();
 		frame_system::Pallet::<T>::set_block_number(at);
 
 		#[block]

@@ -48,6 +48,19 @@ pub fn within(a: &[i64], b: &[i64], abs_tolerance: u64, rel_tolerance_ppm: u32) 
 		})
 }
 
+/// Whether reveal `r` agrees with `lead` under `rule`: the same digest, or for numeric
+/// tolerance, summaries within tolerance.
+pub fn agree(rule: &AggregationRule, lead: &Reveal, r: &Reveal) -> bool {
+	match *rule {
+		AggregationRule::ExactDigest | AggregationRule::QuantisedDigest { .. } => {
+			r.digest == lead.digest
+		}
+		AggregationRule::NumericTolerance { abs_tolerance, rel_tolerance_ppm, .. } => {
+			within(&lead.summary, &r.summary, abs_tolerance, rel_tolerance_ppm)
+		}
+	}
+}
+
 /// The accepted result of a committee of `size` members: the index (into `reveals`) of the
 /// leading reveal and the indices of every reveal that agrees with it, if more than half of the
 /// committee agrees; `None` otherwise.
@@ -61,14 +74,7 @@ pub fn aggregate(
 		let agreeing: Vec<usize> = reveals
 			.iter()
 			.enumerate()
-			.filter(|(_, r)| match *rule {
-				AggregationRule::ExactDigest | AggregationRule::QuantisedDigest { .. } => {
-					r.digest == lead.digest
-				}
-				AggregationRule::NumericTolerance { abs_tolerance, rel_tolerance_ppm, .. } => {
-					within(&lead.summary, &r.summary, abs_tolerance, rel_tolerance_ppm)
-				}
-			})
+			.filter(|(_, r)| agree(rule, lead, r))
 			.map(|(j, _)| j)
 			.collect();
 		if agreeing.len() >= quorum {

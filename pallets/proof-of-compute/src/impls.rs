@@ -41,9 +41,9 @@ impl<T: Config> Pallet<T> {
 		!p.commit_window.is_zero()
 			&& !p.reveal_window.is_zero()
 			&& !p.epoch_window.is_zero()
-			&& p.training_committee >= 1
-			&& p.audit_committee >= 1
-			&& p.max_committee >= 1
+			&& p.training_committee >= T::MinVerifiers::get()
+			&& p.audit_committee >= T::MinVerifiers::get()
+			&& p.max_committee > T::MinVerifiers::get()
 			&& p.max_committee <= T::MaxCommittee::get()
 			&& p.training_committee <= p.max_committee
 			&& p.audit_committee <= p.max_committee
@@ -78,15 +78,49 @@ impl<T: Config> Pallet<T> {
 		});
 	}
 
-	/// Randomness for `subject`: BABE's output mixed with the subject.
+	/// Randomness for `subject`: this block's fresh randomness (the parent block's VRF output in
+	/// the runtime; its hash where a block has none) mixed with the subject.
 	fn seed(subject: &impl Encode) -> [u8; 32] {
 		let (random, _) = T::Randomness::random(&b"verity/poc"[..]);
+		let random: Vec<u8> = random
+			.map_or_else(|| frame_system::Pallet::<T>::parent_hash().encode(), |r| r.encode());
 		polkadot_sdk::sp_io::hashing::blake2_256(&(random, subject).encode())
 	}
 
+	/// Registered verifiers that hold the minimum stake, other than `first` and the excluded.
+	fn eligible(
+		first: Option<&T::AccountId>,
+		exclude: &[T::AccountId],
+		excluded: &[T::AccountId],
+	) -> Vec<T::AccountId> {
+		Verifiers::<T>::get()
+			.into_iter()
+			.filter(|v| {
+				first != Some(v)
+					&& !exclude.contains(v)
+					&& !excluded.contains(v)
+					&& T::Staking::ensure_provider(v).is_ok()
+			})
+			.collect()
+	}
+
+	/// The commit and reveal windows of a round whose committee is known at `from`.
+	fn windows(
+		params: &ParamsOf<T>,
+		from: BlockNumberFor<T>,
+	) -> (BlockNumberFor<T>, BlockNumberFor<T>) {
+		let commit_end = from.saturating_add(params.commit_window);
+		(commit_end, commit_end.saturating_add(params.reveal_window))
+	}
+
 	#[allow(clippy::too_many_arguments)]
-	/// Opens a round for `subject`: `first` (the task's provider) then `need` verifiers drawn
-	/// from the eligible ones not in `exclude`. Returns the round id.
+	/// Opens a round for `subject` with `need` verifiers drawn from the eligible ones not in
+	/// `exclude` or `excluded`. A task's round (`first`, its provider, sits first and is not
+	/// counted in the quorum) is reserved now and drawn [`Config::DrawDelay`] blocks later
+	/// ([`Due::Draw`]) from randomness that does not exist yet, so a provider cannot time its
+	/// submission to a committee it likes (finding 4); enough verifiers must be eligible now. An
+	/// audit's round is drawn at once: it opens when its epoch closes, after every commitment it
+	/// judges. Returns the round id.
 	fn open_round(
 		subject: Subject,
 		kernel: KernelId,
@@ -99,44 +133,101 @@ impl<T: Config> Pallet<T> {
 	) -> Result<RoundId, DispatchError> {
 		let params = Self::params()?;
 		let now = Self::now();
-		let eligible: Vec<T::AccountId> = Verifiers::<T>::get()
-			.into_iter()
-			.filter(|v| {
-				first.as_ref() != Some(v)
-					&& !exclude.contains(v)
-					&& !excluded.contains(v)
-					&& T::Staking::ensure_provider(v).is_ok()
-			})
-			.collect();
+		let eligible = Self::eligible(first.as_ref(), exclude, &excluded);
+		ensure!(eligible.len() >= need as usize, Error::<T>::NotEnoughVerifiers);
 		let id = NextRound::<T>::get();
-		let drawn = committee::draw(eligible, need as usize, &Self::seed(&(id, subject)))
-			.ok_or(Error::<T>::NotEnoughVerifiers)?;
-		let members: BoundedVec<T::AccountId, T::MaxCommittee> =
-			BoundedVec::try_from(first.into_iter().chain(drawn).collect::<Vec<_>>())
-				.map_err(|_| Error::<T>::InvalidParams)?;
-		let commit_end = now.saturating_add(params.commit_window);
-		let reveal_end = commit_end.saturating_add(params.reveal_window);
-		let close = Self::find_slot(reveal_end.saturating_add(1u32.into()))?;
 		let next = id.checked_add(1).ok_or(polkadot_sdk::sp_runtime::ArithmeticError::Overflow)?;
-
+		let round = match first {
+			Some(provider) => {
+				let delay = T::DrawDelay::get().max(1u32.into());
+				let draw_at = Self::find_slot(now.saturating_add(delay))?;
+				let (commit_end, reveal_end) = Self::windows(&params, draw_at);
+				let members = BoundedVec::try_from(alloc::vec![provider])
+					.map_err(|_| Error::<T>::InvalidParams)?;
+				Self::schedule(draw_at, Due::Draw(id, need));
+				Self::deposit_event(Event::CommitteePending { round: id, subject, draw_at });
+				Round { subject, kernel, rule, members, commit_end, reveal_end, attempt, excluded }
+			}
+			None => {
+				let drawn = committee::draw(eligible, need as usize, &Self::seed(&(id, subject)))
+					.ok_or(Error::<T>::NotEnoughVerifiers)?;
+				let members: BoundedVec<T::AccountId, T::MaxCommittee> =
+					BoundedVec::try_from(drawn).map_err(|_| Error::<T>::InvalidParams)?;
+				let (commit_end, reveal_end) = Self::windows(&params, now);
+				let close = Self::find_slot(reveal_end.saturating_add(1u32.into()))?;
+				Self::schedule(close, Due::Round(id));
+				Self::deposit_event(Event::CommitteeSelected {
+					round: id,
+					subject,
+					members: members.to_vec(),
+					commit_end,
+					reveal_end,
+					attempt,
+				});
+				Round { subject, kernel, rule, members, commit_end, reveal_end, attempt, excluded }
+			}
+		};
 		NextRound::<T>::put(next);
-		Self::schedule(close, Due::Round(id));
 		if let Subject::Task(task) = subject {
 			TaskRounds::<T>::insert(task, id);
 		}
+		Rounds::<T>::insert(id, round);
+		Ok(id)
+	}
+
+	/// Draws a task round's `need` verifiers with this block's randomness ([`Due::Draw`]) and
+	/// starts its windows. A round whose task ended meanwhile ends quietly; one that cannot be
+	/// drawn (too few verifiers left, no closing slot) fails its task as a last re-run would.
+	fn draw(id: RoundId, need: u32) {
+		let Some(mut round) = Rounds::<T>::get(id) else { return };
+		let Subject::Task(task) = round.subject else { return };
+		if T::Market::task(task).is_none() {
+			return Self::drop_round(id, &round);
+		}
+		let Some(provider) = round.members.first().cloned() else { return };
+		let now = Self::now();
+		let drawn = Params::<T>::get().and_then(|params| {
+			let eligible = Self::eligible(Some(&provider), &[], &round.excluded);
+			let drawn =
+				committee::draw(eligible, need as usize, &Self::seed(&(id, round.subject)))?;
+			let members: BoundedVec<T::AccountId, T::MaxCommittee> =
+				BoundedVec::try_from(core::iter::once(provider).chain(drawn).collect::<Vec<_>>())
+					.ok()?;
+			let (commit_end, reveal_end) = Self::windows(&params, now);
+			let close = Self::find_slot(reveal_end.saturating_add(1u32.into())).ok()?;
+			Some((members, commit_end, reveal_end, close))
+		});
+		let Some((members, commit_end, reveal_end, close)) = drawn else {
+			Self::drop_round(id, &round);
+			let _ = T::Market::task_failed(task);
+			return;
+		};
+		round.members = members;
+		round.commit_end = commit_end;
+		round.reveal_end = reveal_end;
+		Self::schedule(close, Due::Round(id));
 		Self::deposit_event(Event::CommitteeSelected {
 			round: id,
-			subject,
-			members: members.to_vec(),
+			subject: round.subject,
+			members: round.members.to_vec(),
 			commit_end,
 			reveal_end,
-			attempt,
+			attempt: round.attempt,
 		});
-		Rounds::<T>::insert(
-			id,
-			Round { subject, kernel, rule, members, commit_end, reveal_end, attempt, excluded },
-		);
-		Ok(id)
+		Rounds::<T>::insert(id, round);
+	}
+
+	/// Removes a round that ends without a verdict, with its commitments and reveals.
+	fn drop_round(id: RoundId, round: &Round<T>) {
+		for member in &round.members {
+			Commits::<T>::remove(id, member);
+			Reveals::<T>::remove(id, member);
+		}
+		Rounds::<T>::remove(id);
+		if let Subject::Task(task) = round.subject {
+			TaskRounds::<T>::remove(task);
+		}
+		Self::deposit_event(Event::VerificationFailed { subject: round.subject });
 	}
 
 	/// Records a commitment.
@@ -214,7 +305,9 @@ impl<T: Config> Pallet<T> {
 			None => {
 				let params = Self::params()?;
 				let closes_at = now.saturating_add(params.epoch_window);
-				let slot = Self::find_slot(closes_at.saturating_add(1u32.into()))?;
+				// Audits are drawn from randomness of a block after the last commitment's.
+				let delay = T::DrawDelay::get().max(1u32.into());
+				let slot = Self::find_slot(closes_at.saturating_add(delay))?;
 				let state = Epoch {
 					kernel: info.kernel,
 					closes_at,
@@ -278,6 +371,7 @@ impl<T: Config> Pallet<T> {
 		let mut handled = 0u32;
 		for entry in due {
 			let cost = match entry {
+				Due::Draw(..) => T::WeightInfo::open_round(T::MaxVerifiers::get()),
 				Due::Round(_) => T::WeightInfo::close_round(T::MaxCommittee::get()),
 				Due::Epoch(..) => T::WeightInfo::close_epoch(T::MaxAuditsPerEpoch::get()),
 			};
@@ -293,6 +387,7 @@ impl<T: Config> Pallet<T> {
 			handled = handled.saturating_add(1);
 			weight = weight.saturating_add(cost);
 			match entry {
+				Due::Draw(id, need) => Self::draw(id, need),
 				Due::Round(id) => Self::close_round(id),
 				Due::Epoch(job, epoch) => Self::close_epoch(job, epoch),
 			}
@@ -300,8 +395,16 @@ impl<T: Config> Pallet<T> {
 		weight
 	}
 
-	fn penalise(round: RoundId, who: &T::AccountId, ratio: Perbill, reason: SlashReason) {
-		let amount = T::Staking::slash_fraction(who, ratio, reason);
+	/// Slashes `who` `ratio` of its stake; [`Config::CatchBounty`] of it goes to `catchers`.
+	fn penalise(
+		round: RoundId,
+		who: &T::AccountId,
+		ratio: Perbill,
+		reason: SlashReason,
+		catchers: &[T::AccountId],
+	) {
+		let amount =
+			T::Staking::slash_fraction_to(who, ratio, reason, catchers, T::CatchBounty::get());
 		Self::deposit_event(Event::Penalised { round, member: who.clone(), reason, amount });
 	}
 
@@ -312,29 +415,38 @@ impl<T: Config> Pallet<T> {
 		// to slash.
 		if let Subject::Task(task) = round.subject {
 			if T::Market::task(task).is_none() {
-				for member in &round.members {
-					Commits::<T>::remove(id, member);
-					Reveals::<T>::remove(id, member);
-				}
-				TaskRounds::<T>::remove(task);
-				Self::deposit_event(Event::VerificationFailed { subject: round.subject });
-				return;
+				return Self::drop_round(id, &round);
 			}
 		}
 		let params = Params::<T>::get();
 		let (no_reveal, dissent) = params
 			.map_or((Perbill::zero(), Perbill::zero()), |p| (p.no_reveal_slash, p.dissent_slash));
+		// A task's provider sits first and is judged by the verifiers: it is not counted in the
+		// quorum (finding 11).
+		let provider = match round.subject {
+			Subject::Task(_) => round.members.first().cloned(),
+			Subject::Audit(_) => None,
+		};
+		let mut own: Option<Reveal> = None;
 		let mut revealed: Vec<(T::AccountId, Reveal)> = Vec::new();
 		for member in &round.members {
 			Commits::<T>::remove(id, member);
 			match Reveals::<T>::take(id, member) {
+				Some(r) if provider.as_ref() == Some(member) => own = Some(r),
 				Some(r) => revealed.push((member.clone(), r)),
-				None => Self::penalise(id, member, no_reveal, SlashReason::NoShow),
+				// A silent provider is judged with the verdict below.
+				None if provider.as_ref() == Some(member) => {}
+				None => Self::penalise(id, member, no_reveal, SlashReason::NoShow, &[]),
 			}
 		}
+		let silent_provider = provider.as_ref().filter(|_| own.is_none());
+		let verifiers = round.members.len().saturating_sub(usize::from(provider.is_some()));
 		let reveals: Vec<Reveal> = revealed.iter().map(|(_, r)| r.clone()).collect();
-		let outcome = committee::aggregate(&round.rule, round.members.len(), &reveals);
+		let outcome = committee::aggregate(&round.rule, verifiers, &reveals);
 		let Some((lead, agreeing_idx)) = outcome else {
+			if let Some(p) = silent_provider {
+				Self::penalise(id, p, no_reveal, SlashReason::NoShow, &[]);
+			}
 			Self::deposit_event(Event::NoQuorum {
 				round: id,
 				subject: round.subject,
@@ -342,55 +454,64 @@ impl<T: Config> Pallet<T> {
 			});
 			return Self::rerun(round);
 		};
-		// The delivered result is the CID most agreeing members revealed (ties: the lead's), so a
-		// member whose digest agrees cannot pass off an unrelated blob (finding 13).
-		let accepted = reveals.get(lead).cloned().map(|mut lead_reveal| {
-			let cids: Vec<Cid> =
-				agreeing_idx.iter().filter_map(|i| reveals.get(*i).map(|r| r.result)).collect();
-			let count = |cid: &Cid| cids.iter().filter(|c| *c == cid).count();
-			let mut best = (count(&lead_reveal.result), lead_reveal.result);
-			for cid in &cids {
-				let n = count(cid);
-				if n > best.0 {
-					best = (n, *cid);
-				}
-			}
-			lead_reveal.result = best.1;
-			lead_reveal
-		});
-		let agreeing: Vec<T::AccountId> =
+		let Some(lead_reveal) = reveals.get(lead).cloned() else { return };
+		let provider_agrees =
+			own.as_ref().is_some_and(|r| committee::agree(&round.rule, &lead_reveal, r));
+		let mut agreeing: Vec<T::AccountId> =
 			agreeing_idx.iter().filter_map(|i| revealed.get(*i).map(|(m, _)| m.clone())).collect();
+		// Whoever the verifiers' verdict convicts pays the agreeing verifiers a bounty.
 		for (member, _) in &revealed {
 			if !agreeing.contains(member) {
-				Self::penalise(id, member, dissent, SlashReason::WrongResult);
+				Self::penalise(id, member, dissent, SlashReason::WrongResult, &agreeing);
 			}
 		}
-		let Some(accepted) = accepted else { return };
+		if let Some(p) = silent_provider {
+			Self::penalise(id, p, no_reveal, SlashReason::NoShow, &agreeing);
+		} else if let (Some(p), false) = (&provider, provider_agrees) {
+			Self::penalise(id, p, dissent, SlashReason::WrongResult, &agreeing);
+		}
+		// The delivered result is the CID most agreeing members revealed (ties: the lead's), so a
+		// member whose digest agrees cannot pass off an unrelated blob (finding 13).
+		let mut cids: Vec<Cid> =
+			agreeing_idx.iter().filter_map(|i| reveals.get(*i).map(|r| r.result)).collect();
+		if let (true, Some(r)) = (provider_agrees, &own) {
+			cids.push(r.result);
+		}
+		let count = |cid: &Cid| cids.iter().filter(|c| *c == cid).count();
+		let mut best = (count(&lead_reveal.result), lead_reveal.result);
+		for cid in &cids {
+			let n = count(cid);
+			if n > best.0 {
+				best = (n, *cid);
+			}
+		}
+		let accepted = Reveal { result: best.1, ..lead_reveal };
+		let credited = agreeing.clone();
+		if let (true, Some(p)) = (provider_agrees, &provider) {
+			agreeing.insert(0, p.clone());
+		}
 		Self::deposit_event(Event::ResultAccepted {
 			round: id,
 			subject: round.subject,
 			digest: accepted.digest,
 			result: accepted.result,
-			agreeing: agreeing.clone(),
+			agreeing,
 		});
 		match round.subject {
 			Subject::Task(task) => {
 				TaskRounds::<T>::remove(task);
 				NextEpoch::<T>::remove(task);
-				let provider = round.members.first();
 				// An audit that invalidated one of the task's epochs while the round ran still
 				// stops the payment (finding 3).
-				if provider.is_some_and(|p| agreeing.contains(p))
-					&& !Invalidated::<T>::contains_key(task)
-				{
-					let credited: Vec<T::AccountId> =
-						agreeing.into_iter().filter(|m| Some(m) != provider).collect();
+				if provider_agrees && !Invalidated::<T>::contains_key(task) {
 					let _ = T::Market::task_verified(task, accepted.result, &credited);
 				} else {
 					let _ = T::Market::task_rejected(task);
 				}
 			}
-			Subject::Audit(audit) => Self::finish_audit(audit, id, Some(accepted.digest), dissent),
+			Subject::Audit(audit) => {
+				Self::finish_audit(audit, id, Some(accepted.digest), dissent, &credited)
+			}
 		}
 	}
 
@@ -435,7 +556,7 @@ impl<T: Config> Pallet<T> {
 					TaskRounds::<T>::remove(task);
 					let _ = T::Market::task_failed(task);
 				}
-				Subject::Audit(audit) => Self::finish_audit(audit, 0, None, Perbill::zero()),
+				Subject::Audit(audit) => Self::finish_audit(audit, 0, None, Perbill::zero(), &[]),
 			}
 		}
 	}
@@ -472,9 +593,16 @@ impl<T: Config> Pallet<T> {
 		Ok(())
 	}
 
-	/// Ends an audit: passed, or the member slashed and the epoch invalid; `None` when the
-	/// verifiers never agreed (no verdict on the member).
-	fn finish_audit(id: AuditId, round: RoundId, accepted: Option<H256>, slash: Perbill) {
+	/// Ends an audit: passed, or the member slashed (a bounty to `catchers`, the agreeing
+	/// verifiers) and the epoch invalid; `None` when the verifiers never agreed (no verdict on the
+	/// member).
+	fn finish_audit(
+		id: AuditId,
+		round: RoundId,
+		accepted: Option<H256>,
+		slash: Perbill,
+		catchers: &[T::AccountId],
+	) {
 		let Some(audit) = Audits::<T>::take(id) else { return };
 		if let Some(digest) = accepted {
 			if audit.leaf == Some(digest) {
@@ -485,7 +613,7 @@ impl<T: Config> Pallet<T> {
 				} else {
 					SlashReason::NoShow
 				};
-				Self::penalise(round, &audit.member, slash, reason);
+				Self::penalise(round, &audit.member, slash, reason, catchers);
 				Invalidated::<T>::insert(audit.task, audit.epoch);
 				Epochs::<T>::mutate(audit.job, audit.epoch, |e| {
 					if let Some(e) = e {
@@ -589,7 +717,7 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// Storage invariants: every task being verified has a live round of that task; every round
-	/// has distinct members, the task's provider first, and its audit (if any) points back at
+	/// has distinct members, the task's provider first (alone until its draw), and its audit (if any) points back at
 	/// it; no reveal without a commitment; every commitment and reveal belongs to a live round's
 	/// member; every audit's round is live and its epoch is auditing or invalid.
 	#[cfg(any(feature = "try-runtime", feature = "std", test))]
@@ -612,6 +740,18 @@ impl<T: Config> Pallet<T> {
 					Audits::<T>::get(a).map(|a| a.round) == Some(id),
 					"audit round without its audit"
 				),
+			}
+		}
+		for (_, due) in Schedule::<T>::iter() {
+			for id in due.iter().filter_map(|d| match d {
+				Due::Draw(id, _) => Some(*id),
+				_ => None,
+			}) {
+				let round = Rounds::<T>::get(id).ok_or("a draw of a closed round")?;
+				ensure!(
+					matches!(round.subject, Subject::Task(_)) && round.members.len() == 1,
+					"a draw due for a round that has its committee"
+				);
 			}
 		}
 		for (id, member, _) in Reveals::<T>::iter() {
@@ -650,14 +790,16 @@ impl<T: Config> TaskVerifier<T::AccountId> for Pallet<T> {
 		}
 		let params = Self::params()?;
 		let kernel = T::Kernels::kernel(&info.kernel).ok_or(Error::<T>::UnknownKernel)?;
-		let size = if info.training { params.training_committee } else { info.committee }
-			.clamp(1, params.max_committee);
+		// Verifiers besides the provider: at least the protocol's minimum (finding 11), and room
+		// for the provider in the largest committee.
+		let asked = if info.training { params.training_committee } else { info.committee };
+		let need = asked.max(T::MinVerifiers::get()).min(params.max_committee.saturating_sub(1));
 		Self::open_round(
 			Subject::Task(task),
 			info.kernel,
 			kernel.rule,
 			Some(info.provider.clone()),
-			size.saturating_sub(1),
+			need,
 			&[],
 			BoundedVec::new(),
 			0,
@@ -669,11 +811,13 @@ impl<T: Config> TaskVerifier<T::AccountId> for Pallet<T> {
 		T::WeightInfo::open_round(T::MaxVerifiers::get())
 	}
 
-	/// The commit and reveal windows and the closing block.
+	/// The draw delay, the commit and reveal windows and the closing block.
 	fn verification_blocks() -> u32 {
 		Params::<T>::get().map_or(0, |p| {
-			let blocks =
-				p.commit_window.saturating_add(p.reveal_window).saturating_add(1u32.into());
+			let blocks = T::DrawDelay::get()
+				.saturating_add(p.commit_window)
+				.saturating_add(p.reveal_window)
+				.saturating_add(1u32.into());
 			blocks.try_into().unwrap_or(u32::MAX)
 		})
 	}

@@ -4,14 +4,17 @@
 //! ## Committees
 //!
 //! When a provider submits a task's result, the marketplace hands the task over
-//! ([`TaskVerifier::verify`](verity_primitives::market::TaskVerifier)). A round opens with a
-//! committee of `k` distinct members: the task's provider first, then `k − 1` verifiers drawn
-//! uniformly without replacement (a partial Fisher–Yates shuffle keyed by BABE's randomness of the
-//! previous epoch mixed with the round id) from the registered verifiers that still hold the
-//! minimum provider stake ([`Config::Staking`]). `k` is the inference job's committee size, or
-//! `training_committee` for training tasks, never more than `max_committee`. Eligibility is the
-//! stake filter; every eligible verifier is equally likely, so a verifier's chance to sit on a
-//! committee is `(k − 1) / n` for `n` eligible.
+//! ([`TaskVerifier::verify`](verity_primitives::market::TaskVerifier)). A round opens with the
+//! task's provider alone ([`Event::CommitteePending`]); [`Config::DrawDelay`] blocks later the
+//! hook draws `k` verifiers uniformly without replacement (a partial Fisher–Yates shuffle keyed
+//! by that block's randomness — BABE's VRF output of the parent block in the runtime — mixed
+//! with the round id) from the registered verifiers that still hold the minimum provider stake
+//! ([`Config::Staking`]), the provider excluded ([`Event::CommitteeSelected`]). The randomness
+//! did not exist when the provider chose to submit, so it cannot time its submission to a
+//! committee it likes. `k` is the inference job's committee, or `training_committee` for
+//! training tasks, raised to [`Config::MinVerifiers`] and never more than `max_committee − 1`.
+//! Every eligible verifier is equally likely: a verifier's chance to sit on a committee is
+//! `k / n` for `n` eligible.
 //!
 //! ## Commit–reveal
 //!
@@ -40,20 +43,22 @@
 //!
 //! ## Aggregation
 //!
-//! After the reveal window the hook aggregates by the kernel's
+//! After the reveal window the hook aggregates the **verifiers'** reveals by the kernel's
 //! [`AggregationRule`](verity_primitives::kernel::AggregationRule): for the digest rules, the
-//! digest revealed by more than half of the committee; for numeric tolerance, the first revealed
-//! vector (in committee order) that is within tolerance of more than half of the committee
-//! (element-wise `|a − b| ≤ abs` or `|a − b| · 10^6 ≤ ppm · max(|a|, |b|)`).
+//! digest revealed by more than half of the verifiers; for numeric tolerance, the first revealed
+//! vector (in committee order) that is within tolerance of more than half of them (element-wise
+//! `|a − b| ≤ abs` or `|a − b| · 10^6 ≤ ppm · max(|a|, |b|)`). The provider is not counted: its
+//! reveal is judged against the verifiers' verdict.
 //!
 //! ## Outcome
 //!
-//! Members that did not reveal are slashed `no_reveal_slash` of their stake (`NoShow`); members
-//! whose reveal disagrees with an accepted result are slashed `dissent_slash` (`WrongResult`).
-//! If the provider is among the agreeing members the task is verified and the other agreeing
-//! members are credited ([`TaskOutcome::task_verified`](verity_primitives::market::TaskOutcome));
-//! otherwise the task is rejected and the marketplace reassigns it. Without quorum the task is
-//! re-run by a fresh committee that excludes every verifier drawn for it before, up to
+//! Members that did not reveal are slashed `no_reveal_slash` of their stake (`NoShow`);
+//! verifiers whose reveal disagrees with an accepted result, and a provider whose reveal does,
+//! are slashed `dissent_slash` (`WrongResult`). If the provider's reveal agrees with the
+//! verifiers' verdict the task is verified and the agreeing verifiers are credited
+//! ([`TaskOutcome::task_verified`](verity_primitives::market::TaskOutcome)); otherwise the task is
+//! rejected and the marketplace reassigns it. Without a verifier quorum the task is re-run by a
+//! fresh committee (drawn the same way) that excludes every verifier drawn for it before, up to
 //! `max_reruns` times; then it fails and the buyer is refunded. Every step emits an event.
 //!
 //! ## Training audits
@@ -62,7 +67,8 @@
 //! checkpoint CID and the Merkle root (the tree of
 //! [`verity_primitives::merkle::merkle_root`]: leaves `blake2-256(0x00 ‖ digest)`, nodes
 //! `blake2-256(0x01 ‖ left ‖ right)`, an odd node carried up) of their per-step gradient digests.
-//! `epoch_window` blocks after the first commitment the hook draws `s = audits_per_epoch`
+//! `epoch_window` blocks after the first commitment, and `DrawDelay` blocks later, the hook
+//! draws `s = audits_per_epoch`
 //! (member, step) pairs — a member uniformly, then a step uniformly among its steps. Each audit
 //! is a round whose committee comes from verifiers outside the group; they re-execute that step
 //! from the epoch's starting checkpoint on the member's shard and commit–reveal its gradient
@@ -86,8 +92,23 @@
 //! - **Audits come before payment** (finding 3, in part): a training result is taken only once
 //!   the task committed every epoch of its job and the last epoch's audits ended
 //!   (`EpochsMissing`, `EpochNotAudited`), and an epoch invalidated while the task's round runs
-//!   still turns the verdict into a rejection. (Steps are still self-declared and audits are
-//!   drawn from randomness known when the epoch closes.)
+//!   still turns the verdict into a rejection, and audits are drawn `DrawDelay` blocks after
+//!   the epoch's last possible commitment, from randomness that did not exist when it was made.
+//!   (Steps are still self-declared.)
+//! - **Committees drawn after the submission** (finding 4): from the randomness of a block
+//!   `DrawDelay` blocks later (see Committees). What is left: a validator knows its own future
+//!   VRF outputs, so a provider that is also the author of the draw's parent block could predict
+//!   its committee; it cannot choose the output, only withhold its block.
+//! - **At least three independent verifiers** (finding 11): a committee is never smaller than
+//!   `MinVerifiers` verifiers besides the provider, whose reveal does not count towards the
+//!   quorum, so a provider and one colluder cannot block a verdict, and a wrong provider is
+//!   outvoted and slashed rather than re-run until its task fails.
+//! - **Catching fraud pays** (finding 15, in part): whoever the verifiers' verdict convicts (a
+//!   wrong or silent provider, a dissenting verifier, an audited member whose leaf differs) pays
+//!   [`Config::CatchBounty`] (half, in the runtime) of its slash to the agreeing verifiers, in
+//!   equal parts ([`ProviderStake::slash_fraction_to`](verity_primitives::staking::ProviderStake)).
+//!   (Verifiers are still credited from the margin only when the provider is verified, audits
+//!   are paid only through bounties, and slashes are a share of stake, not of the task's value.)
 //! - **No verifier slot kept by stake that left** (finding 8): anyone can
 //!   [`prune_verifier`](Pallet::prune_verifier) an account whose provider stake is gone.
 //! - **The delivered result is the committee's** (finding 13): the accepted CID is the one most
@@ -101,14 +122,14 @@
 //! From `tests::honest_majority_is_accepted_and_the_dissenter_slashed`:
 //!
 //! ```ignore
-//! let round = open(TASK, 3); // provider + 2 drawn verifiers
-//! for (m, digest) in members.iter().zip([GOOD, GOOD, BAD]) {
+//! let (round, members) = open(TASK, 3); // the provider, then 3 verifiers drawn DRAW blocks later
+//! for (m, digest) in members.iter().zip([GOOD, GOOD, GOOD, BAD]) {
 //!     commit_as(round, *m, digest);
 //! }
 //! run_to_block(commit_end + 1);
-//! for (m, digest) in members.iter().zip([GOOD, GOOD, BAD]) { reveal_as(round, *m, digest); }
+//! for (m, digest) in members.iter().zip([GOOD, GOOD, GOOD, BAD]) { reveal_as(round, *m, digest); }
 //! run_to_block(reveal_end + 1);
-//! assert_eq!(MockMarket::verified(), vec![(TASK, cid(GOOD), vec![members[1]])]);
+//! assert_eq!(MockMarket::verified(), vec![(TASK, cid(GOOD), vec![members[1], members[2]])]);
 //! ```
 
 #![cfg_attr(not(feature = "std"), no_std)]
@@ -167,8 +188,28 @@ pub mod pallet {
 		/// Provider stake: eligibility and slashing.
 		type Staking: ProviderStake<Self::AccountId, Self::StakeBalance>;
 
-		/// Randomness for committee draws and audits (BABE's in the runtime).
-		type Randomness: Randomness<Self::Hash, BlockNumberFor<Self>>;
+		/// Randomness for committee draws and audits: read [`Config::DrawDelay`] blocks after the
+		/// commitment it judges, so it must be fresh each block (BABE's `ParentBlockRandomness`
+		/// in the runtime: the previous block's VRF output). `None` (a block without a VRF
+		/// output) falls back to the parent block's hash.
+		type Randomness: Randomness<Option<Self::Hash>, BlockNumberFor<Self>>;
+
+		/// Blocks from a result's submission (or an epoch's last commitment block) to the draw
+		/// of its committee (or audits), at least 1: the draw uses randomness that did not exist
+		/// when the provider chose to submit (security review finding 4).
+		#[pallet::constant]
+		type DrawDelay: Get<BlockNumberFor<Self>>;
+
+		/// Fewest verifiers in any committee, the task's provider not counted: a buyer's smaller
+		/// committee is raised to it (security review finding 11).
+		#[pallet::constant]
+		type MinVerifiers: Get<u32>;
+
+		/// Share of a slash paid, in equal parts, to the verifiers whose verdict caused it: a
+		/// provider outvoted or silent, a dissenting verifier, an audited member caught (security
+		/// review finding 15: catching fraud pays).
+		#[pallet::constant]
+		type CatchBounty: Get<polkadot_sdk::sp_runtime::Perbill>;
 
 		/// Who sets [`Params`] (Root: a passed proposal).
 		type AdminOrigin: EnsureOrigin<Self::RuntimeOrigin>;
@@ -327,6 +368,8 @@ pub mod pallet {
 		Debug,
 	)]
 	pub enum Due {
+		/// A task round whose committee of `1` verifiers is to be drawn.
+		Draw(RoundId, u32),
 		/// A round whose reveal window has ended.
 		Round(RoundId),
 		/// An epoch whose commitment window has ended.
@@ -346,7 +389,17 @@ pub mod pallet {
 			/// The verifier.
 			who: T::AccountId,
 		},
-		/// A round opened: its members must commit, then reveal.
+		/// A task's result was submitted: its committee is drawn at `draw_at`, from randomness
+		/// that does not exist yet; its provider may commit from now on.
+		CommitteePending {
+			/// The round.
+			round: RoundId,
+			/// What it verifies.
+			subject: Subject,
+			/// The block of the draw.
+			draw_at: BlockNumberFor<T>,
+		},
+		/// A round's committee was drawn: its members must commit, then reveal.
 		CommitteeSelected {
 			/// The round.
 			round: RoundId,

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use polkadot_sdk::{
 	frame_support::{
 		derive_impl,
-		traits::{ConstU32, Hooks, Randomness},
+		traits::{ConstU32, ConstU64, Hooks, Randomness},
 	},
 	frame_system::{self, EnsureRoot},
 	sp_core::H256,
@@ -63,6 +63,7 @@ pub const TOLERANT: KernelId = H256([2; 32]);
 thread_local! {
 	static STAKES: RefCell<BTreeMap<AccountId, Balance>> = const { RefCell::new(BTreeMap::new()) };
 	static SLASHES: RefCell<Vec<(AccountId, Balance, SlashReason)>> = const { RefCell::new(Vec::new()) };
+	static BOUNTIES: RefCell<Vec<(AccountId, Vec<AccountId>, Balance)>> = const { RefCell::new(Vec::new()) };
 	static TASKS: RefCell<BTreeMap<TaskId, TaskInfo<AccountId>>> = const { RefCell::new(BTreeMap::new()) };
 	static VERIFIED: RefCell<Vec<(TaskId, Cid, Vec<AccountId>)>> = const { RefCell::new(Vec::new()) };
 	static REJECTED: RefCell<Vec<TaskId>> = const { RefCell::new(Vec::new()) };
@@ -78,6 +79,10 @@ impl MockStake {
 	}
 	pub fn slashes() -> Vec<(AccountId, Balance, SlashReason)> {
 		SLASHES.with(|s| s.borrow().clone())
+	}
+	/// (slashed, catchers, bounty shared among them), in order.
+	pub fn bounties() -> Vec<(AccountId, Vec<AccountId>, Balance)> {
+		BOUNTIES.with(|s| s.borrow().clone())
 	}
 }
 impl ProviderStake<AccountId, Balance> for MockStake {
@@ -100,6 +105,19 @@ impl ProviderStake<AccountId, Balance> for MockStake {
 	}
 	fn slash_fraction(who: &AccountId, fraction: Perbill, reason: SlashReason) -> Balance {
 		Self::slash(who, fraction * Self::active_stake(who), reason)
+	}
+	fn slash_fraction_to(
+		who: &AccountId,
+		fraction: Perbill,
+		reason: SlashReason,
+		to: &[AccountId],
+		share: Perbill,
+	) -> Balance {
+		let slashed = Self::slash_fraction(who, fraction, reason);
+		if !to.is_empty() {
+			BOUNTIES.with(|b| b.borrow_mut().push((*who, to.to_vec(), share * slashed)));
+		}
+		slashed
 	}
 }
 
@@ -168,20 +186,20 @@ impl KernelInspect<AccountId> for MockKernels {
 	fn release(_: &KernelId) {}
 }
 
-/// Randomness from a seed the test sets.
+/// Randomness from a seed the test sets and the block number: fresh each block, as BABE's
+/// `ParentBlockRandomness` is.
 pub struct MockRandomness;
 impl MockRandomness {
 	pub fn set_seed(seed: u64) {
 		SEED.with(|s| *s.borrow_mut() = seed);
 	}
 }
-impl Randomness<H256, u64> for MockRandomness {
-	fn random(subject: &[u8]) -> (H256, u64) {
+impl Randomness<Option<H256>, u64> for MockRandomness {
+	fn random(subject: &[u8]) -> (Option<H256>, u64) {
 		let seed = SEED.with(|s| *s.borrow());
-		(
-			H256(sp_io::hashing::blake2_256(&[subject, &seed.to_le_bytes()].concat())),
-			System::block_number(),
-		)
+		let block = System::block_number();
+		let input = [subject, &seed.to_le_bytes(), &block.to_le_bytes()].concat();
+		(Some(H256(sp_io::hashing::blake2_256(&input))), block.saturating_sub(1))
 	}
 }
 
@@ -191,6 +209,9 @@ impl pallet_proof_of_compute::Config for Test {
 	type StakeBalance = Balance;
 	type Staking = MockStake;
 	type Randomness = MockRandomness;
+	type DrawDelay = ConstU64<2>;
+	type MinVerifiers = ConstU32<3>;
+	type CatchBounty = CatchBounty;
 	type AdminOrigin = EnsureRoot<AccountId>;
 	type MaxCommittee = ConstU32<5>;
 	type MaxExcluded = ConstU32<16>;
@@ -261,6 +282,8 @@ impl crate::types::BenchmarkHelper<AccountId> for MockHelper {
 }
 
 polkadot_sdk::frame_support::parameter_types! {
+	/// Half of a slash to the verifiers that caused it.
+	pub const CatchBounty: Perbill = Perbill::from_percent(50);
 	/// Tests lower it to see closings spread over blocks.
 	pub static DueBudget: polkadot_sdk::frame_support::weights::Weight =
 		polkadot_sdk::frame_support::weights::Weight::MAX;
@@ -299,6 +322,7 @@ pub fn new_test_ext() -> sp_io::TestExternalities {
 		System::set_block_number(1);
 		STAKES.with(|s| s.borrow_mut().clear());
 		SLASHES.with(|s| s.borrow_mut().clear());
+		BOUNTIES.with(|s| s.borrow_mut().clear());
 		TASKS.with(|s| s.borrow_mut().clear());
 		VERIFIED.with(|s| s.borrow_mut().clear());
 		REJECTED.with(|s| s.borrow_mut().clear());

@@ -1,7 +1,7 @@
 use crate::{committee, mock::*, pallet::*, types::*, Error, Event};
 use codec::{Decode, Encode};
 use polkadot_sdk::{
-	frame_support::{assert_noop, assert_ok, BoundedVec},
+	frame_support::{assert_noop, assert_ok, traits::Randomness, BoundedVec},
 	sp_core::H256,
 	sp_runtime::DispatchError,
 };
@@ -13,6 +13,8 @@ use verity_primitives::{
 };
 
 const TASK: u64 = 7;
+/// Blocks from a submission to its committee draw (the mock's `DrawDelay`).
+const DRAW: u64 = 2;
 const GOOD: u8 = 0xaa;
 const BAD: u8 = 0xbb;
 
@@ -51,14 +53,27 @@ fn inference_task(task: u64, provider: AccountId, committee: u32) {
 	);
 }
 
-/// Hands `task` (an inference task of `P1` with committee `k`) to verification; returns the
-/// round and its members.
-fn open(task: u64, k: u32) -> (RoundId, Vec<AccountId>) {
-	inference_task(task, P1, k);
+/// Hands `task` to verification (its provider's submission); returns the round, whose
+/// committee is drawn `DRAW` blocks later.
+fn submit(task: u64) -> RoundId {
 	let info = MockMarket::task_of(task);
 	assert_ok!(<Poc as TaskVerifier<_>>::verify(task, &info, &cid_of(GOOD)));
+	TaskRounds::<Test>::get(task).unwrap()
+}
+
+/// Runs to the draw of the task's current round; returns the round and its members.
+fn drawn(task: u64) -> (RoundId, Vec<AccountId>) {
+	run_to_block(System::block_number() + DRAW);
 	let round = TaskRounds::<Test>::get(task).unwrap();
 	(round, Rounds::<Test>::get(round).unwrap().members.to_vec())
+}
+
+/// Hands `task` (an inference task of `P1` asking for `k` verifiers) to verification and runs
+/// to its draw; returns the round and its members (the provider first).
+fn open(task: u64, k: u32) -> (RoundId, Vec<AccountId>) {
+	inference_task(task, P1, k);
+	submit(task);
+	drawn(task)
 }
 
 fn commit_as(round: RoundId, who: AccountId, d: u8) {
@@ -149,20 +164,32 @@ fn set_params_needs_admin_and_valid_values() {
 // ---------------------------------------------------------------- committees
 
 #[test]
-fn verify_opens_a_round_with_the_provider_and_drawn_verifiers() {
+fn verify_opens_a_round_whose_verifiers_are_drawn_later() {
 	build_and_execute(|| {
-		let (round, members) = open(TASK, 3);
-		assert_eq!(members.len(), 3);
+		inference_task(TASK, P1, 3);
+		let round = submit(TASK);
+		// Until the draw the provider sits alone (and may commit already).
+		System::assert_last_event(
+			Event::CommitteePending { round, subject: Subject::Task(TASK), draw_at: 1 + DRAW }
+				.into(),
+		);
+		assert_eq!(Rounds::<Test>::get(round).unwrap().members.to_vec(), vec![P1]);
+		commit_as(round, P1, GOOD);
+		let (_, members) = drawn(TASK);
+		assert_eq!(members.len(), 4);
 		assert_eq!(members[0], P1);
 		assert!(members[1..].iter().all(|m| VERIFIERS.contains(m)));
-		assert_ne!(members[1], members[2]);
+		let mut distinct = members.clone();
+		distinct.sort();
+		distinct.dedup();
+		assert_eq!(distinct.len(), 4);
 		System::assert_last_event(
 			Event::CommitteeSelected {
 				round,
 				subject: Subject::Task(TASK),
 				members: members.clone(),
-				commit_end: 4,
-				reveal_end: 7,
+				commit_end: 3 + 3,
+				reveal_end: 3 + 6,
 				attempt: 0,
 			}
 			.into(),
@@ -178,7 +205,7 @@ fn verify_opens_a_round_with_the_provider_and_drawn_verifiers() {
 #[test]
 fn verify_fails_cleanly_without_enough_verifiers_or_kernel() {
 	build_and_execute(|| {
-		// Committees are capped at max_committee (5): 4 drawn of 8.
+		// Committees are capped at max_committee (5): the provider and 4 drawn of 8.
 		let (_, members) = open(1, 50);
 		assert_eq!(members.len(), 5);
 		for v in &VERIFIERS[..6] {
@@ -202,10 +229,11 @@ fn verify_fails_cleanly_without_enough_verifiers_or_kernel() {
 fn committees_never_repeat_a_member_and_cover_every_verifier() {
 	build_and_execute(|| {
 		let mut seen = std::collections::BTreeMap::new();
-		// At most 128 rounds can be open at once (8 closing per block, 16 blocks of slack).
 		for task in 0..120u64 {
 			MockRandomness::set_seed(task);
-			let (_, members) = open(100 + task, 4);
+			let (_, members) = open(100 + task, 3);
+			// The job ends: the round closes without slashing the silent members.
+			MockMarket::remove(100 + task);
 			let mut sorted = members.clone();
 			sorted.sort();
 			sorted.dedup();
@@ -340,23 +368,26 @@ fn a_late_reveal_is_rejected() {
 fn honest_majority_is_accepted_and_the_dissenter_slashed() {
 	build_and_execute(|| {
 		let (round, members) = open(TASK, 3);
-		play(round, &members, &[Some(GOOD), Some(GOOD), Some(BAD)]);
+		play(round, &members, &[Some(GOOD), Some(GOOD), Some(GOOD), Some(BAD)]);
 		System::assert_has_event(
 			Event::ResultAccepted {
 				round,
 				subject: Subject::Task(TASK),
 				digest: digest(GOOD),
 				result: cid_of(GOOD),
-				agreeing: vec![P1, members[1]],
+				agreeing: vec![P1, members[1], members[2]],
 			}
 			.into(),
 		);
-		assert_eq!(MockMarket::verified(), vec![(TASK, cid_of(GOOD), vec![members[1]])]);
-		assert_eq!(MockStake::slashes(), vec![(members[2], 100, SlashReason::WrongResult)]);
+		assert_eq!(
+			MockMarket::verified(),
+			vec![(TASK, cid_of(GOOD), vec![members[1], members[2]])]
+		);
+		assert_eq!(MockStake::slashes(), vec![(members[3], 100, SlashReason::WrongResult)]);
 		System::assert_has_event(
 			Event::Penalised {
 				round,
-				member: members[2],
+				member: members[3],
 				reason: SlashReason::WrongResult,
 				amount: 100,
 			}
@@ -371,14 +402,14 @@ fn honest_majority_is_accepted_and_the_dissenter_slashed() {
 fn a_provider_outvoted_is_rejected_and_non_revealers_are_slashed() {
 	build_and_execute(|| {
 		let (round, members) = open(TASK, 5);
-		// The provider and one verifier say BAD, two say GOOD, one never reveals: no result has
-		// 3 of 5 — no quorum. Then a re-run where the verifiers agree without the provider.
+		// Four verifiers (the largest committee): one says BAD with the provider, two GOOD, one
+		// never reveals: no result has 3 of the 4 verifiers — no quorum. Then a re-run where the
+		// verifiers agree against the provider.
 		play(round, &members, &[Some(BAD), Some(GOOD), Some(GOOD), Some(BAD), None]);
 		assert!(MockStake::slashes().contains(&(members[4], 50, SlashReason::NoShow)));
-		let rerun = TaskRounds::<Test>::get(TASK).unwrap();
-		let again = Rounds::<Test>::get(rerun).unwrap();
-		assert_eq!(again.attempt, 1);
-		play(rerun, &again.members, &[Some(BAD), Some(GOOD), Some(GOOD), Some(GOOD), Some(GOOD)]);
+		let (rerun, again) = drawn(TASK);
+		assert_eq!(Rounds::<Test>::get(rerun).unwrap().attempt, 1);
+		play(rerun, &again, &[Some(BAD), Some(GOOD), Some(GOOD), Some(GOOD), Some(GOOD)]);
 		assert_eq!(MockMarket::rejected(), vec![TASK]);
 		assert!(MockMarket::verified().is_empty());
 		assert!(MockStake::slashes().contains(&(P1, 100, SlashReason::WrongResult)));
@@ -389,11 +420,11 @@ fn a_provider_outvoted_is_rejected_and_non_revealers_are_slashed() {
 fn no_quorum_reruns_with_a_fresh_committee_then_fails() {
 	build_and_execute(|| {
 		let (round, members) = open(TASK, 3);
-		play(round, &members, &[Some(1), Some(2), Some(3)]);
+		play(round, &members, &[Some(1), Some(2), Some(3), Some(4)]);
 		System::assert_has_event(
 			Event::NoQuorum { round, subject: Subject::Task(TASK), attempt: 0 }.into(),
 		);
-		let rerun = TaskRounds::<Test>::get(TASK).unwrap();
+		let (rerun, _) = drawn(TASK);
 		let again = Rounds::<Test>::get(rerun).unwrap();
 		assert_eq!(again.members[0], P1, "the provider stays");
 		for m in &members[1..] {
@@ -401,7 +432,7 @@ fn no_quorum_reruns_with_a_fresh_committee_then_fails() {
 			assert!(again.excluded.contains(m));
 		}
 		// max_reruns = 1: a second split fails the task.
-		play(rerun, &again.members, &[Some(1), Some(2), Some(3)]);
+		play(rerun, &again.members, &[Some(1), Some(2), Some(3), Some(4)]);
 		System::assert_has_event(Event::VerificationFailed { subject: Subject::Task(TASK) }.into());
 		assert_eq!(MockMarket::failed(), vec![TASK]);
 		assert!(TaskRounds::<Test>::get(TASK).is_none());
@@ -423,10 +454,11 @@ fn numeric_tolerance_accepts_close_summaries() {
 				epochs: 0,
 			},
 		);
-		assert_ok!(<Poc as TaskVerifier<_>>::verify(TASK, &MockMarket::task_of(TASK), &cid_of(1)));
-		let round = TaskRounds::<Test>::get(TASK).unwrap();
-		let members = Rounds::<Test>::get(round).unwrap().members.to_vec();
-		let summaries: [Vec<i64>; 3] = [vec![1_000, -5], vec![1_008, 0], vec![2_000, 0]];
+		submit(TASK);
+		let (round, members) = drawn(TASK);
+		// The provider and two verifiers within tolerance of each other; one far off.
+		let summaries: [Vec<i64>; 4] =
+			[vec![1_000, -5], vec![1_008, 0], vec![1_002, -3], vec![2_000, 0]];
 		let (commit_end, reveal_end) = ends(round);
 		for (m, s) in members.iter().zip(&summaries) {
 			let d = committee::summary_digest(s);
@@ -473,8 +505,8 @@ fn numeric_tolerance_accepts_close_summaries() {
 			));
 		}
 		run_to_block(reveal_end + 1);
-		assert_eq!(MockMarket::verified(), vec![(TASK, cid_of(1), vec![members[1]])]);
-		assert_eq!(MockStake::slashes(), vec![(members[2], 100, SlashReason::WrongResult)]);
+		assert_eq!(MockMarket::verified(), vec![(TASK, cid_of(1), vec![members[1], members[2]])]);
+		assert_eq!(MockStake::slashes(), vec![(members[3], 100, SlashReason::WrongResult)]);
 	});
 }
 
@@ -564,7 +596,7 @@ fn an_honest_group_passes_its_audits() {
 		commit_epoch(1, P1, &leaves(&[]));
 		commit_epoch(2, P2, &leaves(&[]));
 		let epoch = Epochs::<Test>::get(5, 0).unwrap();
-		run_to_block(epoch.closes_at + 1);
+		run_to_block(epoch.closes_at + DRAW);
 		assert_eq!(Audits::<Test>::iter().count(), 2);
 		let ids = run_audits(&[(P1, leaves(&[])), (P2, leaves(&[]))]);
 		for id in ids {
@@ -587,7 +619,7 @@ fn an_audit_catches_a_faked_step() {
 		training_task(2, P2);
 		let faked = leaves(&[0, 1, 2, 3, 4, 5, 6, 7]);
 		commit_epoch(2, P2, &faked);
-		run_to_block(Epochs::<Test>::get(5, 0).unwrap().closes_at + 1);
+		run_to_block(Epochs::<Test>::get(5, 0).unwrap().closes_at + DRAW);
 		let drawn = Audits::<Test>::iter().count();
 		assert_eq!(drawn, 2);
 		run_audits(&[(P2, faked)]);
@@ -608,7 +640,7 @@ fn an_unrevealed_leaf_counts_as_faked() {
 	build_and_execute(|| {
 		training_task(1, P1);
 		commit_epoch(1, P1, &leaves(&[]));
-		run_to_block(Epochs::<Test>::get(5, 0).unwrap().closes_at + 1);
+		run_to_block(Epochs::<Test>::get(5, 0).unwrap().closes_at + DRAW);
 		let (id, audit) = Audits::<Test>::iter().next().unwrap();
 		let round = Rounds::<Test>::get(audit.round).unwrap();
 		play(audit.round, &round.members, &[Some(1), Some(1), Some(1)]);
@@ -624,7 +656,7 @@ fn leaf_proofs_are_checked_against_index_and_root() {
 		training_task(1, P1);
 		let tree = leaves(&[]);
 		commit_epoch(1, P1, &tree);
-		run_to_block(Epochs::<Test>::get(5, 0).unwrap().closes_at + 1);
+		run_to_block(Epochs::<Test>::get(5, 0).unwrap().closes_at + DRAW);
 		let (id, audit) = Audits::<Test>::iter().next().unwrap();
 		let step = audit.step as usize;
 		let other = (step + 1) % 8;
@@ -719,7 +751,7 @@ fn commit_epoch_rejects_bad_input() {
 			Error::<Test>::EpochAlreadyCommitted
 		);
 		training_task(2, P2);
-		run_to_block(Epochs::<Test>::get(5, 0).unwrap().closes_at + 1);
+		run_to_block(Epochs::<Test>::get(5, 0).unwrap().closes_at + DRAW);
 		assert_noop!(
 			Poc::commit_epoch(signed(P2), 2, 0, ckpt(), 8, H256::zero()),
 			Error::<Test>::EpochClosed
@@ -759,8 +791,12 @@ fn a_round_for_a_task_that_ended_closes_without_verdict_or_slash() {
 #[test]
 fn closings_spread_over_blocks_within_the_budget() {
 	build_and_execute(|| {
-		let (r1, m1) = open(1, 3);
-		let (r2, m2) = open(2, 3);
+		inference_task(1, P1, 3);
+		inference_task(2, P1, 3);
+		let (r1, r2) = (submit(1), submit(2));
+		run_to_block(System::block_number() + DRAW);
+		let members = |r| Rounds::<Test>::get(r).unwrap().members.to_vec();
+		let (m1, m2) = (members(r1), members(r2));
 		let (_, reveal_end) = ends(r1);
 		assert_eq!(ends(r2).1, reveal_end);
 		for (round, members) in [(r1, &m1), (r2, &m2)] {
@@ -810,6 +846,99 @@ fn finding_8_verifier_slots_of_gone_stake_can_be_pruned_by_anyone() {
 	});
 }
 
+/// Finding 4: the committee used to be drawn in the submission's own block, from randomness
+/// fixed for a whole BABE epoch and the next (sequential) round id, so a provider could compute
+/// its committee before submitting and submit when its colluder sat on it. The committee is now
+/// drawn `DrawDelay` blocks later from that block's randomness. A provider that waits for a
+/// block where everything it can know (this block's randomness, the next round id) predicts its
+/// colluder, then submits, gets the colluder no more often than chance (3 of 8: 37.5 %).
+#[test]
+fn finding_4_a_provider_cannot_time_its_submission_to_draw_its_colluder() {
+	build_and_execute(|| {
+		const COLLUDER: AccountId = 10;
+		const TRIALS: u64 = 60;
+		let committee_at = |round: RoundId, task: u64| {
+			let (r, _) = <MockRandomness as Randomness<_, _>>::random(b"verity/poc");
+			let seed = polkadot_sdk::sp_io::hashing::blake2_256(
+				&(r.unwrap().encode(), (round, Subject::Task(task))).encode(),
+			);
+			committee::draw(VERIFIERS.to_vec(), 3, &seed).unwrap()
+		};
+		let mut hits = 0;
+		for trial in 0..TRIALS {
+			let task = 100 + trial;
+			inference_task(task, P1, 3);
+			MockRandomness::set_seed(trial);
+			while !committee_at(NextRound::<Test>::get(), task).contains(&COLLUDER) {
+				run_to_block(System::block_number() + 1);
+			}
+			// Before the fix this committee was the one drawn: the colluder every time.
+			let round = submit(task);
+			let (_, members) = drawn(task);
+			// The draw is the one this block's randomness gives.
+			assert_eq!(members[1..], committee_at(round, task)[..]);
+			if members.contains(&COLLUDER) {
+				hits += 1;
+			}
+			// The job ends: the round closes without slashing anyone.
+			MockMarket::remove(task);
+		}
+		// Chance: 22.5 of 60 (σ 3.75); timing would give 60.
+		assert!(hits <= 40, "the colluder sat on {hits} of {TRIALS} committees");
+	});
+}
+
+/// Finding 11: a committee of 1 was the provider alone (any reveal accepted), and the provider
+/// counted in every quorum, so a provider and one colluder could stop a committee of 4 from
+/// reaching a verdict: the task was re-run until it failed and the provider was never slashed.
+/// Every committee now has at least three verifiers besides the provider, who is judged by them
+/// and not counted in their quorum.
+#[test]
+fn finding_11_a_small_committee_gets_three_verifiers_who_judge_the_provider() {
+	build_and_execute(|| {
+		let (round, members) = open(TASK, 1);
+		assert_eq!(members.len(), 4, "the provider and three verifiers");
+		// Provider and colluder BAD, two honest verifiers GOOD. Before the fix: 2 of 4, no
+		// quorum, a re-run, and no slash.
+		play(round, &members, &[Some(BAD), Some(BAD), Some(GOOD), Some(GOOD)]);
+		assert_eq!(MockMarket::rejected(), vec![TASK]);
+		assert!(MockMarket::verified().is_empty() && TaskRounds::<Test>::get(TASK).is_none());
+		assert_eq!(
+			MockStake::slashes(),
+			vec![(members[1], 100, SlashReason::WrongResult), (P1, 100, SlashReason::WrongResult)]
+		);
+		// A provider that does not reveal is judged all the same.
+		let (round, members) = open(TASK + 1, 2);
+		assert_eq!(members.len(), 4);
+		play(round, &members, &[None, Some(GOOD), Some(GOOD), Some(GOOD)]);
+		assert_eq!(MockMarket::rejected(), vec![TASK, TASK + 1]);
+		assert!(MockStake::slashes().iter().any(|s| s.0 == P1 && s.2 == SlashReason::NoShow));
+	});
+}
+
+/// Finding 15 (in part): verifiers used to earn only when they agreed with the provider, so
+/// catching fraud paid nothing. Whoever a verdict convicts — a wrong or silent provider, a
+/// dissenting verifier, an audited member caught — now pays `CatchBounty` (half) of its slash to
+/// the agreeing verifiers.
+#[test]
+fn finding_15_catching_a_wrong_provider_pays_the_verifiers_a_bounty() {
+	build_and_execute(|| {
+		let (round, members) = open(TASK, 3);
+		play(round, &members, &[Some(BAD), Some(GOOD), Some(GOOD), Some(BAD)]);
+		assert_eq!(MockMarket::rejected(), vec![TASK]);
+		let catchers = vec![members[1], members[2]];
+		// Before the fix: no bounty, and the catchers were credited nothing.
+		assert_eq!(
+			MockStake::bounties(),
+			vec![(members[3], catchers.clone(), 50), (P1, catchers, 50)]
+		);
+		// A round without a verdict convicts nobody: no bounty.
+		let (round, members) = open(TASK + 1, 3);
+		play(round, &members, &[Some(GOOD), Some(1), Some(2), Some(3)]);
+		assert_eq!(MockStake::bounties().len(), 2);
+	});
+}
+
 /// Finding 13: the accepted result used to be the lead's (the provider's) revealed CID, never
 /// tied to the agreed digest: a provider with the right digest could deliver an unrelated blob.
 /// The delivered CID is now the one most agreeing members revealed.
@@ -831,13 +960,14 @@ fn finding_13_the_delivered_cid_is_the_one_most_agreeing_members_revealed() {
 			nonce(P1),
 			BoundedVec::new()
 		));
-		reveal_as(round, members[1], GOOD);
-		reveal_as(round, members[2], GOOD);
+		for m in &members[1..] {
+			reveal_as(round, *m, GOOD);
+		}
 		run_to_block(reveal_end + 1);
 		// Before the fix: cid_of(BAD).
 		assert_eq!(
 			MockMarket::verified(),
-			vec![(TASK, cid_of(GOOD), vec![members[1], members[2]])]
+			vec![(TASK, cid_of(GOOD), vec![members[1], members[2], members[3]])]
 		);
 	});
 }
@@ -887,12 +1017,11 @@ fn finding_3_training_results_wait_for_every_epoch_and_its_audits() {
 		commit_epoch(2, P2, &leaves(&[]));
 		// (d) Before the fix: verified right after the last commitment, ahead of its audits.
 		assert_noop!(verify(1), Error::<Test>::EpochNotAudited);
-		run_to_block(Epochs::<Test>::get(5, 0).unwrap().closes_at + 1);
+		run_to_block(Epochs::<Test>::get(5, 0).unwrap().closes_at + DRAW);
 		run_audits(&[(P1, leaves(&[])), (P2, leaves(&[]))]);
 		assert_ok!(verify(1));
 		// An epoch invalidated while the round runs: the verdict is a rejection, not a payment.
-		let round = TaskRounds::<Test>::get(1).unwrap();
-		let members = Rounds::<Test>::get(round).unwrap().members.to_vec();
+		let (round, members) = drawn(1);
 		Invalidated::<Test>::insert(1, 0);
 		play(round, &members, &vec![Some(GOOD); members.len()]);
 		assert!(MockMarket::verified().is_empty());
@@ -921,7 +1050,7 @@ fn the_catch_probability_matches_the_formula_over_many_seeds() {
 				training_task(task, who);
 				commit_epoch(task, who, &leaves(if task == 2 { &faked } else { &[] }));
 			}
-			run_to_block(Epochs::<Test>::get(5, 0).unwrap().closes_at + 1);
+			run_to_block(Epochs::<Test>::get(5, 0).unwrap().closes_at + DRAW);
 			let audits: Vec<Audit<Test>> = Audits::<Test>::iter_values().collect();
 			assert_eq!(audits.len(), s as usize);
 			if audits.iter().any(|a| a.task == 2 && faked.contains(&a.step)) {

@@ -28,7 +28,7 @@ use polkadot_sdk::{
 	frame_system::{self, pallet_prelude::BlockNumberFor, RawOrigin},
 	pallet_session::SessionManager,
 	sp_runtime::{
-		traits::{CheckedAdd, CheckedSub, One, Saturating, Zero},
+		traits::{CheckedAdd, CheckedDiv, CheckedSub, One, Saturating, Zero},
 		ArithmeticError, Perbill,
 	},
 };
@@ -136,6 +136,19 @@ impl<T: Config> Pallet<T> {
 		amount: BalanceOf<T>,
 		reason: SlashReason,
 	) -> BalanceOf<T> {
+		Self::do_slash_to(who, amount, reason, &[], Perbill::zero())
+	}
+
+	/// Slashes `amount` of `who`'s stake; `share` of what was slashed goes to the accounts in
+	/// `to` in equal parts (a part an account cannot take, below the existential deposit, goes
+	/// with the rest to [`Config::Slashed`]).
+	pub(crate) fn do_slash_to(
+		who: &T::AccountId,
+		amount: BalanceOf<T>,
+		reason: SlashReason,
+		to: &[T::AccountId],
+		share: Perbill,
+	) -> BalanceOf<T> {
 		let Some(mut ledger) = Ledgers::<T>::get(who) else { return Zero::zero() };
 		let mut left = amount;
 		let from_active = left.min(ledger.active);
@@ -149,8 +162,20 @@ impl<T: Config> Pallet<T> {
 		ledger.unlocking.retain(|c| !c.value.is_zero());
 		let wanted = amount.saturating_sub(left);
 
-		let (credit, missing) = T::Currency::slash(&HoldReason::Staking.into(), who, wanted);
+		let (mut credit, missing) = T::Currency::slash(&HoldReason::Staking.into(), who, wanted);
 		let slashed = wanted.saturating_sub(missing);
+		let count = BalanceOf::<T>::from(u32::try_from(to.len()).unwrap_or(u32::MAX));
+		if !count.is_zero() {
+			use polkadot_sdk::frame_support::traits::{fungible::Balanced, Imbalance};
+			let each = share.mul_floor(credit.peek()).checked_div(&count).unwrap_or_default();
+			for account in to {
+				let (part, rest) = credit.split(each);
+				credit = match T::Currency::resolve(account, part) {
+					Ok(()) => rest,
+					Err(part) => rest.merge(part),
+				};
+			}
+		}
 		T::Slashed::on_unbalanced(credit);
 		TotalActive::<T>::mutate(|t| *t = t.saturating_sub(from_active));
 		if ledger.active.is_zero() && ledger.unlocking.is_empty() {
@@ -505,5 +530,16 @@ impl<T: Config> ProviderStake<T::AccountId, BalanceOf<T>> for Pallet<T> {
 	fn slash_fraction(who: &T::AccountId, fraction: Perbill, reason: SlashReason) -> BalanceOf<T> {
 		let total = Ledgers::<T>::get(who).and_then(|l| l.total()).unwrap_or_default();
 		Self::do_slash(who, fraction.mul_floor(total), reason)
+	}
+
+	fn slash_fraction_to(
+		who: &T::AccountId,
+		fraction: Perbill,
+		reason: SlashReason,
+		to: &[T::AccountId],
+		share: Perbill,
+	) -> BalanceOf<T> {
+		let total = Ledgers::<T>::get(who).and_then(|l| l.total()).unwrap_or_default();
+		Self::do_slash_to(who, fraction.mul_floor(total), reason, to, share)
 	}
 }

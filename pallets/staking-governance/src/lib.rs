@@ -20,7 +20,8 @@
 //!
 //! By amount or by fraction, with a [`SlashReason`], from the active stake first and then from
 //! unbonding chunks (latest unlock first). Each slash emits `Slashed`. The slashed funds go to
-//! [`Config::Slashed`] (the runtime sends them to its treasury account).
+//! [`Config::Slashed`] (the runtime sends them to its treasury account), less the bounty a
+//! verification slash pays those who caught it (`ProviderStake::slash_fraction_to`).
 //!
 //! ## Validator election
 //!

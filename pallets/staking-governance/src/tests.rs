@@ -198,6 +198,37 @@ fn slash_fraction_and_provider_checks_through_the_trait() {
 	});
 }
 
+/// Security review finding 15: catching fraud earned the catchers nothing. A slash can now pay
+/// a share of itself to those who caught it, in equal parts; the rest goes to the treasury.
+#[test]
+fn finding_15_a_slash_pays_its_catchers_a_bounty() {
+	build_and_execute(|| {
+		let before = [Balances::balance(&2), Balances::balance(&3), Balances::balance(&TREASURY)];
+		let slashed = <Staking as ProviderStake<_, _>>::slash_fraction_to(
+			&1,
+			Perbill::from_percent(10),
+			SlashReason::WrongResult,
+			&[2, 3],
+			Perbill::from_percent(50),
+		);
+		assert_eq!(slashed, 100);
+		assert_eq!(<Staking as ProviderStake<_, _>>::active_stake(&1), 900);
+		// 50 of the 100 to the two catchers, 25 each; 50 to the treasury.
+		assert_eq!(Balances::balance(&2), before[0] + 25);
+		assert_eq!(Balances::balance(&3), before[1] + 25);
+		assert_eq!(Balances::balance(&TREASURY), before[2] + 50);
+		// Nobody to pay: all of it to the treasury.
+		<Staking as ProviderStake<_, _>>::slash_fraction_to(
+			&1,
+			Perbill::from_percent(10),
+			SlashReason::WrongResult,
+			&[],
+			Perbill::from_percent(50),
+		);
+		assert_eq!(Balances::balance(&TREASURY), before[2] + 50 + 90);
+	});
+}
+
 #[test]
 fn slash_needs_the_slash_origin() {
 	build_and_execute(|| {

@@ -9,8 +9,15 @@ impl pallet_proof_of_compute::Config for Runtime {
 	type Kernels = AivmRegistry;
 	type StakeBalance = Balance;
 	type Staking = StakingGovernance;
-	/// BABE's VRF output of the previous epoch, mixed with each round's id.
-	type Randomness = polkadot_sdk::pallet_babe::RandomnessFromOneEpochAgo<Runtime>;
+	/// BABE's VRF output of the parent block, read two blocks after a submission (or an epoch's
+	/// last commitment): the submitter cannot know it when it submits (security review
+	/// finding 4), short of authoring the block itself.
+	type Randomness = polkadot_sdk::pallet_babe::ParentBlockRandomness<Runtime>;
+	type DrawDelay = ConstU32<2>;
+	/// Three verifiers besides the provider, whatever a job asks for (finding 11).
+	type MinVerifiers = ConstU32<3>;
+	/// Half of a slash to the verifiers whose verdict caused it (finding 15).
+	type CatchBounty = CatchBounty;
 	/// Root is a passed proposal (or sudo where a chain spec still has a sudo key).
 	type AdminOrigin = EnsureRoot<AccountId>;
 	type MaxCommittee = ConstU32<16>;
@@ -27,6 +34,11 @@ impl pallet_proof_of_compute::Config for Runtime {
 	type WeightInfo = pallet_proof_of_compute::weights::SubstrateWeight<Runtime>;
 	#[cfg(feature = "runtime-benchmarks")]
 	type BenchmarkHelper = PocBenchmarkHelper;
+}
+
+polkadot_sdk::frame_support::parameter_types! {
+	pub const CatchBounty: polkadot_sdk::sp_runtime::Perbill =
+		polkadot_sdk::sp_runtime::Perbill::from_percent(50);
 }
 
 /// Benchmark set-up on the real runtime: providers bond, tasks are real marketplace tasks.

@@ -2,10 +2,11 @@
 // only: the provider daemons (`verity-worker provide`, started by demo.sh with their own keys)
 // do everything else. Bob registers the digits kernel's record exactly as its manifest says and
 // Ferdie, the buyer, serves the archive and the test set with `verity-worker serve`, publishes
-// where (an endpoint on chain) and posts an inference job with a committee of 3. The chain gives
-// the job to the cheapest offer; that provider accepts, fetches the blobs by CID, runs the kernel
-// on libtorch and submits the output's CID; the committee (it and two other providers) re-runs
-// it, commits and reveals; the chain accepts the result and pays. Ferdie then fetches the output
+// where (an endpoint on chain) and posts an inference job with a committee of 3 verifiers. The
+// chain gives the job to the cheapest offer; that provider accepts, fetches the blobs by CID, runs
+// the kernel on libtorch and submits the output's CID; two blocks later the chain draws three
+// other providers as verifiers; they re-run it, and all four commit and reveal; the verifiers'
+// verdict accepts the provider's result and the chain pays. Ferdie then fetches the output
 // by its CID from the provider and scores it against the test labels.
 // Usage: VERITY_KERNEL_DIR=… VERITY_WORKER=… VERITY_WS=ws://… VERITY_PROVIDERS=n node demo/market.mjs
 import assert from 'node:assert/strict';
@@ -96,7 +97,7 @@ try {
     const accepted = find('proofOfCompute', 'ResultAccepted', (e) => e.data.subject.isTask && e.data.subject.asTask.toNumber() === id);
     const committee = find('proofOfCompute', 'CommitteeSelected', (e) => e.data.subject.isTask && e.data.subject.asTask.toNumber() === id);
     console.log(`  task #${id}          ${name(t.data.provider)} at ${fmt(t.data.price.toBigInt())}/WU: accepted, fetched the kernel and inputs by CID, ran it (libtorch), submitted`);
-    console.log(`                   committee ${committee.event.data.members.map(name).join(', ')}: each re-ran it, committed, revealed; agreed: ${accepted.event.data.agreeing.map(name).join(', ')}`);
+    console.log(`                   committee ${committee.event.data.members.map(name).join(', ')} (drawn 2 blocks after the submission): each re-ran it, committed, revealed; agreed: ${accepted.event.data.agreeing.map(name).join(', ')}`);
     // The buyer fetches the accepted output by CID from the provider's endpoint and scores it.
     const cid = chainCidText(verified.event.data.result);
     const out = await api.query.marketplace.endpoints(t.data.provider);
