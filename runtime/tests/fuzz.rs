@@ -17,13 +17,12 @@
 //! long as asked. A failure names its seed and block: `VERITY_FUZZ_SEED=<seed> VERITY_FUZZ_RUNS=1`
 //! replays it.
 
+mod common;
+
 use codec::{Compact, Decode, Encode};
 use polkadot_sdk::{
-	frame_support::genesis_builder_helper::{build_state, get_preset},
 	pallet_balances, pallet_session, pallet_sudo, pallet_timestamp, sp_consensus_babe,
 	sp_core::{Pair, H256},
-	sp_genesis_builder::PresetId,
-	sp_io::TestExternalities,
 	sp_keyring::Sr25519Keyring,
 	sp_runtime::{
 		generic::{Digest, DigestItem, Era},
@@ -37,8 +36,8 @@ use std::time::{Duration, Instant};
 use verity_primitives::cid::Cid;
 use verity_primitives::Header;
 use verity_runtime::{
-	genesis_config_presets, time::SLOT_DURATION, AccountId, Executive, Runtime, RuntimeCall,
-	RuntimeGenesisConfig, SignedPayload, TxExtension, UncheckedExtrinsic,
+	time::SLOT_DURATION, AccountId, Executive, Runtime, RuntimeCall, SignedPayload, TxExtension,
+	UncheckedExtrinsic,
 };
 
 /// Pallets whose calls are drawn (by pallet index in `construct_runtime`), with a weight each:
@@ -319,36 +318,6 @@ impl Generator<'_> {
 			}
 			TypeDef::BitSequence(_) => Compact(0u32).encode_to(out),
 		}
-	}
-}
-
-/// The dev chain's genesis in fresh externalities.
-fn dev_genesis() -> TestExternalities {
-	let mut ext = TestExternalities::new_empty();
-	ext.execute_with(|| {
-		let patch = get_preset::<RuntimeGenesisConfig>(
-			&Some(PresetId::from(sp_genesis_builder::DEV_RUNTIME_PRESET)),
-			genesis_config_presets::get_preset,
-		)
-		.expect("the dev preset");
-		let default = get_preset::<RuntimeGenesisConfig>(&None, genesis_config_presets::get_preset)
-			.expect("the default config");
-		let mut config: serde_json::Value = serde_json::from_slice(&default).unwrap();
-		let patch: serde_json::Value = serde_json::from_slice(&patch).unwrap();
-		merge(&mut config, patch);
-		build_state::<RuntimeGenesisConfig>(serde_json::to_vec(&config).unwrap()).unwrap();
-	});
-	ext
-}
-
-fn merge(base: &mut serde_json::Value, patch: serde_json::Value) {
-	match (base, patch) {
-		(serde_json::Value::Object(base), serde_json::Value::Object(patch)) => {
-			for (k, v) in patch {
-				merge(base.entry(k).or_insert(serde_json::Value::Null), v);
-			}
-		}
-		(base, patch) => *base = patch,
 	}
 }
 
@@ -684,7 +653,7 @@ fn run(
 	let mut rng = Rng(seed);
 	let mut pools = Pools::new();
 	let mut committed = Committed::new();
-	let mut ext = dev_genesis();
+	let mut ext = common::preset_genesis(sp_genesis_builder::DEV_RUNTIME_PRESET);
 	ext.execute_with(|| {
 		let mut parent = frame_system::Pallet::<Runtime>::block_hash(0);
 		// Slots as the dev chain numbers them from its genesis time onwards.
@@ -780,7 +749,7 @@ fn random_calls_keep_every_invariant() {
 			panic!("{e}\nreplay: VERITY_FUZZ_SEED={seed} VERITY_FUZZ_RUNS=1 cargo test -p verity-runtime --test fuzz");
 		}
 		seed += 1;
-		if budget.is_some() && (seed - first) % 25 == 0 {
+		if budget.is_some() && (seed - first).is_multiple_of(25) {
 			eprintln!(
 				"fuzz: seeds {first}..{seed}, {} blocks, {} applied, {:.0} s, no invariant broken",
 				tally.blocks,

@@ -3,47 +3,17 @@
 //! sudo only where the preset wants it, staking-governance parameters that pass its checks, and
 //! the market's resource classes and parameters, and verification parameters.
 
-use polkadot_sdk::{
-	frame_support::genesis_builder_helper::{build_state, get_preset},
-	sp_genesis_builder::PresetId,
-	sp_io::TestExternalities,
-	sp_keyring::Sr25519Keyring,
-	*,
-};
+mod common;
+
+use polkadot_sdk::{sp_genesis_builder::PresetId, sp_keyring::Sr25519Keyring, *};
 use verity_runtime::{
 	genesis_config_presets::{self, dev_validator, ENDOWMENT, VALIDATOR_BOND},
-	AccountId, Runtime, RuntimeGenesisConfig,
+	AccountId, Runtime,
 };
-
-/// Merges a genesis patch into the default config, as the node does when it builds a chain spec.
-fn merge(base: &mut serde_json::Value, patch: serde_json::Value) {
-	match (base, patch) {
-		(serde_json::Value::Object(base), serde_json::Value::Object(patch)) => {
-			for (k, v) in patch {
-				merge(base.entry(k).or_insert(serde_json::Value::Null), v);
-			}
-		}
-		(base, patch) => *base = patch,
-	}
-}
 
 /// Builds the genesis of `preset` in fresh externalities and runs `check` in them.
 fn with_preset_genesis(preset: &str, check: impl FnOnce()) {
-	let default = get_preset::<RuntimeGenesisConfig>(&None, genesis_config_presets::get_preset)
-		.expect("the default genesis config");
-	let patch = get_preset::<RuntimeGenesisConfig>(
-		&Some(PresetId::from(preset)),
-		genesis_config_presets::get_preset,
-	)
-	.unwrap_or_else(|| panic!("preset {preset} exists"));
-	let mut config: serde_json::Value = serde_json::from_slice(&default).unwrap();
-	merge(&mut config, serde_json::from_slice(&patch).unwrap());
-	let json = serde_json::to_vec(&config).unwrap();
-	let mut ext = TestExternalities::new_empty();
-	ext.execute_with(|| {
-		build_state::<RuntimeGenesisConfig>(json).unwrap_or_else(|e| panic!("{preset}: {e}"));
-		check();
-	});
+	common::preset_genesis(preset).execute_with(check);
 }
 
 fn assert_validators(expected: &[&str]) {
