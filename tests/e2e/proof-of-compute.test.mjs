@@ -137,10 +137,11 @@ test('one task through commit, reveal and acceptance by a committee of three ver
   assert.deepEqual(acc.data.agreeing.map((a) => a.toString()), members);
   const done = await completed;
   // 10 WU at 0.004 VER: 0.04 VER, less the 1 % fee, to Dave; 20 % margin (0.008) to the three
-  // verifiers; the rest of the 0.06 VER budget refunded.
+  // verifiers in equal parts (whole planck: the 2 planck left over go back with the rest of the
+  // 0.06 VER budget).
   assert.equal(done.data.paid.toBigInt(), 40n * VER / 1000n - 4n * VER / 10_000n);
   assert.equal(done.data.fee.toBigInt(), 4n * VER / 10_000n);
-  assert.equal(done.data.verifiers.toBigInt(), 8n * VER / 1000n);
+  assert.equal(done.data.verifiers.toBigInt(), 3n * (8n * VER / 1000n / 3n));
   const paidDave = (await api.query.system.account(dave.address)).data.free.toBigInt() - freeDave + fees.get(dave.address);
   assert.equal(paidDave, done.data.paid.toBigInt());
   assert.ok((await api.query.proofOfCompute.taskRounds(task)).isNone);
