@@ -18,6 +18,8 @@ use polkadot_sdk::{
 };
 use verity_runtime::opaque::Block;
 
+use crate::equivocation::SealedEquivocationReports;
+
 /// Host functions the runtime may call.
 #[cfg(not(feature = "runtime-benchmarks"))]
 pub type HostFunctions = sp_io::SubstrateHostFunctions;
@@ -31,7 +33,7 @@ pub type RuntimeExecutor = sc_executor::WasmExecutor<HostFunctions>;
 /// The full client.
 pub type FullClient = sc_service::TFullClient<Block, verity_runtime::RuntimeApi, RuntimeExecutor>;
 type FullBackend = sc_service::TFullBackend<Block>;
-type FullSelectChain = sc_consensus::LongestChain<FullBackend, Block>;
+pub(crate) type FullSelectChain = sc_consensus::LongestChain<FullBackend, Block>;
 type FullGrandpaBlockImport =
 	grandpa::GrandpaBlockImport<FullBackend, Block, FullClient, FullSelectChain>;
 /// The transaction pool.
@@ -43,7 +45,7 @@ type BabeInherents =
 /// Creates [`BabeInherents`] for a new block (authoring) or a block being imported.
 type InherentsFactory =
 	Arc<dyn CreateInherentDataProviders<Block, (), InherentDataProviders = BabeInherents>>;
-type FullBabeBlockImport = sc_consensus_babe::BabeBlockImport<
+pub(crate) type FullBabeBlockImport = sc_consensus_babe::BabeBlockImport<
 	Block,
 	FullClient,
 	FullGrandpaBlockImport,
@@ -69,7 +71,7 @@ fn inherents_factory(slot_duration: sp_consensus_babe::SlotDuration) -> Inherent
 
 /// What the partial node hands to the full node: block import, the consensus links, telemetry.
 pub struct ConsensusParts {
-	block_import: FullBabeBlockImport,
+	block_import: SealedEquivocationReports,
 	grandpa_link: grandpa::LinkHalf<Block, FullClient, FullSelectChain>,
 	babe_link: sc_consensus_babe::BabeLink<Block>,
 	babe_worker_handle: sc_consensus_babe::BabeWorkerHandle<Block>,
@@ -146,6 +148,14 @@ pub fn new_partial(config: &Configuration) -> Result<Service, ServiceError> {
 		select_chain.clone(),
 		OffchainTransactionPoolFactory::new(transaction_pool.clone()),
 	)?;
+	// BABE's own equivocation reports lack the headers' seals; this one reports with them.
+	let block_import = SealedEquivocationReports::new(
+		block_import,
+		client.clone(),
+		babe_link.clone(),
+		select_chain.clone(),
+		OffchainTransactionPoolFactory::new(transaction_pool.clone()),
+	);
 
 	let (import_queue, babe_worker_handle) =
 		sc_consensus_babe::import_queue(sc_consensus_babe::ImportQueueParams {

@@ -8,101 +8,30 @@
 mod common;
 
 use common::{
-	free_ports, generate_node_key, temp_dir,
+	network::{min_finalized, validators, wait_all_finalized},
+	temp_dir,
 	tx::{account, dev_pair, rotate_keys, session_validators, submit},
 	Node,
 };
 use polkadot_sdk::{pallet_session, pallet_utility};
-use std::{
-	path::Path,
-	time::{Duration, Instant},
-};
+use std::time::Duration;
 use verity_runtime::{currency::VER, genesis_config_presets::VALIDATOR_BOND, RuntimeCall};
-
-const VALIDATORS: [&str; 4] = ["alice", "bob", "charlie", "dave"];
-
-struct Validator {
-	name: &'static str,
-	/// Start with the well-known dev keys of `name` (`--alice`), or with an empty keystore.
-	dev_keys: bool,
-	base: String,
-	key: String,
-	rpc_port: u16,
-	p2p_port: u16,
-}
-
-impl Validator {
-	fn start(&self, bootnode: &str) -> Node {
-		let mut args = vec![
-			"--chain",
-			"local",
-			"--validator",
-			"--base-path",
-			&self.base,
-			"--node-key-file",
-			&self.key,
-		];
-		let flag = format!("--{}", self.name);
-		if self.dev_keys {
-			args.push(&flag);
-		}
-		if !bootnode.is_empty() {
-			args.extend(["--bootnodes", bootnode]);
-		}
-		Node::start_on(self.name, &args, self.rpc_port, self.p2p_port)
-	}
-}
-
-fn min_finalized(nodes: &[&Node]) -> Option<u64> {
-	nodes.iter().map(|n| n.finalized_number()).collect::<Option<Vec<_>>>()?.into_iter().min()
-}
-
-/// Waits until the lowest finalized block among `nodes` reaches `target`; on timeout panics with
-/// every node's status and the log tail of the one furthest behind.
-fn wait_all_finalized(nodes: &[&Node], target: u64, what: &str, timeout: Duration) -> u64 {
-	let start = Instant::now();
-	loop {
-		if let Some(f) = min_finalized(nodes).filter(|f| *f >= target) {
-			return f;
-		}
-		if start.elapsed() > timeout {
-			let status: Vec<String> = nodes.iter().map(|n| n.status()).collect();
-			let laggard = nodes.iter().min_by_key(|n| n.finalized_number().unwrap_or(0)).unwrap();
-			panic!(
-				"timed out after {timeout:?} waiting for {what}\n{}\n--- {} log ---\n{}",
-				status.join("\n"),
-				laggard.name,
-				laggard.tail(30)
-			);
-		}
-		std::thread::sleep(Duration::from_secs(1));
-	}
-}
 
 #[test]
 fn four_validators_finalize_tolerate_one_down_and_catch_up() {
 	let dir = temp_dir("verity-localnet");
-	let ports = free_ports(2 * (VALIDATORS.len() + 1));
-	let validators: Vec<Validator> = VALIDATORS
-		.iter()
-		.chain(["eve"].iter())
-		.enumerate()
-		.map(|(i, name)| {
-			let base = dir.path().join(name);
-			std::fs::create_dir_all(&base).unwrap();
-			Validator {
-				name,
-				dev_keys: *name != "eve",
-				base: base.to_str().unwrap().into(),
-				key: base.join("node-key").to_str().unwrap().into(),
-				rpc_port: ports[2 * i],
-				p2p_port: ports[2 * i + 1],
-			}
-		})
-		.collect();
-	let peer_ids: Vec<String> =
-		validators.iter().map(|v| generate_node_key(Path::new(&v.key))).collect();
-	let bootnode = format!("/ip4/127.0.0.1/tcp/{}/p2p/{}", validators[0].p2p_port, peer_ids[0]);
+	// The four genesis validators with their dev keys, and Eve with an empty keystore.
+	let validators = validators(
+		dir.path(),
+		&[
+			("alice", Some("alice")),
+			("bob", Some("bob")),
+			("charlie", Some("charlie")),
+			("dave", Some("dave")),
+			("eve", None),
+		],
+	);
+	let bootnode = validators[0].address();
 
 	let mut nodes: Vec<Node> = validators[..4]
 		.iter()

@@ -75,7 +75,7 @@ pub const VERSION: RuntimeVersion = RuntimeVersion {
 	spec_name: alloc::borrow::Cow::Borrowed("verity"),
 	impl_name: alloc::borrow::Cow::Borrowed("verity"),
 	authoring_version: 1,
-	spec_version: 103,
+	spec_version: 104,
 	impl_version: 1,
 	apis: apis::RUNTIME_API_VERSIONS,
 	transaction_version: 1,
@@ -177,6 +177,19 @@ mod runtime {
 
 	#[runtime::pallet_index(13)]
 	pub type ProofOfCompute = pallet_proof_of_compute;
+
+	/// The block author, who is paid for reporting the equivocations its block includes.
+	#[runtime::pallet_index(14)]
+	pub type Authorship = pallet_authorship;
+
+	/// Offence reports (BABE and GRANDPA equivocations), passed to staking-governance to slash.
+	#[runtime::pallet_index(15)]
+	pub type Offences = pallet_offences;
+
+	/// Roots of past sessions' validator sets, so an equivocation is proven against the set of
+	/// the session it happened in.
+	#[runtime::pallet_index(16)]
+	pub type Historical = pallet_session::historical;
 }
 
 /// The address format for describing accounts.

@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod network;
 pub mod tx;
 
 use std::{

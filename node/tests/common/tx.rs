@@ -5,7 +5,7 @@ use codec::{Decode, Encode};
 use polkadot_sdk::{
 	frame_system, pallet_transaction_payment,
 	sp_core::{crypto::Ss58Codec, sr25519, Pair, H256},
-	sp_crypto_hashing::twox_128,
+	sp_crypto_hashing::{blake2_128, twox_128},
 	sp_runtime::{
 		generic::Era, traits::IdentifyAccount, MultiAddress, MultiSignature, MultiSigner,
 	},
@@ -75,10 +75,89 @@ pub fn submit(node: &Node, signer: &sr25519::Pair, call: RuntimeCall) -> Result<
 
 /// The value of storage item `pallet::item` (a plain `StorageValue`), decoded.
 pub fn storage_value<T: Decode>(node: &Node, pallet: &str, item: &str) -> Option<T> {
-	let key = [twox_128(pallet.as_bytes()), twox_128(item.as_bytes())].concat();
-	let body = node.rpc("state_getStorage", &format!(r#"["0x{}"]"#, hex::encode(key))).ok()?;
+	storage_value_at(node, pallet, item, None)
+}
+
+/// [`storage_value`] in the state of block `at` (the best block if `None`).
+pub fn storage_value_at<T: Decode>(
+	node: &Node,
+	pallet: &str,
+	item: &str,
+	at: Option<&str>,
+) -> Option<T> {
+	storage(node, [twox_128(pallet.as_bytes()), twox_128(item.as_bytes())].concat(), at)
+}
+
+/// The value under `key` in storage map `pallet::item` (hashed with `Blake2_128Concat`), decoded.
+pub fn storage_map<K: Encode, T: Decode>(
+	node: &Node,
+	pallet: &str,
+	item: &str,
+	key: &K,
+) -> Option<T> {
+	storage_map_at(node, pallet, item, key, None)
+}
+
+/// [`storage_map`] in the state of block `at` (the best block if `None`).
+pub fn storage_map_at<K: Encode, T: Decode>(
+	node: &Node,
+	pallet: &str,
+	item: &str,
+	key: &K,
+	at: Option<&str>,
+) -> Option<T> {
+	let encoded = key.encode();
+	let key = [
+		&twox_128(pallet.as_bytes())[..],
+		&twox_128(item.as_bytes()),
+		&blake2_128(&encoded),
+		&encoded,
+	]
+	.concat();
+	storage(node, key, at)
+}
+
+fn storage<T: Decode>(node: &Node, key: Vec<u8>, at: Option<&str>) -> Option<T> {
+	let key = hex::encode(key);
+	let params = match at {
+		Some(hash) => format!(r#"["0x{key}", "{hash}"]"#),
+		None => format!(r#"["0x{key}"]"#),
+	};
+	let body = node.rpc("state_getStorage", &params).ok()?;
 	let value = result(&body);
 	T::decode(&mut &from_hex(value.as_str()?)[..]).ok()
+}
+
+/// The hash of block `number` on the node's best chain.
+pub fn block_hash(node: &Node, number: u64) -> Option<String> {
+	let body = node.rpc("chain_getBlockHash", &format!("[{number}]")).ok()?;
+	result(&body).as_str().map(Into::into)
+}
+
+/// The runtime events of block `at`.
+pub fn events_at(node: &Node, at: &str) -> Vec<verity_runtime::RuntimeEvent> {
+	type Records = Vec<frame_system::EventRecord<verity_runtime::RuntimeEvent, H256>>;
+	storage_value_at::<Records>(node, "System", "Events", Some(at))
+		.unwrap_or_default()
+		.into_iter()
+		.map(|r| r.event)
+		.collect()
+}
+
+/// The validator that authored block `at`: the authority index of its BABE pre-digest in the
+/// block's validator set.
+pub fn block_author(node: &Node, at: &str) -> Option<AccountId> {
+	use polkadot_sdk::{
+		sp_consensus_babe::digests::CompatibleDigestItem, sp_runtime::generic::DigestItem,
+	};
+	let body = node.rpc("chain_getHeader", &format!(r#"["{at}"]"#)).ok()?;
+	let logs = result(&body)["digest"]["logs"].as_array()?.clone();
+	let index = logs.iter().find_map(|log| {
+		let item = DigestItem::decode(&mut &from_hex(log.as_str()?)[..]).ok()?;
+		item.as_babe_pre_digest().map(|d| d.authority_index())
+	})?;
+	let validators: Vec<AccountId> = storage_value_at(node, "Session", "Validators", Some(at))?;
+	validators.get(usize::try_from(index).ok()?).cloned()
 }
 
 /// The current validator set (`Session::Validators`).

@@ -13,6 +13,10 @@
 
 use alloc::vec::Vec;
 use codec::{DecodeLimit, Encode};
+use polkadot_sdk::sp_staking::{
+	offence::{OffenceDetails, OnOffenceHandler},
+	SessionIndex,
+};
 use polkadot_sdk::{
 	frame_support::{
 		dispatch::GetDispatchInfo,
@@ -115,6 +119,7 @@ impl<T: Config> Pallet<T> {
 		ensure!(!candidates.contains(who), Error::<T>::AlreadyCandidate);
 		candidates.try_push(who.clone()).map_err(|_| Error::<T>::TooManyCandidates)?;
 		Candidates::<T>::put(candidates);
+		OffenceSlashes::<T>::remove(who);
 		Self::deposit_event(Event::ValidatorCandidate { who: who.clone() });
 		Ok(())
 	}
@@ -507,6 +512,58 @@ impl<T: Config> SessionManager<T::AccountId> for Pallet<T> {
 	fn end_session(_end_index: u32) {}
 
 	fn start_session(_start_index: u32) {}
+}
+
+/// Offences from `pallet-offences` (BABE and GRANDPA equivocations). The offender is identified
+/// by its account (the session's validator id) and whatever full identification the runtime's
+/// historical sessions keep; only the account matters here. Each offender is slashed what the
+/// offence's fraction adds to the highest fraction already slashed since it last declared
+/// candidacy, as a fraction of its stake (bonded and unbonding) when first punished, the
+/// reporters (but the offender itself) get [`Config::ReporterShare`] of it, and it is chilled.
+impl<T: Config, F> OnOffenceHandler<T::AccountId, (T::AccountId, F), Weight> for Pallet<T> {
+	fn on_offence(
+		offenders: &[OffenceDetails<T::AccountId, (T::AccountId, F)>],
+		slash_fraction: &[Perbill],
+		session: SessionIndex,
+	) -> Weight {
+		let db = T::DbWeight::get();
+		let mut weight = Weight::zero();
+		for (details, fraction) in offenders.iter().zip(slash_fraction) {
+			let who = &details.offender.0;
+			// An offender whose own block carried the report is not paid for it.
+			let reporters: Vec<T::AccountId> =
+				details.reporters.iter().filter(|r| *r != who).cloned().collect();
+			// OffenceSlashes, Ledgers.
+			weight = weight.saturating_add(db.reads(2));
+			let stake = Ledgers::<T>::get(who).and_then(|l| l.total()).unwrap_or_default();
+			let (before, base) = OffenceSlashes::<T>::get(who).unwrap_or((Perbill::zero(), stake));
+			if *fraction <= before {
+				continue;
+			}
+			let owed = fraction.mul_floor(base).saturating_sub(before.mul_floor(base));
+			OffenceSlashes::<T>::insert(who, (*fraction, base));
+			Self::do_slash_to(
+				who,
+				owed,
+				SlashReason::Equivocation,
+				&reporters,
+				T::ReporterShare::get(),
+			);
+			let _ = Self::do_chill(who);
+			Self::deposit_event(Event::OffencePunished {
+				who: who.clone(),
+				session,
+				fraction: *fraction,
+			});
+			// The slash (ledger, hold, account, total active, candidates), each reporter's
+			// account, the record, the chill.
+			let reporters = u64::try_from(reporters.len()).unwrap_or(u64::MAX);
+			weight = weight.saturating_add(
+				db.reads_writes(6u64.saturating_add(reporters), 7u64.saturating_add(reporters)),
+			);
+		}
+		weight
+	}
 }
 
 impl<T: Config> ProviderStake<T::AccountId, BalanceOf<T>> for Pallet<T> {

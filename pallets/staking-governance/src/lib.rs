@@ -23,6 +23,16 @@
 //! [`Config::Slashed`] (the runtime sends them to its treasury account), less the bounty a
 //! verification slash pays those who caught it (`ProviderStake::slash_fraction_to`).
 //!
+//! ## Offences
+//!
+//! BABE and GRANDPA equivocations (two blocks for one slot, two votes in one round), proven
+//! against the historical session they happened in and reported through `pallet-offences`,
+//! reach this pallet as `OnOffenceHandler`: the offender is slashed the offence's fraction of its
+//! stake (the fraction grows with how many validators offended together), with
+//! [`Config::ReporterShare`] of it to the reporters, and chilled, so the next election leaves it
+//! out. Repeated reports of one incident slash only the highest fraction once
+//! ([`OffenceSlashes`], reset when the validator declares candidacy again).
+//!
 //! ## Validator election
 //!
 //! At each new session, through `pallet-session`'s `SessionManager`, the top `validator_count`
@@ -189,6 +199,11 @@ pub mod pallet {
 		#[pallet::constant]
 		type MaxCallLen: Get<u32>;
 
+		/// Share of an equivocation slash paid to those who reported it, in equal parts (the
+		/// rest goes to [`Config::Slashed`]).
+		#[pallet::constant]
+		type ReporterShare: Get<Perbill>;
+
 		/// Weights from this pallet's benchmarks.
 		type WeightInfo: WeightInfo;
 	}
@@ -247,6 +262,15 @@ pub mod pallet {
 	#[pallet::storage]
 	pub type VoteLocks<T: Config> =
 		StorageMap<_, Blake2_128Concat, T::AccountId, (BalanceOf<T>, BlockNumberFor<T>)>;
+
+	/// Validators slashed for an offence (BABE or GRANDPA equivocation) since they last declared
+	/// candidacy: the highest fraction slashed so far and the stake it was a fraction of. A later
+	/// offence slashes only what its fraction adds to that, so one double-signing incident, seen
+	/// in many slots and rounds, is paid for once; `validate` starts a new record.
+	// Hasher: validator accounts are chosen by users.
+	#[pallet::storage]
+	pub type OffenceSlashes<T: Config> =
+		StorageMap<_, Blake2_128Concat, T::AccountId, (Perbill, BalanceOf<T>)>;
 
 	#[pallet::genesis_config]
 	#[derive(polkadot_sdk::frame_support::DefaultNoBound)]
@@ -318,6 +342,16 @@ pub mod pallet {
 			amount: BalanceOf<T>,
 			/// Why.
 			reason: SlashReason,
+		},
+		/// An offence by a validator (an equivocation proven on chain) was punished: `fraction`
+		/// of its stake slashed at most (the `Slashed` event says how much), and it was chilled.
+		OffencePunished {
+			/// The offender.
+			who: T::AccountId,
+			/// The session in which it offended.
+			session: u32,
+			/// The fraction of its stake the offence costs it.
+			fraction: Perbill,
 		},
 		/// The election chose the validators of a coming session.
 		ValidatorsElected {

@@ -79,6 +79,7 @@ pub const TREASURY: AccountId = 999;
 
 parameter_types! {
 	pub const Treasury: AccountId = TREASURY;
+	pub const ReporterShare: Perbill = Perbill::from_percent(10);
 }
 
 impl pallet_staking_governance::Config for Test {
@@ -97,6 +98,7 @@ impl pallet_staking_governance::Config for Test {
 	type MaxVotesClearedPerBlock = ConstU32<8>;
 	type MaxCallLen = ConstU32<128>;
 	type MaxEnactmentWeight = MaxEnactmentWeight;
+	type ReporterShare = ReporterShare;
 	type WeightInfo = ();
 }
 

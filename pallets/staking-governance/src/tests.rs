@@ -5,9 +5,11 @@ use polkadot_sdk::{
 	frame_support::{
 		assert_noop, assert_ok,
 		traits::fungible::{Inspect, InspectHold, Mutate},
+		weights::Weight,
 	},
 	pallet_session::SessionManager,
 	sp_runtime::{DispatchError, Perbill, TokenError},
+	sp_staking::offence::{OffenceDetails, OnOffenceHandler},
 };
 use verity_primitives::staking::ProviderStake;
 
@@ -226,6 +228,62 @@ fn finding_15_a_slash_pays_its_catchers_a_bounty() {
 			Perbill::from_percent(50),
 		);
 		assert_eq!(Balances::balance(&TREASURY), before[2] + 50 + 90);
+	});
+}
+
+/// One equivocation reported as `pallet-offences` reports it, with the reporters it names.
+fn offence(who: AccountId, reporters: Vec<AccountId>, fraction: u32) -> Weight {
+	<Staking as OnOffenceHandler<_, (AccountId, ()), Weight>>::on_offence(
+		&[OffenceDetails { offender: (who, ()), reporters }],
+		&[Perbill::from_percent(fraction)],
+		7,
+	)
+}
+
+#[test]
+fn an_equivocation_is_slashed_once_pays_its_reporters_and_chills() {
+	build_and_execute(|| {
+		let before = [Balances::balance(&4), Balances::balance(&5), Balances::balance(&TREASURY)];
+		// Validator 1 (1000 bonded) double-signed; 4 and 5 reported it.
+		offence(1, vec![4, 5], 20);
+		assert_eq!(ledger(1).active, 800);
+		assert_eq!(staked(1), 800);
+		// A tenth of the 200 to the reporters, 10 each; the rest to the treasury.
+		assert_eq!(Balances::balance(&4), before[0] + 10);
+		assert_eq!(Balances::balance(&5), before[1] + 10);
+		assert_eq!(Balances::balance(&TREASURY), before[2] + 180);
+		assert!(!Candidates::<Test>::get().contains(&1), "the offender is chilled");
+		System::assert_has_event(
+			Event::OffencePunished { who: 1, session: 7, fraction: Perbill::from_percent(20) }
+				.into(),
+		);
+		System::assert_has_event(
+			Event::Slashed { who: 1, amount: 200, reason: SlashReason::Equivocation }.into(),
+		);
+		// The same incident seen in another slot costs nothing more.
+		offence(1, vec![4], 20);
+		offence(1, vec![4], 10);
+		assert_eq!(ledger(1).active, 800);
+		// A worse one (more validators offending together) costs the difference, of the stake
+		// it had when first punished: 50 % of 1000 less the 200 already taken.
+		offence(1, vec![], 50);
+		assert_eq!(ledger(1).active, 500);
+		assert_eq!(OffenceSlashes::<Test>::get(1), Some((Perbill::from_percent(50), 1000)));
+		// Declaring candidacy again starts a new record: a new offence is slashed afresh.
+		assert_ok!(Staking::validate(signed(1)));
+		assert_eq!(OffenceSlashes::<Test>::get(1), None);
+		offence(1, vec![], 10);
+		assert_eq!(ledger(1).active, 450);
+		// An offender that reports itself (its own block carried the report) earns nothing by
+		// it: 20 % of the 500 it had when first punished, less the 50 taken, all to the treasury.
+		let (own, treasury) = (Balances::balance(&1), Balances::balance(&TREASURY));
+		offence(1, vec![1], 20);
+		assert_eq!(ledger(1).active, 400);
+		assert_eq!(Balances::balance(&1), own);
+		assert_eq!(Balances::balance(&TREASURY), treasury + 50);
+		// An offender without stake (or unknown) changes nothing but the record.
+		offence(6, vec![4], 100);
+		assert_eq!(Balances::balance(&6), INITIAL);
 	});
 }
 

@@ -24,9 +24,10 @@ use polkadot_sdk::{
 use super::{
 	currency::MICRO_VER,
 	time::{EPOCH_DURATION_IN_SLOTS, MILLI_SECS_PER_BLOCK, SLOT_DURATION},
-	AccountId, Babe, Balance, Balances, Block, BlockNumber, Hash, Moment, Nonce, OriginCaller,
-	PalletInfo, Runtime, RuntimeCall, RuntimeEvent, RuntimeFreezeReason, RuntimeHoldReason,
-	RuntimeOrigin, RuntimeTask, Session, SessionKeys, System, EXISTENTIAL_DEPOSIT, VERSION,
+	AccountId, Babe, Balance, Balances, Block, BlockNumber, Hash, Historical, Moment, Nonce,
+	Offences, OriginCaller, PalletInfo, Runtime, RuntimeCall, RuntimeEvent, RuntimeFreezeReason,
+	RuntimeHoldReason, RuntimeOrigin, RuntimeTask, Session, SessionKeys, System,
+	EXISTENTIAL_DEPOSIT, VERSION,
 };
 
 mod aivm_registry;
@@ -95,7 +96,8 @@ impl pallet_babe::Config for Runtime {
 	// Equivocation reports need historical session proofs and an offence handler; they arrive
 	// with the staking-governance pallet, which can slash for them.
 	type KeyOwnerProof = sp_session::MembershipProof;
-	type EquivocationReportSystem = ();
+	type EquivocationReportSystem =
+		pallet_babe::EquivocationReportSystem<Self, Offences, Historical, ReportLongevity>;
 }
 
 impl pallet_grandpa::Config for Runtime {
@@ -106,7 +108,99 @@ impl pallet_grandpa::Config for Runtime {
 	/// How many set-id to session mappings are kept for equivocation proofs.
 	type MaxSetIdSessionEntries = ConstU64<168>;
 	type KeyOwnerProof = sp_session::MembershipProof;
-	type EquivocationReportSystem = ();
+	type EquivocationReportSystem =
+		pallet_grandpa::EquivocationReportSystem<Self, Offences, Historical, ReportLongevity>;
+}
+
+parameter_types! {
+	/// How long an equivocation report stays valid: as many sessions as GRANDPA keeps set-id
+	/// mappings for (`MaxSetIdSessionEntries`), 168 two-minute sessions.
+	pub const ReportLongevity: u64 = 168 * EPOCH_DURATION_IN_SLOTS;
+}
+
+impl pallet_authorship::Config for Runtime {
+	type FindAuthor = pallet_session::FindAccountFromAuthorIndex<Self, Babe>;
+	type EventHandler = ();
+}
+
+impl pallet_offences::Config for Runtime {
+	type RuntimeEvent = RuntimeEvent;
+	type IdentificationTuple = pallet_session::historical::IdentificationTuple<Self>;
+	/// Staking-governance slashes and chills the offender and pays the reporters.
+	type OnOffenceHandler = crate::StakingGovernance;
+}
+
+/// A validator is identified in past sessions by its account alone: staking-governance reads its
+/// stake when it punishes (every validator in a set is bonded; what it still holds is slashable).
+pub struct AccountIdentification;
+
+impl sp_runtime::traits::Convert<AccountId, Option<()>> for AccountIdentification {
+	fn convert(_: AccountId) -> Option<()> {
+		Some(())
+	}
+}
+
+impl pallet_session::historical::Config for Runtime {
+	type RuntimeEvent = RuntimeEvent;
+	type FullIdentification = ();
+	type FullIdentificationOf = AccountIdentification;
+}
+
+/// Staking-governance's elections as the historical session manager wants them: each elected
+/// validator with its (empty) full identification.
+pub struct ElectedWithIdentity;
+
+impl pallet_session::SessionManager<AccountId> for ElectedWithIdentity {
+	fn new_session(new_index: u32) -> Option<alloc::vec::Vec<AccountId>> {
+		<crate::StakingGovernance as pallet_session::SessionManager<_>>::new_session(new_index)
+	}
+	fn new_session_genesis(new_index: u32) -> Option<alloc::vec::Vec<AccountId>> {
+		<crate::StakingGovernance as pallet_session::SessionManager<_>>::new_session_genesis(
+			new_index,
+		)
+	}
+	fn end_session(end_index: u32) {
+		<crate::StakingGovernance as pallet_session::SessionManager<_>>::end_session(end_index)
+	}
+	fn start_session(start_index: u32) {
+		<crate::StakingGovernance as pallet_session::SessionManager<_>>::start_session(start_index)
+	}
+}
+
+impl pallet_session::historical::SessionManager<AccountId, ()> for ElectedWithIdentity {
+	fn new_session(new_index: u32) -> Option<alloc::vec::Vec<(AccountId, ())>> {
+		<Self as pallet_session::SessionManager<_>>::new_session(new_index)
+			.map(|set| set.into_iter().map(|v| (v, ())).collect())
+	}
+	fn new_session_genesis(new_index: u32) -> Option<alloc::vec::Vec<(AccountId, ())>> {
+		<Self as pallet_session::SessionManager<_>>::new_session_genesis(new_index)
+			.map(|set| set.into_iter().map(|v| (v, ())).collect())
+	}
+	fn end_session(end_index: u32) {
+		<Self as pallet_session::SessionManager<_>>::end_session(end_index)
+	}
+	fn start_session(start_index: u32) {
+		<Self as pallet_session::SessionManager<_>>::start_session(start_index)
+	}
+}
+
+/// Unsigned transactions the runtime itself creates: equivocation reports, submitted by the
+/// node that saw the equivocation.
+impl<C> frame_system::offchain::CreateTransactionBase<C> for Runtime
+where
+	RuntimeCall: From<C>,
+{
+	type Extrinsic = crate::UncheckedExtrinsic;
+	type RuntimeCall = RuntimeCall;
+}
+
+impl<C> frame_system::offchain::CreateBare<C> for Runtime
+where
+	RuntimeCall: From<C>,
+{
+	fn create_bare(call: RuntimeCall) -> crate::UncheckedExtrinsic {
+		crate::UncheckedExtrinsic::new_bare(call)
+	}
 }
 
 impl pallet_timestamp::Config for Runtime {
@@ -158,8 +252,9 @@ impl pallet_session::Config for Runtime {
 	type ValidatorIdOf = ConvertInto;
 	type ShouldEndSession = Babe;
 	type NextSessionRotation = Babe;
-	/// Each session the top stakers with keys become the next validators (staking-governance).
-	type SessionManager = crate::StakingGovernance;
+	/// Each session the top stakers with keys become the next validators (staking-governance);
+	/// the historical pallet keeps each set's root for equivocation proofs.
+	type SessionManager = pallet_session::historical::NoteHistoricalRoot<Self, ElectedWithIdentity>;
 	type SessionHandler = <SessionKeys as OpaqueKeys>::KeyTypeIdProviders;
 	type Keys = SessionKeys;
 	type DisablingStrategy = ();

@@ -8,7 +8,7 @@ use polkadot_sdk::{
 		PalletId,
 	},
 	frame_system::EnsureRoot,
-	sp_runtime::traits::AccountIdConversion,
+	sp_runtime::{traits::AccountIdConversion, Perbill},
 };
 
 use super::RuntimeBlockWeights;
@@ -18,6 +18,7 @@ parameter_types! {
 	/// Where slashed stake and spam deposits go: an account no key controls, spendable only by
 	/// governance (a Root call), until a treasury pallet manages it.
 	pub TreasuryAccount: AccountId = PalletId(*b"py/trsry").into_account_truncating();
+	pub const ReporterShare: Perbill = Perbill::from_percent(10);
 	/// Half a block for enacting approved proposals' calls; the rest wait for the next block.
 	pub MaxEnactmentWeight: Weight = {
 		let max = RuntimeBlockWeights::get().max_block;
@@ -44,5 +45,7 @@ impl pallet_staking_governance::Config for Runtime {
 	/// `system.authorizeUpgrade(code_hash)` (small) and then anyone's `applyAuthorizedUpgrade`.
 	type MaxCallLen = ConstU32<4096>;
 	type MaxEnactmentWeight = MaxEnactmentWeight;
+	/// A tenth of an equivocation slash to its reporters (as polkadot's staking pays).
+	type ReporterShare = ReporterShare;
 	type WeightInfo = pallet_staking_governance::weights::SubstrateWeight<Runtime>;
 }
