@@ -24,6 +24,8 @@ pub struct TaskInfo<AccountId> {
 	pub kernel: KernelId,
 	/// The provider that did the work.
 	pub provider: AccountId,
+	/// The buyer that posted the job: never one of its verifiers (security review, finding 26).
+	pub buyer: AccountId,
 	/// Work in WU.
 	pub work: u128,
 	/// Verifiers (besides the provider) the buyer asked for (inference), or 0 (training: the

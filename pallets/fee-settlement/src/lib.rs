@@ -23,8 +23,8 @@
 //!    `cumulative - paid` from the hold. A voucher whose nonce is not above the last redeemed one is
 //!    stale; a cumulative amount above the deposit or below what was paid is rejected.
 //! 4. [`request_close`](Pallet::request_close) (buyer): starts the challenge window
-//!    ([`ChallengePeriod`], set by [`Config::AdminOrigin`]); the provider can still redeem until it
-//!    ends. [`finalize_close`](Pallet::finalize_close) (anyone) then refunds the rest to the buyer.
+//!    ([`ChallengePeriod`], set by [`Config::AdminOrigin`] between [`Config::MinChallengePeriod`]
+//!    and [`Config::MaxChallengePeriod`]); the provider can still redeem until it ends. [`finalize_close`](Pallet::finalize_close) (anyone) then refunds the rest to the buyer.
 //! 5. [`close_by_provider`](Pallet::close_by_provider): the provider gives up the channel at once;
 //!    the rest is refunded immediately.
 //!
@@ -141,6 +141,11 @@ pub mod pallet {
 		#[pallet::constant]
 		type DefaultChallengePeriod: Get<BlockNumberFor<Self>>;
 
+		/// Shortest challenge period governance may set: a provider must have time to see a
+		/// close request and redeem what it is owed before the buyer's refund.
+		#[pallet::constant]
+		type MinChallengePeriod: Get<BlockNumberFor<Self>>;
+
 		/// Longest challenge period governance may set: buyers' refunds must not be locked forever.
 		#[pallet::constant]
 		type MaxChallengePeriod: Get<BlockNumberFor<Self>>;
@@ -154,9 +159,11 @@ pub mod pallet {
 	}
 
 	/// Open channels (including those in their challenge window) by id.
-	// Hasher: the id is a blake2-256 output, so it is already uniformly distributed.
+	// Hasher: the id is a blake2-256 output, but of inputs the buyer chooses (any provider
+	// account), so it could grind ids into long shared key prefixes that deepen the trie and make
+	// every read dearer; the key is hashed again (security review, finding 17).
 	#[pallet::storage]
-	pub type Channels<T: Config> = StorageMap<_, Identity, H256, ChannelOf<T>, OptionQuery>;
+	pub type Channels<T: Config> = StorageMap<_, Blake2_128Concat, H256, ChannelOf<T>, OptionQuery>;
 
 	/// Per buyer: channels ever opened and the ids of those still open.
 	// Hasher: buyers choose their accounts, so the key is hashed.
@@ -283,6 +290,8 @@ pub mod pallet {
 		InvalidProof,
 		/// The challenge period is above `MaxChallengePeriod`.
 		ChallengePeriodTooLong,
+		/// The challenge period is below `MinChallengePeriod`.
+		ChallengePeriodTooShort,
 	}
 
 	#[pallet::hooks]
@@ -296,9 +305,11 @@ pub mod pallet {
 			);
 			assert!(!T::MinDeposit::get().is_zero(), "MinDeposit must be positive");
 			assert!(
-				T::DefaultChallengePeriod::get() <= T::MaxChallengePeriod::get(),
-				"DefaultChallengePeriod must not exceed MaxChallengePeriod"
+				T::MinChallengePeriod::get() <= T::DefaultChallengePeriod::get()
+					&& T::DefaultChallengePeriod::get() <= T::MaxChallengePeriod::get(),
+				"DefaultChallengePeriod must lie between MinChallengePeriod and MaxChallengePeriod"
 			);
+			assert!(!T::MinChallengePeriod::get().is_zero(), "MinChallengePeriod must be positive");
 		}
 
 		#[cfg(feature = "try-runtime")]
@@ -441,7 +452,7 @@ pub mod pallet {
 		/// Set the challenge period for close requests made from now on.
 		///
 		/// - Origin: `AdminOrigin` (governance).
-		/// - Errors: `ChallengePeriodTooLong`.
+		/// - Errors: `ChallengePeriodTooShort`, `ChallengePeriodTooLong`.
 		/// - Events: `ChallengePeriodSet`.
 		#[pallet::call_index(8)]
 		#[pallet::weight(T::WeightInfo::set_challenge_period())]
@@ -450,6 +461,9 @@ pub mod pallet {
 			period: BlockNumberFor<T>,
 		) -> DispatchResult {
 			T::AdminOrigin::ensure_origin(origin)?;
+			// Without a floor a buyer could request and finalise a close in one block, before
+			// the provider redeems what it is owed (security review, finding 18).
+			ensure!(period >= T::MinChallengePeriod::get(), Error::<T>::ChallengePeriodTooShort);
 			ensure!(period <= T::MaxChallengePeriod::get(), Error::<T>::ChallengePeriodTooLong);
 			ChallengePeriod::<T>::put(period);
 			Self::deposit_event(Event::ChallengePeriodSet { period });

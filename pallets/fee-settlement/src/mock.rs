@@ -78,6 +78,7 @@ impl pallet_fee_settlement::Config for Test {
 	type MaxBatch = ConstU32<8>;
 	type MaxProofDepth = ConstU32<32>;
 	type DefaultChallengePeriod = ConstU64<10>;
+	type MinChallengePeriod = ConstU64<3>;
 	type MaxChallengePeriod = ConstU64<1000>;
 	type WeightInfo = ();
 	#[cfg(feature = "runtime-benchmarks")]

@@ -575,11 +575,51 @@ fn set_challenge_period_works_for_root_only_and_applies_to_later_closes() {
 			FeeSettlement::set_challenge_period(RuntimeOrigin::root(), 1001),
 			Error::<Test>::ChallengePeriodTooLong
 		);
+		assert_noop!(
+			FeeSettlement::set_challenge_period(RuntimeOrigin::root(), 2),
+			Error::<Test>::ChallengePeriodTooShort
+		);
 		assert_ok!(FeeSettlement::set_challenge_period(RuntimeOrigin::root(), 3));
 		System::assert_last_event(Event::ChallengePeriodSet { period: 3 }.into());
 		let channel = open(BUYER, PROVIDER, 100);
 		assert_ok!(FeeSettlement::request_close(signed(BUYER), channel));
 		System::assert_last_event(Event::CloseRequested { channel, closes_at: 4 }.into());
+	});
+}
+
+#[test]
+fn finding_18_a_close_cannot_be_requested_and_finalised_before_the_provider_can_redeem() {
+	build_and_execute(|| {
+		// The attack: governance (or a captured vote) sets a zero window, and the buyer requests
+		// and finalises its close in one block, refunding what it owes the provider.
+		let channel = open(BUYER, PROVIDER, 100);
+		assert_noop!(
+			FeeSettlement::set_challenge_period(RuntimeOrigin::root(), 0),
+			Error::<Test>::ChallengePeriodTooShort
+		);
+		// At the floor (3 blocks), the provider still redeems after the close request.
+		assert_ok!(FeeSettlement::set_challenge_period(RuntimeOrigin::root(), 3));
+		assert_ok!(FeeSettlement::request_close(signed(BUYER), channel));
+		assert!(FeeSettlement::finalize_close(signed(BUYER), channel).is_err());
+		assert!(Channels::<Test>::contains_key(channel), "the channel waits out its window");
+	});
+}
+
+#[test]
+fn finding_17_channel_keys_are_hashed_so_ids_cannot_share_ground_prefixes() {
+	build_and_execute(|| {
+		// Two ids a buyer ground to share their first 16 bytes would, under an identity hasher,
+		// share as long a trie path; hashed, their keys diverge at once.
+		let channel = open(BUYER, PROVIDER, 100);
+		let key = Channels::<Test>::hashed_key_for(channel);
+		use polkadot_sdk::frame_support::storage::StoragePrefixedMap;
+		let prefix = Channels::<Test>::final_prefix();
+		let hashed = polkadot_sdk::sp_io::hashing::blake2_128(channel.as_bytes());
+		assert_eq!(key, [&prefix[..], &hashed[..], channel.as_bytes()].concat());
+		let mut ground = channel;
+		ground.0[31] ^= 1;
+		let other = Channels::<Test>::hashed_key_for(ground);
+		assert_ne!(key[32..48], other[32..48], "the keys share a prefix beyond the map's");
 	});
 }
 

@@ -594,6 +594,7 @@ impl<T: Config> Pallet<T> {
 			job: task.job,
 			kernel: job.kernel,
 			provider: task.provider.clone(),
+			buyer: job.buyer.clone(),
 			work: work_units(task.flops),
 			committee,
 			training,
@@ -787,8 +788,8 @@ impl<T: Config> Pallet<T> {
 
 	/// Candidate offers for `job` from `now`: `(candidate, offer id, offer, price)`. Excluded:
 	/// paused offers, prices above the job's max, size limits that do not admit the job,
-	/// providers without provider stake, providers in `skip`, and offers whose queued work is
-	/// more than τ seconds above the class average.
+	/// providers without provider stake, providers in `skip`, the job's buyer (finding 26), and
+	/// offers whose queued work is more than τ seconds above the class average.
 	fn candidates(
 		job_id: JobId,
 		job: &Job<T>,
@@ -827,6 +828,7 @@ impl<T: Config> Pallet<T> {
 				|| work < offer.min_job
 				|| work > offer.max_job
 				|| skip.contains(&offer.provider)
+				|| offer.provider == job.buyer
 				|| queued(&offer) > limit
 				|| T::Staking::ensure_provider(&offer.provider).is_err()
 			{
@@ -1104,6 +1106,34 @@ impl<T: Config> Pallet<T> {
 				"escrow held differs from open budgets"
 			);
 		}
+		// Every job and every task awaiting its provider holds exactly one deadline entry, where
+		// its `deadline`/`due` says; nothing else does (security review, finding 27).
+		let key = |d: &Deadline| match d {
+			Deadline::Task(id) => (false, *id),
+			Deadline::Job(id) => (true, *id),
+		};
+		let mut entries: BTreeMap<(bool, u64), (u32, BlockNumberFor<T>)> = BTreeMap::new();
+		for (at, list) in Deadlines::<T>::iter() {
+			for entry in list {
+				let e = entries.entry(key(&entry)).or_insert((0, at));
+				e.0 = e.0.saturating_add(1);
+			}
+		}
+		for (id, job) in Jobs::<T>::iter() {
+			ensure!(
+				entries.remove(&key(&Deadline::Job(id))) == Some((1, job.deadline)),
+				"a job without its one deadline entry"
+			);
+		}
+		for (id, task) in Tasks::<T>::iter() {
+			if matches!(task.state, TaskState::Assigned | TaskState::Accepted) {
+				ensure!(
+					entries.remove(&key(&Deadline::Task(id))) == Some((1, task.due)),
+					"an open task without its one deadline entry"
+				);
+			}
+		}
+		ensure!(entries.is_empty(), "deadline entries of nothing open");
 		let mut loads: BTreeMap<OfferId, (u128, u32, BlockNumberFor<T>, BlockNumberFor<T>)> =
 			BTreeMap::new();
 		for (id, task) in Tasks::<T>::iter() {

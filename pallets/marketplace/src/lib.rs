@@ -67,7 +67,7 @@
 //! ([`TaskVerifier::verification_blocks`](verity_primitives::market::TaskVerifier)) could not
 //! end before the job's deadline.
 //!
-//! ## Defences (security review of the pallets, findings 5, 6, 7, 8, 9, 10, 14)
+//! ## Defences (security review of the pallets, findings 5, 6, 7, 8, 9, 10, 14, 26, 27)
 //!
 //! - **Deadline index** (5): every task and job holds at most one entry in [`Deadlines`]; an
 //!   entry superseded by an accept, heartbeat, submission or the job's end is removed at once
@@ -93,6 +93,11 @@
 //! - **No job dropped by allocation** (14): an inference job is split into at most
 //!   `MaxTasksPerJob` tasks (over the largest offers when the cheapest would need more); a job
 //!   allocation fails for is kept in the queue, never lost while `Queued`.
+//! - **No self-dealing** (26): a buyer's own offers are never candidates for its job (and
+//!   proof-of-compute keeps the buyer out of the job's committees).
+//! - **The deadline index is checked** (27): `try_state` requires each job, and each task
+//!   awaiting its provider, to hold exactly one [`Deadlines`] entry, at its deadline or due, and
+//!   no entry to name anything else.
 //!
 //! ## Example
 //!

@@ -1017,6 +1017,42 @@ fn finding_5_stale_deadline_entries_cost_one_read_each() {
 	});
 }
 
+/// Finding 26: a buyer with the cheapest offer was assigned its own job, and (with
+/// proof-of-compute) could sit in its committee. Its own offers are now never candidates.
+#[test]
+fn finding_26_a_buyer_is_never_assigned_its_own_job() {
+	build_and_execute(|| {
+		let k = kernel(FWD, TRAIN);
+		MockStake::set(ALICE, 1_000);
+		let _own = offer(ALICE, CPU, 1_000, 10);
+		let dave = offer(DAVE, CPU, 1_000, 20);
+		assert_ok!(Market::post_job(signed(ALICE), k, CPU, inference(1, 1), 1_000, 50, 100));
+		run_to_block(2);
+		let t = task(0);
+		assert_eq!((t.provider, t.offer), (DAVE, dave));
+		assert_eq!(<Market as TaskOutcome<_>>::task(0).map(|i| i.buyer), Some(ALICE));
+	});
+}
+
+/// Finding 27: `try_state` checks the deadline index: each job (and each task awaiting its
+/// provider) holds exactly one entry, at its deadline, and nothing else does.
+#[test]
+fn finding_27_try_state_checks_the_deadline_index() {
+	new_test_ext().execute_with(|| {
+		let k = kernel(FWD, TRAIN);
+		assert_ok!(Market::post_job(signed(ALICE), k, CPU, inference(2, 3), 1_000, 50, 100));
+		assert_ok!(Market::do_try_state());
+		let entries = Deadlines::<Test>::take(100);
+		assert_eq!(Market::do_try_state(), Err("a job without its one deadline entry".into()));
+		Deadlines::<Test>::insert(100, entries.clone());
+		Deadlines::<Test>::insert(101, entries);
+		assert_eq!(Market::do_try_state(), Err("a job without its one deadline entry".into()));
+		Deadlines::<Test>::remove(101);
+		Deadlines::<Test>::insert(102, BoundedVec::try_from(vec![Deadline::Task(9)]).unwrap());
+		assert_eq!(Market::do_try_state(), Err("deadline entries of nothing open".into()));
+	});
+}
+
 /// Finding 7: at a job's deadline the buyer used to be refunded in full, even for tasks that
 /// were verified: a buyer whose sybil took one task and only heartbeated got every other
 /// provider's verified results free. Verified work is now paid whatever becomes of the job.

@@ -30,7 +30,8 @@ fn params<T: Config>() -> ParamsOf<T> {
 		max_committee: max,
 		dissent_slash: Perbill::from_percent(10),
 		no_reveal_slash: Perbill::from_percent(5),
-		max_reruns: 3,
+		// As many re-runs as the exclusion list has room for (3 in the runtime).
+		max_reruns: T::MaxExcluded::get().saturating_sub(T::MaxGroup::get()) / max,
 		audits_per_epoch: T::MaxAuditsPerEpoch::get(),
 		audit_committee: max,
 		epoch_window: 5u32.into(),

@@ -36,8 +36,13 @@ use crate::{committee, pallet::*, types::*, WeightInfo};
 pub(crate) const SCHEDULE_PROBE: u32 = 16;
 
 impl<T: Config> Pallet<T> {
-	/// `true` if every window and committee is at least 1 and every bound fits the Config.
+	/// `true` if every window and committee is at least 1 and every bound fits the Config,
+	/// including the exclusion list: an audit's group plus every committee its re-runs exclude
+	/// must fit `MaxExcluded`, or an excluded verifier could silently be drawn again (security
+	/// review, finding 21).
 	pub fn params_are_valid(p: &ParamsOf<T>) -> bool {
+		let excluded =
+			T::MaxGroup::get().saturating_add(p.max_committee.saturating_mul(p.max_reruns));
 		!p.commit_window.is_zero()
 			&& !p.reveal_window.is_zero()
 			&& !p.epoch_window.is_zero()
@@ -48,6 +53,7 @@ impl<T: Config> Pallet<T> {
 			&& p.training_committee <= p.max_committee
 			&& p.audit_committee <= p.max_committee
 			&& p.audits_per_epoch <= T::MaxAuditsPerEpoch::get()
+			&& excluded <= T::MaxExcluded::get()
 	}
 
 	fn params() -> Result<ParamsOf<T>, DispatchError> {
@@ -761,6 +767,30 @@ impl<T: Config> Pallet<T> {
 			let round = Rounds::<T>::get(id).ok_or("commitment of a closed round")?;
 			ensure!(round.members.contains(&member), "commitment from a non-member");
 		}
+		// Nothing waits unscheduled: a round without its close (or its draw) would never end, an
+		// open epoch without its close would hold its job forever (security review, finding 27).
+		let due: Vec<Due> = Schedule::<T>::iter_values().flat_map(|d| d.into_inner()).collect();
+		for (id, round) in Rounds::<T>::iter() {
+			let drawing = round.members.len() == 1
+				&& due.iter().any(|d| matches!(d, Due::Draw(r, _) if *r == id));
+			ensure!(drawing || due.contains(&Due::Round(id)), "a round that never closes");
+		}
+		for (job, epoch, info) in Epochs::<T>::iter() {
+			if info.status == EpochStatus::Open {
+				ensure!(due.contains(&Due::Epoch(job, epoch)), "an open epoch that never closes");
+			}
+			let audits =
+				Audits::<T>::iter_values().filter(|a| a.job == job && a.epoch == epoch).count();
+			ensure!(
+				usize::try_from(info.pending).ok() == Some(audits),
+				"an epoch's pending count is not its live audits"
+			);
+		}
+		let mut verifiers = Verifiers::<T>::get().into_inner();
+		let registered = verifiers.len();
+		verifiers.sort();
+		verifiers.dedup();
+		ensure!(verifiers.len() == registered, "a verifier registered twice");
 		for (_, audit) in Audits::<T>::iter() {
 			ensure!(Rounds::<T>::contains_key(audit.round), "audit without a live round");
 			let epoch =
@@ -794,6 +824,9 @@ impl<T: Config> TaskVerifier<T::AccountId> for Pallet<T> {
 		// for the provider in the largest committee.
 		let asked = if info.training { params.training_committee } else { info.committee };
 		let need = asked.max(T::MinVerifiers::get()).min(params.max_committee.saturating_sub(1));
+		// The buyer never judges work done for it, in this round or its re-runs (finding 26).
+		let mut excluded = BoundedVec::new();
+		excluded.try_push(info.buyer.clone()).map_err(|_| Error::<T>::InvalidParams)?;
 		Self::open_round(
 			Subject::Task(task),
 			info.kernel,
@@ -801,7 +834,7 @@ impl<T: Config> TaskVerifier<T::AccountId> for Pallet<T> {
 			Some(info.provider.clone()),
 			need,
 			&[],
-			BoundedVec::new(),
+			excluded,
 			0,
 		)
 		.map(|_| ())

@@ -116,6 +116,15 @@
 //! - **No submission too late to verify** (finding 7, with the marketplace):
 //!   `TaskVerifier::verification_blocks` (commit + reveal windows + 1) lets the marketplace refuse
 //!   a result whose round could not close before its job's deadline.
+//! - **Re-runs never outgrow their exclusion list** (finding 21): parameters are refused unless a
+//!   training group plus every committee `max_reruns` re-runs exclude fits `MaxExcluded`, so an
+//!   excluded verifier is never drawn again; the runtime takes `MaxCommittee` from the
+//!   marketplace, so a credited committee always fits the task's record.
+//! - **Nobody judges its own job** (finding 26): the task's buyer is excluded from its committee
+//!   and its re-runs (the provider judges nothing: it sits first and is judged).
+//! - **`try_state` sees what would wait forever** (finding 27): every round has its close (or
+//!   draw) scheduled, every open epoch its close, each epoch's `pending` equals its live audits,
+//!   and no verifier is registered twice.
 //!
 //! ## Example
 //!

@@ -244,6 +244,7 @@ impl crate::types::BenchmarkHelper<AccountId> for MockHelper {
 				job: task,
 				kernel: EXACT,
 				provider,
+				buyer: BUYER,
 				work: 1,
 				committee,
 				training: false,
@@ -264,6 +265,7 @@ impl crate::types::BenchmarkHelper<AccountId> for MockHelper {
 						job: 77,
 						kernel: EXACT,
 						provider,
+						buyer: BUYER,
 						work: 1,
 						committee: 0,
 						training: true,
@@ -296,6 +298,8 @@ pub const P1: AccountId = 1;
 pub const P2: AccountId = 2;
 /// No stake.
 pub const NOBODY: AccountId = 9;
+/// The buyer of the mock's tasks (no stake).
+pub const BUYER: AccountId = 8;
 
 pub fn default_params() -> PocParams<u64> {
 	PocParams {

@@ -45,6 +45,7 @@ fn inference_task(task: u64, provider: AccountId, committee: u32) {
 			job: 1,
 			kernel: EXACT,
 			provider,
+			buyer: BUYER,
 			work: 5,
 			committee,
 			training: false,
@@ -147,7 +148,7 @@ fn set_params_needs_admin_and_valid_values() {
 	build_and_execute(|| {
 		let p = default_params();
 		assert_noop!(Poc::set_params(signed(P1), p), DispatchError::BadOrigin);
-		assert_ok!(Poc::set_params(RuntimeOrigin::root(), PocParams { max_reruns: 3, ..p }));
+		assert_ok!(Poc::set_params(RuntimeOrigin::root(), PocParams { max_reruns: 2, ..p }));
 		for bad in [
 			PocParams { commit_window: 0, ..p },
 			PocParams { reveal_window: 0, ..p },
@@ -158,6 +159,26 @@ fn set_params_needs_admin_and_valid_values() {
 		] {
 			assert_noop!(Poc::set_params(RuntimeOrigin::root(), bad), Error::<Test>::InvalidParams);
 		}
+	});
+}
+
+/// Finding 21: each re-run excludes the committee it replaces, and an audit starts by
+/// excluding its group; an exclusion list that overflowed dropped the rest silently, so
+/// excluded verifiers could be drawn again. Parameters whose worst case does not fit
+/// `MaxExcluded` (16 in the mock: a group of 4 plus 5 per re-run) are refused.
+#[test]
+fn finding_21_reruns_cannot_outgrow_the_exclusion_list() {
+	build_and_execute(|| {
+		let p = default_params();
+		assert_ok!(Poc::set_params(RuntimeOrigin::root(), PocParams { max_reruns: 2, ..p }));
+		assert_noop!(
+			Poc::set_params(RuntimeOrigin::root(), PocParams { max_reruns: 3, ..p }),
+			Error::<Test>::InvalidParams
+		);
+		assert_ok!(Poc::set_params(
+			RuntimeOrigin::root(),
+			PocParams { max_reruns: 3, max_committee: 4, training_committee: 3, ..p }
+		));
 	});
 }
 
@@ -448,6 +469,7 @@ fn numeric_tolerance_accepts_close_summaries() {
 				job: 1,
 				kernel: TOLERANT,
 				provider: P1,
+				buyer: BUYER,
 				work: 1,
 				committee: 3,
 				training: false,
@@ -524,6 +546,7 @@ fn training_task(task: u64, provider: AccountId) {
 			job: 5,
 			kernel: EXACT,
 			provider,
+			buyer: BUYER,
 			work: 1,
 			committee: 0,
 			training: true,
@@ -920,6 +943,61 @@ fn finding_11_a_small_committee_gets_three_verifiers_who_judge_the_provider() {
 /// catching fraud paid nothing. Whoever a verdict convicts — a wrong or silent provider, a
 /// dissenting verifier, an audited member caught — now pays `CatchBounty` (half) of its slash to
 /// the agreeing verifiers.
+/// Finding 26: the buyer, registered as a verifier, could be drawn to judge work done for it.
+/// It is excluded from the task's committees (and their re-runs): over 20 tasks asking for half
+/// the verifiers, a buyer who is one of them is never drawn (it would be, with probability
+/// 1 − 2^-20, if it could).
+#[test]
+fn finding_26_a_buyer_never_verifies_its_own_job() {
+	build_and_execute(|| {
+		let buyer = VERIFIERS[0];
+		for task in 100..120 {
+			MockMarket::add(
+				task,
+				TaskInfo {
+					job: task,
+					kernel: EXACT,
+					provider: P1,
+					buyer,
+					work: 5,
+					committee: 4,
+					training: false,
+					epochs: 0,
+				},
+			);
+			submit(task);
+			let (_, members) = drawn(task);
+			assert_eq!(members.len(), 5);
+			assert!(!members.contains(&buyer), "task {task}: {members:?}");
+		}
+	});
+}
+
+/// `try_state` now sees what would wait forever: a round whose close is not scheduled, a
+/// verifier registered twice, an epoch whose pending count lost track of its audits.
+#[test]
+fn finding_27_try_state_catches_unscheduled_rounds_and_duplicate_verifiers() {
+	new_test_ext().execute_with(|| {
+		let (round, _) = open(TASK, 3);
+		assert_ok!(Poc::do_try_state());
+		let schedule: Vec<_> = Schedule::<Test>::iter().collect();
+		for (at, _) in &schedule {
+			Schedule::<Test>::remove(at);
+		}
+		assert_eq!(Poc::do_try_state(), Err("a round that never closes".into()));
+		for (at, due) in schedule {
+			Schedule::<Test>::insert(at, due);
+		}
+		assert!(Rounds::<Test>::contains_key(round));
+		assert_ok!(Poc::do_try_state());
+		Verifiers::<Test>::mutate(|v| {
+			let first = v[0];
+			v.try_push(first).unwrap();
+		});
+		assert_eq!(Poc::do_try_state(), Err("a verifier registered twice".into()));
+	});
+}
+
 #[test]
 fn finding_15_catching_a_wrong_provider_pays_the_verifiers_a_bounty() {
 	build_and_execute(|| {
@@ -984,6 +1062,7 @@ fn finding_2_epochs_are_committed_in_order_and_only_as_many_as_the_job_has() {
 				job: 5,
 				kernel: EXACT,
 				provider: P1,
+				buyer: BUYER,
 				work: 1,
 				committee: 0,
 				training: true,

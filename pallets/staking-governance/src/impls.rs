@@ -44,6 +44,11 @@ use crate::{pallet::*, types::*, WeightInfo};
 const CALL_DECODE_DEPTH: u32 = 64;
 
 impl<T: Config> Pallet<T> {
+	/// The running runtime's `spec_version`.
+	fn spec_version() -> u32 {
+		<T as polkadot_sdk::frame_system::Config>::Version::get().spec_version
+	}
+
 	fn params() -> Result<ParamsOf<T>, DispatchError> {
 		Parameters::<T>::get().ok_or(Error::<T>::NoParams.into())
 	}
@@ -222,6 +227,7 @@ impl<T: Config> Pallet<T> {
 			Proposal {
 				proposer: who.clone(),
 				call,
+				spec_version: Self::spec_version(),
 				deposit,
 				voting_ends,
 				ayes: Zero::zero(),
@@ -386,10 +392,17 @@ impl<T: Config> Pallet<T> {
 					}
 				}
 				ProposalStatus::Approved { enact_at } if now >= enact_at => {
-					let call = <T as Config>::RuntimeCall::decode_all_with_depth_limit(
-						CALL_DECODE_DEPTH,
-						&mut &proposal.call[..],
-					);
+					// Bytes proposed under another runtime might decode as another call.
+					let same_runtime = proposal.spec_version == Self::spec_version();
+					let call = if same_runtime {
+						<T as Config>::RuntimeCall::decode_all_with_depth_limit(
+							CALL_DECODE_DEPTH,
+							&mut &proposal.call[..],
+						)
+						.map_err(|_| Error::<T>::UndecodableCall)
+					} else {
+						Err(Error::<T>::ProposedUnderOtherRuntime)
+					};
 					let call_weight = call
 						.as_ref()
 						.map(|c| c.get_dispatch_info().call_weight)
@@ -415,7 +428,7 @@ impl<T: Config> Pallet<T> {
 								.map(|_| ())
 								.map_err(|e| e.error)
 						}
-						Err(_) => Err(DispatchError::Other("proposal call no longer decodes")),
+						Err(e) => Err(e.into()),
 					};
 					Self::release_deposit(&proposal);
 					Self::remove_proposal(index);
@@ -481,6 +494,21 @@ impl<T: Config> Pallet<T> {
 			);
 		}
 		ensure!(active.len() == Proposals::<T>::iter_keys().count(), "dangling active index");
+		// Each proposer's deposit hold is what its open proposals hold (security review,
+		// finding 27).
+		let mut deposits: Vec<(T::AccountId, BalanceOf<T>)> = Vec::new();
+		for proposal in Proposals::<T>::iter_values() {
+			match deposits.iter_mut().find(|(who, _)| *who == proposal.proposer) {
+				Some((_, sum)) => *sum = sum.saturating_add(proposal.deposit),
+				None => deposits.push((proposal.proposer, proposal.deposit)),
+			}
+		}
+		for (who, sum) in deposits {
+			ensure!(
+				T::Currency::balance_on_hold(&HoldReason::ProposalDeposit.into(), &who) == sum,
+				"proposal deposit hold differs from the open proposals"
+			);
+		}
 		Ok(())
 	}
 }

@@ -60,7 +60,10 @@
 //! stakers out of voting; and each further proposal an account has open at once doubles its
 //! deposit (`proposal_deposit × 2^open`), so one account cannot cheaply fill the
 //! `MaxActiveProposals` queue. Enactment is capped (finding 12): approved calls run while their
-//! weights fit `MaxEnactmentWeight` (half a block in the runtime); the rest wait a block.
+//! weights fit `MaxEnactmentWeight` (half a block in the runtime); the rest wait a block. A
+//! proposal records the runtime's `spec_version` and is decoded only by that runtime (finding 23):
+//! after an upgrade, which may renumber calls, an approved proposal ends with
+//! `ProposedUnderOtherRuntime` instead of running as some other call, and is proposed again.
 //!
 //! Parameters ([`Params`]) are storage that Root sets with [`set_params`](Pallet::set_params),
 //! so a vote changes them; so are the other pallets' market and verification parameters.
@@ -476,6 +479,11 @@ pub mod pallet {
 		InvalidParams,
 		/// The pallet has no parameters (genesis did not set them).
 		NoParams,
+		/// An approved proposal was made under another runtime version (an upgrade came
+		/// between), so its call was not decoded nor dispatched: propose it again.
+		ProposedUnderOtherRuntime,
+		/// An approved proposal's call does not decode.
+		UndecodableCall,
 	}
 
 	#[pallet::hooks]

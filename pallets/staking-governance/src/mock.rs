@@ -48,6 +48,29 @@ mod runtime {
 impl frame_system::Config for Test {
 	type Block = Block;
 	type AccountData = pallet_balances::AccountData<Balance>;
+	type Version = MockVersion;
+}
+
+thread_local! {
+	static SPEC_VERSION: RefCell<u32> = const { RefCell::new(1) };
+}
+
+/// The runtime version, whose `spec_version` a test can bump as an upgrade would.
+pub struct MockVersion;
+impl polkadot_sdk::frame_support::traits::Get<polkadot_sdk::sp_version::RuntimeVersion>
+	for MockVersion
+{
+	fn get() -> polkadot_sdk::sp_version::RuntimeVersion {
+		polkadot_sdk::sp_version::RuntimeVersion {
+			spec_version: SPEC_VERSION.with(|v| *v.borrow()),
+			..Default::default()
+		}
+	}
+}
+
+/// Simulates a runtime upgrade to `spec_version`.
+pub fn upgrade_to(spec_version: u32) {
+	SPEC_VERSION.with(|v| *v.borrow_mut() = spec_version);
 }
 
 #[derive_impl(pallet_balances::config_preludes::TestDefaultConfig)]

@@ -420,6 +420,50 @@ fn proposal_fails_on_approval() {
 }
 
 #[test]
+fn finding_23_a_proposal_from_before_an_upgrade_is_not_decoded_by_the_new_runtime() {
+	build_and_execute(|| {
+		// The attack: an upgrade renumbers calls between approval and enactment, and the stored
+		// bytes would decode as another call, dispatched as Root.
+		assert_ok!(Staking::propose(signed(3), Box::new(set_params_call(7))));
+		assert_eq!(Proposals::<Test>::get(0).unwrap().spec_version, 1);
+		assert_ok!(Staking::vote(signed(3), 0, true));
+		run_to_block(12);
+		upgrade_to(2);
+		run_to_block(12 + ENACTMENT_DELAY);
+		System::assert_has_event(
+			Event::ProposalEnacted {
+				index: 0,
+				result: Err(Error::<Test>::ProposedUnderOtherRuntime.into()),
+			}
+			.into(),
+		);
+		assert_eq!(Parameters::<Test>::get().unwrap().validator_count, 3, "nothing dispatched");
+		let held = Balances::balance_on_hold(&HoldReason::ProposalDeposit.into(), &3);
+		assert_eq!(held, 0, "the deposit comes back");
+		// Proposed again under the new runtime, it passes.
+		assert_ok!(Staking::propose(signed(3), Box::new(set_params_call(7))));
+		assert_ok!(Staking::vote(signed(3), 1, true));
+		run_to_block(28 + ENACTMENT_DELAY);
+		System::assert_has_event(Event::ProposalEnacted { index: 1, result: Ok(()) }.into());
+		assert_eq!(Parameters::<Test>::get().unwrap().validator_count, 7);
+	});
+}
+
+/// `try_state` reconciles each proposer's deposit hold with its open proposals.
+#[test]
+fn finding_27_try_state_reconciles_proposal_deposits() {
+	new_test_ext().execute_with(|| {
+		assert_ok!(Staking::propose(signed(1), Box::new(set_params_call(7))));
+		assert_ok!(Staking::do_try_state());
+		Proposals::<Test>::mutate(0, |p| p.as_mut().unwrap().deposit = DEPOSIT - 1);
+		assert_eq!(
+			Staking::do_try_state(),
+			Err("proposal deposit hold differs from the open proposals".into())
+		);
+	});
+}
+
+#[test]
 fn a_failing_enacted_call_records_its_error() {
 	build_and_execute(|| {
 		// validator_count 9 > MaxCandidates: set_params rejects it when enacted.

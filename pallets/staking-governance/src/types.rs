@@ -128,6 +128,9 @@ pub struct Proposal<AccountId, Balance, BlockNumber, MaxCallLen: Get<u32>> {
 	pub proposer: AccountId,
 	/// The SCALE-encoded runtime call to dispatch as Root.
 	pub call: BoundedVec<u8, MaxCallLen>,
+	/// The runtime's `spec_version` when it was proposed: the call is decoded only by that
+	/// runtime, since an upgrade may renumber calls (security review, finding 23).
+	pub spec_version: u32,
 	/// The deposit held from the proposer.
 	pub deposit: Balance,
 	/// Last block of voting.

@@ -7,7 +7,7 @@ use polkadot_sdk::{
 
 use crate::{
 	currency::MILLI_VER,
-	time::{DAYS, HOURS},
+	time::{DAYS, HOURS, MINUTES},
 	AccountId, Balance, BlockNumber, Runtime, RuntimeHoldReason, Signature,
 };
 
@@ -17,6 +17,8 @@ parameter_types! {
 	/// One hour for a provider to redeem after the buyer asks to close, until governance says
 	/// otherwise.
 	pub const DefaultChallengePeriod: BlockNumber = HOURS;
+	/// Governance cannot give a provider less than ten minutes to redeem before a refund.
+	pub const MinChallengePeriod: BlockNumber = 10 * MINUTES;
 	/// Governance cannot lock a buyer's refund for more than 30 days.
 	pub const MaxChallengePeriod: BlockNumber = 30 * DAYS;
 }
@@ -31,6 +33,7 @@ impl pallet_fee_settlement::Config for Runtime {
 	type MaxBatch = ConstU32<128>;
 	type MaxProofDepth = ConstU32<32>;
 	type DefaultChallengePeriod = DefaultChallengePeriod;
+	type MinChallengePeriod = MinChallengePeriod;
 	type MaxChallengePeriod = MaxChallengePeriod;
 	type WeightInfo = pallet_fee_settlement::weights::SubstrateWeight<Runtime>;
 	#[cfg(feature = "runtime-benchmarks")]

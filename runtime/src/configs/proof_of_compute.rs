@@ -20,7 +20,9 @@ impl pallet_proof_of_compute::Config for Runtime {
 	type CatchBounty = CatchBounty;
 	/// Root is a passed proposal (or sudo where a chain spec still has a sudo key).
 	type AdminOrigin = EnsureRoot<AccountId>;
-	type MaxCommittee = ConstU32<16>;
+	/// The marketplace's, so a verified task's credited committee always fits its record
+	/// (security review, finding 21).
+	type MaxCommittee = <Runtime as pallet_marketplace::Config>::MaxCommittee;
 	type MaxExcluded = ConstU32<64>;
 	/// A committee draw reads the whole list; 256 keeps it well inside a block.
 	type MaxVerifiers = ConstU32<256>;
