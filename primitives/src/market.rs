@@ -74,4 +74,43 @@ pub trait TaskOutcome<AccountId> {
 	/// Verification could not decide (no quorum after every re-run, or too few verifiers): the
 	/// job fails and the buyer is refunded in full.
 	fn task_failed(task: TaskId) -> DispatchResult;
+	/// The most weight one of the three reports above uses (a job completed and paid, a task
+	/// reassigned, a job failed): the verifier charges it wherever it reports a verdict.
+	fn outcome_weight() -> Weight {
+		Weight::zero()
+	}
+}
+
+/// A completed training job's model, kept by the marketplace: what the kernel registry links a
+/// trained kernel version to (its lineage: base kernel, job, final checkpoint; the job's epochs
+/// are in proof of compute's `EpochHistory`).
+#[derive(Clone, PartialEq, Eq, Encode, Decode, MaxEncodedLen, TypeInfo, Debug)]
+pub struct TrainedModel<AccountId> {
+	/// The kernel that was trained: the base of any version registered from the model.
+	pub kernel: KernelId,
+	/// The buyer: the only account that may register the model as a kernel version.
+	pub buyer: AccountId,
+	/// The final checkpoint: the result most of the job's tasks were verified with (every
+	/// member of an honest group ends with the same one).
+	pub checkpoint: Cid,
+	/// Epochs trained.
+	pub epochs: u32,
+	/// The kernel version registered from the model, once there is one.
+	pub version: Option<KernelId>,
+}
+
+/// Implemented by the marketplace: completed training jobs, for the kernel registry.
+pub trait TrainingRecords<AccountId> {
+	/// The model a completed training job produced.
+	fn trained(job: JobId) -> Option<TrainedModel<AccountId>>;
+	/// Records (or, with `None`, forgets) the kernel version registered from `job`'s model.
+	fn set_version(job: JobId, version: Option<KernelId>);
+}
+
+/// No training records: no kernel can be registered as a trained version.
+impl<AccountId> TrainingRecords<AccountId> for () {
+	fn trained(_: JobId) -> Option<TrainedModel<AccountId>> {
+		None
+	}
+	fn set_version(_: JobId, _: Option<KernelId>) {}
 }

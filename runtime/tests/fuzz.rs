@@ -552,6 +552,15 @@ fn steer(
 				*audit = a;
 			}
 		}
+		RuntimeCall::AivmRegistry(pallet_aivm_registry::Call::register_trained_kernel {
+			job,
+			..
+		}) => {
+			let trained = pallet_marketplace::TrainedModels::<Runtime>::iter_keys().collect();
+			if let Some(j) = live(rng, trained) {
+				*job = j;
+			}
+		}
 		_ => {}
 	}
 	match call {
@@ -562,6 +571,12 @@ fn steer(
 		| RuntimeCall::ProofOfCompute(P::commit_epoch { task, .. }) => {
 			task_provider(*task).unwrap_or(random)
 		}
+		RuntimeCall::AivmRegistry(pallet_aivm_registry::Call::register_trained_kernel {
+			job,
+			..
+		}) => pallet_marketplace::TrainedModels::<Runtime>::get(*job)
+			.and_then(|m| keyring_of(&m.buyer))
+			.unwrap_or(random),
 		RuntimeCall::ProofOfCompute(P::commit { round, commitment }) => {
 			let Some(r) = pallet_proof_of_compute::Rounds::<Runtime>::get(*round) else {
 				return random;

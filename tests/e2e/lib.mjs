@@ -187,10 +187,10 @@ function ruleArg(rule) {
   }
 }
 
-/** `aivmRegistry.registerKernel` of a kernel record in its JSON form (a manifest's `record`). */
-export function registerKernelTx(api, record) {
+/** A kernel record's parts as `aivmRegistry` calls take them, `supersedes` apart. */
+function recordArgs(record) {
   const env = record.environment;
-  return api.tx.aivmRegistry.registerKernel(
+  return [
     record.archive,
     {
       libtorch: env.libtorch,
@@ -205,8 +205,21 @@ export function registerKernelTx(api, record) {
     record.inference_flops,
     record.train_flops,
     ruleArg(record.rule),
-    record.supersedes,
-  );
+  ];
+}
+
+/** `aivmRegistry.registerKernel` of a kernel record in its JSON form (a manifest's `record`). */
+export function registerKernelTx(api, record) {
+  return api.tx.aivmRegistry.registerKernel(...recordArgs(record), record.supersedes);
+}
+
+/**
+ * `aivmRegistry.registerTrainedKernel`: the record (`verity-worker export`'s) as the version the
+ * completed training job `job` produced; the chain sets `supersedes` to the job's kernel and keeps
+ * the lineage (job, final checkpoint).
+ */
+export function registerTrainedKernelTx(api, job, record) {
+  return api.tx.aivmRegistry.registerTrainedKernel(job, ...recordArgs(record));
 }
 
 /** A kernel directory's manifest (`kernel.json`, as scripts/kernels.py writes it). */
@@ -220,6 +233,19 @@ export function workerKernel(dir) {
   const worker = process.env.VERITY_WORKER;
   if (!worker) throw new Error('VERITY_WORKER (the verity-worker binary) is not set');
   return JSON.parse(execFileSync(worker, ['kernel', '--kernel', dir], { encoding: 'utf8' }));
+}
+
+/**
+ * `verity-worker lineage` of kernel version `id` against the node at `ws`: resolves with the
+ * lineage it read and checked (`problems` empty when it holds); rejects when it does not.
+ */
+export async function workerLineage(ws, id, store) {
+  const worker = process.env.VERITY_WORKER;
+  if (!worker) throw new Error('VERITY_WORKER (the verity-worker binary) is not set');
+  const { stdout } = await promisify(execFile)(worker, ['lineage', '--node', ws, '--kernel', id, '--store', store]);
+  const line = JSON.parse(stdout.trim().split('\n').pop());
+  if (line.event !== 'lineage') throw new Error(`verity-worker lineage printed ${stdout}`);
+  return line;
 }
 
 /**

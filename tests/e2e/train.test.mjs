@@ -20,7 +20,7 @@ import { ApiPromise, WsProvider } from '@polkadot/api';
 import { Keyring } from '@polkadot/keyring';
 import { cryptoWaitReady } from '@polkadot/util-crypto';
 import {
-  chainCidText, errorName, findEvent, rawCid, readManifest, registerKernelTx, signAndInclude, VER,
+  chainCidText, errorName, findEvent, rawCid, readManifest, registerKernelTx, registerTrainedKernelTx, signAndFinalize, signAndInclude, VER, workerLineage,
 } from './lib.mjs';
 import {
   accuracy, DIGITS_HYPER, endpointAddr, exportVersion, fetchBlob, followEvents, putBlob, readSafetensors, startNode, startProvider, startServe,
@@ -204,6 +204,25 @@ test('a training job is trained by the group the chain formed, every epoch on ch
   assert.equal(verified.length, 3);
   const finalCid = chainCidText(committed.find((d) => d.epoch.toNumber() === EPOCHS - 1).checkpoint);
   assert.ok(verified.every((v) => chainCidText(v.result) === finalCid), 'the result is the final checkpoint');
+  // The chain keeps the job's verified history after the job: every epoch's start, each member's
+  // checkpoint and step-digest root as committed, its audits (all passed); and the model.
+  let start = null;
+  for (let epoch = 0; epoch < EPOCHS; epoch += 1) {
+    const record = (await api.query.proofOfCompute.epochHistory(job, epoch)).unwrap();
+    const of = committed.filter((d) => d.epoch.toNumber() === epoch);
+    assert.deepEqual(record.commits.map(([t, c]) => [t.toNumber(), chainCidText(c.checkpoint), c.root.toHex(), c.steps.toNumber()]).sort(),
+      of.map((d) => [d.task.toNumber(), chainCidText(d.checkpoint), d.root.toHex(), d.steps.toNumber()]).sort(), `epoch ${epoch}: the commitments kept`);
+    assert.equal(record.start.isSome ? chainCidText(record.start.unwrap()) : null, start, `epoch ${epoch}: starts where the last ended`);
+    assert.ok(record.audits.toNumber() >= 1 && record.passed.eq(record.audits), `epoch ${epoch}: ${record.passed}/${record.audits} audits passed`);
+    start = chainCidText(of[0].checkpoint);
+  }
+  const model = (await api.query.marketplace.trainedModels(job)).unwrap();
+  assert.equal(chainCidText(model.checkpoint), finalCid);
+  assert.equal(model.kernel.toHex(), kernel);
+  assert.equal(model.buyer.toString(), acct('//Ferdie').address);
+  assert.equal(model.epochs.toNumber(), EPOCHS);
+  assert.ok(model.version.isNone, 'no version registered yet');
+  assert.ok(events('marketplace', 'ModelTrained', (d) => d.job.toNumber() === job).length, 'ModelTrained');
   // The buyer fetches it by CID from a member and measures it on the held-out test set.
   const member = tasksOf(job)[0].provider;
   const endpoint = (await api.query.marketplace.endpoints(member)).unwrap();
@@ -215,7 +234,7 @@ test('a training job is trained by the group the chain formed, every epoch on ch
   const { right, n } = accuracy(logits.output, readSafetensors(readFileSync(testSet)).y);
   console.log(`  final checkpoint ${finalCid}: ${right}/${n} right on the test set`);
   assert.ok(right / n >= 0.95, `accuracy ${right}/${n}`);
-  trained = { file, cid: finalCid, right, output: out.output_cid };
+  trained = { job, file, cid: finalCid, right, output: out.output_cid };
 });
 
 test('the buyer registers the trained checkpoint as a new version of the kernel and an inference job runs it', async () => {
@@ -228,13 +247,39 @@ test('the buyer registers the trained checkpoint as a new version of the kernel 
   assert.equal(exported.checkpoint, trained.cid);
   const { record } = exported;
   assert.equal(record.supersedes, kernel);
-  // The buyer (the base kernel's owner) serves the new archive and registers the new version.
+  // The buyer (the base kernel's owner) serves the new archive and registers the new version as
+  // the model of its training job: the chain keeps the lineage. Nobody else may, and only once.
   await putBlob(join(dir, 'buyer'), join(versionDir, 'kernel.pt'));
-  const evs = await send(registerKernelTx(api, record), acct('//Ferdie'));
+  const refused = await signAndInclude(api, registerTrainedKernelTx(api, trained.job, record), acct('//Bob'));
+  assert.equal(errorName(api, refused.dispatchError), 'aivmRegistry.NotBuyer');
+  // Finalized: `verity-worker lineage` reads settled history, the finalized state.
+  const done = await signAndFinalize(api, registerTrainedKernelTx(api, trained.job, record), acct('//Ferdie'));
+  assert.equal(done.dispatchError, null, done.dispatchError && errorName(api, done.dispatchError));
+  const evs = done.events;
   const registered = findEvent(evs, 'aivmRegistry', 'KernelRegistered').data;
   assert.equal(registered.kernel.toHex(), exported.id);
   assert.equal(registered.supersedes.unwrap().toHex(), kernel);
+  const lineageEvent = findEvent(evs, 'aivmRegistry', 'KernelTrained').data;
+  assert.deepEqual([lineageEvent.kernel.toHex(), lineageEvent.base.toHex(), lineageEvent.job.toNumber(), chainCidText(lineageEvent.checkpoint)],
+    [exported.id, kernel, trained.job, trained.cid]);
   assert.equal((await api.query.aivmRegistry.kernels(kernel)).unwrap().supersededBy.unwrap().toHex(), exported.id);
+  const lineage = (await api.query.aivmRegistry.lineage(exported.id)).unwrap();
+  assert.deepEqual([lineage.job.toNumber(), chainCidText(lineage.checkpoint), lineage.epochs.toNumber()], [trained.job, trained.cid, EPOCHS]);
+  assert.equal((await api.query.marketplace.trainedModels(trained.job)).unwrap().version.unwrap().toHex(), exported.id);
+  const again = await signAndInclude(api, registerTrainedKernelTx(api, trained.job, record), acct('//Ferdie'));
+  assert.equal(errorName(api, again.dispatchError), 'aivmRegistry.AlreadyRegistered');
+  // Anyone can check the lineage: `verity-worker lineage` reads it from the chain, fetches the
+  // base archive and the final checkpoint by CID and re-exports them to the version's archive.
+  const history = await workerLineage(node.ws, exported.id, join(dir, 'lineage'));
+  assert.deepEqual(history.problems, []);
+  assert.equal(history.reexported, exported.archive);
+  assert.equal(history.base, kernel);
+  assert.equal(history.job, trained.job);
+  assert.equal(history.epochs.length, EPOCHS);
+  assert.equal(history.epochs.at(-1).checkpoint, trained.cid);
+  // The base kernel has no lineage: a clear error.
+  await assert.rejects(run(workerBin(), ['lineage', '--node', node.ws, '--kernel', kernel, '--store', join(dir, 'lineage'), '--no-fetch']),
+    (e) => /has no lineage on chain/.test(e.stderr));
   // An inference job on the new version: the daemons fetch its archive by CID, run it, agree on
   // the output in committee; the output is the one the buyer computed with the checkpoint.
   const deadline = (await head()) + 60;

@@ -67,6 +67,8 @@ pub enum Output<'a> {
 		/// Its record's SCALE encoding, hex (what `aivmRegistry.registerKernel` takes).
 		encoded: String,
 	},
+	/// A trained kernel version's lineage, read from the chain and checked (`lineage`).
+	Lineage(&'a crate::provider::lineage::Lineage),
 	/// `bench-hw`.
 	BenchHw(&'a HwReport),
 	/// One `bench-allreduce` size.

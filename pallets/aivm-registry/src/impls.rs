@@ -21,7 +21,10 @@ use polkadot_sdk::{
 	frame_system,
 	sp_runtime::{traits::Saturating, ArithmeticError},
 };
-use verity_primitives::kernel::{KernelId, KernelInfo, KernelInspect};
+use verity_primitives::{
+	kernel::{KernelId, KernelInfo, KernelInspect},
+	market::{JobId, TrainingRecords},
+};
 
 use crate::{pallet::*, types::*};
 
@@ -92,6 +95,48 @@ impl<T: Config> Pallet<T> {
 		Ok(id)
 	}
 
+	/// Registers the model of completed training job `job` for its buyer `owner` as the next
+	/// version of the kernel it trained (`spec.supersedes` is set to that kernel); returns the
+	/// new kernel's id.
+	pub fn do_register_trained(
+		owner: T::AccountId,
+		job: JobId,
+		mut spec: KernelSpec,
+	) -> Result<KernelId, DispatchError> {
+		let model = T::Training::trained(job).ok_or(Error::<T>::UnknownTraining)?;
+		ensure!(model.buyer == owner, Error::<T>::NotBuyer);
+		ensure!(model.version.is_none(), Error::<T>::AlreadyRegistered);
+		spec.supersedes = Some(model.kernel);
+		let id = Self::do_register(owner, spec)?;
+		Lineage::<T>::insert(
+			id,
+			TrainedFrom { job, checkpoint: model.checkpoint, epochs: model.epochs },
+		);
+		T::Training::set_version(job, Some(id));
+		Self::deposit_event(Event::KernelTrained {
+			kernel: id,
+			base: model.kernel,
+			job,
+			checkpoint: model.checkpoint,
+		});
+		Ok(id)
+	}
+
+	/// `id` and the versions it supersedes, newest first, each with its lineage (at most
+	/// [`MAX_HISTORY`]; a removed ancestor ends the walk after its id).
+	pub fn versions(id: KernelId) -> alloc::vec::Vec<(KernelId, Option<TrainedFrom>)> {
+		let mut out = alloc::vec::Vec::new();
+		let mut next = Some(id);
+		while let Some(k) = next {
+			if out.len() >= MAX_HISTORY as usize {
+				break;
+			}
+			out.push((k, Lineage::<T>::get(k)));
+			next = Kernels::<T>::get(k).and_then(|e| e.spec.supersedes);
+		}
+		out
+	}
+
 	/// Deprecates `id`; `by` is the signer (must own it) or `None` for the admin origin.
 	pub fn do_deprecate(id: KernelId, by: Option<T::AccountId>) -> DispatchResult {
 		let mut entry = Kernels::<T>::get(id).ok_or(Error::<T>::UnknownKernel)?;
@@ -118,6 +163,10 @@ impl<T: Config> Pallet<T> {
 			Precision::BestEffort,
 		)?;
 		Kernels::<T>::remove(id);
+		// The job's model may be registered again.
+		if let Some(from) = Lineage::<T>::take(id) {
+			T::Training::set_version(from.job, None);
+		}
 		Self::deposit_event(Event::KernelRemoved {
 			kernel: id,
 			owner: who,
@@ -128,7 +177,8 @@ impl<T: Config> Pallet<T> {
 
 	/// Storage invariants: each owner's `KernelDeposit` hold equals the deposits of its kernels;
 	/// each deposit is what the record's size asks for; every `superseded_by` link points at a
-	/// kernel that names this one in `supersedes`.
+	/// kernel that names this one in `supersedes`; every lineage belongs to a registered kernel
+	/// whose base is the trained kernel, and its trained model links back to it.
 	#[cfg(any(feature = "try-runtime", feature = "std", test))]
 	pub fn do_try_state() -> Result<(), polkadot_sdk::sp_runtime::TryRuntimeError> {
 		use alloc::collections::btree_map::BTreeMap;
@@ -145,6 +195,14 @@ impl<T: Config> Pallet<T> {
 					ensure!(next.spec.supersedes == Some(id), "broken version link");
 				}
 			}
+		}
+		for (id, from) in Lineage::<T>::iter() {
+			let entry =
+				Kernels::<T>::get(id).ok_or("lineage of a kernel that is not registered")?;
+			let model = T::Training::trained(from.job).ok_or("lineage names no trained model")?;
+			ensure!(model.version == Some(id), "the trained model does not link back");
+			ensure!(entry.spec.supersedes == Some(model.kernel), "version of another base");
+			ensure!(model.checkpoint == from.checkpoint, "lineage checkpoint differs");
 		}
 		for (who, sum) in held {
 			ensure!(

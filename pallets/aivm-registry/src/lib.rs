@@ -13,6 +13,12 @@
 //!   edited.
 //! - **Versions**: a record may name the kernel it `supersedes` (same owner, not yet superseded);
 //!   the old record gets a `superseded_by` link and stays readable and usable until deprecated.
+//! - **Trained versions and their lineage**: `register_trained_kernel(job, …)` registers the
+//!   model a completed training job produced (read through [`TrainingRecords`], the marketplace
+//!   in the runtime) as the next version of the kernel it trained, for the job's buyer, once per
+//!   job; [`Lineage`] keeps the job, its final checkpoint and its epoch count for the version
+//!   (the epochs' checkpoints and roots are in proof of compute's `EpochHistory`), and the view
+//!   function `history` walks a kernel's versions back with each one's lineage.
 //! - **Deprecation**: the owner (or [`Config::AdminOrigin`], i.e. a governance vote) deprecates a
 //!   kernel: no new job may use it. Jobs that already use it hold a reference
 //!   ([`KernelInspect::acquire`]/[`KernelInspect::release`]); a deprecated kernel with no
@@ -58,6 +64,7 @@ pub mod weights;
 
 pub use types::*;
 pub use verity_primitives::kernel::{AggregationRule, DeviceClass, KernelId, KernelInspect};
+pub use verity_primitives::market::TrainingRecords;
 pub use weights::WeightInfo;
 
 /// A CID as a call argument: binary CIDv1 or its base32 text, parsed on chain.
@@ -105,6 +112,9 @@ pub mod pallet {
 		/// Who deprecates any kernel (Root: a passed proposal).
 		type AdminOrigin: EnsureOrigin<Self::RuntimeOrigin>;
 
+		/// Completed training jobs (the marketplace): what a trained version links to.
+		type Training: TrainingRecords<Self::AccountId>;
+
 		/// Deposit per kernel record, whatever its size: pays for the storage item itself.
 		#[pallet::constant]
 		type DepositBase: Get<BalanceOf<Self>>;
@@ -123,6 +133,11 @@ pub mod pallet {
 	#[pallet::storage]
 	pub type Kernels<T: Config> = StorageMap<_, Blake2_128Concat, KernelId, KernelEntry<T>>;
 
+	/// Trained versions' lineage: the training job each was registered from.
+	// Hasher: as `Kernels`.
+	#[pallet::storage]
+	pub type Lineage<T: Config> = StorageMap<_, Blake2_128Concat, KernelId, TrainedFrom>;
+
 	#[pallet::event]
 	#[pallet::generate_deposit(pub(super) fn deposit_event)]
 	pub enum Event<T: Config> {
@@ -138,6 +153,18 @@ pub mod pallet {
 			deposit: BalanceOf<T>,
 			/// The kernel it supersedes.
 			supersedes: Option<KernelId>,
+		},
+		/// A kernel was registered as the model a training job produced (after its
+		/// `KernelRegistered`).
+		KernelTrained {
+			/// The new version.
+			kernel: KernelId,
+			/// The kernel that was trained.
+			base: KernelId,
+			/// The training job.
+			job: verity_primitives::market::JobId,
+			/// The job's final checkpoint, which the version's archive holds.
+			checkpoint: verity_primitives::cid::Cid,
 		},
 		/// A kernel was deprecated: no new jobs may use it.
 		KernelDeprecated {
@@ -186,6 +213,12 @@ pub mod pallet {
 		AlreadySuperseded,
 		/// The owner's free balance cannot cover the deposit.
 		InsufficientDeposit,
+		/// No completed training job with this id.
+		UnknownTraining,
+		/// Only the training job's buyer may register its model.
+		NotBuyer,
+		/// The training job's model is already registered as a kernel version.
+		AlreadyRegistered,
 	}
 
 	#[pallet::hooks]
@@ -272,6 +305,49 @@ pub mod pallet {
 			T::AdminOrigin::ensure_origin(origin)?;
 			Self::do_deprecate(kernel, None)
 		}
+
+		/// Registers the model a completed training job produced as the next version of the
+		/// kernel it trained, with its lineage: the record's `supersedes` is the job's kernel,
+		/// and the chain keeps which job and final checkpoint the version came from.
+		///
+		/// The archive is the base kernel's code with the job's final checkpoint as its
+		/// parameters (`verity-worker export`, byte-reproducible: anyone can re-export the base
+		/// with the checkpoint fetched by its CID and compare the archive CID).
+		///
+		/// - Origin: signed by the job's buyer, who must own the base kernel (as for any version).
+		/// - Errors: those of `register_kernel`, and `UnknownTraining`, `NotBuyer`,
+		///   `AlreadyRegistered`.
+		/// - Events: `KernelRegistered`, `KernelTrained`.
+		#[pallet::call_index(4)]
+		#[pallet::weight(T::WeightInfo::register_kernel()
+			.saturating_add(T::DbWeight::get().reads_writes(1, 2)))]
+		pub fn register_trained_kernel(
+			origin: OriginFor<T>,
+			job: verity_primitives::market::JobId,
+			archive: CidInput,
+			environment: Environment,
+			inputs: BoundedVec<TensorSpec, MaxTensors>,
+			outputs: BoundedVec<TensorSpec, MaxTensors>,
+			inference_flops: u64,
+			train_flops: u64,
+			rule: AggregationRule,
+		) -> DispatchResult {
+			let owner = ensure_signed(origin)?;
+			let archive =
+				verity_primitives::cid::Cid::parse(&archive).map_err(|_| Error::<T>::InvalidCid)?;
+			// `supersedes` is the trained kernel, set from the job's record.
+			let spec = KernelSpec {
+				archive,
+				environment,
+				inputs,
+				outputs,
+				inference_flops,
+				train_flops,
+				rule,
+				supersedes: None,
+			};
+			Self::do_register_trained(owner, job, spec).map(|_| ())
+		}
 	}
 
 	#[pallet::view_functions]
@@ -279,6 +355,12 @@ pub mod pallet {
 		/// The kernel's record, owner, status and links.
 		pub fn kernel(id: KernelId) -> Option<KernelEntry<T>> {
 			Kernels::<T>::get(id)
+		}
+
+		/// The kernel's version history, newest first: each version back through `supersedes`
+		/// (at most 64), with the training job it came from where it was registered as one.
+		pub fn history(id: KernelId) -> alloc::vec::Vec<(KernelId, Option<TrainedFrom>)> {
+			Self::versions(id)
 		}
 
 		/// The deposit a record of `encoded_len` bytes needs.

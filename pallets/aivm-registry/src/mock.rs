@@ -8,6 +8,13 @@ use polkadot_sdk::{
 };
 
 use crate as pallet_aivm_registry;
+use core::cell::RefCell;
+use std::collections::BTreeMap;
+use verity_primitives::{
+	cid::Cid,
+	kernel::KernelId,
+	market::{JobId, TrainedModel, TrainingRecords},
+};
 
 type Block = frame_system::mocking::MockBlock<Test>;
 pub type AccountId = u64;
@@ -56,9 +63,40 @@ impl pallet_aivm_registry::Config for Test {
 	type Currency = Balances;
 	type RuntimeHoldReason = RuntimeHoldReason;
 	type AdminOrigin = EnsureRoot<AccountId>;
+	type Training = MockTraining;
 	type DepositBase = ConstU128<100>;
 	type DepositPerByte = ConstU128<1>;
 	type WeightInfo = ();
+}
+
+thread_local! {
+	static TRAINED: RefCell<BTreeMap<JobId, TrainedModel<AccountId>>> = const { RefCell::new(BTreeMap::new()) };
+}
+
+/// Completed training jobs, as a test puts them (the marketplace in the runtime).
+pub struct MockTraining;
+
+impl MockTraining {
+	/// Job `job` by `buyer` trained `kernel` to `checkpoint` over `epochs` epochs.
+	pub fn complete(job: JobId, buyer: AccountId, kernel: KernelId, checkpoint: Cid, epochs: u32) {
+		TRAINED.with(|t| {
+			t.borrow_mut()
+				.insert(job, TrainedModel { kernel, buyer, checkpoint, epochs, version: None })
+		});
+	}
+}
+
+impl TrainingRecords<AccountId> for MockTraining {
+	fn trained(job: JobId) -> Option<TrainedModel<AccountId>> {
+		TRAINED.with(|t| t.borrow().get(&job).cloned())
+	}
+	fn set_version(job: JobId, version: Option<KernelId>) {
+		TRAINED.with(|t| {
+			if let Some(m) = t.borrow_mut().get_mut(&job) {
+				m.version = version;
+			}
+		});
+	}
 }
 
 pub const ALICE: AccountId = 1;
@@ -68,6 +106,7 @@ pub const POOR: AccountId = 3;
 pub const INITIAL: Balance = 10_000;
 
 pub fn new_test_ext() -> sp_io::TestExternalities {
+	TRAINED.with(|t| t.borrow_mut().clear());
 	let mut storage = frame_system::GenesisConfig::<Test>::default().build_storage().unwrap();
 	pallet_balances::GenesisConfig::<Test> {
 		balances: vec![(ALICE, INITIAL), (BOB, INITIAL), (POOR, 50)],

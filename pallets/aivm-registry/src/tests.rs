@@ -7,6 +7,7 @@ use polkadot_sdk::{
 use verity_primitives::{
 	cid::Cid,
 	kernel::{AggregationRule, DeviceClass, KernelId, KernelInspect},
+	market::TrainingRecords,
 };
 
 fn cid_text(content: &[u8]) -> CidInput {
@@ -338,4 +339,116 @@ fn acquire_counts_jobs() {
 fn kernel_id_is_blake2_of_the_record() {
 	let s = spec(b"k", None);
 	assert_eq!(s.id(), KernelId::from(polkadot_sdk::sp_io::hashing::blake2_256(&s.encode())));
+}
+
+fn register_trained(who: AccountId, job: u64, s: &KernelSpec) -> DispatchResultId {
+	Registry::register_trained_kernel(
+		RuntimeOrigin::signed(who),
+		job,
+		s.archive.to_text().into_bytes().try_into().unwrap(),
+		s.environment.clone(),
+		s.inputs.clone(),
+		s.outputs.clone(),
+		s.inference_flops,
+		s.train_flops,
+		s.rule,
+	)
+	.map(|_| s.id())
+}
+
+#[test]
+fn a_trained_model_becomes_the_next_version_with_its_lineage() {
+	build_and_execute(|| {
+		let base = register(ALICE, &spec(b"digits.pt", None)).unwrap();
+		let checkpoint = Cid::of_raw_bytes(b"final.safetensors");
+		MockTraining::complete(7, ALICE, base, checkpoint, 5);
+		// The record supersedes the trained kernel whatever the caller would have put there.
+		let trained = spec(b"digits-trained.pt", Some(base));
+		let id = register_trained(ALICE, 7, &trained).unwrap();
+		assert_eq!(Lineage::<Test>::get(id), Some(TrainedFrom { job: 7, checkpoint, epochs: 5 }));
+		assert_eq!(Kernels::<Test>::get(base).unwrap().superseded_by, Some(id));
+		assert_eq!(MockTraining::trained(7).unwrap().version, Some(id));
+		System::assert_has_event(
+			Event::KernelTrained { kernel: id, base, job: 7, checkpoint }.into(),
+		);
+		// The history walks back from the newest version to the root.
+		assert_eq!(
+			Registry::history(id),
+			vec![(id, Some(TrainedFrom { job: 7, checkpoint, epochs: 5 })), (base, None)]
+		);
+		// A second training of the new version chains on.
+		let checkpoint2 = Cid::of_raw_bytes(b"final2.safetensors");
+		MockTraining::complete(9, ALICE, id, checkpoint2, 3);
+		let again = register_trained(ALICE, 9, &spec(b"digits-trained-2.pt", Some(id))).unwrap();
+		assert_eq!(
+			Registry::history(again)
+				.iter()
+				.map(|(k, l)| (*k, l.map(|l| l.job)))
+				.collect::<Vec<_>>(),
+			vec![(again, Some(9)), (id, Some(7)), (base, None)]
+		);
+	});
+}
+
+#[test]
+fn register_trained_refuses_bad_input_and_changes_nothing() {
+	build_and_execute(|| {
+		let base = register(ALICE, &spec(b"digits.pt", None)).unwrap();
+		let other = register(BOB, &spec(b"other.pt", None)).unwrap();
+		let checkpoint = Cid::of_raw_bytes(b"final.safetensors");
+		MockTraining::complete(1, ALICE, base, checkpoint, 2);
+		// Bob trained Alice's kernel: his model cannot become her kernel's version.
+		MockTraining::complete(2, BOB, base, checkpoint, 2);
+		let trained = spec(b"digits-trained.pt", Some(base));
+		assert_noop!(register_trained(ALICE, 3, &trained), Error::<Test>::UnknownTraining);
+		assert_noop!(register_trained(BOB, 1, &trained), Error::<Test>::NotBuyer);
+		assert_noop!(register_trained(BOB, 2, &trained), Error::<Test>::NotOwner);
+		// Bad records are refused as by `register_kernel`.
+		let mut bad = trained.clone();
+		bad.inference_flops = 0;
+		assert_noop!(register_trained(ALICE, 1, &bad), Error::<Test>::ZeroCost);
+		assert_noop!(
+			Registry::register_trained_kernel(
+				RuntimeOrigin::signed(ALICE),
+				1,
+				b"not a cid".to_vec().try_into().unwrap(),
+				env(),
+				trained.inputs.clone(),
+				trained.outputs.clone(),
+				9_000,
+				27_000,
+				AggregationRule::ExactDigest,
+			),
+			Error::<Test>::InvalidCid
+		);
+		// A base that already has a newer version.
+		MockTraining::complete(4, BOB, other, checkpoint, 2);
+		register(BOB, &spec(b"other-2.pt", Some(other))).unwrap();
+		assert_noop!(
+			register_trained(BOB, 4, &spec(b"other-3.pt", Some(other))),
+			Error::<Test>::AlreadySuperseded
+		);
+		// One version per model.
+		let id = register_trained(ALICE, 1, &trained).unwrap();
+		assert_noop!(
+			register_trained(ALICE, 1, &spec(b"digits-trained-b.pt", Some(base))),
+			Error::<Test>::AlreadyRegistered
+		);
+		assert_eq!(Lineage::<Test>::iter().count(), 1);
+		assert!(Lineage::<Test>::contains_key(id));
+	});
+}
+
+#[test]
+fn removing_a_trained_version_unlinks_its_model() {
+	build_and_execute(|| {
+		let base = register(ALICE, &spec(b"digits.pt", None)).unwrap();
+		let checkpoint = Cid::of_raw_bytes(b"final.safetensors");
+		MockTraining::complete(1, ALICE, base, checkpoint, 2);
+		let id = register_trained(ALICE, 1, &spec(b"digits-trained.pt", Some(base))).unwrap();
+		assert_ok!(Registry::deprecate_kernel(RuntimeOrigin::signed(ALICE), id));
+		assert_ok!(Registry::remove_kernel(RuntimeOrigin::signed(ALICE), id));
+		assert!(!Lineage::<Test>::contains_key(id));
+		assert_eq!(MockTraining::trained(1).unwrap().version, None);
+	});
 }

@@ -60,3 +60,30 @@ pub struct KernelEntry<T: Config> {
 	/// Open jobs using it.
 	pub jobs: u32,
 }
+
+/// Where a trained kernel version came from: the training job whose final checkpoint its
+/// archive holds (the base kernel is the record's `supersedes`; the job's epochs, checkpoint CIDs
+/// and step-digest roots are in proof of compute's `EpochHistory`).
+#[derive(
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	Debug,
+)]
+pub struct TrainedFrom {
+	/// The completed training job.
+	pub job: verity_primitives::market::JobId,
+	/// Its final checkpoint, verified on chain.
+	pub checkpoint: verity_primitives::cid::Cid,
+	/// Epochs it trained.
+	pub epochs: u32,
+}
+
+/// Most versions [`crate::Pallet::history`] walks back.
+pub const MAX_HISTORY: u32 = 64;

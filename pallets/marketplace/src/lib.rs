@@ -65,7 +65,11 @@
 //! verified) pays its verified tasks the same way (`VerifiedTasksPaid`) and refunds the rest. A
 //! result is refused (`TooLateToVerify`) when verification
 //! ([`TaskVerifier::verification_blocks`](verity_primitives::market::TaskVerifier)) could not
-//! end before the job's deadline.
+//! end before the job's deadline. A completed training job's model — the final checkpoint most
+//! of its tasks were verified with — stays in [`TrainedModels`] after the job (event
+//! `ModelTrained`), read by the kernel registry through
+//! [`TrainingRecords`](verity_primitives::market::TrainingRecords) when the buyer registers it
+//! as the kernel's next version.
 //!
 //! ## Defences (security review of the pallets, findings 5, 6, 7, 8, 9, 10, 14, 26, 27)
 //!
@@ -359,6 +363,13 @@ pub mod pallet {
 	pub type Endpoints<T: Config> =
 		StorageMap<_, Blake2_128Concat, T::AccountId, Endpoint<BalanceOf<T>>>;
 
+	/// Completed training jobs' models (the final checkpoint, and the kernel version registered
+	/// from it): the lineage the kernel registry links trained versions to. Kept after the job.
+	// Hasher: sequential ids.
+	#[pallet::storage]
+	pub type TrainedModels<T: Config> =
+		StorageMap<_, Twox64Concat, JobId, verity_primitives::market::TrainedModel<T::AccountId>>;
+
 	#[pallet::genesis_config]
 	#[derive(polkadot_sdk::frame_support::DefaultNoBound)]
 	pub struct GenesisConfig<T: Config> {
@@ -541,6 +552,16 @@ pub mod pallet {
 			verifiers: BalanceOf<T>,
 			/// Refunded to the buyer.
 			refund: BalanceOf<T>,
+		},
+		/// A training job completed (after its `JobCompleted`): its model is kept in
+		/// `TrainedModels`, and the buyer may register it as the kernel's next version.
+		ModelTrained {
+			/// The job.
+			job: JobId,
+			/// The kernel trained.
+			kernel: KernelId,
+			/// The final checkpoint.
+			checkpoint: verity_primitives::cid::Cid,
 		},
 		/// A job could not be placed or verified in time; what its verified tasks were not paid
 		/// (`VerifiedTasksPaid`) was refunded to the buyer.

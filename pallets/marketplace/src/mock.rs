@@ -74,6 +74,7 @@ impl pallet_aivm_registry::Config for Test {
 	type Currency = Balances;
 	type RuntimeHoldReason = RuntimeHoldReason;
 	type AdminOrigin = EnsureRoot<AccountId>;
+	type Training = Market;
 	type DepositBase = ConstU128<1>;
 	type DepositPerByte = ConstU128<0>;
 	type WeightInfo = ();

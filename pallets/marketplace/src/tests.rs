@@ -6,7 +6,7 @@ use polkadot_sdk::{
 use verity_primitives::{
 	cid::Cid,
 	kernel::KernelInspect,
-	market::{TaskId, TaskOutcome},
+	market::{TaskId, TaskOutcome, TrainedModel, TrainingRecords},
 	staking::SlashReason,
 };
 
@@ -734,12 +734,59 @@ fn a_job_completes_only_when_every_task_is_verified() {
 		assert!(Jobs::<Test>::get(0).is_some());
 		assert_ok!(<Market as TaskOutcome<_>>::task_verified(1, Cid::of_raw_bytes(b"a"), &[]));
 		// 3 WU each: DAVE 60 − 6 fee, CAROL 90 − 9; no verifiers credited: margin refunded.
-		System::assert_last_event(
+		System::assert_has_event(
 			Event::JobCompleted { job: 0, paid: 54 + 81, fee: 15, verifiers: 0, refund: 210 }
 				.into(),
 		);
 		assert_eq!(Balances::free_balance(DAVE), dave0 + 54);
 		assert_eq!(Balances::free_balance(CAROL), carol0 + 81);
+		// The model is kept after the job, for the registry's lineage.
+		let checkpoint = Cid::of_raw_bytes(b"a");
+		System::assert_last_event(Event::ModelTrained { job: 0, kernel: k, checkpoint }.into());
+		assert_eq!(
+			<Market as TrainingRecords<_>>::trained(0),
+			Some(TrainedModel { kernel: k, buyer: ALICE, checkpoint, epochs: 1, version: None })
+		);
+	});
+}
+
+#[test]
+fn a_training_job_keeps_the_checkpoint_most_members_were_verified_with() {
+	build_and_execute(|| {
+		let k = kernel(FWD, TRAIN);
+		offer(CAROL, CPU, 1_000, 30);
+		offer(DAVE, CPU, 1_000, 20);
+		offer(EVE, CPU, 1_000, 25);
+		assert_ok!(Market::post_job(signed(ALICE), k, CPU, training(4, 3), 300, 50, 100));
+		run_to_block(2);
+		for t in 0..3 {
+			accept_and_submit(t);
+		}
+		let (a, b) = (Cid::of_raw_bytes(b"a"), Cid::of_raw_bytes(b"b"));
+		assert_ok!(<Market as TaskOutcome<_>>::task_verified(0, a, &[]));
+		assert_ok!(<Market as TaskOutcome<_>>::task_verified(1, b, &[]));
+		assert_eq!(<Market as TrainingRecords<_>>::trained(0), None, "not before it completes");
+		assert_ok!(<Market as TaskOutcome<_>>::task_verified(2, b, &[]));
+		let model = <Market as TrainingRecords<_>>::trained(0).unwrap();
+		assert_eq!((model.checkpoint, model.epochs, model.version), (b, 4, None));
+		// The registry links a version to it, and unlinks it when that version is removed.
+		<Market as TrainingRecords<_>>::set_version(
+			0,
+			Some(polkadot_sdk::sp_core::H256::repeat_byte(9)),
+		);
+		assert_eq!(
+			TrainedModels::<Test>::get(0).unwrap().version,
+			Some(polkadot_sdk::sp_core::H256::repeat_byte(9))
+		);
+		<Market as TrainingRecords<_>>::set_version(0, None);
+		assert_eq!(TrainedModels::<Test>::get(0).unwrap().version, None);
+		// Inference jobs keep nothing.
+		assert_ok!(Market::post_job(signed(ALICE), k, CPU, inference(1, 1), 100, 50, 100));
+		run_to_block(3);
+		accept_and_submit(3);
+		assert_ok!(<Market as TaskOutcome<_>>::task_verified(3, a, &[]));
+		assert!(Jobs::<Test>::get(1).is_none());
+		assert_eq!(TrainedModels::<Test>::iter().count(), 1);
 	});
 }
 
@@ -1255,5 +1302,56 @@ fn finding_9_an_assigned_task_can_be_declined_without_penalty() {
 		assert_noop!(Market::decline_task(signed(CAROL), 0), Error::<Test>::WrongTaskState);
 		run_to_block(6); // past Dave's old accept deadline: nothing happens to him
 		assert_eq!(MockStake::slashes(), vec![], "no penalty");
+	});
+}
+
+#[test]
+fn the_buyer_registers_a_trained_model_as_the_kernels_next_version() {
+	use pallet_aivm_registry::{AggregationRule, Lineage, TrainedFrom};
+	build_and_execute(|| {
+		// BOB owns the kernel (mock `kernel`) and buys its training.
+		let k = kernel(FWD, TRAIN);
+		offer(CAROL, CPU, 1_000, 30);
+		offer(DAVE, CPU, 1_000, 20);
+		assert_ok!(Market::post_job(signed(BOB), k, CPU, training(2, 2), 200, 50, 100));
+		run_to_block(2);
+		accept_and_submit(0);
+		accept_and_submit(1);
+		let checkpoint = Cid::of_raw_bytes(b"final");
+		let base = pallet_aivm_registry::Kernels::<Test>::get(k).unwrap().spec;
+		let register = |who: AccountId, archive: &[u8]| {
+			pallet_aivm_registry::Pallet::<Test>::register_trained_kernel(
+				signed(who),
+				0,
+				Cid::of_raw_bytes(archive).to_text().into_bytes().try_into().unwrap(),
+				base.environment.clone(),
+				base.inputs.clone(),
+				base.outputs.clone(),
+				base.inference_flops,
+				base.train_flops,
+				AggregationRule::ExactDigest,
+			)
+		};
+		// Not before the job completed.
+		assert_noop!(
+			register(BOB, b"trained"),
+			pallet_aivm_registry::Error::<Test>::UnknownTraining
+		);
+		assert_ok!(<Market as TaskOutcome<_>>::task_verified(0, checkpoint, &[]));
+		assert_ok!(<Market as TaskOutcome<_>>::task_verified(1, checkpoint, &[]));
+		assert_noop!(register(ALICE, b"trained"), pallet_aivm_registry::Error::<Test>::NotBuyer);
+		assert_ok!(register(BOB, b"trained"));
+		let version = TrainedModels::<Test>::get(0).unwrap().version.unwrap();
+		assert_eq!(
+			Lineage::<Test>::get(version),
+			Some(TrainedFrom { job: 0, checkpoint, epochs: 2 })
+		);
+		let entry = pallet_aivm_registry::Kernels::<Test>::get(version).unwrap();
+		assert_eq!(entry.spec.supersedes, Some(k));
+		assert_noop!(
+			register(BOB, b"trained again"),
+			pallet_aivm_registry::Error::<Test>::AlreadyRegistered
+		);
+		pallet_aivm_registry::Pallet::<Test>::do_try_state().unwrap();
 	});
 }

@@ -25,7 +25,7 @@ use polkadot_sdk::{
 use verity_primitives::{
 	cid::Cid,
 	kernel::{AggregationRule, KernelId, KernelInspect},
-	market::{TaskId, TaskInfo, TaskOutcome, TaskVerifier},
+	market::{JobId, TaskId, TaskInfo, TaskOutcome, TaskVerifier},
 	merkle::verify_merkle_proof,
 	staking::{ProviderStake, SlashReason},
 };
@@ -321,6 +321,8 @@ impl<T: Config> Pallet<T> {
 					status: EpochStatus::Open,
 					start: LastCheckpoint::<T>::get(info.job),
 					pending: 0,
+					audits: 0,
+					passed: 0,
 				};
 				(state, Some(slot))
 			}
@@ -378,7 +380,9 @@ impl<T: Config> Pallet<T> {
 		for entry in due {
 			let cost = match entry {
 				Due::Draw(..) => T::WeightInfo::open_round(T::MaxVerifiers::get()),
-				Due::Round(_) => T::WeightInfo::close_round(T::MaxCommittee::get()),
+				// A task's verdict goes to the market, which may complete and pay its job.
+				Due::Round(_) => T::WeightInfo::close_round(T::MaxCommittee::get())
+					.saturating_add(T::Market::outcome_weight()),
 				Due::Epoch(..) => T::WeightInfo::close_epoch(T::MaxAuditsPerEpoch::get()),
 			};
 			if handled > 0 && weight.saturating_add(cost).any_gt(budget) {
@@ -612,6 +616,11 @@ impl<T: Config> Pallet<T> {
 		let Some(audit) = Audits::<T>::take(id) else { return };
 		if let Some(digest) = accepted {
 			if audit.leaf == Some(digest) {
+				Epochs::<T>::mutate(audit.job, audit.epoch, |e| {
+					if let Some(e) = e {
+						e.passed = e.passed.saturating_add(1);
+					}
+				});
 				Self::deposit_event(Event::AuditPassed { audit: id });
 			} else {
 				let reason = if audit.leaf.is_some() {
@@ -634,22 +643,44 @@ impl<T: Config> Pallet<T> {
 				});
 			}
 		}
-		// The epoch's last audit cleans up its commitments.
+		// The epoch's last audit ends it.
 		let mut finished = None;
 		Epochs::<T>::mutate(audit.job, audit.epoch, |e| {
 			if let Some(e) = e {
 				e.pending = e.pending.saturating_sub(1);
 				if e.pending == 0 {
-					finished = Some(e.members.clone());
+					finished = Some(e.clone());
 				}
 			}
 		});
-		if let Some(members) = finished {
-			for t in members {
-				EpochCommits::<T>::remove(t, audit.epoch);
-			}
-			Epochs::<T>::remove(audit.job, audit.epoch);
+		if let Some(state) = finished {
+			Self::end_epoch(audit.job, audit.epoch, &state);
 		}
+	}
+
+	/// An epoch's audits are over: its commitments move into `EpochHistory` unless an audit
+	/// invalidated it, and its working state goes.
+	fn end_epoch(job: JobId, epoch: u32, state: &Epoch<T>) {
+		let mut commits = BoundedVec::new();
+		for t in state.members.iter() {
+			if let Some(c) = EpochCommits::<T>::take(t, epoch) {
+				// Cannot fail: as many as `members`, which has the same bound.
+				let _ = commits.try_push((*t, c));
+			}
+		}
+		if state.status != EpochStatus::Invalid {
+			EpochHistory::<T>::insert(
+				job,
+				epoch,
+				EpochRecord {
+					start: state.start,
+					commits,
+					audits: state.audits,
+					passed: state.passed,
+				},
+			);
+		}
+		Epochs::<T>::remove(job, epoch);
 	}
 
 	/// Closes an epoch's commitments and draws its audits.
@@ -701,11 +732,9 @@ impl<T: Config> Pallet<T> {
 						audit_id,
 						Audit { job, epoch, task, member: info.provider, step, leaf: None, round },
 					);
-					Epochs::<T>::mutate(job, epoch, |e| {
-						if let Some(e) = e {
-							e.pending = e.pending.saturating_add(1);
-						}
-					});
+					state.pending = state.pending.saturating_add(1);
+					state.audits = state.audits.saturating_add(1);
+					Epochs::<T>::insert(job, epoch, state.clone());
 					drawn.push((audit_id, task, step));
 				}
 				Err(_) => Self::deposit_event(Event::VerificationFailed {
@@ -714,10 +743,7 @@ impl<T: Config> Pallet<T> {
 			}
 		}
 		if drawn.is_empty() {
-			for t in state.members.iter() {
-				EpochCommits::<T>::remove(t, epoch);
-			}
-			Epochs::<T>::remove(job, epoch);
+			Self::end_epoch(job, epoch, &state);
 		}
 		Self::deposit_event(Event::AuditsDrawn { job, epoch, audits: drawn });
 	}
@@ -785,6 +811,20 @@ impl<T: Config> Pallet<T> {
 				usize::try_from(info.pending).ok() == Some(audits),
 				"an epoch's pending count is not its live audits"
 			);
+			ensure!(
+				info.passed.saturating_add(info.pending) <= info.audits,
+				"an epoch counts more audits passed or running than it drew"
+			);
+		}
+		// An epoch is live or kept in the history, never both; the history keeps only epochs
+		// whose every drawn audit ended and none invalidated them.
+		for (job, epoch, record) in EpochHistory::<T>::iter() {
+			ensure!(
+				!Epochs::<T>::contains_key(job, epoch),
+				"an epoch both live and in the history"
+			);
+			ensure!(record.passed <= record.audits, "more audits passed than drawn");
+			ensure!(!record.commits.is_empty(), "an epoch in the history without commitments");
 		}
 		let mut verifiers = Verifiers::<T>::get().into_inner();
 		let registered = verifiers.len();

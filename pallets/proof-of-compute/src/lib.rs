@@ -75,7 +75,10 @@
 //! digest; the audited member [`reveal_leaf`](Pallet::reveal_leaf)s its digest for that step
 //! with a Merkle proof against its root. If the verifiers agree on a digest and the member's leaf
 //! differs (or was never revealed), the member is slashed `dissent_slash` and the epoch is
-//! invalid: the member's task can no longer be verified.
+//! invalid: the member's task can no longer be verified. When an epoch's audits are over and
+//! none invalidated it, its commitments move into [`EpochHistory`] for good (start checkpoint,
+//! each member's checkpoint, steps and root, audits drawn and passed): the verified history a
+//! trained kernel version's lineage points at.
 //!
 //! **Catch probability.** In a group of `G` members with equal step counts, a member that fakes
 //! a fraction `f` of its steps is caught by one audit with probability `f / G`, and by at least
@@ -124,7 +127,12 @@
 //!   and its re-runs (the provider judges nothing: it sits first and is judged).
 //! - **`try_state` sees what would wait forever** (finding 27): every round has its close (or
 //!   draw) scheduled, every open epoch its close, each epoch's `pending` equals its live audits,
-//!   and no verifier is registered twice.
+//!   and no verifier is registered twice; an epoch is either live or in the history, never both.
+//! - **A verdict's market callback is charged** (finding 12, in part): each round the hook closes
+//!   is charged the market's `TaskOutcome::outcome_weight` (the worst of completing and paying a
+//!   whole job, reassigning a task, failing a job) on top of `close_round`. (A benchmark of
+//!   `close_round`'s own worst path — nobody reveals, a re-run over every verifier — is not
+//!   written yet, and weights are still from a debug node.)
 //!
 //! ## Example
 //!
@@ -317,6 +325,14 @@ pub mod pallet {
 	#[pallet::storage]
 	pub type EpochCommits<T: Config> =
 		StorageDoubleMap<_, Twox64Concat, TaskId, Twox64Concat, u32, EpochCommit>;
+
+	/// Training epochs whose audits are over and found nothing wrong, by job and epoch: each
+	/// member's checkpoint CID and step-digest root, kept for good (a trained kernel version's
+	/// lineage: `aivmRegistry.Lineage` names the job).
+	// Hasher: sequential ids.
+	#[pallet::storage]
+	pub type EpochHistory<T: Config> =
+		StorageDoubleMap<_, Twox64Concat, JobId, Twox64Concat, u32, EpochRecord<T>>;
 
 	/// The last checkpoint each training job's group committed (the next epoch's start).
 	// Hasher: sequential id.

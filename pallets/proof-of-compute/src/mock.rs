@@ -156,7 +156,14 @@ impl TaskOutcome<AccountId> for MockMarket {
 		FAILED.with(|v| v.borrow_mut().push(task));
 		Ok(())
 	}
+	fn outcome_weight() -> polkadot_sdk::frame_support::weights::Weight {
+		OUTCOME_WEIGHT
+	}
 }
+
+/// What the mock market says a verdict may cost.
+pub const OUTCOME_WEIGHT: polkadot_sdk::frame_support::weights::Weight =
+	polkadot_sdk::frame_support::weights::Weight::from_parts(7_000_000, 1_000);
 
 /// Two kernels: `EXACT` (exact digest) and `TOLERANT` (numeric tolerance over 2 values).
 pub struct MockKernels;

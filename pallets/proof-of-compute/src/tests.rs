@@ -632,6 +632,19 @@ fn an_honest_group_passes_its_audits() {
 		assert_eq!(EpochCommits::<Test>::iter().count(), 0);
 		assert_eq!(LastCheckpoint::<Test>::get(5), Some(Cid::of_raw_bytes(b"checkpoint-0")));
 		assert_ok!(<Poc as TaskVerifier<_>>::verify(1, &MockMarket::task_of(1), &cid_of(1)));
+		// The epoch's commitments are kept for good, with its audits' outcome.
+		let record = EpochHistory::<Test>::get(5, 0).unwrap();
+		let commit = |tree: &[H256]| EpochCommit {
+			checkpoint: Cid::of_raw_bytes(b"checkpoint-0"),
+			steps: 8,
+			root: merkle_root(tree),
+		};
+		assert_eq!(record.start, None);
+		assert_eq!(
+			record.commits.to_vec(),
+			vec![(1, commit(&leaves(&[]))), (2, commit(&leaves(&[])))]
+		);
+		assert_eq!((record.audits, record.passed), (2, 2));
 	});
 }
 
@@ -655,6 +668,10 @@ fn an_audit_catches_a_faked_step() {
 			<Poc as TaskVerifier<_>>::verify(2, &MockMarket::task_of(2), &cid_of(1)),
 			Error::<Test>::EpochInvalid
 		);
+		// An invalid epoch is no part of the job's history.
+		assert!(Epochs::<Test>::get(5, 0).is_none());
+		assert!(EpochHistory::<Test>::get(5, 0).is_none());
+		assert_eq!(EpochCommits::<Test>::iter().count(), 0);
 	});
 }
 
@@ -1144,4 +1161,37 @@ fn the_catch_probability_matches_the_formula_over_many_seeds() {
 		(share - expected).abs() <= 4.0 * sigma,
 		"caught in {share:.4} of epochs; the formula says {expected:.4} (σ {sigma:.4})"
 	);
+}
+
+/// Finding 12 (in part): closing a round reports its verdict to the market, which may complete
+/// and pay a whole job; that callback's weight was charged nowhere. The hook now charges the
+/// market's `outcome_weight` with every round it closes.
+#[test]
+fn finding_12_a_closing_rounds_market_callback_is_charged() {
+	use crate::weights::WeightInfo;
+	build_and_execute(|| {
+		let (round, members) = open(1, 3);
+		let (_, reveal_end) = ends(round);
+		for m in &members {
+			commit_as(round, *m, GOOD);
+		}
+		run_to_block(reveal_end);
+		for m in &members {
+			reveal_as(round, *m, GOOD);
+		}
+		let due = reveal_end + 1;
+		assert!(Schedule::<Test>::get(due).contains(&Due::Round(round)));
+		System::set_block_number(due);
+		let weight = Poc::do_on_initialize(due);
+		assert_eq!(MockMarket::verified().len(), 1);
+		// Before the fix: `close_round(MaxCommittee)` plus the schedule's own read and write.
+		let closing = <() as WeightInfo>::close_round(
+			<<Test as Config>::MaxCommittee as polkadot_sdk::frame_support::traits::Get<u32>>::get(
+			),
+		);
+		assert!(
+			weight.all_gte(closing.saturating_add(OUTCOME_WEIGHT)),
+			"{weight:?} does not cover {closing:?} + {OUTCOME_WEIGHT:?}"
+		);
+	});
 }

@@ -131,6 +131,27 @@ pub struct Epoch<T: Config> {
 	pub start: Option<Cid>,
 	/// Audits still running.
 	pub pending: u32,
+	/// Audits drawn.
+	pub audits: u32,
+	/// Audits that passed.
+	pub passed: u32,
+}
+
+/// A training epoch whose audits are over and found nothing wrong, kept for good: the job's
+/// verified history, which a trained kernel version's lineage points at.
+#[derive(
+	CloneNoBound, PartialEqNoBound, EqNoBound, Encode, Decode, MaxEncodedLen, TypeInfo, DebugNoBound,
+)]
+#[scale_info(skip_type_params(T))]
+pub struct EpochRecord<T: Config> {
+	/// The checkpoint the epoch started from (none for the first: the kernel's own parameters).
+	pub start: Option<Cid>,
+	/// Each member's commitment (checkpoint, steps, step-digest root), in commit order.
+	pub commits: BoundedVec<(TaskId, EpochCommit), T::MaxGroup>,
+	/// Audits drawn from it.
+	pub audits: u32,
+	/// Audits that passed (the rest reached no verdict: no committee agreed).
+	pub passed: u32,
 }
 
 /// One audited (member, step).

@@ -58,6 +58,7 @@ impl<T: Config> Pallet<T> {
 		let mut ledger = Ledgers::<T>::get(who)
 			.unwrap_or(Ledger { active: Zero::zero(), unlocking: BoundedVec::new() });
 		ledger.active = ledger.active.checked_add(&amount).ok_or(ArithmeticError::Overflow)?;
+		ensure!(ledger.active >= T::MinBond::get(), Error::<T>::BelowMinimumBond);
 		let total =
 			TotalActive::<T>::get().checked_add(&amount).ok_or(ArithmeticError::Overflow)?;
 
@@ -73,6 +74,10 @@ impl<T: Config> Pallet<T> {
 		let mut ledger = Ledgers::<T>::get(who).ok_or(Error::<T>::NotBonded)?;
 		ensure!(!amount.is_zero(), Error::<T>::ZeroAmount);
 		let remaining = ledger.active.checked_sub(&amount).ok_or(Error::<T>::InsufficientBond)?;
+		ensure!(
+			remaining.is_zero() || remaining >= T::MinBond::get(),
+			Error::<T>::BelowMinimumBond
+		);
 		let now = frame_system::Pallet::<T>::block_number();
 		if let Some((locked, until)) = VoteLocks::<T>::get(who) {
 			ensure!(now > until || remaining >= locked, Error::<T>::StakeLockedByVote);

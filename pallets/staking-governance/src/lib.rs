@@ -64,6 +64,9 @@
 //! proposal records the runtime's `spec_version` and is decoded only by that runtime (finding 23):
 //! after an upgrade, which may renumber calls, an approved proposal ends with
 //! `ProposedUnderOtherRuntime` instead of running as some other call, and is proposed again.
+//! A ledger holds at least [`Config::MinBond`] of active stake (a VER in the runtime) or nothing
+//! (finding 20): its owner cannot bond or unbond to less, so each voter or ledger costs real
+//! stake, not a planck (a slash may still leave less; topping up must reach the minimum again).
 //!
 //! Parameters ([`Params`]) are storage that Root sets with [`set_params`](Pallet::set_params),
 //! so a vote changes them; so are the other pallets' market and verification parameters.
@@ -206,6 +209,11 @@ pub mod pallet {
 		/// rest goes to [`Config::Slashed`]).
 		#[pallet::constant]
 		type ReporterShare: Get<Perbill>;
+
+		/// The least active stake an owner may leave in its ledger: `bond` and `bond_extra` must
+		/// reach it, `unbond` must leave it or nothing (`BelowMinimumBond`). Slashes may go below.
+		#[pallet::constant]
+		type MinBond: Get<BalanceOf<Self>>;
 
 		/// Weights from this pallet's benchmarks.
 		type WeightInfo: WeightInfo;
@@ -484,6 +492,8 @@ pub mod pallet {
 		ProposedUnderOtherRuntime,
 		/// An approved proposal's call does not decode.
 		UndecodableCall,
+		/// The ledger would hold less active stake than `MinBond` (but more than nothing).
+		BelowMinimumBond,
 	}
 
 	#[pallet::hooks]
@@ -516,7 +526,8 @@ pub mod pallet {
 		/// Bond `amount` from the caller's free balance, creating its ledger.
 		///
 		/// - Origin: signed.
-		/// - Errors: `AlreadyBonded`, `ZeroAmount`; a token error if it cannot be held.
+		/// - Errors: `AlreadyBonded`, `ZeroAmount`, `BelowMinimumBond`; a token error if it cannot
+		///   be held.
 		/// - Events: `Bonded`.
 		#[pallet::call_index(0)]
 		#[pallet::weight(T::WeightInfo::bond())]
@@ -529,7 +540,8 @@ pub mod pallet {
 		/// Bond `amount` more.
 		///
 		/// - Origin: signed, with a ledger.
-		/// - Errors: `NotBonded`, `ZeroAmount`; a token error if it cannot be held.
+		/// - Errors: `NotBonded`, `ZeroAmount`, `BelowMinimumBond` (a slashed ledger is topped up
+		///   to `MinBond` at least); a token error if it cannot be held.
 		/// - Events: `Bonded`.
 		#[pallet::call_index(1)]
 		#[pallet::weight(T::WeightInfo::bond_extra())]
@@ -543,8 +555,8 @@ pub mod pallet {
 		/// `unbonding_period` blocks. A candidate left below `min_validator_bond` is chilled.
 		///
 		/// - Origin: signed, with a ledger.
-		/// - Errors: `NotBonded`, `ZeroAmount`, `InsufficientBond`, `StakeLockedByVote`,
-		///   `TooManyUnlockingChunks`.
+		/// - Errors: `NotBonded`, `ZeroAmount`, `InsufficientBond`, `BelowMinimumBond` (leave
+		///   `MinBond` or unbond everything), `StakeLockedByVote`, `TooManyUnlockingChunks`.
 		/// - Events: `Unbonded`, maybe `Chilled`.
 		#[pallet::call_index(2)]
 		#[pallet::weight(T::WeightInfo::unbond())]

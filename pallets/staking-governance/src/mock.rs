@@ -122,12 +122,15 @@ impl pallet_staking_governance::Config for Test {
 	type MaxCallLen = ConstU32<128>;
 	type MaxEnactmentWeight = MaxEnactmentWeight;
 	type ReporterShare = ReporterShare;
+	type MinBond = MinBond;
 	type WeightInfo = ();
 }
 
 parameter_types! {
 	/// Tests lower it to see enactments spread over blocks.
 	pub static MaxEnactmentWeight: Weight = Weight::MAX;
+	/// A planck, as before finding 20; its test raises it.
+	pub static MinBond: Balance = 1;
 }
 
 pub const INITIAL: Balance = 10_000;
@@ -156,6 +159,7 @@ pub fn params() -> Params<Balance, u64> {
 pub fn new_test_ext() -> sp_io::TestExternalities {
 	KEYS.with(|k| k.borrow_mut().clear());
 	MaxEnactmentWeight::set(Weight::MAX);
+	MinBond::set(1);
 	let mut storage = frame_system::GenesisConfig::<Test>::default().build_storage().unwrap();
 	pallet_balances::GenesisConfig::<Test> {
 		balances: (1..=6).map(|a| (a, INITIAL)).chain([(TREASURY, 1)]).collect(),

@@ -687,3 +687,30 @@ fn finding_12_enactments_beyond_the_weight_cap_wait_for_the_next_block() {
 		assert_eq!(Parameters::<Test>::get().unwrap().validator_count, 6);
 	});
 }
+
+/// Finding 20 (in part): `bond` took a planck, so a ledger (and with it a vote) cost nothing but
+/// the existential deposit. Owners now keep `MinBond` active or nothing; a slash may leave less,
+/// and `bond_extra` must bring such a ledger back to the minimum.
+#[test]
+fn finding_20_a_ledger_holds_at_least_the_minimum_bond_or_nothing() {
+	build_and_execute(|| {
+		MinBond::set(100);
+		// Before the fix: `Ok` (a 1-planck ledger).
+		assert_noop!(Staking::bond(signed(4), 1), Error::<Test>::BelowMinimumBond);
+		assert_noop!(Staking::bond(signed(4), 99), Error::<Test>::BelowMinimumBond);
+		assert_ok!(Staking::bond(signed(4), 100));
+		// Unbonding leaves the minimum or nothing.
+		assert_ok!(Staking::bond_extra(signed(4), 50));
+		assert_noop!(Staking::unbond(signed(4), 51), Error::<Test>::BelowMinimumBond);
+		assert_ok!(Staking::unbond(signed(4), 50));
+		assert_ok!(Staking::unbond(signed(4), 100));
+		assert_eq!(ledger(4).active, 0);
+		// A slash below the minimum stands; topping up must reach it again.
+		assert_ok!(Staking::bond_extra(signed(4), 100));
+		assert_ok!(Staking::slash(RuntimeOrigin::root(), 4, 60, SlashReason::Governance));
+		assert_eq!(ledger(4).active, 40);
+		assert_noop!(Staking::bond_extra(signed(4), 59), Error::<Test>::BelowMinimumBond);
+		assert_ok!(Staking::bond_extra(signed(4), 60));
+		assert_eq!(ledger(4).active, 100);
+	});
+}

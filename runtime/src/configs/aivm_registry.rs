@@ -4,7 +4,7 @@ use polkadot_sdk::{frame_support::parameter_types, frame_system::EnsureRoot};
 
 use crate::{
 	currency::{MILLI_VER, VER},
-	AccountId, Balance, Balances, Runtime, RuntimeHoldReason,
+	AccountId, Balance, Balances, Marketplace, Runtime, RuntimeHoldReason,
 };
 
 parameter_types! {
@@ -19,6 +19,8 @@ impl pallet_aivm_registry::Config for Runtime {
 	type RuntimeHoldReason = RuntimeHoldReason;
 	/// Root is a passed proposal (or sudo where a chain spec still has a sudo key).
 	type AdminOrigin = EnsureRoot<AccountId>;
+	/// Completed training jobs' models: a trained version's lineage.
+	type Training = Marketplace;
 	type DepositBase = KernelDepositBase;
 	type DepositPerByte = KernelDepositPerByte;
 	type WeightInfo = pallet_aivm_registry::weights::SubstrateWeight<Runtime>;

@@ -12,13 +12,18 @@ use polkadot_sdk::{
 };
 
 use super::RuntimeBlockWeights;
-use crate::{AccountId, Balances, Runtime, RuntimeCall, RuntimeHoldReason, Session};
+use crate::{
+	currency::VER, AccountId, Balance, Balances, Runtime, RuntimeCall, RuntimeHoldReason, Session,
+};
 
 parameter_types! {
 	/// Where slashed stake and spam deposits go: an account no key controls, spendable only by
 	/// governance (a Root call), until a treasury pallet manages it.
 	pub TreasuryAccount: AccountId = PalletId(*b"py/trsry").into_account_truncating();
 	pub const ReporterShare: Perbill = Perbill::from_percent(10);
+	/// The least active stake a ledger may be left with by its owner (security review,
+	/// finding 20): a vote or a ledger costs at least a VER of stake, not a planck.
+	pub const MinBond: Balance = VER;
 	/// Half a block for enacting approved proposals' calls; the rest wait for the next block.
 	pub MaxEnactmentWeight: Weight = {
 		let max = RuntimeBlockWeights::get().max_block;
@@ -47,5 +52,6 @@ impl pallet_staking_governance::Config for Runtime {
 	type MaxEnactmentWeight = MaxEnactmentWeight;
 	/// A tenth of an equivocation slash to its reporters (as polkadot's staking pays).
 	type ReporterShare = ReporterShare;
+	type MinBond = MinBond;
 	type WeightInfo = pallet_staking_governance::weights::SubstrateWeight<Runtime>;
 }

@@ -6,7 +6,8 @@
 // audits the chain draws, and the daemons outside the group replay the audited steps; the final
 // checkpoint passes the training verification round and the members are paid. Bob fetches the
 // final checkpoint by CID, measures it on the held-out test set, exports it as a new version of
-// his kernel (`verity-worker export`) and registers it (`supersedes`); Ferdie posts an inference
+// his kernel (`verity-worker export`) and registers it as the job's model (`registerTrainedKernel`:
+// the chain keeps its lineage — base kernel, job, final checkpoint, every epoch); Ferdie posts an inference
 // job on the new version and scores the output the daemons computed.
 // The dev chain's verification windows are shortened by sudo (3 blocks) so the job takes minutes.
 // Usage: VERITY_KERNEL_DIR=… VERITY_WORKER=… VERITY_WS=ws://… VERITY_PROVIDERS=n node demo/train.mjs
@@ -15,7 +16,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  chainCidText, connect, errorName, findEvent, rawCid, signAndInclude, registerKernelTx, VER, workerKernel, workerInfer,
+  chainCidText, connect, errorName, findEvent, rawCid, signAndFinalize, signAndInclude, registerTrainedKernelTx, VER, workerKernel, workerInfer, workerLineage, WS,
 } from '../lib.mjs';
 import {
   accuracy, DIGITS_HYPER, endpointAddr, exportVersion, fetchBlob, putBlob, readSafetensors, startServe, trainingJob,
@@ -96,19 +97,15 @@ try {
 
   console.log(`  job #${job}           Bob: train the digits kernel, ${EPOCHS} epochs of DiLoCo (${DIGITS_HYPER.innerSteps} inner steps of ${DIGITS_HYPER.batch} samples), a group of 3; ${fmt(posted.data.budget.toBigInt())} in escrow`);
   console.log(`  group            ${tasks.map((t) => `${name(t.provider)} (task #${t.task}, samples ${t.firstSample}..${Number(t.firstSample) + Number(t.samples)})`).join(', ')}`);
-  // Every epoch's checkpoint CID and each member's gradient root, read from chain storage at the
-  // block that recorded them.
+  // Every epoch's checkpoint CID and each member's gradient root, read from chain storage: the
+  // job's verified history, kept after the job (`proofOfCompute.epochHistory`).
   for (let epoch = 0; epoch < EPOCHS; epoch += 1) {
-    const commits = find('proofOfCompute', 'EpochCommitted', (d) => d.job.toNumber() === job && d.epoch.toNumber() === epoch);
-    assert.equal(commits.length, 3, `epoch ${epoch}: every member committed`);
-    const stored = await Promise.all(commits.map(async ({ event: e, hash }) => (await (await api.at(hash)).query.proofOfCompute.epochCommits(e.data.task, epoch)).unwrap()));
-    const cids = new Set(stored.map((c) => chainCidText(c.checkpoint)));
+    const record = (await api.query.proofOfCompute.epochHistory(job, epoch)).unwrap();
+    assert.equal(record.commits.length, 3, `epoch ${epoch}: every member committed`);
+    const cids = new Set(record.commits.map(([, c]) => chainCidText(c.checkpoint)));
     assert.equal(cids.size, 1, `epoch ${epoch}: one checkpoint`);
-    const audits = find('proofOfCompute', 'AuditsDrawn', (d) => d.job.toNumber() === job && d.epoch.toNumber() === epoch)
-      .flatMap(({ event: e }) => e.data.audits.map((a) => a[0].toNumber()));
-    const passed = audits.filter((a) => find('proofOfCompute', 'AuditPassed', (d) => d.audit.toNumber() === a).length);
-    assert.equal(passed.length, audits.length, `epoch ${epoch}: every audit passed`);
-    console.log(`  epoch ${epoch}          checkpoint ${[...cids][0]}, roots ${stored.map((c) => c.root.toHex().slice(0, 10)).join(' ')}…; ${audits.length} audited steps replayed, passed`);
+    assert.ok(record.audits.toNumber() >= 1 && record.passed.eq(record.audits), `epoch ${epoch}: every audit passed`);
+    console.log(`  epoch ${epoch}          checkpoint ${[...cids][0]}, roots ${record.commits.map(([, c]) => c.root.toHex().slice(0, 10)).join(' ')}…; ${record.audits} audited steps replayed, passed`);
   }
   assert.equal(find('proofOfCompute', 'Penalised').length, 0, 'nobody slashed');
   const verified = find('marketplace', 'TaskVerified', (d) => tasks.some((t) => t.task.eq(d.task))).map(({ event: e }) => e.data);
@@ -126,9 +123,20 @@ try {
   const untrained = await workerInfer(kernelDir, testSet, join(scratch, 'eval'));
   const before = accuracy(readSafetensors(readFileSync(join(scratch, 'eval', untrained.output_cid))).output, labels);
   await putBlob(join(scratch, 'served'), join(scratch, 'trained', 'kernel.pt'));
-  const registered = findEvent((await send(registerKernelTx(api, exported.record), bob)).events, 'aivmRegistry', 'KernelRegistered');
+  // Finalized: `verity-worker lineage` below reads settled history, the finalized state.
+  const finalized = await signAndFinalize(api, registerTrainedKernelTx(api, job, exported.record), bob);
+  if (finalized.dispatchError) throw new Error(errorName(api, finalized.dispatchError));
+  const registration = finalized.events;
+  const registered = findEvent(registration, 'aivmRegistry', 'KernelRegistered');
   assert.equal(registered.data.kernel.toHex(), exported.id);
+  findEvent(registration, 'aivmRegistry', 'KernelTrained');
+  const lineage = (await api.query.aivmRegistry.lineage(exported.id)).unwrap();
+  assert.equal(chainCidText(lineage.checkpoint), finalCid);
   console.log(`  new version      ${exported.id.slice(0, 18)}… archive ${exported.archive.slice(0, 20)}… = the kernel's code with the final checkpoint (verity-worker export; re-exporting the checkpoint gives this CID again)`);
+  const checked = await workerLineage(WS, exported.id, join(scratch, 'lineage'));
+  assert.deepEqual(checked.problems, []);
+  console.log(`  lineage          aivmRegistry.lineage: trained by job #${lineage.job} to checkpoint ${chainCidText(lineage.checkpoint).slice(0, 20)}… in ${lineage.epochs} epochs, each in proofOfCompute.epochHistory`);
+  console.log(`                   verity-worker lineage: every epoch's audits passed, each started where the last ended; the base archive and the checkpoint fetched by CID re-export to ${checked.reexported.slice(0, 20)}…, the version's archive`);
   console.log(`                   registered by Bob, supersedes ${kernel.slice(0, 18)}…; test accuracy ${(100 * measured.right / measured.n).toFixed(1)}% (${measured.right}/${measured.n}); the base kernel ${(100 * before.right / before.n).toFixed(1)}%`);
 
   // Ferdie runs the new version on chain.

@@ -6,6 +6,7 @@ mod bench;
 mod blob;
 mod infer;
 mod kernel;
+mod lineage;
 mod provide;
 mod replay;
 mod train;
@@ -42,6 +43,10 @@ pub enum Cmd {
 	/// Writes a kernel's new version whose archive carries a training checkpoint's parameters
 	/// and whose record supersedes the base kernel; prints its id and record.
 	Export(kernel::ExportArgs),
+	/// Reads a trained kernel version's lineage from the chain and checks it: its training job,
+	/// every epoch's checkpoints, roots and audits, and its archive re-exported from the base
+	/// kernel and the job's final checkpoint (fetched by CID).
+	Lineage(lineage::LineageArgs),
 	/// Trains a kernel in a group (3 workers: run this 3 times with each other as --peer).
 	Train(train::TrainArgs),
 	/// Runs a kernel on inputs and prints the output CID and digest.
@@ -76,6 +81,7 @@ pub async fn run(cmd: Cmd) -> anyhow::Result<()> {
 		}
 		Cmd::Kernel { kernel: dir } => kernel::show(&dir),
 		Cmd::Export(a) => kernel::export(a),
+		Cmd::Lineage(a) => lineage::run(a).await,
 		Cmd::Train(a) => train::run(a).await,
 		Cmd::Infer(a) => infer::run(a),
 		Cmd::ReplayStep(a) => replay::run(a),

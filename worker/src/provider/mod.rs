@@ -16,6 +16,7 @@
 
 pub mod compute;
 pub mod journal;
+pub mod lineage;
 pub mod setup;
 pub mod training;
 
