@@ -12,7 +12,8 @@ export VERITY_NODE
 VERITY_WORKER="$CARGO_TARGET_DIR/debug/verity-worker"
 export VERITY_WORKER
 
-log() { printf '\033[1m[verity]\033[0m %s\n' "$*" >&2; }
+# Each line carries the wall-clock time, so a CI log shows how long every step took.
+log() { printf '\033[1m[verity %s]\033[0m %s\n' "$(date +%T)" "$*" >&2; }
 
 # rpc PORT METHOD [PARAMS_JSON]: one JSON-RPC call over HTTP to 127.0.0.1:PORT; prints the result
 # as JSON, fails if the node does not answer.
