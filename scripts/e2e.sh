@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Runs the @polkadot/api end-to-end tests (tests/e2e) against a fresh `verity-node --dev --tmp`.
 # The node runs on free loopback ports and is stopped on exit, whatever happens.
+# Usage: scripts/e2e.sh [FILE...]   (no files: all, in two lanes)
+#   VERITY_E2E_DEMO=1  also run the main job (demo.sh) after the shared-node files (scripts/test.sh)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 
@@ -52,8 +54,22 @@ node --test --test-concurrency=1 provide.test.mjs train.test.mjs >"$provide_log"
 provide_pid=$!
 shared=0
 node --test --test-concurrency=1 $(ls ./*.test.mjs | grep -v -e provide.test.mjs -e train.test.mjs) || shared=$?
+demo=0
+if [ "${VERITY_E2E_DEMO:-0}" = 1 ]; then
+	# The main job after the shared-node files, still beside the provider lane (scripts/test.sh):
+	# the shared node is stopped first, the demo starts its own.
+	kill -INT "$node_pid" 2>/dev/null || true
+	wait "$node_pid" 2>/dev/null || true
+	log "the main job (scripts/demo.sh, VERITY_DEMO_EXIT=1) beside the provider lane"
+	VERITY_DEMO_EXIT=1 VERITY_RPC_PORT="$(free_port)" VERITY_PROMETHEUS_PORT="$(free_port)" \
+		"$VERITY_ROOT/scripts/demo.sh" || demo=$?
+fi
 provide=0
 wait "$provide_pid" || provide=$?
+log "provider lane (provide.test.mjs, train.test.mjs):"
 cat "$provide_log"
 rm -f "$provide_log"
-[ "$shared" = 0 ] && [ "$provide" = 0 ]
+[ "$shared" = 0 ] || log "shared-node e2e files failed"
+[ "$demo" = 0 ] || log "the main job failed"
+[ "$provide" = 0 ] || log "provider lane failed"
+[ "$shared" = 0 ] && [ "$demo" = 0 ] && [ "$provide" = 0 ]

@@ -7,6 +7,16 @@ export WASM_BUILD_WORKSPACE_HINT="$VERITY_ROOT"
 # libtorch for the worker (tch): the one PyTorch 2.11.0 brings (scripts/setup.sh installs it).
 export LIBTORCH_USE_PYTORCH=1
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+# Clippy runs inside every build of the workspace's own crates, warnings denied: clippy-driver
+# is the workspace wrapper (dependencies still go to rustc) and CLIPPY_ARGS carries its flags the
+# way `cargo clippy` passes them. A separate `cargo clippy` would check all ~2,600 dependencies
+# once more (check artifacts are not build artifacts): minutes of every cold test command. Every
+# script sets the same two variables, so all of them share one set of artifacts.
+# VERITY_CLIPPY=0 builds without the lints (the workspace's crates are then rebuilt).
+if [ "${VERITY_CLIPPY:-1}" = 1 ]; then
+	export RUSTC_WORKSPACE_WRAPPER=clippy-driver
+	export CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__"
+fi
 VERITY_NODE="$CARGO_TARGET_DIR/debug/verity-node"
 export VERITY_NODE
 VERITY_WORKER="$CARGO_TARGET_DIR/debug/verity-worker"
