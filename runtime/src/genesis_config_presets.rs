@@ -31,11 +31,12 @@ pub const ENDOWMENT: Balance = 1_000_000 * VER;
 /// What each genesis validator bonds: 100,000 VER (a tenth of its endowment).
 pub const VALIDATOR_BOND: Balance = 100_000 * VER;
 
-/// Staking and governance parameters shared by the presets; each preset sets its own periods.
+/// Staking and governance parameters shared by the presets; each preset sets its own voting
+/// periods. Unbonding takes the runtime's shortest period everywhere (eight days): stake must
+/// outlast a job and its verification, on a dev chain too (security review, finding 19).
 fn params(
 	validator_count: u32,
 	min_validator_count: u32,
-	unbonding_period: BlockNumber,
 	voting_period: BlockNumber,
 	enactment_delay: BlockNumber,
 	min_turnout: Perbill,
@@ -45,7 +46,7 @@ fn params(
 		min_validator_count,
 		min_validator_bond: 10_000 * VER,
 		min_provider_bond: 1_000 * VER,
-		unbonding_period,
+		unbonding_period: crate::configs::MIN_UNBONDING_PERIOD,
 		voting_period,
 		enactment_delay,
 		min_turnout,
@@ -164,13 +165,13 @@ fn genesis(
 }
 
 /// `development`: one validator (Alice), the well-known dev accounts endowed, Alice is sudo.
-/// Governance is quick: 5 blocks of voting, 2 of enactment delay, unbonding in 10 blocks.
+/// Governance is quick: 5 blocks of voting, 2 of enactment delay.
 pub fn development_config_genesis() -> Value {
 	genesis(
 		vec![dev_validator("Alice")],
 		Sr25519Keyring::well_known().map(|k| k.to_account_id()).collect(),
 		Some(Sr25519Keyring::Alice.to_account_id()),
-		params(4, 1, 10, 5, 2, Perbill::from_percent(10)),
+		params(4, 1, 5, 2, Perbill::from_percent(10)),
 		market_params(5, 10),
 		poc_params(10, 10),
 	)
@@ -183,7 +184,7 @@ pub fn local_config_genesis() -> Value {
 		["Alice", "Bob", "Charlie", "Dave"].into_iter().map(dev_validator).collect(),
 		Sr25519Keyring::well_known().map(|k| k.to_account_id()).collect(),
 		Some(Sr25519Keyring::Alice.to_account_id()),
-		params(5, 3, 40, 10, 2, Perbill::from_percent(10)),
+		params(5, 3, 10, 2, Perbill::from_percent(10)),
 		market_params(5, 10),
 		poc_params(10, 10),
 	)
@@ -201,7 +202,7 @@ pub fn testnet_config_genesis() -> Value {
 		validators,
 		vec![faucet],
 		None,
-		params(10, 3, 7 * DAYS, DAYS, HOURS, Perbill::from_percent(20)),
+		params(10, 3, DAYS, HOURS, Perbill::from_percent(20)),
 		market_params(10, 50),
 		poc_params(50, 50),
 	)

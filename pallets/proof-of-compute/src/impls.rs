@@ -54,6 +54,20 @@ impl<T: Config> Pallet<T> {
 			&& p.audit_committee <= p.max_committee
 			&& p.audits_per_epoch <= T::MaxAuditsPerEpoch::get()
 			&& excluded <= T::MaxExcluded::get()
+			&& Self::verification_span(p) <= T::MaxVerificationSpan::get()
+	}
+
+	/// The most blocks verification can run after a job's deadline under `p`: the last epoch's
+	/// window and draw delay, then an audit round and the final verification round, each with
+	/// all its re-runs, every closing slid by up to [`SCHEDULE_PROBE`] blocks.
+	pub fn verification_span(p: &ParamsOf<T>) -> BlockNumberFor<T> {
+		let probe: BlockNumberFor<T> = SCHEDULE_PROBE.into();
+		let round = p.commit_window.saturating_add(p.reveal_window).saturating_add(probe);
+		let rounds = p.max_reruns.saturating_add(1).saturating_mul(2);
+		p.epoch_window
+			.saturating_add(T::DrawDelay::get())
+			.saturating_add(probe)
+			.saturating_add(round.saturating_mul(rounds.into()))
 	}
 
 	fn params() -> Result<ParamsOf<T>, DispatchError> {

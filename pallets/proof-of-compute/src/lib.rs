@@ -133,6 +133,10 @@
 //!   whole job, reassigning a task, failing a job) on top of `close_round`. (A benchmark of
 //!   `close_round`'s own worst path — nobody reveals, a re-run over every verifier — is not
 //!   written yet, and weights are still from a debug node.)
+//! - **Verification ends in known time** (finding 19): the parameters' [`Pallet::verification_span`]
+//!   (epoch window, draw delay, an audit round and the final round with all their re-runs, each
+//!   closing possibly slid) must fit [`Config::MaxVerificationSpan`], which the runtime adds to
+//!   its longest job for the staking pallet's shortest unbonding period.
 //!
 //! ## Example
 //!
@@ -263,6 +267,13 @@ pub mod pallet {
 		/// always closed); the rest move to the next block.
 		#[pallet::constant]
 		type MaxDueWeight: Get<Weight>;
+
+		/// The most blocks verification may run after a job's deadline
+		/// ([`Pallet::verification_span`] of the parameters must fit): a runtime adds it to its
+		/// longest job to get the staking pallet's shortest unbonding period, so no slash comes
+		/// after the stake it would take was withdrawn (security review, finding 19).
+		#[pallet::constant]
+		type MaxVerificationSpan: Get<BlockNumberFor<Self>>;
 
 		/// Weights from this pallet's benchmarks.
 		type WeightInfo: WeightInfo;

@@ -228,6 +228,7 @@ impl pallet_proof_of_compute::Config for Test {
 	type MaxProofDepth = ConstU32<8>;
 	type MaxDuePerBlock = ConstU32<8>;
 	type MaxDueWeight = DueBudget;
+	type MaxVerificationSpan = MaxVerificationSpan;
 	type WeightInfo = ();
 	#[cfg(feature = "runtime-benchmarks")]
 	type BenchmarkHelper = MockHelper;
@@ -293,6 +294,8 @@ impl crate::types::BenchmarkHelper<AccountId> for MockHelper {
 polkadot_sdk::frame_support::parameter_types! {
 	/// Half of a slash to the verifiers that caused it.
 	pub const CatchBounty: Perbill = Perbill::from_percent(50);
+	/// Room for the default parameters' 109 blocks and the benchmarks' (finding 19).
+	pub const MaxVerificationSpan: u64 = 250;
 	/// Tests lower it to see closings spread over blocks.
 	pub static DueBudget: polkadot_sdk::frame_support::weights::Weight =
 		polkadot_sdk::frame_support::weights::Weight::MAX;

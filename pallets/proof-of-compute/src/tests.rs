@@ -182,6 +182,30 @@ fn finding_21_reruns_cannot_outgrow_the_exclusion_list() {
 	});
 }
 
+/// Finding 19 (verification's side): windows were unbounded, so no unbonding period could be
+/// known to outlast them. The span verification may run after a job's deadline must fit
+/// `MaxVerificationSpan` (250 blocks in the mock), which the runtime adds to its longest job
+/// to get the staking pallet's shortest unbonding period.
+#[test]
+fn finding_19_verification_cannot_outlast_the_unbonding_floor() {
+	build_and_execute(|| {
+		let p = default_params();
+		// 3 (epoch window) + 2 (draw delay) + 16 (slide) + 2 rounds × 2 runs × (3 + 3 + 16).
+		assert_eq!(Poc::verification_span(&p), 109);
+		// Before: any window was valid, however long.
+		let long = PocParams { commit_window: 1_000, ..p };
+		assert!(Poc::verification_span(&long) > MaxVerificationSpan::get());
+		assert_noop!(Poc::set_params(RuntimeOrigin::root(), long), Error::<Test>::InvalidParams);
+		assert_noop!(
+			Poc::set_params(RuntimeOrigin::root(), PocParams { epoch_window: 200, ..p }),
+			Error::<Test>::InvalidParams
+		);
+		// The largest span that fits is accepted: 250 − 109 = 141 more blocks of epoch window.
+		assert_ok!(Poc::set_params(RuntimeOrigin::root(), PocParams { epoch_window: 144, ..p }));
+		assert_eq!(Poc::verification_span(&PocParams { epoch_window: 144, ..p }), 250);
+	});
+}
+
 // ---------------------------------------------------------------- committees
 
 #[test]

@@ -67,6 +67,9 @@
 //! A ledger holds at least [`Config::MinBond`] of active stake (a VER in the runtime) or nothing
 //! (finding 20): its owner cannot bond or unbond to less, so each voter or ledger costs real
 //! stake, not a planck (a slash may still leave less; topping up must reach the minimum again).
+//! `unbonding_period` is at least [`Config::MinUnbondingPeriod`] (finding 19; in the runtime a
+//! job's longest life plus the verification after it), so stake unbonded when work is assigned
+//! is still held when the work is judged.
 //!
 //! Parameters ([`Params`]) are storage that Root sets with [`set_params`](Pallet::set_params),
 //! so a vote changes them; so are the other pallets' market and verification parameters.
@@ -215,6 +218,14 @@ pub mod pallet {
 		#[pallet::constant]
 		type MinBond: Get<BalanceOf<Self>>;
 
+		/// The shortest `unbonding_period` the parameters may set (security review, finding 19):
+		/// stake must stay slashable for as long as the work it backed can still be found
+		/// wrong, which in the runtime is a job's longest life plus the verification that may
+		/// close after its deadline. A shorter period would let a provider unbond when it is
+		/// assigned and withdraw before a late audit slashes it.
+		#[pallet::constant]
+		type MinUnbondingPeriod: Get<BlockNumberFor<Self>>;
+
 		/// Weights from this pallet's benchmarks.
 		type WeightInfo: WeightInfo;
 	}
@@ -284,12 +295,21 @@ pub mod pallet {
 		StorageMap<_, Blake2_128Concat, T::AccountId, (Perbill, BalanceOf<T>)>;
 
 	#[pallet::genesis_config]
-	#[derive(polkadot_sdk::frame_support::DefaultNoBound)]
 	pub struct GenesisConfig<T: Config> {
 		/// `(account, bond, validator candidate?)`, bonded from the account's genesis balance.
 		pub stakers: Vec<(T::AccountId, BalanceOf<T>, bool)>,
 		/// The first parameters.
 		pub params: ParamsOf<T>,
+	}
+
+	impl<T: Config> Default for GenesisConfig<T> {
+		/// No stakers; [`Params::default`] with the runtime's shortest unbonding period, so the
+		/// default genesis is a valid one.
+		fn default() -> Self {
+			let params =
+				Params { unbonding_period: T::MinUnbondingPeriod::get(), ..Params::default() };
+			GenesisConfig { stakers: Vec::new(), params }
+		}
 	}
 
 	#[pallet::genesis_build]
@@ -703,6 +723,7 @@ pub mod pallet {
 				&& params.validator_count >= params.min_validator_count
 				&& params.validator_count <= T::MaxCandidates::get()
 				&& !params.voting_period.is_zero()
+				&& params.unbonding_period >= T::MinUnbondingPeriod::get()
 				&& params.min_approval >= Perbill::from_percent(50)
 		}
 	}

@@ -123,6 +123,7 @@ impl pallet_staking_governance::Config for Test {
 	type MaxEnactmentWeight = MaxEnactmentWeight;
 	type ReporterShare = ReporterShare;
 	type MinBond = MinBond;
+	type MinUnbondingPeriod = MinUnbondingPeriod;
 	type WeightInfo = ();
 }
 
@@ -131,6 +132,8 @@ parameter_types! {
 	pub static MaxEnactmentWeight: Weight = Weight::MAX;
 	/// A planck, as before finding 20; its test raises it.
 	pub static MinBond: Balance = 1;
+	/// Below the mock's `UNBONDING_PERIOD`; finding 19's test tries to go under it.
+	pub const MinUnbondingPeriod: u64 = 5;
 }
 
 pub const INITIAL: Balance = 10_000;

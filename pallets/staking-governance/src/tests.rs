@@ -688,6 +688,41 @@ fn finding_12_enactments_beyond_the_weight_cap_wait_for_the_next_block() {
 	});
 }
 
+/// Finding 19: `unbonding_period` had no floor. At 0 (or the dev chain's 10 blocks, shorter than
+/// one commit and reveal) a provider could unbond when assigned and withdraw before its result
+/// was judged, dodging any slash. Parameters must now keep it at `MinUnbondingPeriod` (5 in the
+/// mock; the runtime's is a job's longest life plus the verification after it).
+#[test]
+fn finding_19_the_unbonding_period_cannot_undercut_the_slash_window() {
+	build_and_execute(|| {
+		let min = MinUnbondingPeriod::get();
+		for short in [0, 1, min - 1] {
+			// Before the fix: `Ok`.
+			assert_noop!(
+				Staking::set_params(
+					RuntimeOrigin::root(),
+					Params { unbonding_period: short, ..params() }
+				),
+				Error::<Test>::InvalidParams
+			);
+		}
+		assert_ok!(Staking::set_params(
+			RuntimeOrigin::root(),
+			Params { unbonding_period: min, ..params() }
+		));
+		// Stake unbonded now stays slashable, and held, for that long.
+		assert_ok!(Staking::bond(signed(4), 100));
+		let start = System::block_number();
+		assert_ok!(Staking::unbond(signed(4), 100));
+		run_to_block(start + min - 1);
+		assert_noop!(Staking::withdraw_unbonded(signed(4)), Error::<Test>::NothingToWithdraw);
+		assert_ok!(Staking::slash(RuntimeOrigin::root(), 4, 30, SlashReason::Governance));
+		run_to_block(start + min);
+		assert_ok!(Staking::withdraw_unbonded(signed(4)));
+		assert_eq!(Balances::balance(&4), INITIAL - 30);
+	});
+}
+
 /// Finding 20 (in part): `bond` took a planck, so a ledger (and with it a vote) cost nothing but
 /// the existential deposit. Owners now keep `MinBond` active or nothing; a slash may leave less,
 /// and `bond_extra` must bring such a ledger back to the minimum.

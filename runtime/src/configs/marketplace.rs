@@ -17,6 +17,9 @@ use crate::{
 	StakingGovernance,
 };
 
+/// A job's longest life, posting to deadline: a week.
+pub const MAX_JOB_DURATION: crate::BlockNumber = 7 * DAYS;
+
 parameter_types! {
 	/// An endpoint is at most ~500 bytes of storage: a kernel record's base deposit.
 	pub const EndpointDeposit: Balance = VER;
@@ -55,7 +58,7 @@ impl pallet_marketplace::Config for Runtime {
 	type MaxAllocationsPerBlock = ConstU32<4>;
 	type MaxDeadlinesPerBlock = ConstU32<128>;
 	type MaxDeadlineWeight = MaxDeadlineWeight;
-	type MaxJobDuration = ConstU32<{ 7 * DAYS }>;
+	type MaxJobDuration = ConstU32<MAX_JOB_DURATION>;
 	/// 10^9 WU = 10^21 FLOPs: a week of a thousand datacenter GPUs.
 	type MaxJobWork = ConstU64<1_000_000_000>;
 	type EndpointDeposit = EndpointDeposit;

@@ -36,7 +36,7 @@ mod marketplace;
 mod proof_of_compute;
 mod staking_governance;
 
-pub use staking_governance::TreasuryAccount;
+pub use staking_governance::{TreasuryAccount, MIN_UNBONDING_PERIOD};
 
 const NORMAL_DISPATCH_RATIO: Perbill = Perbill::from_percent(75);
 const MAX_BLOCK_LENGTH: u32 = 5 * 1024 * 1024;

@@ -2,7 +2,14 @@
 
 use polkadot_sdk::{frame_support::traits::ConstU32, frame_system::EnsureRoot};
 
-use crate::{AccountId, AivmRegistry, Balance, Marketplace, Runtime, StakingGovernance};
+use crate::{
+	time::DAYS, AccountId, AivmRegistry, Balance, BlockNumber, Marketplace, Runtime,
+	StakingGovernance,
+};
+
+/// The most verification may run after a job's deadline (epoch window, audits, the final round,
+/// their re-runs): a day, hundreds of times what the presets' windows need.
+pub const MAX_VERIFICATION_SPAN: BlockNumber = DAYS;
 
 impl pallet_proof_of_compute::Config for Runtime {
 	type Market = Marketplace;
@@ -33,6 +40,7 @@ impl pallet_proof_of_compute::Config for Runtime {
 	type MaxProofDepth = ConstU32<32>;
 	type MaxDuePerBlock = ConstU32<64>;
 	type MaxDueWeight = super::marketplace::MaxDeadlineWeight;
+	type MaxVerificationSpan = ConstU32<MAX_VERIFICATION_SPAN>;
 	type WeightInfo = pallet_proof_of_compute::weights::SubstrateWeight<Runtime>;
 	#[cfg(feature = "runtime-benchmarks")]
 	type BenchmarkHelper = PocBenchmarkHelper;

@@ -16,6 +16,10 @@ use crate::{
 	currency::VER, AccountId, Balance, Balances, Runtime, RuntimeCall, RuntimeHoldReason, Session,
 };
 
+/// The shortest unbonding period governance may set: eight days.
+pub const MIN_UNBONDING_PERIOD: crate::BlockNumber =
+	super::marketplace::MAX_JOB_DURATION + super::proof_of_compute::MAX_VERIFICATION_SPAN;
+
 parameter_types! {
 	/// Where slashed stake and spam deposits go: an account no key controls, spendable only by
 	/// governance (a Root call), until a treasury pallet manages it.
@@ -53,5 +57,8 @@ impl pallet_staking_governance::Config for Runtime {
 	/// A tenth of an equivocation slash to its reporters (as polkadot's staking pays).
 	type ReporterShare = ReporterShare;
 	type MinBond = MinBond;
+	/// Stake backs work until the work can no longer be found wrong: a job's longest life plus
+	/// the verification that may close after its deadline (security review, finding 19).
+	type MinUnbondingPeriod = ConstU32<MIN_UNBONDING_PERIOD>;
 	type WeightInfo = pallet_staking_governance::weights::SubstrateWeight<Runtime>;
 }
