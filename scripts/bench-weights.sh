@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Generates a pallet's weights.rs with the node's benchmark CLI, on the real runtime in wasm.
 #   scripts/bench-weights.sh pallet_fee_settlement [extra benchmark-CLI flags]
+#   scripts/bench-weights.sh all [flags]   every Verity pallet, then the anchor
+#                                          (pallet_balances::transfer_keep_alive, JSON only)
 # Builds verity-node with --features runtime-benchmarks in its own target dir (the feature
 # changes most of the sdk, so sharing one dir would make normal and benchmark builds evict each
 # other's runtime); the first build takes ~40 min on 2 cores. Also writes the raw results as JSON
@@ -14,10 +16,20 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$VERITY_ROOT"
 
-pallet="${1:?usage: scripts/bench-weights.sh <pallet_name> [flags]}"
+pallet="${1:?usage: scripts/bench-weights.sh <pallet_name>|all [flags]}"
 shift
+if [ "$pallet" = all ]; then
+	for p in pallet_aivm_registry pallet_fee_settlement pallet_marketplace pallet_proof_of_compute \
+		pallet_staking_governance pallet_balances; do
+		"$0" "$p" "$@"
+	done
+	exit 0
+fi
 dir="pallets/$(echo "${pallet#pallet_}" | tr _ -)"
-[ -d "$dir" ] || { log "no crate for $pallet at $dir"; exit 1; }
+# The anchor: polkadot-sdk's pallet, measured beside ours to compare with its own weights.
+anchor=0
+[ "$pallet" = pallet_balances ] && anchor=1
+[ "$anchor" = 1 ] || [ -d "$dir" ] || { log "no crate for $pallet at $dir"; exit 1; }
 
 export CARGO_TARGET_DIR="${VERITY_BENCH_TARGET_DIR:-$HOME/.cache/verity/target-bench}"
 # frame-benchmarking-cli embeds a test runtime used only by `benchmark storage`; its wasm build
@@ -32,16 +44,22 @@ cargo build --locked -p verity-node --features runtime-benchmarks --profile "$pr
 results="$CARGO_TARGET_DIR/bench-results"
 mkdir -p "$results"
 log "benchmarking $pallet"
+if [ "$anchor" = 1 ]; then
+	extrinsic=transfer_keep_alive
+	output=()
+else
+	extrinsic='*'
+	output=(--template scripts/frame-weight-template.hbs --output "$dir/src/weights.rs")
+fi
 "$CARGO_TARGET_DIR/$profile_dir/verity-node" benchmark pallet \
 	--chain dev \
 	--pallet "$pallet" \
-	--extrinsic '*' \
+	--extrinsic "$extrinsic" \
 	--steps "${VERITY_BENCH_STEPS:-50}" \
 	--repeat "${VERITY_BENCH_REPEAT:-20}" \
 	--wasm-execution compiled \
 	--heap-pages 4096 \
-	--template scripts/frame-weight-template.hbs \
-	--output "$dir/src/weights.rs" \
+	"${output[@]}" \
 	--json-file "$results/$pallet.json" \
 	"$@"
-log "wrote $dir/src/weights.rs and $results/$pallet.json"
+log "wrote ${output[*]:+$dir/src/weights.rs and }$results/$pallet.json"

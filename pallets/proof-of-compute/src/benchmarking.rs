@@ -11,7 +11,7 @@ use polkadot_sdk::{
 		traits::{EnsureOrigin, Get, Hooks},
 		BoundedVec,
 	},
-	frame_system::{self, RawOrigin},
+	frame_system::{self, pallet_prelude::BlockNumberFor, RawOrigin},
 	sp_core::H256,
 	sp_runtime::Perbill,
 };
@@ -91,6 +91,41 @@ fn reveal_all<T: Config>(round: RoundId, digest: H256) {
 			Reveal { digest, result: Cid::of_raw_bytes(b"result"), summary: BoundedVec::new() };
 		Poc::<T>::do_reveal(m, round, reveal, nonce()).unwrap();
 	}
+}
+
+/// Commits, then reveals, `digests[i]` for the round's `i`-th member (the provider first);
+/// members past the end of `digests` stay silent.
+fn play<T: Config>(round: RoundId, digests: &[H256]) {
+	let r = Rounds::<T>::get(round).unwrap();
+	for (m, d) in r.members.iter().zip(digests) {
+		let c = committee::commitment(round, d, &nonce(), m);
+		Poc::<T>::do_commit(m.clone(), round, c).unwrap();
+	}
+	frame_system::Pallet::<T>::set_block_number(r.commit_end + 1u32.into());
+	for (m, d) in r.members.iter().zip(digests) {
+		let reveal = Reveal {
+			digest: *d,
+			result: Cid::of_raw_bytes(d.as_bytes()),
+			summary: BoundedVec::new(),
+		};
+		Poc::<T>::do_reveal(m.clone(), round, reveal, nonce()).unwrap();
+	}
+}
+
+/// A task of committee `k` submitted with every verifier slot full, its committee drawn;
+/// returns the round and the block its close is due.
+fn drawn_round<T: Config>(k: u32) -> (RoundId, BlockNumberFor<T>) {
+	verifiers::<T>(T::MaxVerifiers::get());
+	let (task, provider) = T::BenchmarkHelper::make_task(k);
+	T::BenchmarkHelper::submit(task, &provider);
+	draw::<T>();
+	let round = TaskRounds::<T>::get(task).unwrap();
+	let close = Schedule::<T>::iter()
+		.filter(|(_, due)| due.contains(&Due::Round(round)))
+		.map(|(b, _)| b)
+		.next()
+		.unwrap();
+	(round, close)
 }
 
 #[benchmarks]
@@ -242,12 +277,58 @@ mod benchmarks {
 		assert!(!Rounds::<T>::contains_key(round));
 	}
 
-	/// Closing an epoch of a full group and drawing `s` audits, each with a full committee.
+	/// The most expensive verdict (security review, finding 12): a committee of `k` whose
+	/// provider is wrong and whose verifiers split into a bare majority and as many dissenters as
+	/// possible, each with its own digest (the aggregation tries every dissenter as the lead
+	/// first). Every dissenter and the provider are slashed, each paying the majority a bounty,
+	/// and the task goes back to the market to be reassigned.
+	#[benchmark]
+	fn close_round_contested(k: Linear<1, { T::MaxCommittee::get() }>) {
+		let (round, close) = drawn_round::<T>(k);
+		let verifiers = Rounds::<T>::get(round).unwrap().members.len() as u32 - 1;
+		let quorum = verifiers / 2 + 1;
+		let agreed = H256::repeat_byte(0xAA);
+		let digests: Vec<H256> = core::iter::once(H256::repeat_byte(0xBB))
+			.chain((0..verifiers - quorum).map(|i| H256::from_low_u64_be(u64::from(i) + 1)))
+			.chain((0..quorum).map(|_| agreed))
+			.collect();
+		play::<T>(round, &digests);
+		frame_system::Pallet::<T>::set_block_number(close);
+
+		#[block]
+		{
+			Poc::<T>::on_initialize(close);
+		}
+
+		assert!(!Rounds::<T>::contains_key(round));
+		assert!(TaskRounds::<T>::iter().next().is_none(), "the task went back to the market");
+	}
+
+	/// A round of `k` where only the provider reveals: every verifier is slashed for not
+	/// showing, and the task is re-run with a fresh committee, everyone drawn so far excluded
+	/// (the eligibility scan reads every registered verifier).
+	#[benchmark]
+	fn close_round_no_show(k: Linear<1, { T::MaxCommittee::get() }>) {
+		let (round, close) = drawn_round::<T>(k);
+		play::<T>(round, &[H256::repeat_byte(0xAA)]);
+		frame_system::Pallet::<T>::set_block_number(close);
+
+		#[block]
+		{
+			Poc::<T>::on_initialize(close);
+		}
+
+		assert!(!Rounds::<T>::contains_key(round));
+		assert_eq!(NextRound::<T>::get(), round + 2, "the re-run opened");
+	}
+
+	/// Closing an epoch of a full group and drawing `s` audits, each with a full committee from
+	/// a full verifier list.
 	#[benchmark]
 	fn close_epoch(s: Linear<1, { T::MaxAuditsPerEpoch::get() }>) {
-		verifiers::<T>(T::MaxCommittee::get() * 2);
+		verifiers::<T>(T::MaxVerifiers::get());
 		Params::<T>::put(PocParams { audits_per_epoch: s, ..params::<T>() });
-		let group = T::BenchmarkHelper::make_group(T::MaxGroup::get().min(4));
+		let group = T::BenchmarkHelper::make_group(T::MaxGroup::get());
 		let cid: CidInput = Cid::of_raw_bytes(b"c").to_text().into_bytes().try_into().unwrap();
 		for (task, who) in &group {
 			Poc::<T>::commit_epoch(

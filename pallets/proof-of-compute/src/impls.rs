@@ -394,9 +394,11 @@ impl<T: Config> Pallet<T> {
 		for entry in due {
 			let cost = match entry {
 				Due::Draw(..) => T::WeightInfo::open_round(T::MaxVerifiers::get()),
-				// A task's verdict goes to the market, which may complete and pay its job.
-				Due::Round(_) => T::WeightInfo::close_round(T::MaxCommittee::get())
-					.saturating_add(T::Market::outcome_weight()),
+				// The worst of the three ways a round closes (security review, finding 12); a
+				// task's verdict goes to the market, which may complete and pay its job.
+				Due::Round(_) => {
+					Self::close_round_weight().saturating_add(T::Market::outcome_weight())
+				}
 				Due::Epoch(..) => T::WeightInfo::close_epoch(T::MaxAuditsPerEpoch::get()),
 			};
 			if handled > 0 && weight.saturating_add(cost).any_gt(budget) {
@@ -417,6 +419,15 @@ impl<T: Config> Pallet<T> {
 			}
 		}
 		weight
+	}
+
+	/// What closing a round of the largest committee may cost: all agree, a contested verdict
+	/// (slashes with bounties), or nobody shows (slashes and a re-run).
+	pub fn close_round_weight() -> Weight {
+		let k = T::MaxCommittee::get();
+		T::WeightInfo::close_round(k)
+			.max(T::WeightInfo::close_round_contested(k))
+			.max(T::WeightInfo::close_round_no_show(k))
 	}
 
 	/// Slashes `who` `ratio` of its stake; [`Config::CatchBounty`] of it goes to `catchers`.

@@ -52,6 +52,8 @@ pub trait WeightInfo {
 	fn set_params() -> Weight;
 	fn open_round(v: u32, ) -> Weight;
 	fn close_round(k: u32, ) -> Weight;
+	fn close_round_contested(k: u32, ) -> Weight;
+	fn close_round_no_show(k: u32, ) -> Weight;
 	fn close_epoch(s: u32, ) -> Weight;
 }
 
@@ -244,6 +246,34 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 			.saturating_add(T::DbWeight::get().writes((2_u64).saturating_mul(k.into())))
 			.saturating_add(Weight::from_parts(0, 3118).saturating_mul(k.into()))
 	}
+	fn close_round_contested(k: u32, ) -> Weight {
+		// Proof Size summary in bytes:
+		//  Measured:  `2260 + k * (117 ±0)`
+		//  Estimated: `6368 + k * (3118 ±0)`
+		// Minimum execution time: 3_534_190_000 picoseconds.
+		Weight::from_parts(3_370_995_048, 6368)
+			// Standard Error: 972_043
+			.saturating_add(Weight::from_parts(221_533_597, 0).saturating_mul(k.into()))
+			.saturating_add(T::DbWeight::get().reads(11_u64))
+			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(k.into())))
+			.saturating_add(T::DbWeight::get().writes(10_u64))
+			.saturating_add(T::DbWeight::get().writes((2_u64).saturating_mul(k.into())))
+			.saturating_add(Weight::from_parts(0, 3118).saturating_mul(k.into()))
+	}
+	fn close_round_no_show(k: u32, ) -> Weight {
+		// Proof Size summary in bytes:
+		//  Measured:  `2260 + k * (117 ±0)`
+		//  Estimated: `6368 + k * (3118 ±0)`
+		// Minimum execution time: 3_534_190_000 picoseconds.
+		Weight::from_parts(3_370_995_048, 6368)
+			// Standard Error: 972_043
+			.saturating_add(Weight::from_parts(221_533_597, 0).saturating_mul(k.into()))
+			.saturating_add(T::DbWeight::get().reads(11_u64))
+			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(k.into())))
+			.saturating_add(T::DbWeight::get().writes(10_u64))
+			.saturating_add(T::DbWeight::get().writes((2_u64).saturating_mul(k.into())))
+			.saturating_add(Weight::from_parts(0, 3118).saturating_mul(k.into()))
+	}
 	/// Storage: `ProofOfCompute::Schedule` (r:2 w:2)
 	/// Proof: `ProofOfCompute::Schedule` (`max_values`: None, `max_size`: Some(846), added: 3321, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Epochs` (r:1 w:1)
@@ -338,6 +368,24 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 3180).saturating_mul(v.into()))
 	}
 	fn close_round(k: u32, ) -> Weight {
+		Weight::from_parts(3_370_995_048, 6368)
+			.saturating_add(Weight::from_parts(221_533_597, 0).saturating_mul(k.into()))
+			.saturating_add(ParityDbWeight::get().reads(11_u64))
+			.saturating_add(ParityDbWeight::get().reads((1_u64).saturating_mul(k.into())))
+			.saturating_add(ParityDbWeight::get().writes(10_u64))
+			.saturating_add(ParityDbWeight::get().writes((2_u64).saturating_mul(k.into())))
+			.saturating_add(Weight::from_parts(0, 3118).saturating_mul(k.into()))
+	}
+	fn close_round_contested(k: u32, ) -> Weight {
+		Weight::from_parts(3_370_995_048, 6368)
+			.saturating_add(Weight::from_parts(221_533_597, 0).saturating_mul(k.into()))
+			.saturating_add(ParityDbWeight::get().reads(11_u64))
+			.saturating_add(ParityDbWeight::get().reads((1_u64).saturating_mul(k.into())))
+			.saturating_add(ParityDbWeight::get().writes(10_u64))
+			.saturating_add(ParityDbWeight::get().writes((2_u64).saturating_mul(k.into())))
+			.saturating_add(Weight::from_parts(0, 3118).saturating_mul(k.into()))
+	}
+	fn close_round_no_show(k: u32, ) -> Weight {
 		Weight::from_parts(3_370_995_048, 6368)
 			.saturating_add(Weight::from_parts(221_533_597, 0).saturating_mul(k.into()))
 			.saturating_add(ParityDbWeight::get().reads(11_u64))
