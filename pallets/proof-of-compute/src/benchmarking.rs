@@ -289,7 +289,7 @@ mod benchmarks {
 		let quorum = verifiers / 2 + 1;
 		let agreed = H256::repeat_byte(0xAA);
 		let digests: Vec<H256> = core::iter::once(H256::repeat_byte(0xBB))
-			.chain((0..verifiers - quorum).map(|i| H256::from_low_u64_be(u64::from(i) + 1)))
+			.chain((0..verifiers - quorum).map(|i| H256::repeat_byte(i as u8 + 1)))
 			.chain((0..quorum).map(|_| agreed))
 			.collect();
 		play::<T>(round, &digests);
