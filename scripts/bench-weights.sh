@@ -12,6 +12,8 @@
 #                         host functions it calls (storage, trie, crypto) run in the node and are
 #                         unoptimised in dev, which inflates every weight; see docs/benchmarks.md)
 #   VERITY_BENCH_STEPS, VERITY_BENCH_REPEAT  (defaults 50 and 20)
+#   VERITY_BENCH_BUILT=1  run the node already built (a pallet's new weights.rs would make cargo
+#                         rebuild the runtime and relink the node first)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$VERITY_ROOT"
@@ -19,9 +21,12 @@ cd "$VERITY_ROOT"
 pallet="${1:?usage: scripts/bench-weights.sh <pallet_name>|all [flags]}"
 shift
 if [ "$pallet" = all ]; then
+	# One build for all: each pallet's new weights.rs would otherwise make the next run rebuild
+	# the runtime and relink the node (10 minutes with the production profile's fat LTO).
+	"$0" pallet_balances "$@"
 	for p in pallet_aivm_registry pallet_fee_settlement pallet_marketplace pallet_proof_of_compute \
-		pallet_staking_governance pallet_balances; do
-		"$0" "$p" "$@"
+		pallet_staking_governance; do
+		VERITY_BENCH_BUILT=1 "$0" "$p" "$@"
 	done
 	exit 0
 fi
@@ -38,8 +43,12 @@ export SKIP_FRAME_STORAGE_ACCESS_TEST_RUNTIME_WASM_BUILD=1
 profile="${VERITY_BENCH_PROFILE:-dev}"
 profile_dir="$profile"
 [ "$profile" = dev ] && profile_dir=debug
-log "building verity-node --features runtime-benchmarks --profile $profile (target dir: $CARGO_TARGET_DIR)"
-cargo build --locked -p verity-node --features runtime-benchmarks --profile "$profile"
+if [ "${VERITY_BENCH_BUILT:-0}" = 1 ]; then
+	log "using the verity-node already built (VERITY_BENCH_BUILT=1)"
+else
+	log "building verity-node --features runtime-benchmarks --profile $profile (target dir: $CARGO_TARGET_DIR)"
+	cargo build --locked -p verity-node --features runtime-benchmarks --profile "$profile"
+fi
 
 results="$CARGO_TARGET_DIR/bench-results"
 mkdir -p "$results"

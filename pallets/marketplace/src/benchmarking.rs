@@ -46,12 +46,13 @@ fn class_def<T: Config>() -> ResourceClass<BalanceOf<T>> {
 	}
 }
 
-/// Parameters and class 0 in place; returns class 0.
+/// Parameters and class 0 in place, with its price index at the base price (a chain's genesis
+/// may define class 0 with other bounds); returns class 0.
 fn setup<T: Config>() -> ClassId {
 	Params::<T>::put(params::<T>());
-	if !ResourceClasses::<T>::contains_key(0) {
-		Market::<T>::do_set_class(0, class_def::<T>()).unwrap();
-	}
+	let class = class_def::<T>();
+	PriceIndex::<T>::insert(0, class.base_price);
+	Market::<T>::do_set_class(0, class).unwrap();
 	0
 }
 

@@ -66,11 +66,16 @@ mod bench {
 
 	type Market = pallet_marketplace::Pallet<Runtime>;
 
+	/// Class 0 as the chain defines it (its price floor and ceiling).
+	fn class() -> pallet_marketplace::ResourceClass<crate::Balance> {
+		pallet_marketplace::ResourceClasses::<Runtime>::get(0).unwrap()
+	}
+
 	fn provider(name: &'static str, i: u32) -> AccountId {
 		let who: AccountId = polkadot_sdk::frame_benchmarking::account(name, i, 0);
 		super::super::marketplace::MarketBenchmarkHelper::make_provider(&who);
-		Market::do_publish_offer(who.clone(), 0, 1_000_000, PriceSpec::Fixed(1), 1, u64::MAX)
-			.unwrap();
+		let price = PriceSpec::Fixed(class().min_price);
+		Market::do_publish_offer(who.clone(), 0, 1_000_000, price, 1, u64::MAX).unwrap();
 		who
 	}
 
@@ -101,8 +106,16 @@ mod bench {
 		samples: u64,
 	) -> Vec<(TaskId, AccountId)> {
 		let now = polkadot_sdk::frame_system::Pallet::<Runtime>::block_number();
-		let job =
-			Market::do_post_job(buyer(), kernel(), 0, kind, samples, 1_000, now + 1_000).unwrap();
+		let job = Market::do_post_job(
+			buyer(),
+			kernel(),
+			0,
+			kind,
+			samples,
+			class().max_price,
+			now + 1_000,
+		)
+		.unwrap();
 		assert!(Market::allocate(job, now).unwrap());
 		let tasks = pallet_marketplace::Jobs::<Runtime>::get(job).unwrap().tasks;
 		tasks
