@@ -59,10 +59,12 @@ fn proposal_with_votes<T: Config>(v: u32) -> u32
 where
 	<T as Config>::RuntimeCall: From<frame_system::Call<T>>,
 {
-	let proposer = bonded::<T>("proposer", 0);
+	let index = NextProposal::<T>::get();
+	// One proposer per proposal: an account's further proposals cost rising deposits (finding 1),
+	// which a real runtime's deposit sizes make the benchmark account unable to pay.
+	let proposer = bonded::<T>("proposer", index);
 	let call: <T as Config>::RuntimeCall =
 		frame_system::Call::<T>::remark { remark: vec![] }.into();
-	let index = NextProposal::<T>::get();
 	Staking::<T>::do_propose(proposer, &call).unwrap();
 	for i in 0..v {
 		let voter = bonded::<T>("voter", i);
