@@ -239,11 +239,26 @@ pub struct KernelSpec {
 }
 
 impl KernelSpec {
-	/// The kernel id: blake2-256 of the record's SCALE encoding.
-	pub fn id(&self) -> KernelId {
-		KernelId::from(polkadot_sdk::sp_crypto_hashing::blake2_256(&self.encode()))
+	/// The kernel id of this record registered by `owner`: blake2-256 of
+	/// `b"verity/kernel/v1" ‖ owner ‖ record`, SCALE-encoded.
+	///
+	/// The owner is part of the preimage (security review finding 16) so that whoever sees a
+	/// registration in the transaction pool cannot register the same record first under the same
+	/// id, own it, and deprecate it for everyone: the copy gets an id of its own.
+	pub fn id<A: Encode>(&self, owner: &A) -> KernelId {
+		KernelId::from(polkadot_sdk::sp_crypto_hashing::blake2_256(
+			&(KERNEL_ID_DOMAIN, owner, self).encode(),
+		))
+	}
+
+	/// blake2-256 of the record's SCALE encoding alone: what the record is, whoever owns it.
+	pub fn content_hash(&self) -> H256 {
+		H256::from(polkadot_sdk::sp_crypto_hashing::blake2_256(&self.encode()))
 	}
 }
+
+/// The domain tag in a kernel id's preimage ([`KernelSpec::id`]).
+pub const KERNEL_ID_DOMAIN: [u8; 16] = *b"verity/kernel/v1";
 
 /// serde forms of the record's bounded fields: lists as JSON arrays, the libtorch version as a
 /// string, a kernel id as `0x`-prefixed hex; a list over its bound is an error, not truncated.

@@ -36,6 +36,10 @@ pub struct TaskInfo<AccountId> {
 	/// A training job's epochs (0 for inference): epoch commitments are taken in order and
 	/// only below this.
 	pub epochs: u32,
+	/// Stake the provider keeps bonded for this task while it is open (a multiple of what the task
+	/// pays): a wrong result, a no-show or a failed audit on it is slashed at least this much, so
+	/// the penalty tracks the value at risk (security review, finding 15).
+	pub collateral: u128,
 }
 
 /// Implemented by the verification pallet: start verifying a submitted task.

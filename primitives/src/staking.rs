@@ -41,17 +41,19 @@ pub trait ProviderStake<AccountId, Balance> {
 	fn slash(who: &AccountId, amount: Balance, reason: SlashReason) -> Balance;
 	/// Slashes `fraction` of `who`'s whole stake (bonded and unbonding); returns what was slashed.
 	fn slash_fraction(who: &AccountId, fraction: Perbill, reason: SlashReason) -> Balance;
-	/// As [`Self::slash_fraction`], and pays `share` of what was slashed, in equal parts, to the
-	/// accounts in `to` (those who caught it) — a bounty; the rest goes where every slash goes.
-	/// Without an override nothing is paid.
+	/// As [`Self::slash_fraction`], but never less than `floor` (the collateral of the task the
+	/// penalty is for; at most the whole stake), and pays `share` of what was slashed, in equal
+	/// parts, to the accounts in `to` (those who caught it) — a bounty; the rest goes where every
+	/// slash goes. Without an override the floor is ignored and nothing is paid.
 	fn slash_fraction_to(
 		who: &AccountId,
 		fraction: Perbill,
+		floor: Balance,
 		reason: SlashReason,
 		to: &[AccountId],
 		share: Perbill,
 	) -> Balance {
-		let _ = (to, share);
+		let _ = (floor, to, share);
 		Self::slash_fraction(who, fraction, reason)
 	}
 }

@@ -70,6 +70,7 @@ fn market_params(
 		supply_horizon_secs: 3_600,
 		load_tolerance_secs: 600,
 		max_reassignments: 3,
+		collateral_percent: 200,
 	}
 }
 

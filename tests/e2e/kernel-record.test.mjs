@@ -11,11 +11,13 @@ import {
 
 let api;
 let bob;
+let charlie;
 
 before(async () => {
   const c = await connect();
   api = c.api;
   bob = c.keyring.addFromUri('//Bob');
+  charlie = c.keyring.addFromUri('//Charlie');
 });
 
 after(async () => {
@@ -28,7 +30,7 @@ test('every exported kernel is registered exactly as its manifest says', { skip:
   for (const name of ['digits', 'charlm']) {
     const dir = join(kernels, name);
     const { record } = readManifest(dir);
-    const worker = workerKernel(dir);
+    const worker = workerKernel(dir, bob.address);
     assert.equal(worker.archive, record.archive);
     const events = await expectSuccess(api, registerKernelTx(api, record), bob);
     const registered = findEvent(events, 'aivmRegistry', 'KernelRegistered');
@@ -40,5 +42,11 @@ test('every exported kernel is registered exactly as its manifest says', { skip:
     assert.equal(stored.spec.rule.isQuantisedDigest, record.rule.kind === 'quantised_digest');
     // The same record again is the same kernel: refused, not a second copy.
     await expectFailure(api, registerKernelTx(api, record), bob, 'aivmRegistry.KernelExists');
+    // Someone else's copy (a front-run from the pool) is a kernel of its own: the owner is part
+    // of the id, so Bob's id cannot be squatted (security review finding 16).
+    const copy = findEvent(await expectSuccess(api, registerKernelTx(api, record), charlie), 'aivmRegistry', 'KernelRegistered');
+    assert.equal(copy.data.kernel.toHex(), workerKernel(dir, charlie.address).id);
+    assert.notEqual(copy.data.kernel.toHex(), worker.id);
+    assert.equal((await api.query.aivmRegistry.kernels(worker.id)).unwrap().owner.toString(), bob.address);
   }
 });

@@ -226,13 +226,14 @@ export function registerTrainedKernelTx(api, job, record) {
 export const readManifest = (dir) => JSON.parse(readFileSync(join(dir, 'kernel.json')));
 
 /**
- * What `verity-worker kernel` says of a kernel directory: the record as the worker reads it
- * (through the shared Rust type) — `{ id, archive, encoded }`, the chain id and SCALE encoding.
+ * What `verity-worker kernel` says of a kernel directory registered by `owner` (an SS58
+ * address): the record as the worker reads it (through the shared Rust type) — `{ id, archive,
+ * encoded }`, the chain id (the owner is part of it) and SCALE encoding.
  */
-export function workerKernel(dir) {
+export function workerKernel(dir, owner) {
   const worker = process.env.VERITY_WORKER;
   if (!worker) throw new Error('VERITY_WORKER (the verity-worker binary) is not set');
-  return JSON.parse(execFileSync(worker, ['kernel', '--kernel', dir], { encoding: 'utf8' }));
+  return JSON.parse(execFileSync(worker, ['kernel', '--kernel', dir, '--owner', owner], { encoding: 'utf8' }));
 }
 
 /**

@@ -138,12 +138,13 @@ export async function trainLocally({ kernelDir, dir, shards, hyper, epochs, bin 
 }
 
 /**
- * `verity-worker export`: a new version of the kernel in `kernelDir` carrying `checkpoint`'s
- * parameters, written to `out`; the printed line (`id`, `archive`, `supersedes`, `checkpoint`)
- * and the new record (what `registerKernelTx` takes).
+ * `verity-worker export`: a new version of the kernel in `kernelDir` (registered by `owner`, an
+ * SS58 address, who registers the version too) carrying `checkpoint`'s parameters, written to
+ * `out`; the printed line (`id`, `archive`, `supersedes`, `checkpoint`) and the new record (what
+ * `registerKernelTx` takes).
  */
-export async function exportVersion(kernelDir, checkpoint, out, bin = workerBin()) {
-  const { stdout } = await run(bin, ['export', '--kernel', kernelDir, '--checkpoint', checkpoint, '--out', out]);
+export async function exportVersion(kernelDir, checkpoint, out, owner, bin = workerBin()) {
+  const { stdout } = await run(bin, ['export', '--kernel', kernelDir, '--checkpoint', checkpoint, '--out', out, '--owner', owner]);
   const line = JSON.parse(stdout.trim().split('\n').at(-1));
   return { ...line, record: JSON.parse(readFileSync(join(out, 'kernel.json'))).record };
 }

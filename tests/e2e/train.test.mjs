@@ -242,7 +242,7 @@ test('the buyer registers the trained checkpoint as a new version of the kernel 
   // `verity-worker export`: the base archive with the checkpoint's parameters, a record that
   // supersedes the base kernel.
   const versionDir = join(dir, 'trained-kernel');
-  const exported = await exportVersion(kernelDir, trained.file, versionDir);
+  const exported = await exportVersion(kernelDir, trained.file, versionDir, acct('//Ferdie').address);
   assert.equal(exported.supersedes, kernel);
   assert.equal(exported.checkpoint, trained.cid);
   const { record } = exported;

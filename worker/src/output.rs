@@ -47,7 +47,7 @@ pub enum Output<'a> {
 	},
 	/// A kernel directory's record, as the chain will store it.
 	Kernel {
-		/// Its id on chain: blake2-256 of the record's SCALE encoding.
+		/// Its id on chain when `--owner` registers it (`KernelSpec::id`).
 		id: KernelId,
 		/// The archive CID.
 		archive: Cid,

@@ -29,6 +29,13 @@ fn json(out: &str) -> serde_json::Value {
 	serde_json::from_str(out.trim().lines().last().unwrap()).unwrap()
 }
 
+/// The dev account Alice, the base kernel's owner in these exports.
+const ALICE: &str = "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY";
+
+fn alice() -> [u8; 32] {
+	ALICE.parse::<verity_worker::chain::AccountId>().unwrap().0
+}
+
 fn export(checkpoint: &Path, out: &Path) -> (bool, String, String) {
 	let base = kernels().join("digits");
 	run(&[
@@ -39,6 +46,8 @@ fn export(checkpoint: &Path, out: &Path) -> (bool, String, String) {
 		checkpoint.to_str().unwrap(),
 		"--out",
 		out.to_str().unwrap(),
+		"--owner",
+		ALICE,
 	])
 }
 
@@ -67,10 +76,11 @@ fn the_new_version_runs_as_the_base_with_the_checkpoint_and_supersedes_it() {
 
 	let base = KernelDir::open(&kernels().join("digits")).unwrap();
 	let new = KernelDir::open(&out).unwrap();
-	let base_id = format!("{:?}", base.manifest.record.id());
-	assert_eq!(line["supersedes"], base_id.as_str());
-	assert_eq!(new.manifest.record.supersedes, Some(base.manifest.record.id()));
-	assert_eq!(line["id"], format!("{:?}", new.manifest.record.id()).as_str());
+	// The owner is part of both ids (security review finding 16).
+	let base_id = base.manifest.record.id(&alice());
+	assert_eq!(line["supersedes"], format!("{base_id:?}").as_str());
+	assert_eq!(new.manifest.record.supersedes, Some(base_id));
+	assert_eq!(line["id"], format!("{:?}", new.manifest.record.id(&alice())).as_str());
 	assert_eq!(new.manifest.check_archive(&new.archive).unwrap().to_text(), line["archive"]);
 	assert_ne!(new.manifest.record.archive, base.manifest.record.archive);
 	// Only the archive and the lineage differ from the base record.

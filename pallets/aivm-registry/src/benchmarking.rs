@@ -68,7 +68,7 @@ mod benchmarks {
 
 		#[extrinsic_call]
 		_(
-			RawOrigin::Signed(owner),
+			RawOrigin::Signed(owner.clone()),
 			archive,
 			spec.environment.clone(),
 			spec.inputs.clone(),
@@ -79,7 +79,7 @@ mod benchmarks {
 			spec.supersedes,
 		);
 
-		assert_eq!(Kernels::<T>::get(old).unwrap().superseded_by, Some(spec.id()));
+		assert_eq!(Kernels::<T>::get(old).unwrap().superseded_by, Some(spec.id(&owner)));
 	}
 
 	#[benchmark]

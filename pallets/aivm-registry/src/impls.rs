@@ -52,7 +52,7 @@ impl<T: Config> Pallet<T> {
 	/// Registers `spec` for `owner`; returns the kernel id.
 	pub fn do_register(owner: T::AccountId, spec: KernelSpec) -> Result<KernelId, DispatchError> {
 		Self::check_spec(&spec)?;
-		let id = spec.id();
+		let id = spec.id(&owner);
 		ensure!(!Kernels::<T>::contains_key(id), Error::<T>::KernelExists);
 		if let Some(old) = spec.supersedes {
 			let old = Kernels::<T>::get(old).ok_or(Error::<T>::UnknownKernel)?;
@@ -185,7 +185,7 @@ impl<T: Config> Pallet<T> {
 		use polkadot_sdk::frame_support::traits::fungible::InspectHold;
 		let mut held: BTreeMap<T::AccountId, BalanceOf<T>> = BTreeMap::new();
 		for (id, entry) in Kernels::<T>::iter() {
-			ensure!(entry.spec.id() == id, "kernel stored under a wrong id");
+			ensure!(entry.spec.id(&entry.owner) == id, "kernel stored under a wrong id");
 			let len = u32::try_from(entry.spec.encoded_size()).map_err(|_| "record too long")?;
 			ensure!(entry.deposit == Self::deposit_of(len), "deposit does not match record size");
 			let sum = held.entry(entry.owner.clone()).or_default();

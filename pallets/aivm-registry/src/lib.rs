@@ -8,9 +8,12 @@
 //! marketplace prices jobs from this), and the [`AggregationRule`] a verification committee must
 //! satisfy.
 //!
-//! - **Content-addressed and immutable**: the kernel id is blake2-256 of the SCALE encoding of the
-//!   [`KernelSpec`]; registering the same record twice fails with `KernelExists`. Records are never
-//!   edited.
+//! - **Content-addressed and immutable**: the kernel id is blake2-256 of
+//!   `b"verity/kernel/v1" ‖ owner ‖ record`, SCALE-encoded ([`KernelSpec::id`]); an owner
+//!   registering the same record twice gets `KernelExists`. Records are never edited.
+//! - **No id squatting** (security review finding 16): the owner is part of the id, so a copy of
+//!   someone's record front-run from the transaction pool is a different kernel; it cannot take
+//!   the original's id and deprecate it for everyone.
 //! - **Versions**: a record may name the kernel it `supersedes` (same owner, not yet superseded);
 //!   the old record gets a `superseded_by` link and stays readable and usable until deprecated.
 //! - **Trained versions and their lineage**: `register_trained_kernel(job, …)` registers the
@@ -42,7 +45,7 @@
 //!     RuntimeOrigin::signed(ALICE), cid_text(b"digits.pt"), env(), s.inputs.clone(),
 //!     s.outputs.clone(), 9_000, 27_000, AggregationRule::ExactDigest, None,
 //! ));
-//! let id = s.id(); // blake2-256 of the record
+//! let id = s.id(&ALICE); // blake2-256 of the domain tag, the owner and the record
 //! assert_eq!(Kernels::<Test>::get(id).unwrap().deposit, 100 + s.encoded_size() as Balance);
 //! ```
 
@@ -233,7 +236,7 @@ pub mod pallet {
 
 	#[pallet::call]
 	impl<T: Config> Pallet<T> {
-		/// Registers a kernel record; its id is blake2-256 of the record's encoding.
+		/// Registers a kernel record; its id is [`KernelSpec::id`] of the record and the signer.
 		///
 		/// - Origin: signed; the signer owns the kernel and pays the deposit.
 		/// - Details: `archive` is parsed as a CID; the deposit is held; with `supersedes`, the old

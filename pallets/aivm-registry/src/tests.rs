@@ -54,7 +54,7 @@ fn register(who: AccountId, s: &KernelSpec) -> DispatchResultId {
 		s.rule,
 		s.supersedes,
 	)
-	.map(|_| s.id())
+	.map(|_| s.id(&who))
 }
 
 type DispatchResultId = Result<KernelId, DispatchError>;
@@ -82,7 +82,7 @@ fn register_kernel_works() {
 			AggregationRule::ExactDigest,
 			None,
 		));
-		let id = s.id();
+		let id = s.id(&ALICE);
 		let entry = Kernels::<Test>::get(id).unwrap();
 		assert_eq!(entry.spec, s);
 		assert_eq!(entry.owner, ALICE);
@@ -121,20 +121,44 @@ fn register_accepts_binary_and_dag_pb_cids() {
 			s.rule,
 			None,
 		));
-		assert!(Kernels::<Test>::contains_key(s.id()));
+		assert!(Kernels::<Test>::contains_key(s.id(&ALICE)));
 	});
 }
 
 #[test]
-fn identical_records_collide_but_any_difference_is_a_new_kernel() {
+fn identical_records_of_one_owner_collide_but_any_difference_is_a_new_kernel() {
 	build_and_execute(|| {
 		let s = spec(b"k", None);
 		assert_ok!(register(ALICE, &s));
-		assert_noop!(register(BOB, &s), Error::<Test>::KernelExists);
+		assert_noop!(register(ALICE, &s), Error::<Test>::KernelExists);
 		let mut other = s.clone();
 		other.environment.seed = 43;
-		assert_ne!(other.id(), s.id());
-		assert_ok!(register(BOB, &other));
+		assert_ne!(other.id(&ALICE), s.id(&ALICE));
+		assert_ok!(register(ALICE, &other));
+	});
+}
+
+/// Security review finding 16: the id used to hash the record alone, so whoever saw ALICE's
+/// `register_kernel` in the pool could register the same record first, own ALICE's id, and
+/// deprecate it — blocking every new job on it. The owner is now in the id's preimage: BOB's copy
+/// is a kernel of its own, ALICE still registers hers, and BOB's deprecation touches only his.
+#[test]
+fn finding_16_a_front_run_copy_of_a_record_cannot_squat_its_id() {
+	build_and_execute(|| {
+		let s = spec(b"digits.pt", None);
+		let bobs = register(BOB, &s).unwrap();
+		// Before the fix: ALICE's registration failed with `KernelExists`.
+		let alices = register(ALICE, &s).unwrap();
+		assert_ne!(bobs, alices);
+		assert_eq!(Kernels::<Test>::get(alices).unwrap().owner, ALICE);
+		assert_ok!(Registry::deprecate_kernel(RuntimeOrigin::signed(BOB), bobs));
+		assert_noop!(
+			Registry::deprecate_kernel(RuntimeOrigin::signed(BOB), alices),
+			Error::<Test>::NotOwner
+		);
+		// Before the fix: `AlreadyDeprecated`, so `post_job` failed with `KernelDeprecated`.
+		assert_ok!(<Registry as KernelInspect<_>>::acquire(&alices));
+		assert!(!<Registry as KernelInspect<_>>::kernel(&bobs).unwrap().usable);
 	});
 }
 
@@ -336,9 +360,13 @@ fn acquire_counts_jobs() {
 }
 
 #[test]
-fn kernel_id_is_blake2_of_the_record() {
+fn kernel_id_is_blake2_of_the_domain_the_owner_and_the_record() {
 	let s = spec(b"k", None);
-	assert_eq!(s.id(), KernelId::from(polkadot_sdk::sp_io::hashing::blake2_256(&s.encode())));
+	let mut preimage = b"verity/kernel/v1".to_vec();
+	preimage.extend_from_slice(&ALICE.encode());
+	preimage.extend_from_slice(&s.encode());
+	assert_eq!(s.id(&ALICE), KernelId::from(polkadot_sdk::sp_io::hashing::blake2_256(&preimage)));
+	assert_ne!(s.id(&ALICE), s.id(&BOB));
 }
 
 fn register_trained(who: AccountId, job: u64, s: &KernelSpec) -> DispatchResultId {
@@ -353,7 +381,7 @@ fn register_trained(who: AccountId, job: u64, s: &KernelSpec) -> DispatchResultI
 		s.train_flops,
 		s.rule,
 	)
-	.map(|_| s.id())
+	.map(|_| s.id(&who))
 }
 
 #[test]

@@ -34,6 +34,7 @@ fn params<T: Config>() -> ParamsOf<T> {
 		supply_horizon_secs: 3_600,
 		load_tolerance_secs: u64::MAX / 2,
 		max_reassignments: 100,
+		collateral_percent: 200,
 	}
 }
 
@@ -142,6 +143,7 @@ fn running_job<T: Config>(group: u32) -> (u64, TaskId) {
 fn submit<T: Config>(task: TaskId) {
 	let who = Tasks::<T>::get(task).unwrap().provider;
 	Market::<T>::do_accept(who.clone(), task).unwrap();
+	T::BenchmarkHelper::ready_to_verify(task, 1);
 	Market::<T>::do_submit(who, task, Cid::of_raw_bytes(b"result")).unwrap();
 }
 
@@ -276,6 +278,7 @@ mod benchmarks {
 		let (_, task) = running_job::<T>(1);
 		let who = Tasks::<T>::get(task).unwrap().provider;
 		Market::<T>::do_accept(who.clone(), task).unwrap();
+		T::BenchmarkHelper::ready_to_verify(task, 1);
 
 		#[extrinsic_call]
 		_(RawOrigin::Signed(who), task, cid_input(7));

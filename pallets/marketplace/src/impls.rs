@@ -70,6 +70,66 @@ impl<T: Config> Pallet<T> {
 		Self::bal(cost)
 	}
 
+	/// The collateral a task of `flops` at `price` keeps bonded: `percent` % of its value,
+	/// rounded up.
+	pub fn collateral_of(
+		flops: u128,
+		price: BalanceOf<T>,
+		percent: u32,
+	) -> Result<BalanceOf<T>, DispatchError> {
+		let value = to_u128(Self::cost_of(flops, price)?);
+		let collateral =
+			multiply_by_rational_with_rounding(value, percent.into(), 100, Rounding::Up)
+				.ok_or(ArithmeticError::Overflow)?;
+		Self::bal(collateral)
+	}
+
+	/// `provider`'s active stake not yet kept as collateral for its open tasks.
+	pub fn free_collateral(provider: &T::AccountId) -> BalanceOf<T> {
+		T::Staking::active_stake(provider).saturating_sub(Collateral::<T>::get(provider))
+	}
+
+	/// How many samples of `per_sample` FLOPs at `price` `free` stake covers as collateral
+	/// (`u64::MAX` when nothing is asked).
+	fn samples_covered(
+		free: BalanceOf<T>,
+		per_sample: u128,
+		price: BalanceOf<T>,
+		percent: u32,
+	) -> u64 {
+		// collateral(s) = s × per_sample × price × percent / (100 × 10^12) ≤ free.
+		let per =
+			to_u128(price).checked_mul(per_sample).and_then(|x| x.checked_mul(percent.into()));
+		match per {
+			Some(0) => u64::MAX,
+			Some(per) => multiply_by_rational_with_rounding(
+				to_u128(free),
+				100u128.saturating_mul(FLOPS_PER_WU),
+				per,
+				Rounding::Down,
+			)
+			.map_or(u64::MAX, |s| u64::try_from(s).unwrap_or(u64::MAX)),
+			None => 0,
+		}
+	}
+
+	/// Keeps `task`'s collateral out of its provider's free stake.
+	fn lock_collateral(task: &TaskEntry<T>) {
+		if !task.collateral.is_zero() {
+			Collateral::<T>::mutate(&task.provider, |c| *c = c.saturating_add(task.collateral));
+		}
+	}
+
+	/// Gives `task`'s collateral back to its provider's free stake (verified, moved or ended).
+	fn release_collateral(task: &TaskEntry<T>) {
+		if !task.collateral.is_zero() {
+			Collateral::<T>::mutate_exists(&task.provider, |c| {
+				let left = c.unwrap_or_default().saturating_sub(task.collateral);
+				*c = (!left.is_zero()).then_some(left);
+			});
+		}
+	}
+
 	/// The escrow for a job of `flops` at `max_price`: its work in whole WU × max price, plus the
 	/// verification margin.
 	pub fn budget_for(flops: u128, max_price: BalanceOf<T>) -> Result<BalanceOf<T>, DispatchError> {
@@ -468,6 +528,9 @@ impl<T: Config> Pallet<T> {
 					Self::unload(task.offer, task.flops);
 					Self::remove_deadline(task.due, Deadline::Task(*task_id));
 				}
+				if task.state != TaskState::Verified {
+					Self::release_collateral(&task);
+				}
 			}
 		}
 		Self::remove_deadline(job.deadline, Deadline::Job(id));
@@ -599,6 +662,7 @@ impl<T: Config> Pallet<T> {
 			committee,
 			training,
 			epochs,
+			collateral: to_u128(task.collateral),
 		}
 	}
 
@@ -821,6 +885,7 @@ impl<T: Config> Pallet<T> {
 			.checked_div(count)
 			.unwrap_or(0);
 		let limit = average.saturating_add(u128::from(tolerance_secs).saturating_mul(1_000));
+		let percent = Params::<T>::get().map_or(0, |p| p.collateral_percent);
 		let mut out = Vec::new();
 		for (id, offer) in offers {
 			let price = Self::offer_price(&offer);
@@ -837,6 +902,14 @@ impl<T: Config> Pallet<T> {
 			let free =
 				Self::flops_per_sec(offer.capacity).saturating_mul(secs).saturating_sub(offer.load);
 			let max = u64::try_from(free.checked_div(per_sample).unwrap_or(0)).unwrap_or(u64::MAX);
+			// No more work than the provider's free stake covers as collateral (finding 15).
+			let covered = Self::samples_covered(
+				Self::free_collateral(&offer.provider),
+				per_sample,
+				price,
+				percent,
+			);
+			let max = max.min(covered);
 			let key = H256(polkadot_sdk::sp_io::hashing::blake2_256(&(seed, job_id, id).encode()));
 			// `index` is the position in the returned list.
 			let candidate = Candidate {
@@ -905,6 +978,7 @@ impl<T: Config> Pallet<T> {
 				reassignments: 0,
 				result: None,
 				credited: BoundedVec::new(),
+				collateral: Zero::zero(),
 			};
 			Self::place(task_id, task);
 			Self::push_deadline(due, Deadline::Task(task_id));
@@ -919,8 +993,11 @@ impl<T: Config> Pallet<T> {
 		Ok(true)
 	}
 
-	/// Stores an assigned task and loads its offer.
-	fn place(id: TaskId, task: TaskEntry<T>) {
+	/// Stores an assigned task, loads its offer and keeps its collateral bonded.
+	fn place(id: TaskId, mut task: TaskEntry<T>) {
+		let percent = Params::<T>::get().map_or(0, |p| p.collateral_percent);
+		task.collateral = Self::collateral_of(task.flops, task.price, percent).unwrap_or_default();
+		Self::lock_collateral(&task);
 		Offers::<T>::mutate(task.offer, |offer| {
 			if let Some(offer) = offer {
 				offer.load = offer.load.saturating_add(task.flops);
@@ -983,6 +1060,7 @@ impl<T: Config> Pallet<T> {
 		if matches!(task.state, TaskState::Assigned | TaskState::Accepted) {
 			Self::unload(task.offer, task.flops);
 		}
+		Self::release_collateral(&task);
 		task.provider = offer.provider.clone();
 		task.offer = *offer_id;
 		task.price = *price;
@@ -1168,7 +1246,13 @@ impl<T: Config> Pallet<T> {
 		ensure!(entries.is_empty(), "deadline entries of nothing open");
 		let mut loads: BTreeMap<OfferId, (u128, u32, BlockNumberFor<T>, BlockNumberFor<T>)> =
 			BTreeMap::new();
+		// Each provider's collateral is that of its tasks not yet verified (finding 15).
+		let mut collateral: BTreeMap<T::AccountId, u128> = BTreeMap::new();
 		for (id, task) in Tasks::<T>::iter() {
+			if task.state != TaskState::Verified && !task.collateral.is_zero() {
+				let c = collateral.entry(task.provider.clone()).or_default();
+				*c = c.saturating_add(to_u128(task.collateral));
+			}
 			let job = Jobs::<T>::get(task.job).ok_or("task of a missing job")?;
 			ensure!(job.tasks.contains(&id), "job does not list its task");
 			if matches!(task.state, TaskState::Assigned | TaskState::Accepted) {
@@ -1182,6 +1266,13 @@ impl<T: Config> Pallet<T> {
 				entry.3 = entry.3.max(job.deadline);
 			}
 		}
+		for (who, locked) in Collateral::<T>::iter() {
+			ensure!(
+				collateral.remove(&who) == Some(to_u128(locked)),
+				"collateral out of sync with open tasks"
+			);
+		}
+		ensure!(collateral.is_empty(), "open tasks' collateral not kept");
 		let mut class_load: BTreeMap<ClassId, u128> = BTreeMap::new();
 		let mut class_capacity: BTreeMap<ClassId, u128> = BTreeMap::new();
 		for (id, offer) in Offers::<T>::iter() {
@@ -1232,6 +1323,7 @@ impl<T: Config> TaskOutcome<T::AccountId> for Pallet<T> {
 		let job = Jobs::<T>::get(job_id).ok_or(Error::<T>::UnknownJob)?;
 		task.credited =
 			BoundedVec::try_from(credited.to_vec()).map_err(|_| Error::<T>::JobTooLarge)?;
+		Self::release_collateral(&task);
 		task.state = TaskState::Verified;
 		task.result = Some(result);
 		Tasks::<T>::insert(id, task);

@@ -71,7 +71,7 @@
 //! [`TrainingRecords`](verity_primitives::market::TrainingRecords) when the buyer registers it
 //! as the kernel's next version.
 //!
-//! ## Defences (security review of the pallets, findings 5, 6, 7, 8, 9, 10, 14, 26, 27)
+//! ## Defences (security review of the pallets, findings 5, 6, 7, 8, 9, 10, 14, 15, 26, 27)
 //!
 //! - **Deadline index** (5): every task and job holds at most one entry in [`Deadlines`]; an
 //!   entry superseded by an accept, heartbeat, submission or the job's end is removed at once
@@ -97,6 +97,14 @@
 //! - **No job dropped by allocation** (14): an inference job is split into at most
 //!   `MaxTasksPerJob` tasks (over the largest offers when the cheapest would need more); a job
 //!   allocation fails for is kept in the queue, never lost while `Queued`.
+//! - **Collateral tracks the value at risk** (15, with proof of compute): each task keeps
+//!   `collateral_percent` (200 % in the runtime) of its value (its work at its price) of its
+//!   provider's active stake bonded in [`Collateral`] until it is verified, moves or its job
+//!   ends; an offer is given no more work than its provider's free stake covers, and proof of
+//!   compute slashes a wrong, silent or audit-failed provider at least the task's collateral
+//!   (`TaskInfo::collateral`), so a minimum-stake provider cannot take a task worth more than
+//!   its stake and cheat on it for a 10 % penalty. (Stake that starts unbonding after an
+//!   assignment stays slashable through the unbonding period, finding 19.)
 //! - **No self-dealing** (26): a buyer's own offers are never candidates for its job (and
 //!   proof-of-compute keeps the buyer out of the job's committees).
 //! - **The deadline index is checked** (27): `try_state` requires each job, and each task
@@ -340,6 +348,13 @@ pub mod pallet {
 	// Hasher: accounts are chosen by users.
 	#[pallet::storage]
 	pub type QueuedBy<T: Config> = StorageMap<_, Blake2_128Concat, T::AccountId, u32, ValueQuery>;
+
+	/// Stake each provider keeps bonded for its tasks that are open (not yet verified): the sum
+	/// of their `collateral`. New work goes only where active stake minus this covers it.
+	// Hasher: accounts are chosen by users.
+	#[pallet::storage]
+	pub type Collateral<T: Config> =
+		StorageMap<_, Blake2_128Concat, T::AccountId, BalanceOf<T>, ValueQuery>;
 
 	/// Deadlines falling in each block.
 	// Hasher: block numbers are not chosen freely.

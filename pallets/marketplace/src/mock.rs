@@ -250,6 +250,7 @@ pub fn default_params() -> MarketParams<Balance, u64> {
 		supply_horizon_secs: 60,
 		load_tolerance_secs: 1_000_000,
 		max_reassignments: 2,
+		collateral_percent: 200,
 	}
 }
 

@@ -717,6 +717,48 @@ fn rejected_results_are_reassigned_to_someone_else() {
 	});
 }
 
+/// Security review finding 15: a provider with the minimum stake could take a task of any value,
+/// risking a share of its stake whatever the task paid. Each task now keeps `collateral_percent`
+/// (200 %) of its value bonded; an offer gets no more work than its provider's free stake covers,
+/// and the collateral follows the task (released when verified, moved with a rejected task).
+#[test]
+fn finding_15_work_goes_only_where_free_stake_covers_its_collateral() {
+	build_and_execute(|| {
+		let k = kernel(FWD, TRAIN);
+		let carol = offer(CAROL, CPU, 1_000, 30);
+		let dave = offer(DAVE, CPU, 1_000, 20);
+		offer(EVE, CPU, 1_000, 40);
+		MockStake::set(DAVE, 300);
+		// 1,000 samples = 10 WU: at DAVE's 20 a value of 200, 400 of collateral; his 300 of
+		// stake covers 750 samples (7.5 WU × 20 × 200 %). Before the fix: all 1,000 to DAVE.
+		assert_ok!(Market::post_job(signed(ALICE), k, CPU, inference(1, 1), 1_000, 50, 100));
+		run_to_block(2);
+		assert_eq!((task(0).offer, task(0).samples, task(0).collateral), (dave, 750, 300));
+		assert_eq!((task(1).offer, task(1).samples, task(1).collateral), (carol, 250, 150));
+		assert_eq!(<Market as TaskOutcome<_>>::task(0).unwrap().collateral, 300);
+		assert_eq!((Collateral::<Test>::get(DAVE), Market::free_collateral(&DAVE)), (300, 0));
+		// DAVE's stake is all collateral: the next job goes to CAROL although DAVE is cheaper.
+		assert_ok!(Market::post_job(signed(ALICE), k, CPU, inference(1, 1), 100, 50, 100));
+		run_to_block(3);
+		assert_eq!((task(2).provider, task(2).collateral), (CAROL, 60));
+		assert_eq!(Collateral::<Test>::get(CAROL), 150 + 60);
+		// A rejected task moves on with its collateral: off CAROL, onto EVE (2.5 WU × 40 × 2).
+		accept_and_submit(1);
+		assert_ok!(<Market as TaskOutcome<_>>::task_rejected(1));
+		assert_eq!((task(1).provider, task(1).collateral), (EVE, 200));
+		assert_eq!((Collateral::<Test>::get(CAROL), Collateral::<Test>::get(EVE)), (60, 200));
+		// Verified work gives its collateral back; an ended job gives back what is left.
+		accept_and_submit(0);
+		assert_ok!(<Market as TaskOutcome<_>>::task_verified(0, Cid::of_raw_bytes(b"r"), &[]));
+		assert!(!Collateral::<Test>::contains_key(DAVE));
+		assert_eq!(Market::free_collateral(&DAVE), 300);
+		accept_and_submit(1);
+		assert_ok!(<Market as TaskOutcome<_>>::task_verified(1, Cid::of_raw_bytes(b"s"), &[]));
+		assert!(Jobs::<Test>::get(0).is_none() && !Collateral::<Test>::contains_key(EVE));
+		assert_ok!(Market::do_try_state());
+	});
+}
+
 #[test]
 fn a_job_completes_only_when_every_task_is_verified() {
 	build_and_execute(|| {

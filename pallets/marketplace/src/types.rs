@@ -311,6 +311,9 @@ pub struct TaskEntry<T: Config> {
 	pub result: Option<Cid>,
 	/// Verifiers credited when the result was accepted.
 	pub credited: BoundedVec<T::AccountId, T::MaxCommittee>,
+	/// Stake its provider keeps bonded for it until it is verified or leaves the provider
+	/// (`collateral_percent` of its value at its price); a conviction on it slashes at least this.
+	pub collateral: BalanceOf<T>,
 }
 
 /// Entries in the per-block deadline index.
@@ -392,6 +395,10 @@ pub struct MarketParams<Balance, BlockNumber> {
 	pub load_tolerance_secs: u64,
 	/// Times one task may be reassigned before its job fails.
 	pub max_reassignments: u32,
+	/// Collateral per task in percent of its value (its work at its price): an offer is given no
+	/// more work than its provider's free active stake covers, and a wrong result, no-show or
+	/// failed audit on the task is slashed at least that much (security review, finding 15).
+	pub collateral_percent: u32,
 }
 
 /// The parameters of a runtime.
@@ -406,4 +413,11 @@ pub trait BenchmarkHelper<AccountId> {
 	fn make_provider(who: &AccountId);
 	/// Registers a usable kernel with training and inference costs, owned by `owner`.
 	fn make_kernel(owner: &AccountId) -> KernelId;
+	/// Readies training task `task` for its result: in the runtime, proof of compute learns that
+	/// its `epochs` epochs were committed and audited (its `verify` refuses a training result
+	/// before that, security review finding 3) and has verifiers enough for its committee.
+	/// Nothing by default.
+	fn ready_to_verify(task: TaskId, epochs: u32) {
+		let _ = (task, epochs);
+	}
 }

@@ -31,8 +31,6 @@
 //! pallets/marketplace/src/weights.rs
 //! --json-file
 //! /root/.cache/verity/target-bench/bench-results/pallet_marketplace.json
-//! --exclude-extrinsics
-//! pallet_marketplace::submit_result,pallet_marketplace::complete_job
 
 #![cfg_attr(rustfmt, rustfmt_skip)]
 #![allow(unused_parens)]
@@ -53,16 +51,16 @@ pub trait WeightInfo {
 	fn cancel_job() -> Weight;
 	fn accept_task() -> Weight;
 	fn heartbeat() -> Weight;
+	fn submit_result() -> Weight;
 	fn set_resource_class() -> Weight;
 	fn set_params() -> Weight;
 	fn on_initialize_index(c: u32, ) -> Weight;
 	fn on_initialize_task_missed(o: u32, ) -> Weight;
 	fn on_initialize_job_failed(t: u32, ) -> Weight;
 	fn on_initialize_allocate(o: u32, t: u32, ) -> Weight;
+	fn complete_job(t: u32, ) -> Weight;
 	fn set_endpoint() -> Weight;
 	fn clear_endpoint() -> Weight;
-	fn submit_result() -> Weight;
-	fn complete_job(t: u32, ) -> Weight;
 }
 
 /// Weights for `pallet_marketplace` measured on the Verity runtime.
@@ -88,8 +86,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `3322`
 		//  Estimated: `4500`
-		// Minimum execution time: 55_412_000 picoseconds.
-		Weight::from_parts(62_993_000, 4500)
+		// Minimum execution time: 52_168_000 picoseconds.
+		Weight::from_parts(58_297_000, 4500)
 			.saturating_add(T::DbWeight::get().reads(7_u64))
 			.saturating_add(T::DbWeight::get().writes(5_u64))
 	}
@@ -101,8 +99,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `443`
 		//  Estimated: `3576`
-		// Minimum execution time: 14_131_000 picoseconds.
-		Weight::from_parts(15_453_000, 3576)
+		// Minimum execution time: 14_231_000 picoseconds.
+		Weight::from_parts(15_644_000, 3576)
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
@@ -114,8 +112,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `443`
 		//  Estimated: `3576`
-		// Minimum execution time: 14_061_000 picoseconds.
-		Weight::from_parts(15_273_000, 3576)
+		// Minimum execution time: 14_191_000 picoseconds.
+		Weight::from_parts(15_923_000, 3576)
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
@@ -131,13 +129,13 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `2204`
 		//  Estimated: `4500`
-		// Minimum execution time: 31_848_000 picoseconds.
-		Weight::from_parts(36_785_000, 4500)
+		// Minimum execution time: 31_607_000 picoseconds.
+		Weight::from_parts(37_036_000, 4500)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
 	/// Storage: `Marketplace::Params` (r:1 w:0)
-	/// Proof: `Marketplace::Params` (`max_values`: Some(1), `max_size`: Some(56), added: 551, mode: `MaxEncodedLen`)
+	/// Proof: `Marketplace::Params` (`max_values`: Some(1), `max_size`: Some(60), added: 555, mode: `MaxEncodedLen`)
 	/// Storage: `Marketplace::ResourceClasses` (r:1 w:0)
 	/// Proof: `Marketplace::ResourceClasses` (`max_values`: None, `max_size`: Some(90), added: 2565, mode: `MaxEncodedLen`)
 	/// Storage: `AivmRegistry::Kernels` (r:1 w:1)
@@ -161,12 +159,12 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// The range of component `i` is `[1, 64]`.
 	fn post_job(i: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `2698`
+		//  Measured:  `2702`
 		//  Estimated: `59246`
-		// Minimum execution time: 127_450_000 picoseconds.
-		Weight::from_parts(131_783_386, 59246)
-			// Standard Error: 1_275
-			.saturating_add(Weight::from_parts(640_155, 0).saturating_mul(i.into()))
+		// Minimum execution time: 128_641_000 picoseconds.
+		Weight::from_parts(137_578_153, 59246)
+			// Standard Error: 792
+			.saturating_add(Weight::from_parts(616_780, 0).saturating_mul(i.into()))
 			.saturating_add(T::DbWeight::get().reads(25_u64))
 			.saturating_add(T::DbWeight::get().writes(9_u64))
 	}
@@ -190,44 +188,87 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `6926`
 		//  Estimated: `6368`
-		// Minimum execution time: 99_188_000 picoseconds.
-		Weight::from_parts(111_646_000, 6368)
+		// Minimum execution time: 98_597_000 picoseconds.
+		Weight::from_parts(107_791_000, 6368)
 			.saturating_add(T::DbWeight::get().reads(8_u64))
 			.saturating_add(T::DbWeight::get().writes(8_u64))
 	}
 	/// Storage: `Marketplace::Tasks` (r:1 w:1)
-	/// Proof: `Marketplace::Tasks` (`max_values`: None, `max_size`: Some(672), added: 3147, mode: `MaxEncodedLen`)
+	/// Proof: `Marketplace::Tasks` (`max_values`: None, `max_size`: Some(688), added: 3163, mode: `MaxEncodedLen`)
 	/// Storage: `Marketplace::Params` (r:1 w:0)
-	/// Proof: `Marketplace::Params` (`max_values`: Some(1), `max_size`: Some(56), added: 551, mode: `MaxEncodedLen`)
+	/// Proof: `Marketplace::Params` (`max_values`: Some(1), `max_size`: Some(60), added: 555, mode: `MaxEncodedLen`)
 	/// Storage: `Marketplace::Jobs` (r:1 w:0)
 	/// Proof: `Marketplace::Jobs` (`max_values`: None, `max_size`: Some(2903), added: 5378, mode: `MaxEncodedLen`)
 	/// Storage: `Marketplace::Deadlines` (r:16 w:2)
 	/// Proof: `Marketplace::Deadlines` (`max_values`: None, `max_size`: Some(1166), added: 3641, mode: `MaxEncodedLen`)
 	fn accept_task() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `3684`
+		//  Measured:  `3737`
 		//  Estimated: `59246`
-		// Minimum execution time: 70_014_000 picoseconds.
-		Weight::from_parts(73_489_000, 59246)
+		// Minimum execution time: 71_987_000 picoseconds.
+		Weight::from_parts(76_423_000, 59246)
 			.saturating_add(T::DbWeight::get().reads(19_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
 	/// Storage: `Marketplace::Tasks` (r:1 w:1)
-	/// Proof: `Marketplace::Tasks` (`max_values`: None, `max_size`: Some(672), added: 3147, mode: `MaxEncodedLen`)
+	/// Proof: `Marketplace::Tasks` (`max_values`: None, `max_size`: Some(688), added: 3163, mode: `MaxEncodedLen`)
 	/// Storage: `Marketplace::Params` (r:1 w:0)
-	/// Proof: `Marketplace::Params` (`max_values`: Some(1), `max_size`: Some(56), added: 551, mode: `MaxEncodedLen`)
+	/// Proof: `Marketplace::Params` (`max_values`: Some(1), `max_size`: Some(60), added: 555, mode: `MaxEncodedLen`)
 	/// Storage: `Marketplace::Jobs` (r:1 w:0)
 	/// Proof: `Marketplace::Jobs` (`max_values`: None, `max_size`: Some(2903), added: 5378, mode: `MaxEncodedLen`)
 	/// Storage: `Marketplace::Deadlines` (r:16 w:2)
 	/// Proof: `Marketplace::Deadlines` (`max_values`: None, `max_size`: Some(1166), added: 3641, mode: `MaxEncodedLen`)
 	fn heartbeat() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `3684`
+		//  Measured:  `3737`
 		//  Estimated: `59246`
-		// Minimum execution time: 70_314_000 picoseconds.
-		Weight::from_parts(73_779_000, 59246)
+		// Minimum execution time: 71_587_000 picoseconds.
+		Weight::from_parts(76_644_000, 59246)
 			.saturating_add(T::DbWeight::get().reads(19_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
+	}
+	/// Storage: `Marketplace::Tasks` (r:1 w:1)
+	/// Proof: `Marketplace::Tasks` (`max_values`: None, `max_size`: Some(688), added: 3163, mode: `MaxEncodedLen`)
+	/// Storage: `Marketplace::Jobs` (r:1 w:0)
+	/// Proof: `Marketplace::Jobs` (`max_values`: None, `max_size`: Some(2903), added: 5378, mode: `MaxEncodedLen`)
+	/// Storage: `ProofOfCompute::Params` (r:1 w:0)
+	/// Proof: `ProofOfCompute::Params` (`max_values`: Some(1), `max_size`: Some(40), added: 535, mode: `MaxEncodedLen`)
+	/// Storage: `ProofOfCompute::TaskRounds` (r:1 w:1)
+	/// Proof: `ProofOfCompute::TaskRounds` (`max_values`: None, `max_size`: Some(24), added: 2499, mode: `MaxEncodedLen`)
+	/// Storage: `ProofOfCompute::Invalidated` (r:1 w:0)
+	/// Proof: `ProofOfCompute::Invalidated` (`max_values`: None, `max_size`: Some(20), added: 2495, mode: `MaxEncodedLen`)
+	/// Storage: `ProofOfCompute::NextEpoch` (r:1 w:0)
+	/// Proof: `ProofOfCompute::NextEpoch` (`max_values`: None, `max_size`: Some(20), added: 2495, mode: `MaxEncodedLen`)
+	/// Storage: `ProofOfCompute::Epochs` (r:1 w:0)
+	/// Proof: `ProofOfCompute::Epochs` (`max_values`: None, `max_size`: Some(240), added: 2715, mode: `MaxEncodedLen`)
+	/// Storage: `AivmRegistry::Kernels` (r:1 w:0)
+	/// Proof: `AivmRegistry::Kernels` (`max_values`: None, `max_size`: Some(810), added: 3285, mode: `MaxEncodedLen`)
+	/// Storage: `ProofOfCompute::Verifiers` (r:1 w:0)
+	/// Proof: `ProofOfCompute::Verifiers` (`max_values`: Some(1), `max_size`: Some(8194), added: 8689, mode: `MaxEncodedLen`)
+	/// Storage: `StakingGovernance::Parameters` (r:1 w:0)
+	/// Proof: `StakingGovernance::Parameters` (`max_values`: Some(1), `max_size`: Some(76), added: 571, mode: `MaxEncodedLen`)
+	/// Storage: `StakingGovernance::Ledgers` (r:3 w:0)
+	/// Proof: `StakingGovernance::Ledgers` (`max_values`: None, `max_size`: Some(705), added: 3180, mode: `MaxEncodedLen`)
+	/// Storage: `ProofOfCompute::NextRound` (r:1 w:1)
+	/// Proof: `ProofOfCompute::NextRound` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
+	/// Storage: `ProofOfCompute::Schedule` (r:1 w:1)
+	/// Proof: `ProofOfCompute::Schedule` (`max_values`: None, `max_size`: Some(846), added: 3321, mode: `MaxEncodedLen`)
+	/// Storage: `Marketplace::Deadlines` (r:1 w:1)
+	/// Proof: `Marketplace::Deadlines` (`max_values`: None, `max_size`: Some(1166), added: 3641, mode: `MaxEncodedLen`)
+	/// Storage: `Marketplace::Offers` (r:1 w:1)
+	/// Proof: `Marketplace::Offers` (`max_values`: None, `max_size`: Some(111), added: 2586, mode: `MaxEncodedLen`)
+	/// Storage: `Marketplace::Stats` (r:1 w:1)
+	/// Proof: `Marketplace::Stats` (`max_values`: None, `max_size`: Some(57), added: 2532, mode: `MaxEncodedLen`)
+	/// Storage: `ProofOfCompute::Rounds` (r:0 w:1)
+	/// Proof: `ProofOfCompute::Rounds` (`max_values`: None, `max_size`: Some(2647), added: 5122, mode: `MaxEncodedLen`)
+	fn submit_result() -> Weight {
+		// Proof Size summary in bytes:
+		//  Measured:  `2937`
+		//  Estimated: `10530`
+		// Minimum execution time: 83_034_000 picoseconds.
+		Weight::from_parts(86_609_000, 10530)
+			.saturating_add(T::DbWeight::get().reads(18_u64))
+			.saturating_add(T::DbWeight::get().writes(8_u64))
 	}
 	/// Storage: `Marketplace::ClassIds` (r:1 w:1)
 	/// Proof: `Marketplace::ClassIds` (`max_values`: Some(1), `max_size`: Some(17), added: 512, mode: `MaxEncodedLen`)
@@ -239,19 +280,19 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `169`
 		//  Estimated: `1502`
-		// Minimum execution time: 10_937_000 picoseconds.
-		Weight::from_parts(11_868_000, 1502)
+		// Minimum execution time: 10_816_000 picoseconds.
+		Weight::from_parts(11_918_000, 1502)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
 	/// Storage: `Marketplace::Params` (r:0 w:1)
-	/// Proof: `Marketplace::Params` (`max_values`: Some(1), `max_size`: Some(56), added: 551, mode: `MaxEncodedLen`)
+	/// Proof: `Marketplace::Params` (`max_values`: Some(1), `max_size`: Some(60), added: 555, mode: `MaxEncodedLen`)
 	fn set_params() -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `0`
 		//  Estimated: `0`
-		// Minimum execution time: 4_297_000 picoseconds.
-		Weight::from_parts(4_837_000, 0)
+		// Minimum execution time: 4_096_000 picoseconds.
+		Weight::from_parts(4_697_000, 0)
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
 	/// Storage: `Marketplace::ClassIds` (r:1 w:0)
@@ -259,7 +300,7 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Marketplace::ResourceClasses` (r:16 w:0)
 	/// Proof: `Marketplace::ResourceClasses` (`max_values`: None, `max_size`: Some(90), added: 2565, mode: `MaxEncodedLen`)
 	/// Storage: `Marketplace::Params` (r:1 w:0)
-	/// Proof: `Marketplace::Params` (`max_values`: Some(1), `max_size`: Some(56), added: 551, mode: `MaxEncodedLen`)
+	/// Proof: `Marketplace::Params` (`max_values`: Some(1), `max_size`: Some(60), added: 555, mode: `MaxEncodedLen`)
 	/// Storage: `Marketplace::Stats` (r:16 w:0)
 	/// Proof: `Marketplace::Stats` (`max_values`: None, `max_size`: Some(57), added: 2532, mode: `MaxEncodedLen`)
 	/// Storage: `Marketplace::PriceIndex` (r:16 w:16)
@@ -271,12 +312,12 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// The range of component `c` is `[1, 16]`.
 	fn on_initialize_index(c: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `273 + c * (120 ±0)`
+		//  Measured:  `277 + c * (120 ±0)`
 		//  Estimated: `4631 + c * (2565 ±0)`
-		// Minimum execution time: 17_266_000 picoseconds.
-		Weight::from_parts(7_138_522, 4631)
-			// Standard Error: 4_871
-			.saturating_add(Weight::from_parts(10_514_679, 0).saturating_mul(c.into()))
+		// Minimum execution time: 17_596_000 picoseconds.
+		Weight::from_parts(7_435_765, 4631)
+			// Standard Error: 5_797
+			.saturating_add(Weight::from_parts(10_770_371, 0).saturating_mul(c.into()))
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().reads((3_u64).saturating_mul(c.into())))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
@@ -288,7 +329,7 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Marketplace::ResourceClasses` (r:3 w:0)
 	/// Proof: `Marketplace::ResourceClasses` (`max_values`: None, `max_size`: Some(90), added: 2565, mode: `MaxEncodedLen`)
 	/// Storage: `Marketplace::Params` (r:1 w:0)
-	/// Proof: `Marketplace::Params` (`max_values`: Some(1), `max_size`: Some(56), added: 551, mode: `MaxEncodedLen`)
+	/// Proof: `Marketplace::Params` (`max_values`: Some(1), `max_size`: Some(60), added: 555, mode: `MaxEncodedLen`)
 	/// Storage: `Marketplace::Stats` (r:3 w:1)
 	/// Proof: `Marketplace::Stats` (`max_values`: None, `max_size`: Some(57), added: 2532, mode: `MaxEncodedLen`)
 	/// Storage: `Marketplace::PriceIndex` (r:3 w:3)
@@ -296,7 +337,7 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Marketplace::Deadlines` (r:2 w:2)
 	/// Proof: `Marketplace::Deadlines` (`max_values`: None, `max_size`: Some(1166), added: 3641, mode: `MaxEncodedLen`)
 	/// Storage: `Marketplace::Tasks` (r:1 w:1)
-	/// Proof: `Marketplace::Tasks` (`max_values`: None, `max_size`: Some(672), added: 3147, mode: `MaxEncodedLen`)
+	/// Proof: `Marketplace::Tasks` (`max_values`: None, `max_size`: Some(688), added: 3163, mode: `MaxEncodedLen`)
 	/// Storage: `StakingGovernance::Ledgers` (r:128 w:1)
 	/// Proof: `StakingGovernance::Ledgers` (`max_values`: None, `max_size`: Some(705), added: 3180, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
@@ -317,20 +358,22 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Marketplace::Offers` (`max_values`: None, `max_size`: Some(111), added: 2586, mode: `MaxEncodedLen`)
 	/// Storage: `StakingGovernance::Parameters` (r:1 w:0)
 	/// Proof: `StakingGovernance::Parameters` (`max_values`: Some(1), `max_size`: Some(76), added: 571, mode: `MaxEncodedLen`)
+	/// Storage: `Marketplace::Collateral` (r:128 w:2)
+	/// Proof: `Marketplace::Collateral` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
 	/// Storage: `Marketplace::Queue` (r:1 w:1)
 	/// Proof: `Marketplace::Queue` (`max_values`: Some(1), `max_size`: Some(2050), added: 2545, mode: `MaxEncodedLen`)
 	/// The range of component `o` is `[2, 128]`.
 	fn on_initialize_task_missed(o: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `3186 + o * (205 ±0)`
+		//  Measured:  `3292 + o * (205 ±0)`
 		//  Estimated: `8685 + o * (3180 ±0)`
-		// Minimum execution time: 152_837_000 picoseconds.
-		Weight::from_parts(138_519_973, 8685)
-			// Standard Error: 16_631
-			.saturating_add(Weight::from_parts(9_738_281, 0).saturating_mul(o.into()))
+		// Minimum execution time: 167_129_000 picoseconds.
+		Weight::from_parts(132_773_004, 8685)
+			// Standard Error: 31_918
+			.saturating_add(Weight::from_parts(13_795_228, 0).saturating_mul(o.into()))
 			.saturating_add(T::DbWeight::get().reads(24_u64))
-			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(o.into())))
-			.saturating_add(T::DbWeight::get().writes(16_u64))
+			.saturating_add(T::DbWeight::get().reads((3_u64).saturating_mul(o.into())))
+			.saturating_add(T::DbWeight::get().writes(18_u64))
 			.saturating_add(Weight::from_parts(0, 3180).saturating_mul(o.into()))
 	}
 	/// Storage: `Marketplace::ClassIds` (r:1 w:0)
@@ -338,7 +381,7 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Marketplace::ResourceClasses` (r:3 w:0)
 	/// Proof: `Marketplace::ResourceClasses` (`max_values`: None, `max_size`: Some(90), added: 2565, mode: `MaxEncodedLen`)
 	/// Storage: `Marketplace::Params` (r:1 w:0)
-	/// Proof: `Marketplace::Params` (`max_values`: Some(1), `max_size`: Some(56), added: 551, mode: `MaxEncodedLen`)
+	/// Proof: `Marketplace::Params` (`max_values`: Some(1), `max_size`: Some(60), added: 555, mode: `MaxEncodedLen`)
 	/// Storage: `Marketplace::Stats` (r:3 w:1)
 	/// Proof: `Marketplace::Stats` (`max_values`: None, `max_size`: Some(57), added: 2532, mode: `MaxEncodedLen`)
 	/// Storage: `Marketplace::PriceIndex` (r:3 w:3)
@@ -348,9 +391,11 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Marketplace::Jobs` (r:1 w:1)
 	/// Proof: `Marketplace::Jobs` (`max_values`: None, `max_size`: Some(2903), added: 5378, mode: `MaxEncodedLen`)
 	/// Storage: `Marketplace::Tasks` (r:16 w:16)
-	/// Proof: `Marketplace::Tasks` (`max_values`: None, `max_size`: Some(672), added: 3147, mode: `MaxEncodedLen`)
+	/// Proof: `Marketplace::Tasks` (`max_values`: None, `max_size`: Some(688), added: 3163, mode: `MaxEncodedLen`)
 	/// Storage: `Marketplace::Offers` (r:16 w:16)
 	/// Proof: `Marketplace::Offers` (`max_values`: None, `max_size`: Some(111), added: 2586, mode: `MaxEncodedLen`)
+	/// Storage: `Marketplace::Collateral` (r:16 w:16)
+	/// Proof: `Marketplace::Collateral` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
 	/// Storage: `Marketplace::Queue` (r:1 w:1)
 	/// Proof: `Marketplace::Queue` (`max_values`: Some(1), `max_size`: Some(2050), added: 2545, mode: `MaxEncodedLen`)
 	/// Storage: `AivmRegistry::Kernels` (r:1 w:1)
@@ -362,24 +407,24 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// The range of component `t` is `[1, 16]`.
 	fn on_initialize_job_failed(t: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `2688 + t * (287 ±0)`
-		//  Estimated: `8685 + t * (3147 ±0)`
-		// Minimum execution time: 116_102_000 picoseconds.
-		Weight::from_parts(111_054_856, 8685)
-			// Standard Error: 11_828
-			.saturating_add(Weight::from_parts(12_395_908, 0).saturating_mul(t.into()))
+		//  Measured:  `2712 + t * (374 ±0)`
+		//  Estimated: `8685 + t * (3163 ±0)`
+		// Minimum execution time: 119_929_000 picoseconds.
+		Weight::from_parts(111_386_249, 8685)
+			// Standard Error: 12_488
+			.saturating_add(Weight::from_parts(16_829_664, 0).saturating_mul(t.into()))
 			.saturating_add(T::DbWeight::get().reads(18_u64))
-			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(t.into())))
+			.saturating_add(T::DbWeight::get().reads((3_u64).saturating_mul(t.into())))
 			.saturating_add(T::DbWeight::get().writes(11_u64))
-			.saturating_add(T::DbWeight::get().writes((2_u64).saturating_mul(t.into())))
-			.saturating_add(Weight::from_parts(0, 3147).saturating_mul(t.into()))
+			.saturating_add(T::DbWeight::get().writes((3_u64).saturating_mul(t.into())))
+			.saturating_add(Weight::from_parts(0, 3163).saturating_mul(t.into()))
 	}
 	/// Storage: `Marketplace::ClassIds` (r:1 w:0)
 	/// Proof: `Marketplace::ClassIds` (`max_values`: Some(1), `max_size`: Some(17), added: 512, mode: `MaxEncodedLen`)
 	/// Storage: `Marketplace::ResourceClasses` (r:3 w:0)
 	/// Proof: `Marketplace::ResourceClasses` (`max_values`: None, `max_size`: Some(90), added: 2565, mode: `MaxEncodedLen`)
 	/// Storage: `Marketplace::Params` (r:1 w:0)
-	/// Proof: `Marketplace::Params` (`max_values`: Some(1), `max_size`: Some(56), added: 551, mode: `MaxEncodedLen`)
+	/// Proof: `Marketplace::Params` (`max_values`: Some(1), `max_size`: Some(60), added: 555, mode: `MaxEncodedLen`)
 	/// Storage: `Marketplace::Stats` (r:3 w:1)
 	/// Proof: `Marketplace::Stats` (`max_values`: None, `max_size`: Some(57), added: 2532, mode: `MaxEncodedLen`)
 	/// Storage: `Marketplace::PriceIndex` (r:3 w:3)
@@ -402,29 +447,68 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `StakingGovernance::Parameters` (`max_values`: Some(1), `max_size`: Some(76), added: 571, mode: `MaxEncodedLen`)
 	/// Storage: `StakingGovernance::Ledgers` (r:128 w:0)
 	/// Proof: `StakingGovernance::Ledgers` (`max_values`: None, `max_size`: Some(705), added: 3180, mode: `MaxEncodedLen`)
+	/// Storage: `Marketplace::Collateral` (r:128 w:16)
+	/// Proof: `Marketplace::Collateral` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
 	/// Storage: `Marketplace::NextTask` (r:1 w:1)
 	/// Proof: `Marketplace::NextTask` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
 	/// Storage: `Marketplace::QueuedBy` (r:1 w:1)
 	/// Proof: `Marketplace::QueuedBy` (`max_values`: None, `max_size`: Some(52), added: 2527, mode: `MaxEncodedLen`)
 	/// Storage: `Marketplace::Tasks` (r:0 w:16)
-	/// Proof: `Marketplace::Tasks` (`max_values`: None, `max_size`: Some(672), added: 3147, mode: `MaxEncodedLen`)
+	/// Proof: `Marketplace::Tasks` (`max_values`: None, `max_size`: Some(688), added: 3163, mode: `MaxEncodedLen`)
 	/// The range of component `o` is `[16, 128]`.
 	/// The range of component `t` is `[1, 16]`.
 	fn on_initialize_allocate(o: u32, t: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `4364 + o * (197 ±0)`
+		//  Measured:  `4368 + o * (197 ±0)`
 		//  Estimated: `62887 + o * (3180 ±0)`
-		// Minimum execution time: 398_543_000 picoseconds.
-		Weight::from_parts(88_608_705, 62887)
-			// Standard Error: 33_945
-			.saturating_add(Weight::from_parts(9_936_197, 0).saturating_mul(o.into()))
-			// Standard Error: 244_752
-			.saturating_add(Weight::from_parts(8_757_978, 0).saturating_mul(t.into()))
+		// Minimum execution time: 496_057_000 picoseconds.
+		Weight::from_parts(78_354_814, 62887)
+			// Standard Error: 46_586
+			.saturating_add(Weight::from_parts(14_184_069, 0).saturating_mul(o.into()))
+			// Standard Error: 335_899
+			.saturating_add(Weight::from_parts(11_011_819, 0).saturating_mul(t.into()))
 			.saturating_add(T::DbWeight::get().reads(36_u64))
-			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(o.into())))
+			.saturating_add(T::DbWeight::get().reads((3_u64).saturating_mul(o.into())))
+			.saturating_add(T::DbWeight::get().writes(9_u64))
+			.saturating_add(T::DbWeight::get().writes((3_u64).saturating_mul(t.into())))
+			.saturating_add(Weight::from_parts(0, 3180).saturating_mul(o.into()))
+	}
+	/// Storage: `Marketplace::Tasks` (r:16 w:16)
+	/// Proof: `Marketplace::Tasks` (`max_values`: None, `max_size`: Some(688), added: 3163, mode: `MaxEncodedLen`)
+	/// Storage: `Marketplace::Jobs` (r:1 w:1)
+	/// Proof: `Marketplace::Jobs` (`max_values`: None, `max_size`: Some(2903), added: 5378, mode: `MaxEncodedLen`)
+	/// Storage: `Marketplace::Collateral` (r:1 w:1)
+	/// Proof: `Marketplace::Collateral` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
+	/// Storage: `Marketplace::Params` (r:1 w:0)
+	/// Proof: `Marketplace::Params` (`max_values`: Some(1), `max_size`: Some(60), added: 555, mode: `MaxEncodedLen`)
+	/// Storage: `Balances::Holds` (r:1 w:1)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(175), added: 2650, mode: `MaxEncodedLen`)
+	/// Storage: `System::Account` (r:17 w:17)
+	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Storage: `Marketplace::Deadlines` (r:1 w:1)
+	/// Proof: `Marketplace::Deadlines` (`max_values`: None, `max_size`: Some(1166), added: 3641, mode: `MaxEncodedLen`)
+	/// Storage: `Marketplace::Queue` (r:1 w:1)
+	/// Proof: `Marketplace::Queue` (`max_values`: Some(1), `max_size`: Some(2050), added: 2545, mode: `MaxEncodedLen`)
+	/// Storage: `Marketplace::Stats` (r:1 w:1)
+	/// Proof: `Marketplace::Stats` (`max_values`: None, `max_size`: Some(57), added: 2532, mode: `MaxEncodedLen`)
+	/// Storage: `AivmRegistry::Kernels` (r:1 w:1)
+	/// Proof: `AivmRegistry::Kernels` (`max_values`: None, `max_size`: Some(810), added: 3285, mode: `MaxEncodedLen`)
+	/// Storage: `Marketplace::TrainedModels` (r:0 w:1)
+	/// Proof: `Marketplace::TrainedModels` (`max_values`: None, `max_size`: Some(150), added: 2625, mode: `MaxEncodedLen`)
+	/// The range of component `t` is `[1, 16]`.
+	fn complete_job(t: u32, ) -> Weight {
+		// Proof Size summary in bytes:
+		//  Measured:  `2463 + t * (803 ±0)`
+		//  Estimated: `6368 + t * (3163 ±0)`
+		// Minimum execution time: 139_708_000 picoseconds.
+		Weight::from_parts(65_165_102, 6368)
+			// Standard Error: 595_856
+			.saturating_add(Weight::from_parts(57_117_452, 0).saturating_mul(t.into()))
+			.saturating_add(T::DbWeight::get().reads(9_u64))
+			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(t.into())))
 			.saturating_add(T::DbWeight::get().writes(9_u64))
 			.saturating_add(T::DbWeight::get().writes((2_u64).saturating_mul(t.into())))
-			.saturating_add(Weight::from_parts(0, 3180).saturating_mul(o.into()))
+			.saturating_add(Weight::from_parts(0, 3163).saturating_mul(t.into()))
 	}
 	/// Storage: `Marketplace::Endpoints` (r:1 w:1)
 	/// Proof: `Marketplace::Endpoints` (`max_values`: None, `max_size`: Some(523), added: 2998, mode: `MaxEncodedLen`)
@@ -436,8 +520,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `364`
 		//  Estimated: `3988`
-		// Minimum execution time: 51_607_000 picoseconds.
-		Weight::from_parts(53_860_000, 3988)
+		// Minimum execution time: 50_565_000 picoseconds.
+		Weight::from_parts(53_840_000, 3988)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
@@ -451,118 +535,73 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `950`
 		//  Estimated: `3988`
-		// Minimum execution time: 44_296_000 picoseconds.
-		Weight::from_parts(47_100_000, 3988)
+		// Minimum execution time: 43_925_000 picoseconds.
+		Weight::from_parts(46_629_000, 3988)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
-	}
-	// Not re-measured on the production node (see docs/benchmarks.md): the dev-node figure.
-	/// Storage: `Marketplace::Tasks` (r:1 w:1)
-	/// Proof: `Marketplace::Tasks` (`max_values`: None, `max_size`: Some(672), added: 3147, mode: `MaxEncodedLen`)
-	/// Storage: `Marketplace::Jobs` (r:1 w:0)
-	/// Proof: `Marketplace::Jobs` (`max_values`: None, `max_size`: Some(2903), added: 5378, mode: `MaxEncodedLen`)
-	/// Storage: `Marketplace::Offers` (r:1 w:1)
-	/// Proof: `Marketplace::Offers` (`max_values`: None, `max_size`: Some(111), added: 2586, mode: `MaxEncodedLen`)
-	/// Storage: `Marketplace::Stats` (r:1 w:1)
-	/// Proof: `Marketplace::Stats` (`max_values`: None, `max_size`: Some(57), added: 2532, mode: `MaxEncodedLen`)
-	fn submit_result() -> Weight {
-		// Proof Size summary in bytes:
-		//  Measured:  `1868`
-		//  Estimated: `6368`
-		// Minimum execution time: 876_233_000 picoseconds.
-		Weight::from_parts(918_754_000, 6368)
-			.saturating_add(T::DbWeight::get().reads(4_u64))
-			.saturating_add(T::DbWeight::get().writes(3_u64))
-	}
-	// Not re-measured on the production node (see docs/benchmarks.md): the dev-node figure.
-	/// Storage: `Marketplace::Tasks` (r:16 w:16)
-	/// Proof: `Marketplace::Tasks` (`max_values`: None, `max_size`: Some(672), added: 3147, mode: `MaxEncodedLen`)
-	/// Storage: `Marketplace::Jobs` (r:1 w:1)
-	/// Proof: `Marketplace::Jobs` (`max_values`: None, `max_size`: Some(2903), added: 5378, mode: `MaxEncodedLen`)
-	/// Storage: `Marketplace::Params` (r:1 w:0)
-	/// Proof: `Marketplace::Params` (`max_values`: Some(1), `max_size`: Some(56), added: 551, mode: `MaxEncodedLen`)
-	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(157), added: 2632, mode: `MaxEncodedLen`)
-	/// Storage: `System::Account` (r:17 w:17)
-	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
-	/// Storage: `Marketplace::Queue` (r:1 w:1)
-	/// Proof: `Marketplace::Queue` (`max_values`: Some(1), `max_size`: Some(2050), added: 2545, mode: `MaxEncodedLen`)
-	/// Storage: `Marketplace::Stats` (r:1 w:1)
-	/// Proof: `Marketplace::Stats` (`max_values`: None, `max_size`: Some(57), added: 2532, mode: `MaxEncodedLen`)
-	/// Storage: `AivmRegistry::Kernels` (r:1 w:1)
-	/// Proof: `AivmRegistry::Kernels` (`max_values`: None, `max_size`: Some(810), added: 3285, mode: `MaxEncodedLen`)
-	/// The range of component `t` is `[1, 16]`.
-	fn complete_job(t: u32, ) -> Weight {
-		// Proof Size summary in bytes:
-		//  Measured:  `2308 + t * (784 ±0)`
-		//  Estimated: `6368 + t * (3147 ±0)`
-		// Minimum execution time: 4_128_034_000 picoseconds.
-		Weight::from_parts(2_590_977_123, 6368)
-			// Standard Error: 1_655_188
-			.saturating_add(Weight::from_parts(1_616_570_897, 0).saturating_mul(t.into()))
-			.saturating_add(T::DbWeight::get().reads(7_u64))
-			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(t.into())))
-			.saturating_add(T::DbWeight::get().writes(6_u64))
-			.saturating_add(T::DbWeight::get().writes((2_u64).saturating_mul(t.into())))
-			.saturating_add(Weight::from_parts(0, 3147).saturating_mul(t.into()))
 	}
 }
 
 /// The same weights with ParityDB's read and write costs, for tests and mocks.
 impl WeightInfo for () {
 	fn publish_offer() -> Weight {
-		Weight::from_parts(62_993_000, 4500)
+		Weight::from_parts(58_297_000, 4500)
 			.saturating_add(ParityDbWeight::get().reads(7_u64))
 			.saturating_add(ParityDbWeight::get().writes(5_u64))
 	}
 	fn update_offer() -> Weight {
-		Weight::from_parts(15_453_000, 3576)
+		Weight::from_parts(15_644_000, 3576)
 			.saturating_add(ParityDbWeight::get().reads(2_u64))
 			.saturating_add(ParityDbWeight::get().writes(2_u64))
 	}
 	fn set_offer_status() -> Weight {
-		Weight::from_parts(15_273_000, 3576)
+		Weight::from_parts(15_923_000, 3576)
 			.saturating_add(ParityDbWeight::get().reads(2_u64))
 			.saturating_add(ParityDbWeight::get().writes(2_u64))
 	}
 	fn withdraw_offer() -> Weight {
-		Weight::from_parts(36_785_000, 4500)
+		Weight::from_parts(37_036_000, 4500)
 			.saturating_add(ParityDbWeight::get().reads(3_u64))
 			.saturating_add(ParityDbWeight::get().writes(4_u64))
 	}
 	fn post_job(i: u32, ) -> Weight {
-		Weight::from_parts(131_783_386, 59246)
-			.saturating_add(Weight::from_parts(640_155, 0).saturating_mul(i.into()))
+		Weight::from_parts(137_578_153, 59246)
+			.saturating_add(Weight::from_parts(616_780, 0).saturating_mul(i.into()))
 			.saturating_add(ParityDbWeight::get().reads(25_u64))
 			.saturating_add(ParityDbWeight::get().writes(9_u64))
 	}
 	fn cancel_job() -> Weight {
-		Weight::from_parts(111_646_000, 6368)
+		Weight::from_parts(107_791_000, 6368)
 			.saturating_add(ParityDbWeight::get().reads(8_u64))
 			.saturating_add(ParityDbWeight::get().writes(8_u64))
 	}
 	fn accept_task() -> Weight {
-		Weight::from_parts(73_489_000, 59246)
+		Weight::from_parts(76_423_000, 59246)
 			.saturating_add(ParityDbWeight::get().reads(19_u64))
 			.saturating_add(ParityDbWeight::get().writes(3_u64))
 	}
 	fn heartbeat() -> Weight {
-		Weight::from_parts(73_779_000, 59246)
+		Weight::from_parts(76_644_000, 59246)
 			.saturating_add(ParityDbWeight::get().reads(19_u64))
 			.saturating_add(ParityDbWeight::get().writes(3_u64))
 	}
+	fn submit_result() -> Weight {
+		Weight::from_parts(86_609_000, 10530)
+			.saturating_add(ParityDbWeight::get().reads(18_u64))
+			.saturating_add(ParityDbWeight::get().writes(8_u64))
+	}
 	fn set_resource_class() -> Weight {
-		Weight::from_parts(11_868_000, 1502)
+		Weight::from_parts(11_918_000, 1502)
 			.saturating_add(ParityDbWeight::get().reads(1_u64))
 			.saturating_add(ParityDbWeight::get().writes(3_u64))
 	}
 	fn set_params() -> Weight {
-		Weight::from_parts(4_837_000, 0)
+		Weight::from_parts(4_697_000, 0)
 			.saturating_add(ParityDbWeight::get().writes(1_u64))
 	}
 	fn on_initialize_index(c: u32, ) -> Weight {
-		Weight::from_parts(7_138_522, 4631)
-			.saturating_add(Weight::from_parts(10_514_679, 0).saturating_mul(c.into()))
+		Weight::from_parts(7_435_765, 4631)
+			.saturating_add(Weight::from_parts(10_770_371, 0).saturating_mul(c.into()))
 			.saturating_add(ParityDbWeight::get().reads(4_u64))
 			.saturating_add(ParityDbWeight::get().reads((3_u64).saturating_mul(c.into())))
 			.saturating_add(ParityDbWeight::get().writes(1_u64))
@@ -570,56 +609,49 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 2565).saturating_mul(c.into()))
 	}
 	fn on_initialize_task_missed(o: u32, ) -> Weight {
-		Weight::from_parts(138_519_973, 8685)
-			.saturating_add(Weight::from_parts(9_738_281, 0).saturating_mul(o.into()))
+		Weight::from_parts(132_773_004, 8685)
+			.saturating_add(Weight::from_parts(13_795_228, 0).saturating_mul(o.into()))
 			.saturating_add(ParityDbWeight::get().reads(24_u64))
-			.saturating_add(ParityDbWeight::get().reads((2_u64).saturating_mul(o.into())))
-			.saturating_add(ParityDbWeight::get().writes(16_u64))
+			.saturating_add(ParityDbWeight::get().reads((3_u64).saturating_mul(o.into())))
+			.saturating_add(ParityDbWeight::get().writes(18_u64))
 			.saturating_add(Weight::from_parts(0, 3180).saturating_mul(o.into()))
 	}
 	fn on_initialize_job_failed(t: u32, ) -> Weight {
-		Weight::from_parts(111_054_856, 8685)
-			.saturating_add(Weight::from_parts(12_395_908, 0).saturating_mul(t.into()))
+		Weight::from_parts(111_386_249, 8685)
+			.saturating_add(Weight::from_parts(16_829_664, 0).saturating_mul(t.into()))
 			.saturating_add(ParityDbWeight::get().reads(18_u64))
-			.saturating_add(ParityDbWeight::get().reads((2_u64).saturating_mul(t.into())))
+			.saturating_add(ParityDbWeight::get().reads((3_u64).saturating_mul(t.into())))
 			.saturating_add(ParityDbWeight::get().writes(11_u64))
-			.saturating_add(ParityDbWeight::get().writes((2_u64).saturating_mul(t.into())))
-			.saturating_add(Weight::from_parts(0, 3147).saturating_mul(t.into()))
+			.saturating_add(ParityDbWeight::get().writes((3_u64).saturating_mul(t.into())))
+			.saturating_add(Weight::from_parts(0, 3163).saturating_mul(t.into()))
 	}
 	fn on_initialize_allocate(o: u32, t: u32, ) -> Weight {
-		Weight::from_parts(88_608_705, 62887)
-			.saturating_add(Weight::from_parts(9_936_197, 0).saturating_mul(o.into()))
-			.saturating_add(Weight::from_parts(8_757_978, 0).saturating_mul(t.into()))
+		Weight::from_parts(78_354_814, 62887)
+			.saturating_add(Weight::from_parts(14_184_069, 0).saturating_mul(o.into()))
+			.saturating_add(Weight::from_parts(11_011_819, 0).saturating_mul(t.into()))
 			.saturating_add(ParityDbWeight::get().reads(36_u64))
-			.saturating_add(ParityDbWeight::get().reads((2_u64).saturating_mul(o.into())))
+			.saturating_add(ParityDbWeight::get().reads((3_u64).saturating_mul(o.into())))
 			.saturating_add(ParityDbWeight::get().writes(9_u64))
-			.saturating_add(ParityDbWeight::get().writes((2_u64).saturating_mul(t.into())))
+			.saturating_add(ParityDbWeight::get().writes((3_u64).saturating_mul(t.into())))
 			.saturating_add(Weight::from_parts(0, 3180).saturating_mul(o.into()))
 	}
+	fn complete_job(t: u32, ) -> Weight {
+		Weight::from_parts(65_165_102, 6368)
+			.saturating_add(Weight::from_parts(57_117_452, 0).saturating_mul(t.into()))
+			.saturating_add(ParityDbWeight::get().reads(9_u64))
+			.saturating_add(ParityDbWeight::get().reads((2_u64).saturating_mul(t.into())))
+			.saturating_add(ParityDbWeight::get().writes(9_u64))
+			.saturating_add(ParityDbWeight::get().writes((2_u64).saturating_mul(t.into())))
+			.saturating_add(Weight::from_parts(0, 3163).saturating_mul(t.into()))
+	}
 	fn set_endpoint() -> Weight {
-		Weight::from_parts(53_860_000, 3988)
+		Weight::from_parts(53_840_000, 3988)
 			.saturating_add(ParityDbWeight::get().reads(3_u64))
 			.saturating_add(ParityDbWeight::get().writes(3_u64))
 	}
 	fn clear_endpoint() -> Weight {
-		Weight::from_parts(47_100_000, 3988)
+		Weight::from_parts(46_629_000, 3988)
 			.saturating_add(ParityDbWeight::get().reads(3_u64))
 			.saturating_add(ParityDbWeight::get().writes(3_u64))
-	}
-	// Not re-measured on the production node (see docs/benchmarks.md): the dev-node figure.
-	fn submit_result() -> Weight {
-		Weight::from_parts(918_754_000, 6368)
-			.saturating_add(ParityDbWeight::get().reads(4_u64))
-			.saturating_add(ParityDbWeight::get().writes(3_u64))
-	}
-	// Not re-measured on the production node (see docs/benchmarks.md): the dev-node figure.
-	fn complete_job(t: u32, ) -> Weight {
-		Weight::from_parts(2_590_977_123, 6368)
-			.saturating_add(Weight::from_parts(1_616_570_897, 0).saturating_mul(t.into()))
-			.saturating_add(ParityDbWeight::get().reads(7_u64))
-			.saturating_add(ParityDbWeight::get().reads((2_u64).saturating_mul(t.into())))
-			.saturating_add(ParityDbWeight::get().writes(6_u64))
-			.saturating_add(ParityDbWeight::get().writes((2_u64).saturating_mul(t.into())))
-			.saturating_add(Weight::from_parts(0, 3147).saturating_mul(t.into()))
 	}
 }

@@ -430,16 +430,27 @@ impl<T: Config> Pallet<T> {
 			.max(T::WeightInfo::close_round_no_show(k))
 	}
 
-	/// Slashes `who` `ratio` of its stake; [`Config::CatchBounty`] of it goes to `catchers`.
+	/// Slashes `who` `ratio` of its stake, and at least `collateral` (a provider judged on its
+	/// own task: the value at risk, finding 15); [`Config::CatchBounty`] of it goes to
+	/// `catchers`.
 	fn penalise(
 		round: RoundId,
 		who: &T::AccountId,
 		ratio: Perbill,
+		collateral: u128,
 		reason: SlashReason,
 		catchers: &[T::AccountId],
 	) {
-		let amount =
-			T::Staking::slash_fraction_to(who, ratio, reason, catchers, T::CatchBounty::get());
+		use polkadot_sdk::sp_runtime::traits::UniqueSaturatedFrom;
+		let floor = T::StakeBalance::unique_saturated_from(collateral);
+		let amount = T::Staking::slash_fraction_to(
+			who,
+			ratio,
+			floor,
+			reason,
+			catchers,
+			T::CatchBounty::get(),
+		);
 		Self::deposit_event(Event::Penalised { round, member: who.clone(), reason, amount });
 	}
 
@@ -447,10 +458,12 @@ impl<T: Config> Pallet<T> {
 	fn close_round(id: RoundId) {
 		let Some(round) = Rounds::<T>::take(id) else { return };
 		// A task whose job ended meanwhile (deadline, cancellation): nothing to decide, nobody
-		// to slash.
+		// to slash. The provider of a live one is slashed at least its task's collateral.
+		let mut collateral = 0;
 		if let Subject::Task(task) = round.subject {
-			if T::Market::task(task).is_none() {
-				return Self::drop_round(id, &round);
+			match T::Market::task(task) {
+				Some(info) => collateral = info.collateral,
+				None => return Self::drop_round(id, &round),
 			}
 		}
 		let params = Params::<T>::get();
@@ -471,7 +484,7 @@ impl<T: Config> Pallet<T> {
 				Some(r) => revealed.push((member.clone(), r)),
 				// A silent provider is judged with the verdict below.
 				None if provider.as_ref() == Some(member) => {}
-				None => Self::penalise(id, member, no_reveal, SlashReason::NoShow, &[]),
+				None => Self::penalise(id, member, no_reveal, 0, SlashReason::NoShow, &[]),
 			}
 		}
 		let silent_provider = provider.as_ref().filter(|_| own.is_none());
@@ -480,7 +493,7 @@ impl<T: Config> Pallet<T> {
 		let outcome = committee::aggregate(&round.rule, verifiers, &reveals);
 		let Some((lead, agreeing_idx)) = outcome else {
 			if let Some(p) = silent_provider {
-				Self::penalise(id, p, no_reveal, SlashReason::NoShow, &[]);
+				Self::penalise(id, p, no_reveal, collateral, SlashReason::NoShow, &[]);
 			}
 			Self::deposit_event(Event::NoQuorum {
 				round: id,
@@ -497,13 +510,13 @@ impl<T: Config> Pallet<T> {
 		// Whoever the verifiers' verdict convicts pays the agreeing verifiers a bounty.
 		for (member, _) in &revealed {
 			if !agreeing.contains(member) {
-				Self::penalise(id, member, dissent, SlashReason::WrongResult, &agreeing);
+				Self::penalise(id, member, dissent, 0, SlashReason::WrongResult, &agreeing);
 			}
 		}
 		if let Some(p) = silent_provider {
-			Self::penalise(id, p, no_reveal, SlashReason::NoShow, &agreeing);
+			Self::penalise(id, p, no_reveal, collateral, SlashReason::NoShow, &agreeing);
 		} else if let (Some(p), false) = (&provider, provider_agrees) {
-			Self::penalise(id, p, dissent, SlashReason::WrongResult, &agreeing);
+			Self::penalise(id, p, dissent, collateral, SlashReason::WrongResult, &agreeing);
 		}
 		// The delivered result is the CID most agreeing members revealed (ties: the lead's), so a
 		// member whose digest agrees cannot pass off an unrelated blob (finding 13).
@@ -653,7 +666,9 @@ impl<T: Config> Pallet<T> {
 				} else {
 					SlashReason::NoShow
 				};
-				Self::penalise(round, &audit.member, slash, reason, catchers);
+				// The member's whole task is at stake: its collateral is the floor.
+				let collateral = T::Market::task(audit.task).map_or(0, |i| i.collateral);
+				Self::penalise(round, &audit.member, slash, collateral, reason, catchers);
 				Invalidated::<T>::insert(audit.task, audit.epoch);
 				Epochs::<T>::mutate(audit.job, audit.epoch, |e| {
 					if let Some(e) = e {

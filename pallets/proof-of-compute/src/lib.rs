@@ -110,8 +110,12 @@
 //!   wrong or silent provider, a dissenting verifier, an audited member whose leaf differs) pays
 //!   [`Config::CatchBounty`] (half, in the runtime) of its slash to the agreeing verifiers, in
 //!   equal parts ([`ProviderStake::slash_fraction_to`](verity_primitives::staking::ProviderStake)).
-//!   (Verifiers are still credited from the margin only when the provider is verified, audits
-//!   are paid only through bounties, and slashes are a share of stake, not of the task's value.)
+//!   A convicted provider (wrong, silent, or caught by an audit of its training task) loses at
+//!   least its task's collateral (`TaskInfo::collateral`, a multiple of what the task pays, kept
+//!   bonded by the marketplace), so the penalty tracks the value at risk rather than a share of
+//!   whatever stake it has. (Verifiers are still credited from the margin only when the provider
+//!   is verified, audits are paid only through bounties, and a verifier's penalty is a share of
+//!   its stake.)
 //! - **No verifier slot kept by stake that left** (finding 8): anyone can
 //!   [`prune_verifier`](Pallet::prune_verifier) an account whose provider stake is gone.
 //! - **The delivered result is the committee's** (finding 13): the accepted CID is the one most
@@ -204,7 +208,11 @@ pub mod pallet {
 		type Kernels: KernelInspect<Self::AccountId>;
 
 		/// The balance type of stake.
-		type StakeBalance: Parameter + MaxEncodedLen + Copy + Default;
+		type StakeBalance: Parameter
+			+ MaxEncodedLen
+			+ Copy
+			+ Default
+			+ polkadot_sdk::sp_runtime::traits::UniqueSaturatedFrom<u128>;
 
 		/// Provider stake: eligibility and slashing.
 		type Staking: ProviderStake<Self::AccountId, Self::StakeBalance>;

@@ -109,11 +109,12 @@ impl ProviderStake<AccountId, Balance> for MockStake {
 	fn slash_fraction_to(
 		who: &AccountId,
 		fraction: Perbill,
+		floor: Balance,
 		reason: SlashReason,
 		to: &[AccountId],
 		share: Perbill,
 	) -> Balance {
-		let slashed = Self::slash_fraction(who, fraction, reason);
+		let slashed = Self::slash(who, (fraction * Self::active_stake(who)).max(floor), reason);
 		if !to.is_empty() {
 			BOUNTIES.with(|b| b.borrow_mut().push((*who, to.to_vec(), share * slashed)));
 		}
@@ -257,6 +258,7 @@ impl crate::types::BenchmarkHelper<AccountId> for MockHelper {
 				committee,
 				training: false,
 				epochs: 0,
+				collateral: 0,
 			},
 		);
 		(task, provider)
@@ -278,6 +280,7 @@ impl crate::types::BenchmarkHelper<AccountId> for MockHelper {
 						committee: 0,
 						training: true,
 						epochs: 4,
+						collateral: 0,
 					},
 				);
 				(task, provider)

@@ -50,6 +50,7 @@ fn inference_task(task: u64, provider: AccountId, committee: u32) {
 			committee,
 			training: false,
 			epochs: 0,
+			collateral: 0,
 		},
 	);
 }
@@ -498,6 +499,7 @@ fn numeric_tolerance_accepts_close_summaries() {
 				committee: 3,
 				training: false,
 				epochs: 0,
+				collateral: 0,
 			},
 		);
 		submit(TASK);
@@ -575,6 +577,7 @@ fn training_task(task: u64, provider: AccountId) {
 			committee: 0,
 			training: true,
 			epochs: 1,
+			collateral: 0,
 		},
 	);
 }
@@ -1004,6 +1007,7 @@ fn finding_26_a_buyer_never_verifies_its_own_job() {
 					committee: 4,
 					training: false,
 					epochs: 0,
+					collateral: 0,
 				},
 			);
 			submit(task);
@@ -1058,6 +1062,39 @@ fn finding_15_catching_a_wrong_provider_pays_the_verifiers_a_bounty() {
 	});
 }
 
+/// Finding 15: a wrong or silent provider lost a share of its stake (10 %, 100 of 1,000 here)
+/// whatever its task was worth. Its task's collateral (what the marketplace keeps bonded for it,
+/// a multiple of the task's pay) is now the floor; a verifier's penalty is still a share.
+#[test]
+fn finding_15_a_convicted_provider_loses_at_least_its_tasks_collateral() {
+	build_and_execute(|| {
+		let with_collateral = |task: u64, collateral: u128| {
+			inference_task(task, P1, 3);
+			let mut info = MockMarket::task_of(task);
+			info.collateral = collateral;
+			MockMarket::add(task, info);
+			submit(task);
+			drawn(task)
+		};
+		let (round, members) = with_collateral(TASK, 400);
+		play(round, &members, &[Some(BAD), Some(GOOD), Some(GOOD), Some(BAD)]);
+		assert_eq!(MockMarket::rejected(), vec![TASK]);
+		// Before the fix: (P1, 100, WrongResult).
+		assert_eq!(
+			MockStake::slashes(),
+			vec![(members[3], 100, SlashReason::WrongResult), (P1, 400, SlashReason::WrongResult)]
+		);
+		// A silent provider: its collateral too (not 5 % of its stake).
+		let (round, members) = with_collateral(TASK + 1, 250);
+		play(round, &members, &[None, Some(GOOD), Some(GOOD), Some(GOOD)]);
+		assert_eq!(MockStake::slashes().last(), Some(&(P1, 250, SlashReason::NoShow)));
+		// A small task's collateral: the share of the stake is the larger.
+		let (round, members) = with_collateral(TASK + 2, 1);
+		play(round, &members, &[Some(BAD), Some(GOOD), Some(GOOD), Some(GOOD)]);
+		assert_eq!(MockStake::slashes().last(), Some(&(P1, 35, SlashReason::WrongResult)));
+	});
+}
+
 /// Finding 13: the accepted result used to be the lead's (the provider's) revealed CID, never
 /// tied to the agreed digest: a provider with the right digest could deliver an unrelated blob.
 /// The delivered CID is now the one most agreeing members revealed.
@@ -1108,6 +1145,7 @@ fn finding_2_epochs_are_committed_in_order_and_only_as_many_as_the_job_has() {
 				committee: 0,
 				training: true,
 				epochs: 4,
+				collateral: 0,
 			},
 		);
 		let ckpt = || cid_input(Cid::of_raw_bytes(b"c"));

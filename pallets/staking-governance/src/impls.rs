@@ -625,11 +625,13 @@ impl<T: Config> ProviderStake<T::AccountId, BalanceOf<T>> for Pallet<T> {
 	fn slash_fraction_to(
 		who: &T::AccountId,
 		fraction: Perbill,
+		floor: BalanceOf<T>,
 		reason: SlashReason,
 		to: &[T::AccountId],
 		share: Perbill,
 	) -> BalanceOf<T> {
 		let total = Ledgers::<T>::get(who).and_then(|l| l.total()).unwrap_or_default();
-		Self::do_slash_to(who, fraction.mul_floor(total), reason, to, share)
+		// `do_slash_to` takes what there is: at most the whole stake.
+		Self::do_slash_to(who, fraction.mul_floor(total).max(floor), reason, to, share)
 	}
 }

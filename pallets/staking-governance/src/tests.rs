@@ -209,6 +209,7 @@ fn finding_15_a_slash_pays_its_catchers_a_bounty() {
 		let slashed = <Staking as ProviderStake<_, _>>::slash_fraction_to(
 			&1,
 			Perbill::from_percent(10),
+			0,
 			SlashReason::WrongResult,
 			&[2, 3],
 			Perbill::from_percent(50),
@@ -223,11 +224,40 @@ fn finding_15_a_slash_pays_its_catchers_a_bounty() {
 		<Staking as ProviderStake<_, _>>::slash_fraction_to(
 			&1,
 			Perbill::from_percent(10),
+			0,
 			SlashReason::WrongResult,
 			&[],
 			Perbill::from_percent(50),
 		);
 		assert_eq!(Balances::balance(&TREASURY), before[2] + 50 + 90);
+	});
+}
+
+/// Security review finding 15: a slash was a share of the whole stake, whatever the task was
+/// worth. A provider's penalty now has the task's collateral as its floor (and the stake as its
+/// ceiling): 10 % of 1,000 is 100, but a task holding 300 of collateral costs 300.
+#[test]
+fn finding_15_a_slash_is_at_least_the_collateral_at_risk() {
+	build_and_execute(|| {
+		let slash = |floor| {
+			<Staking as ProviderStake<_, _>>::slash_fraction_to(
+				&1,
+				Perbill::from_percent(10),
+				floor,
+				SlashReason::WrongResult,
+				&[],
+				Perbill::zero(),
+			)
+		};
+		assert_eq!(<Staking as ProviderStake<_, _>>::active_stake(&1), 1_000);
+		// Before the fix: 100, whatever the floor.
+		assert_eq!(slash(300), 300);
+		assert_eq!(<Staking as ProviderStake<_, _>>::active_stake(&1), 700);
+		// A small task's collateral: the share of the stake.
+		assert_eq!(slash(10), 70);
+		// Never more than there is.
+		assert_eq!(slash(10_000), 630);
+		assert_eq!(<Staking as ProviderStake<_, _>>::active_stake(&1), 0);
 	});
 }
 

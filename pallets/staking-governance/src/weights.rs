@@ -31,8 +31,6 @@
 //! pallets/staking-governance/src/weights.rs
 //! --json-file
 //! /root/.cache/verity/target-bench/bench-results/pallet_staking_governance.json
-//! --exclude-extrinsics
-//! pallet_staking_governance::on_initialize_idle
 
 #![cfg_attr(rustfmt, rustfmt_skip)]
 #![allow(unused_parens)]
@@ -57,9 +55,9 @@ pub trait WeightInfo {
 	fn cancel_proposal(v: u32, ) -> Weight;
 	fn fast_track() -> Weight;
 	fn set_params() -> Weight;
+	fn on_initialize_idle(p: u32, ) -> Weight;
 	fn on_initialize_tally(v: u32, ) -> Weight;
 	fn on_initialize_enact(v: u32, ) -> Weight;
-	fn on_initialize_idle(p: u32, ) -> Weight;
 }
 
 /// Weights for `pallet_staking_governance` measured on the Verity runtime.
@@ -77,8 +75,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `357`
 		//  Estimated: `4170`
-		// Minimum execution time: 51_637_000 picoseconds.
-		Weight::from_parts(55_212_000, 4170)
+		// Minimum execution time: 51_357_000 picoseconds.
+		Weight::from_parts(54_231_000, 4170)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
@@ -94,8 +92,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `433`
 		//  Estimated: `4170`
-		// Minimum execution time: 54_411_000 picoseconds.
-		Weight::from_parts(58_037_000, 4170)
+		// Minimum execution time: 53_770_000 picoseconds.
+		Weight::from_parts(56_744_000, 4170)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
@@ -113,8 +111,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `5030`
 		//  Estimated: `4687`
-		// Minimum execution time: 49_654_000 picoseconds.
-		Weight::from_parts(60_550_000, 4687)
+		// Minimum execution time: 41_793_000 picoseconds.
+		Weight::from_parts(46_239_000, 4687)
 			.saturating_add(T::DbWeight::get().reads(5_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
@@ -128,8 +126,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `1072`
 		//  Estimated: `4170`
-		// Minimum execution time: 44_436_000 picoseconds.
-		Weight::from_parts(50_184_000, 4170)
+		// Minimum execution time: 44_426_000 picoseconds.
+		Weight::from_parts(47_251_000, 4170)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
@@ -145,8 +143,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `4164`
 		//  Estimated: `4687`
-		// Minimum execution time: 28_893_000 picoseconds.
-		Weight::from_parts(39_239_000, 4687)
+		// Minimum execution time: 26_149_000 picoseconds.
+		Weight::from_parts(28_652_000, 4687)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
@@ -156,8 +154,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `3334`
 		//  Estimated: `4687`
-		// Minimum execution time: 17_025_000 picoseconds.
-		Weight::from_parts(24_486_000, 4687)
+		// Minimum execution time: 14_361_000 picoseconds.
+		Weight::from_parts(19_089_000, 4687)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -175,8 +173,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `6288`
 		//  Estimated: `6196`
-		// Minimum execution time: 83_685_000 picoseconds.
-		Weight::from_parts(96_744_000, 6196)
+		// Minimum execution time: 74_511_000 picoseconds.
+		Weight::from_parts(81_211_000, 6196)
 			.saturating_add(T::DbWeight::get().reads(6_u64))
 			.saturating_add(T::DbWeight::get().writes(6_u64))
 	}
@@ -197,12 +195,12 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// The range of component `l` is `[0, 4088]`.
 	fn propose(l: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `2441`
+		//  Measured:  `3035`
 		//  Estimated: `101220`
-		// Minimum execution time: 115_512_000 picoseconds.
-		Weight::from_parts(123_522_368, 101220)
-			// Standard Error: 55
-			.saturating_add(Weight::from_parts(999, 0).saturating_mul(l.into()))
+		// Minimum execution time: 117_044_000 picoseconds.
+		Weight::from_parts(122_105_162, 101220)
+			// Standard Error: 31
+			.saturating_add(Weight::from_parts(698, 0).saturating_mul(l.into()))
 			.saturating_add(T::DbWeight::get().reads(21_u64))
 			.saturating_add(T::DbWeight::get().writes(5_u64))
 	}
@@ -218,8 +216,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `3801`
 		//  Estimated: `7672`
-		// Minimum execution time: 78_827_000 picoseconds.
-		Weight::from_parts(89_514_000, 7672)
+		// Minimum execution time: 67_771_000 picoseconds.
+		Weight::from_parts(75_542_000, 7672)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
@@ -238,10 +236,10 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `1363 + v * (73 ±0)`
 		//  Estimated: `7672 + v * (2552 ±0)`
-		// Minimum execution time: 52_789_000 picoseconds.
-		Weight::from_parts(68_154_378, 7672)
-			// Standard Error: 17_534
-			.saturating_add(Weight::from_parts(3_657_572, 0).saturating_mul(v.into()))
+		// Minimum execution time: 53_740_000 picoseconds.
+		Weight::from_parts(37_822_789, 7672)
+			// Standard Error: 7_777
+			.saturating_add(Weight::from_parts(3_476_000, 0).saturating_mul(v.into()))
 			.saturating_add(T::DbWeight::get().reads(6_u64))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(v.into())))
 			.saturating_add(T::DbWeight::get().writes(5_u64))
@@ -254,8 +252,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `302`
 		//  Estimated: `7672`
-		// Minimum execution time: 8_082_000 picoseconds.
-		Weight::from_parts(9_344_000, 7672)
+		// Minimum execution time: 8_112_000 picoseconds.
+		Weight::from_parts(9_063_000, 7672)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -265,9 +263,30 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `0`
 		//  Estimated: `0`
-		// Minimum execution time: 4_296_000 picoseconds.
-		Weight::from_parts(5_228_000, 0)
+		// Minimum execution time: 4_216_000 picoseconds.
+		Weight::from_parts(4_847_000, 0)
 			.saturating_add(T::DbWeight::get().writes(1_u64))
+	}
+	/// Storage: `StakingGovernance::ActiveProposals` (r:1 w:0)
+	/// Proof: `StakingGovernance::ActiveProposals` (`max_values`: Some(1), `max_size`: Some(65), added: 560, mode: `MaxEncodedLen`)
+	/// Storage: `StakingGovernance::VotesToClear` (r:1 w:0)
+	/// Proof: `StakingGovernance::VotesToClear` (`max_values`: Some(1), `max_size`: Some(258), added: 753, mode: `MaxEncodedLen`)
+	/// Storage: `StakingGovernance::Parameters` (r:1 w:0)
+	/// Proof: `StakingGovernance::Parameters` (`max_values`: Some(1), `max_size`: Some(76), added: 571, mode: `MaxEncodedLen`)
+	/// Storage: `StakingGovernance::Proposals` (r:16 w:0)
+	/// Proof: `StakingGovernance::Proposals` (`max_values`: None, `max_size`: Some(4207), added: 6682, mode: `MaxEncodedLen`)
+	/// The range of component `p` is `[0, 16]`.
+	fn on_initialize_idle(p: u32, ) -> Weight {
+		// Proof Size summary in bytes:
+		//  Measured:  `270 + p * (121 ±0)`
+		//  Estimated: `1743 + p * (6682 ±0)`
+		// Minimum execution time: 3_996_000 picoseconds.
+		Weight::from_parts(6_081_882, 1743)
+			// Standard Error: 4_009
+			.saturating_add(Weight::from_parts(3_536_259, 0).saturating_mul(p.into()))
+			.saturating_add(T::DbWeight::get().reads(3_u64))
+			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(p.into())))
+			.saturating_add(Weight::from_parts(0, 6682).saturating_mul(p.into()))
 	}
 	/// Storage: `StakingGovernance::ActiveProposals` (r:1 w:1)
 	/// Proof: `StakingGovernance::ActiveProposals` (`max_values`: Some(1), `max_size`: Some(65), added: 560, mode: `MaxEncodedLen`)
@@ -290,10 +309,10 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `1170 + v * (73 ±0)`
 		//  Estimated: `7672 + v * (2552 ±0)`
-		// Minimum execution time: 55_632_000 picoseconds.
-		Weight::from_parts(35_269_930, 7672)
-			// Standard Error: 8_861
-			.saturating_add(Weight::from_parts(3_290_138, 0).saturating_mul(v.into()))
+		// Minimum execution time: 55_393_000 picoseconds.
+		Weight::from_parts(52_492_615, 7672)
+			// Standard Error: 6_170
+			.saturating_add(Weight::from_parts(3_140_591, 0).saturating_mul(v.into()))
 			.saturating_add(T::DbWeight::get().reads(8_u64))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(v.into())))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
@@ -319,89 +338,69 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `1134 + v * (73 ±0)`
 		//  Estimated: `7672 + v * (2552 ±0)`
-		// Minimum execution time: 55_122_000 picoseconds.
-		Weight::from_parts(41_730_552, 7672)
-			// Standard Error: 12_926
-			.saturating_add(Weight::from_parts(3_307_664, 0).saturating_mul(v.into()))
+		// Minimum execution time: 55_302_000 picoseconds.
+		Weight::from_parts(44_491_807, 7672)
+			// Standard Error: 6_609
+			.saturating_add(Weight::from_parts(3_171_975, 0).saturating_mul(v.into()))
 			.saturating_add(T::DbWeight::get().reads(7_u64))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(v.into())))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 			.saturating_add(T::DbWeight::get().writes((1_u64).saturating_mul(v.into())))
 			.saturating_add(Weight::from_parts(0, 2552).saturating_mul(v.into()))
 	}
-	// Not re-measured on the production node (see docs/benchmarks.md): the dev-node figure.
-	/// Storage: `StakingGovernance::ActiveProposals` (r:1 w:0)
-	/// Proof: `StakingGovernance::ActiveProposals` (`max_values`: Some(1), `max_size`: Some(65), added: 560, mode: `MaxEncodedLen`)
-	/// Storage: `StakingGovernance::Parameters` (r:1 w:0)
-	/// Proof: `StakingGovernance::Parameters` (`max_values`: Some(1), `max_size`: Some(76), added: 571, mode: `MaxEncodedLen`)
-	/// Storage: `StakingGovernance::Proposals` (r:16 w:0)
-	/// Proof: `StakingGovernance::Proposals` (`max_values`: None, `max_size`: Some(4203), added: 6678, mode: `MaxEncodedLen`)
-	/// The range of component `p` is `[0, 16]`.
-	fn on_initialize_idle(p: u32, ) -> Weight {
-		// Proof Size summary in bytes:
-		//  Measured:  `335 + p * (52 ±0)`
-		//  Estimated: `1561 + p * (6678 ±0)`
-		// Minimum execution time: 179_026_000 picoseconds.
-		Weight::from_parts(218_180_870, 1561)
-			// Standard Error: 342_154
-			.saturating_add(Weight::from_parts(123_852_244, 0).saturating_mul(p.into()))
-			.saturating_add(T::DbWeight::get().reads(2_u64))
-			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(p.into())))
-			.saturating_add(Weight::from_parts(0, 6678).saturating_mul(p.into()))
-	}
 }
 
 /// The same weights with ParityDB's read and write costs, for tests and mocks.
 impl WeightInfo for () {
 	fn bond() -> Weight {
-		Weight::from_parts(55_212_000, 4170)
+		Weight::from_parts(54_231_000, 4170)
 			.saturating_add(ParityDbWeight::get().reads(4_u64))
 			.saturating_add(ParityDbWeight::get().writes(4_u64))
 	}
 	fn bond_extra() -> Weight {
-		Weight::from_parts(58_037_000, 4170)
+		Weight::from_parts(56_744_000, 4170)
 			.saturating_add(ParityDbWeight::get().reads(4_u64))
 			.saturating_add(ParityDbWeight::get().writes(4_u64))
 	}
 	fn unbond() -> Weight {
-		Weight::from_parts(60_550_000, 4687)
+		Weight::from_parts(46_239_000, 4687)
 			.saturating_add(ParityDbWeight::get().reads(5_u64))
 			.saturating_add(ParityDbWeight::get().writes(3_u64))
 	}
 	fn withdraw_unbonded() -> Weight {
-		Weight::from_parts(50_184_000, 4170)
+		Weight::from_parts(47_251_000, 4170)
 			.saturating_add(ParityDbWeight::get().reads(3_u64))
 			.saturating_add(ParityDbWeight::get().writes(3_u64))
 	}
 	fn validate() -> Weight {
-		Weight::from_parts(39_239_000, 4687)
+		Weight::from_parts(28_652_000, 4687)
 			.saturating_add(ParityDbWeight::get().reads(3_u64))
 			.saturating_add(ParityDbWeight::get().writes(2_u64))
 	}
 	fn chill() -> Weight {
-		Weight::from_parts(24_486_000, 4687)
+		Weight::from_parts(19_089_000, 4687)
 			.saturating_add(ParityDbWeight::get().reads(1_u64))
 			.saturating_add(ParityDbWeight::get().writes(1_u64))
 	}
 	fn slash() -> Weight {
-		Weight::from_parts(96_744_000, 6196)
+		Weight::from_parts(81_211_000, 6196)
 			.saturating_add(ParityDbWeight::get().reads(6_u64))
 			.saturating_add(ParityDbWeight::get().writes(6_u64))
 	}
 	fn propose(l: u32, ) -> Weight {
-		Weight::from_parts(123_522_368, 101220)
-			.saturating_add(Weight::from_parts(999, 0).saturating_mul(l.into()))
+		Weight::from_parts(122_105_162, 101220)
+			.saturating_add(Weight::from_parts(698, 0).saturating_mul(l.into()))
 			.saturating_add(ParityDbWeight::get().reads(21_u64))
 			.saturating_add(ParityDbWeight::get().writes(5_u64))
 	}
 	fn vote() -> Weight {
-		Weight::from_parts(89_514_000, 7672)
+		Weight::from_parts(75_542_000, 7672)
 			.saturating_add(ParityDbWeight::get().reads(4_u64))
 			.saturating_add(ParityDbWeight::get().writes(3_u64))
 	}
 	fn cancel_proposal(v: u32, ) -> Weight {
-		Weight::from_parts(68_154_378, 7672)
-			.saturating_add(Weight::from_parts(3_657_572, 0).saturating_mul(v.into()))
+		Weight::from_parts(37_822_789, 7672)
+			.saturating_add(Weight::from_parts(3_476_000, 0).saturating_mul(v.into()))
 			.saturating_add(ParityDbWeight::get().reads(6_u64))
 			.saturating_add(ParityDbWeight::get().reads((1_u64).saturating_mul(v.into())))
 			.saturating_add(ParityDbWeight::get().writes(5_u64))
@@ -409,17 +408,24 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 2552).saturating_mul(v.into()))
 	}
 	fn fast_track() -> Weight {
-		Weight::from_parts(9_344_000, 7672)
+		Weight::from_parts(9_063_000, 7672)
 			.saturating_add(ParityDbWeight::get().reads(1_u64))
 			.saturating_add(ParityDbWeight::get().writes(1_u64))
 	}
 	fn set_params() -> Weight {
-		Weight::from_parts(5_228_000, 0)
+		Weight::from_parts(4_847_000, 0)
 			.saturating_add(ParityDbWeight::get().writes(1_u64))
 	}
+	fn on_initialize_idle(p: u32, ) -> Weight {
+		Weight::from_parts(6_081_882, 1743)
+			.saturating_add(Weight::from_parts(3_536_259, 0).saturating_mul(p.into()))
+			.saturating_add(ParityDbWeight::get().reads(3_u64))
+			.saturating_add(ParityDbWeight::get().reads((1_u64).saturating_mul(p.into())))
+			.saturating_add(Weight::from_parts(0, 6682).saturating_mul(p.into()))
+	}
 	fn on_initialize_tally(v: u32, ) -> Weight {
-		Weight::from_parts(35_269_930, 7672)
-			.saturating_add(Weight::from_parts(3_290_138, 0).saturating_mul(v.into()))
+		Weight::from_parts(52_492_615, 7672)
+			.saturating_add(Weight::from_parts(3_140_591, 0).saturating_mul(v.into()))
 			.saturating_add(ParityDbWeight::get().reads(8_u64))
 			.saturating_add(ParityDbWeight::get().reads((1_u64).saturating_mul(v.into())))
 			.saturating_add(ParityDbWeight::get().writes(4_u64))
@@ -427,20 +433,12 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 2552).saturating_mul(v.into()))
 	}
 	fn on_initialize_enact(v: u32, ) -> Weight {
-		Weight::from_parts(41_730_552, 7672)
-			.saturating_add(Weight::from_parts(3_307_664, 0).saturating_mul(v.into()))
+		Weight::from_parts(44_491_807, 7672)
+			.saturating_add(Weight::from_parts(3_171_975, 0).saturating_mul(v.into()))
 			.saturating_add(ParityDbWeight::get().reads(7_u64))
 			.saturating_add(ParityDbWeight::get().reads((1_u64).saturating_mul(v.into())))
 			.saturating_add(ParityDbWeight::get().writes(4_u64))
 			.saturating_add(ParityDbWeight::get().writes((1_u64).saturating_mul(v.into())))
 			.saturating_add(Weight::from_parts(0, 2552).saturating_mul(v.into()))
-	}
-	// Not re-measured on the production node (see docs/benchmarks.md): the dev-node figure.
-	fn on_initialize_idle(p: u32, ) -> Weight {
-		Weight::from_parts(218_180_870, 1561)
-			.saturating_add(Weight::from_parts(123_852_244, 0).saturating_mul(p.into()))
-			.saturating_add(ParityDbWeight::get().reads(2_u64))
-			.saturating_add(ParityDbWeight::get().reads((1_u64).saturating_mul(p.into())))
-			.saturating_add(Weight::from_parts(0, 6678).saturating_mul(p.into()))
 	}
 }

@@ -109,4 +109,22 @@ impl pallet_marketplace::BenchmarkHelper<AccountId> for MarketBenchmarkHelper {
 		};
 		AivmRegistry::do_register(owner.clone(), spec).unwrap()
 	}
+
+	fn ready_to_verify(task: verity_primitives::market::TaskId, epochs: u32) {
+		// Proof of compute takes a training result once every epoch is committed
+		// (`NextEpoch`) and the last epoch's audits are over (it left `Epochs`), and when it has
+		// a committee's worth of verifiers besides the provider and the buyer.
+		pallet_proof_of_compute::NextEpoch::<Runtime>::insert(task, epochs);
+		let need = pallet_proof_of_compute::Params::<Runtime>::get()
+			.map_or(0, |p| p.training_committee)
+			.max(<<Runtime as pallet_proof_of_compute::Config>::MinVerifiers as polkadot_sdk::frame_support::traits::Get<u32>>::get());
+		let mut i = 0;
+		while pallet_proof_of_compute::Verifiers::<Runtime>::get().len() < need.try_into().unwrap()
+		{
+			let who: AccountId = polkadot_sdk::frame_benchmarking::account("verifier", i, 0);
+			Self::make_provider(&who);
+			ProofOfCompute::register_verifier(crate::RuntimeOrigin::signed(who)).unwrap();
+			i = i.saturating_add(1);
+		}
+	}
 }

@@ -40,7 +40,7 @@ try {
   const { record } = readManifest(kernelDir);
   const registered = await send(registerKernelTx(api, record), bob, 'aivmRegistry', 'KernelRegistered');
   const kernel = registered.data.kernel.toHex();
-  const worker = workerKernel(kernelDir);
+  const worker = workerKernel(kernelDir, bob.address);
   assert.equal(kernel, worker.id, 'the registered kernel id is the manifest record\'s');
   assert.equal((await api.query.aivmRegistry.kernels(kernel)).unwrap().spec.toHex(), worker.encoded);
   for (const who of [bob, ferdie]) {

@@ -70,7 +70,7 @@ try {
   await send(api.tx.sudo.sudo(api.tx.proofOfCompute.setParams({ ...poc, commitWindow: 3, revealWindow: 3, epochWindow: 3 })), alice);
   const market = (await api.query.marketplace.params()).unwrap().toJSON();
   await send(api.tx.sudo.sudo(api.tx.marketplace.setParams({ ...market, acceptWindow: 3 })), alice);
-  const kernel = workerKernel(kernelDir).id;
+  const kernel = workerKernel(kernelDir, bob.address).id;
   assert.ok((await api.query.aivmRegistry.kernels(kernel)).isSome, 'the market step registered the kernel');
   for (const who of [bob, ferdie]) await send(api.tx.marketplace.setEndpoint(served.endpoint.peer, served.endpoint.addrs), who);
   let verifiers = [];
@@ -116,7 +116,7 @@ try {
   // Bob fetches it by CID, measures it, exports and registers the new version.
   const endpoint = (await api.query.marketplace.endpoints(tasks[0].provider)).unwrap();
   const file = await fetchBlob(join(scratch, 'fetched'), endpointAddr(endpoint), finalCid);
-  const exported = await exportVersion(kernelDir, file, join(scratch, 'trained'));
+  const exported = await exportVersion(kernelDir, file, join(scratch, 'trained'), bob.address);
   const local = await workerInfer(join(scratch, 'trained'), testSet, join(scratch, 'eval'));
   const measured = accuracy(readSafetensors(readFileSync(join(scratch, 'eval', local.output_cid))).output, labels);
   assert.ok(measured.right / measured.n >= 0.95, `accuracy ${measured.right}/${measured.n}`);

@@ -5,6 +5,7 @@ use anyhow::Context;
 use codec::Encode;
 use std::path::{Path, PathBuf};
 use verity_worker::{
+	chain::AccountId,
 	kernel::{export, KernelDir},
 	output::Output,
 };
@@ -20,14 +21,18 @@ pub struct ExportArgs {
 	/// Where the new version's kernel directory goes (must not exist).
 	#[arg(long)]
 	out: PathBuf,
+	/// The base kernel's owner (SS58), who registers the new version: the owner is part of both
+	/// kernels' ids.
+	#[arg(long)]
+	owner: AccountId,
 }
 
-pub fn show(dir: &Path) -> anyhow::Result<()> {
+pub fn show(dir: &Path, owner: &AccountId) -> anyhow::Result<()> {
 	let kernel = KernelDir::open(dir)?;
 	kernel.manifest.check_archive(&kernel.archive)?;
 	let record = &kernel.manifest.record;
 	let encoded = format!("0x{}", hex::encode(record.encode()));
-	Output::Kernel { id: record.id(), archive: record.archive, encoded }.print()?;
+	Output::Kernel { id: record.id(&owner.0), archive: record.archive, encoded }.print()?;
 	Ok(())
 }
 
@@ -37,12 +42,13 @@ pub fn export(a: ExportArgs) -> anyhow::Result<()> {
 	let base = KernelDir::open(&a.kernel)?;
 	let checkpoint = std::fs::read(&a.checkpoint)
 		.with_context(|| format!("reading {}", a.checkpoint.display()))?;
-	let done = export::export(&base, &checkpoint, &a.out)?;
+	let base_id = base.manifest.record.id(&a.owner.0);
+	let done = export::export(&base, base_id, &checkpoint, &a.out)?;
 	let record = &done.manifest.record;
 	Output::Exported {
-		id: record.id(),
+		id: record.id(&a.owner.0),
 		archive: record.archive,
-		supersedes: base.manifest.record.id(),
+		supersedes: base_id,
 		checkpoint: done.checkpoint,
 		encoded: format!("0x{}", hex::encode(record.encode())),
 	}

@@ -33,12 +33,15 @@ pub enum Cmd {
 		#[arg(long)]
 		identity: String,
 	},
-	/// Prints a kernel directory's record as the chain will store it: its id, archive CID and
-	/// SCALE encoding.
+	/// Prints a kernel directory's record as the chain will store it: its id when `--owner`
+	/// registers it, archive CID and SCALE encoding.
 	Kernel {
 		/// Kernel directory (kernel.json, kernel.pt), as written by scripts/kernels.py.
 		#[arg(long)]
 		kernel: std::path::PathBuf,
+		/// The account that registers it (SS58): the owner is part of the kernel id.
+		#[arg(long)]
+		owner: verity_worker::chain::AccountId,
 	},
 	/// Writes a kernel's new version whose archive carries a training checkpoint's parameters
 	/// and whose record supersedes the base kernel; prints its id and record.
@@ -79,7 +82,7 @@ pub async fn run(cmd: Cmd) -> anyhow::Result<()> {
 			println!("{}", verity_worker::p2p::key_from_seed(&identity).public().to_peer_id());
 			Ok(())
 		}
-		Cmd::Kernel { kernel: dir } => kernel::show(&dir),
+		Cmd::Kernel { kernel: dir, owner } => kernel::show(&dir, &owner),
 		Cmd::Export(a) => kernel::export(a),
 		Cmd::Lineage(a) => lineage::run(a).await,
 		Cmd::Train(a) => train::run(a).await,

@@ -14,7 +14,7 @@ use super::{dir, KernelDir, Manifest, Model};
 use crate::error::{bail, Context, Result};
 use std::path::Path;
 use tch::Device;
-use verity_primitives::cid::Cid;
+use verity_primitives::{cid::Cid, kernel::KernelId};
 
 /// A new version written by [`export`].
 pub struct Exported {
@@ -28,8 +28,14 @@ pub struct Exported {
 
 /// Writes the new version of `base` carrying `checkpoint`'s parameters into `out`, a kernel
 /// directory (`kernel.json`, `kernel.pt`, and the base's training and held-out data if it has
-/// them). `out` must not exist yet; on any error nothing is left there.
-pub fn export(base: &KernelDir, checkpoint: &[u8], out: &Path) -> Result<Exported> {
+/// them); the record supersedes `base_id`, the base's id on chain (its owner is part of it).
+/// `out` must not exist yet; on any error nothing is left there.
+pub fn export(
+	base: &KernelDir,
+	base_id: KernelId,
+	checkpoint: &[u8],
+	out: &Path,
+) -> Result<Exported> {
 	if out.exists() {
 		bail!("{} exists; the export goes into a new directory", out.display());
 	}
@@ -49,7 +55,7 @@ pub fn export(base: &KernelDir, checkpoint: &[u8], out: &Path) -> Result<Exporte
 		.with_context(|| format!("reading {}", archive_path.display()))?;
 	let mut manifest = base.manifest.clone();
 	manifest.record.archive = Cid::of_raw_bytes(&archive);
-	manifest.record.supersedes = Some(base.manifest.record.id());
+	manifest.record.supersedes = Some(base_id);
 	// The new archive, loaded as any worker will load it, holds exactly the trained parameters.
 	let reloaded = Model::load(manifest.clone(), &archive, Device::Cpu)?;
 	let same =

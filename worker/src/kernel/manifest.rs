@@ -93,7 +93,7 @@ impl Manifest {
 			}
 			_ => (Task::Classification, None),
 		};
-		let name = format!("kernel {}", hex::encode(&record.id().as_bytes()[..8]));
+		let name = format!("kernel {}", hex::encode(&record.content_hash().as_bytes()[..8]));
 		let manifest = Manifest { name, task, context, vocab: None, record };
 		manifest.check()?;
 		Ok(manifest)

@@ -197,8 +197,9 @@ pub async fn reexport(
 	let manifest = Manifest::from_record(record).map_err(|e| invalid!("{e}"))?;
 	let scratch = tempfile::tempdir().context("a scratch directory for the export")?;
 	let dir = KernelDir { path: scratch.path().join("base"), manifest, archive };
+	let base_id = lineage.base;
 	let done = tokio::task::spawn_blocking(move || {
-		export::export(&dir, &checkpoint, &scratch.path().join("version"))
+		export::export(&dir, base_id, &checkpoint, &scratch.path().join("version"))
 			.map(|e| e.manifest.record.archive)
 	})
 	.await??;
