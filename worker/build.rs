@@ -62,6 +62,10 @@ fn main() {
 	println!("cargo:rerun-if-env-changed=LIBTORCH");
 	println!("cargo:rerun-if-env-changed=LIBTORCH_USE_PYTORCH");
 	println!("cargo:rerun-if-changed=build.rs");
+	// `#[subxt::subxt]` in src/chain reads the runtime's metadata at compile time, which cargo
+	// does not track: a build script that re-runs when the file changes makes cargo rebuild the
+	// crate, so the generated calls follow `scripts/gen-metadata.sh`.
+	println!("cargo:rerun-if-changed=metadata/verity.scale");
 	let Some(lib) = libtorch_lib_dir() else {
 		println!("cargo:warning=libtorch not found (install torch==2.11.0 with scripts/setup.sh)");
 		return;

@@ -33,7 +33,7 @@ use scale_info::TypeInfo;
 
 use crate::cid::Cid;
 
-/// A kernel id: blake2-256 of the SCALE encoding of the kernel's record.
+/// A kernel id: blake2-256 of a domain tag, the owner and the kernel's record ([`KernelSpec::id`]).
 pub type KernelId = H256;
 
 /// Floating-point operations in one work unit (WU).

@@ -9,6 +9,7 @@ use crate::{
 	EXISTENTIAL_DEPOSIT,
 };
 use alloc::{format, vec, vec::Vec};
+use pallet_aivm_registry::DeviceClass;
 use pallet_marketplace::{ClassId, MarketParams, ResourceClass};
 use pallet_proof_of_compute::PocParams;
 use pallet_staking_governance::Params;
@@ -77,16 +78,17 @@ fn market_params(
 /// The resource classes at genesis, priced per WU (10^12 FLOPs): index bounds are 1/100 and 100×
 /// the base price. Governance adds more with `marketplace.setResourceClass`.
 fn resource_classes() -> Vec<(ClassId, ResourceClass<Balance>)> {
-	let class = |name: &str, base: Balance| ResourceClass {
+	let class = |name: &str, base: Balance, device| ResourceClass {
 		name: BoundedVec::truncate_from(name.as_bytes().to_vec()),
 		base_price: base,
 		min_price: base / 100,
 		max_price: base.saturating_mul(100),
+		device,
 	};
 	vec![
-		(0, class("cpu", 10 * MILLI_VER)),
-		(1, class("consumer-gpu", 5 * MILLI_VER)),
-		(2, class("datacenter-gpu", 3 * MILLI_VER)),
+		(0, class("cpu", 10 * MILLI_VER, DeviceClass::Cpu)),
+		(1, class("consumer-gpu", 5 * MILLI_VER, DeviceClass::Cuda)),
+		(2, class("datacenter-gpu", 3 * MILLI_VER, DeviceClass::Cuda)),
 	]
 }
 

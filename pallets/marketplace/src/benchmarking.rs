@@ -44,6 +44,7 @@ fn class_def<T: Config>() -> ResourceClass<BalanceOf<T>> {
 		base_price: 1_000u32.into(),
 		min_price: 1u32.into(),
 		max_price: 1_000_000u32.into(),
+		device: verity_primitives::kernel::DeviceClass::Cuda,
 	}
 }
 

@@ -36,7 +36,7 @@ use polkadot_sdk::{
 };
 use verity_primitives::{
 	cid::Cid,
-	kernel::{work_units, KernelId, KernelInspect, FLOPS_PER_WU},
+	kernel::{work_units, DeviceClass, KernelId, KernelInspect, FLOPS_PER_WU},
 	market::{JobId, TaskId, TaskInfo, TaskOutcome, TaskVerifier, TrainedModel, TrainingRecords},
 	staking::{ProviderStake, SlashReason},
 };
@@ -437,6 +437,11 @@ impl<T: Config> Pallet<T> {
 		let class_def = ResourceClasses::<T>::get(class).ok_or(Error::<T>::UnknownClass)?;
 		let kernel = T::Kernels::kernel(&kernel_id).ok_or(Error::<T>::UnknownKernel)?;
 		ensure!(kernel.usable, Error::<T>::KernelDeprecated);
+		// A CPU kernel runs anywhere; a CUDA kernel only where the providers have GPUs.
+		ensure!(
+			kernel.device == DeviceClass::Cpu || class_def.device == DeviceClass::Cuda,
+			Error::<T>::DeviceMismatch
+		);
 		let kind = Self::parse_kind(kind)?;
 		ensure!(samples > 0, Error::<T>::ZeroJob);
 		let per_sample: u128 = match &kind {

@@ -86,7 +86,9 @@
 //! - **A task can be declined** (9, in part): an assigned provider may
 //!   [`decline_task`](Pallet::decline_task) before accepting, without penalty (the task moves
 //!   on), instead of being forced to accept work it cannot do or take the missed-accept slash.
-//!   (Declared FLOPs are still unchecked and a kernel's device is not matched to the class.)
+//!   Each class names the device its providers run on ([`ResourceClass::device`]): a CUDA
+//!   kernel posted to a CPU class is refused (`DeviceMismatch`); a CPU kernel runs in any class.
+//!   (Declared FLOPs are still unchecked, and a task's pay still rounds down.)
 //! - **One unload per task** (10): a missed task's offer is unloaded when the task moves
 //!   (reassigned) or its job ends, once.
 //! - **No queue squatting** (6, in part): a job's max price must reach its class's `min_price`
@@ -689,6 +691,8 @@ pub mod pallet {
 		NoEndpoint,
 		/// Verification of a result submitted now would not end before the job's deadline.
 		TooLateToVerify,
+		/// The kernel runs on CUDA and the class's providers on CPUs (security review, finding 9).
+		DeviceMismatch,
 	}
 
 	/// Why a job failed.

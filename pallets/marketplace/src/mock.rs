@@ -236,6 +236,7 @@ pub fn class(name: &[u8], base: Balance, min: Balance, max: Balance) -> Resource
 		base_price: base,
 		min_price: min,
 		max_price: max,
+		device: DeviceClass::Cpu,
 	}
 }
 
@@ -263,7 +264,10 @@ pub fn new_test_ext() -> sp_io::TestExternalities {
 	.assimilate_storage(&mut storage)
 	.unwrap();
 	pallet_marketplace::GenesisConfig::<Test> {
-		classes: vec![(CPU, class(b"cpu", 10, 1, 1_000)), (GPU, class(b"gpu", 100, 10, 10_000))],
+		classes: vec![
+			(CPU, class(b"cpu", 10, 1, 1_000)),
+			(GPU, ResourceClass { device: DeviceClass::Cuda, ..class(b"gpu", 100, 10, 10_000) }),
+		],
 		params: Some(default_params()),
 	}
 	.assimilate_storage(&mut storage)
@@ -305,13 +309,18 @@ pub fn run_to_block(n: u64) {
 
 /// Registers a kernel costing `inference` FLOPs per sample forward and `train` per training step.
 pub fn kernel(inference: u64, train: u64) -> KernelId {
+	kernel_on(DeviceClass::Cpu, inference, train)
+}
+
+/// A kernel for `device`, registered by BOB.
+pub fn kernel_on(device: DeviceClass, inference: u64, train: u64) -> KernelId {
 	use pallet_aivm_registry::{DType, Environment, KernelSpec, TensorSpec};
 	let tensor = TensorSpec { dtype: DType::F32, shape: vec![0, 8].try_into().unwrap() };
 	let spec = KernelSpec {
 		archive: Cid::of_raw_bytes(&inference.to_le_bytes()),
 		environment: Environment {
 			libtorch: b"2.11.0".to_vec().try_into().unwrap(),
-			device: DeviceClass::Cpu,
+			device,
 			dtype: DType::F32,
 			deterministic_algorithms: true,
 			tf32_disabled: true,

@@ -5,7 +5,7 @@ use polkadot_sdk::{
 };
 use verity_primitives::{
 	cid::Cid,
-	kernel::KernelInspect,
+	kernel::{DeviceClass, KernelInspect},
 	market::{TaskId, TaskOutcome, TrainedModel, TrainingRecords},
 	staking::SlashReason,
 };
@@ -1344,6 +1344,26 @@ fn finding_9_an_assigned_task_can_be_declined_without_penalty() {
 		assert_noop!(Market::decline_task(signed(CAROL), 0), Error::<Test>::WrongTaskState);
 		run_to_block(6); // past Dave's old accept deadline: nothing happens to him
 		assert_eq!(MockStake::slashes(), vec![], "no penalty");
+	});
+}
+
+/// Finding 9 (device): a kernel's device was never compared with the class, so a CUDA kernel
+/// posted to the CPU class went to a provider that could only miss its deadline (slashed) or
+/// heartbeat to the end. It is now refused; a CPU kernel still runs in any class.
+#[test]
+fn finding_9_a_cuda_kernel_is_refused_in_a_cpu_class() {
+	build_and_execute(|| {
+		let cuda = kernel_on(DeviceClass::Cuda, FWD, TRAIN);
+		offer(DAVE, CPU, 1_000, 20);
+		// Before the fix: accepted, queued and assigned to DAVE.
+		assert_noop!(
+			Market::post_job(signed(ALICE), cuda, CPU, inference(1, 1), 100, 50, 100),
+			Error::<Test>::DeviceMismatch
+		);
+		assert_ok!(Market::post_job(signed(ALICE), cuda, GPU, inference(1, 1), 100, 500, 100));
+		let cpu = kernel(FWD, TRAIN);
+		assert_ok!(Market::post_job(signed(ALICE), cpu, GPU, inference(1, 1), 100, 500, 100));
+		assert_ok!(Market::post_job(signed(ALICE), cpu, CPU, inference(1, 1), 100, 50, 100));
 	});
 }
 

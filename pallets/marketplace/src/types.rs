@@ -9,7 +9,7 @@ use polkadot_sdk::{
 use scale_info::TypeInfo;
 use verity_primitives::{
 	cid::Cid,
-	kernel::KernelId,
+	kernel::{DeviceClass, KernelId},
 	market::{JobId, TaskId},
 };
 
@@ -74,6 +74,10 @@ pub struct ResourceClass<Balance> {
 	pub min_price: Balance,
 	/// Upper clamp of the index, per WU.
 	pub max_price: Balance,
+	/// The device its providers run kernels on: a CUDA kernel is refused in a CPU class, whose
+	/// providers could only miss its deadline or be slashed for it (security review, finding 9);
+	/// a CPU kernel runs anywhere.
+	pub device: DeviceClass,
 }
 
 /// How an offer prices its work.
