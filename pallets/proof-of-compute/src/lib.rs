@@ -132,11 +132,13 @@
 //! - **`try_state` sees what would wait forever** (finding 27): every round has its close (or
 //!   draw) scheduled, every open epoch its close, each epoch's `pending` equals its live audits,
 //!   and no verifier is registered twice; an epoch is either live or in the history, never both.
-//! - **A verdict's market callback is charged** (finding 12, in part): each round the hook closes
-//!   is charged the market's `TaskOutcome::outcome_weight` (the worst of completing and paying a
-//!   whole job, reassigning a task, failing a job) on top of `close_round`. (A benchmark of
-//!   `close_round`'s own worst path — nobody reveals, a re-run over every verifier — is not
-//!   written yet, and weights are still from a debug node.)
+//! - **A verdict's market callback is charged, and the worst close** (finding 12): each round the
+//!   hook closes is charged the market's `TaskOutcome::outcome_weight` (the worst of completing
+//!   and paying a whole job, reassigning a task, failing a job) on top of the worst of
+//!   `close_round`, `close_round_contested` (a bare majority, every dissenter slashed with a
+//!   bounty) and `close_round_no_show` (everyone slashed, a re-run drawn over every verifier),
+//!   each benchmarked at the largest committee; `close_epoch` at the largest group and verifier
+//!   set. The weights come from a production-profile node (`docs/benchmarks.md`).
 //! - **Verification ends in known time** (finding 19): the parameters' [`Pallet::verification_span`]
 //!   (epoch window, draw delay, an audit round and the final round with all their re-runs, each
 //!   closing possibly slid) must fit [`Config::MaxVerificationSpan`], which the runtime adds to
