@@ -42,6 +42,7 @@ pub mod output;
 pub mod p2p;
 pub mod progress;
 pub mod provider;
+pub mod serve;
 pub mod store;
 pub mod torch_env;
 mod torch_ffi;

@@ -1,7 +1,9 @@
 //! Prometheus metrics and their HTTP endpoint (`GET /metrics`, text format).
 
 use crate::error::Result;
-use prometheus::{Encoder, Gauge, IntCounter, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder};
+use prometheus::{
+	Encoder, Gauge, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder,
+};
 use std::net::SocketAddr;
 use tokio::{
 	io::{AsyncReadExt, AsyncWriteExt},
@@ -33,6 +35,8 @@ pub struct Metrics {
 	pub provider_block: IntGauge,
 	/// Blocks between the node's best and the block the provider handled last.
 	pub provider_blocks_behind: IntGauge,
+	/// Inference requests the server handled, by outcome (`served` or a refusal's reason).
+	pub serve_requests: IntCounterVec,
 }
 
 impl Metrics {
@@ -78,7 +82,14 @@ impl Metrics {
 			Gauge::new("provider_free_balance_ver", "Free balance of the provider account, VER")
 				.expect("valid metric");
 		registry.register(Box::new(provider_free_balance.clone())).expect("registered once");
+		let serve_requests = IntCounterVec::new(
+			Opts::new("serve_requests_total", "Inference requests by outcome"),
+			&["outcome"],
+		)
+		.expect("valid metric");
+		registry.register(Box::new(serve_requests.clone())).expect("registered once");
 		Metrics {
+			serve_requests,
 			registry,
 			train_steps,
 			allreduce_rounds,

@@ -2,14 +2,15 @@
 
 use super::args::TorchArgs;
 use anyhow::{bail, Context};
-use libp2p::Multiaddr;
-use std::{net::SocketAddr, num::NonZeroUsize, path::PathBuf};
+use libp2p::{multiaddr::Protocol, Multiaddr};
+use std::{net::SocketAddr, num::NonZeroUsize, path::PathBuf, time::Duration};
 use tch::Device;
 use verity_worker::{
 	bench,
 	chain::keys,
 	metrics::Metrics,
 	provider::{compute::RunConfig, setup::Price, Daemon, ProvideConfig},
+	serve::{self, batch::BatchConfig, ServeConfig},
 };
 
 /// Sell this machine's compute on a Verity chain: publish an offer of its measured capacity,
@@ -72,6 +73,28 @@ pub struct ProvideArgs {
 	/// Rows per forward pass.
 	#[arg(long, default_value = "256")]
 	batch: NonZeroUsize,
+	/// Serve paid inference over HTTP on this address (`/v1/kernels/{id}/infer`, vouchers of
+	/// fee-settlement channels); published on chain with the endpoint.
+	#[arg(long, requires = "serve_kernel")]
+	serve: Option<SocketAddr>,
+	/// A registered kernel (id, 0x hex) the server answers requests for (repeat).
+	#[arg(long, value_parser = parse_h256)]
+	serve_kernel: Vec<polkadot_sdk::sp_core::H256>,
+	/// Rows per served batch, at most (also the most rows one request may carry).
+	#[arg(long, default_value = "256")]
+	serve_batch: NonZeroUsize,
+	/// How long a served request waits for others to batch with, milliseconds.
+	#[arg(long, default_value = "2")]
+	serve_wait_ms: u64,
+	/// Requests queued per kernel, at most; more get 503 with Retry-After.
+	#[arg(long, default_value = "1024")]
+	serve_queue: NonZeroUsize,
+	/// The largest request body, bytes.
+	#[arg(long, default_value = "1048576")]
+	serve_max_body: NonZeroUsize,
+	/// Finalized blocks between redeems of the latest vouchers.
+	#[arg(long, default_value = "20", value_parser = clap::value_parser!(u64).range(1..))]
+	redeem_every: u64,
 	#[command(flatten)]
 	torch: TorchArgs,
 	/// Test-only fault: submit and reveal a wrong output (builds with `fault-injection` only).
@@ -108,6 +131,12 @@ fn parse_ver(s: &str) -> Result<u128, String> {
 	Ok(v)
 }
 
+fn parse_h256(s: &str) -> Result<polkadot_sdk::sp_core::H256, String> {
+	let bytes = hex::decode(s.trim_start_matches("0x")).map_err(|e| format!("{s:?}: {e}"))?;
+	let raw: [u8; 32] = bytes.try_into().map_err(|_| format!("{s:?} is not 32 bytes"))?;
+	Ok(polkadot_sdk::sp_core::H256(raw))
+}
+
 /// `1.25` → 1250 per mille, between 0.001 and 1000.
 fn parse_factor(s: &str) -> Result<u32, String> {
 	let f: f64 = s.parse().map_err(|_| format!("{s:?} is not a number"))?;
@@ -122,8 +151,9 @@ pub async fn run(a: ProvideArgs) -> anyhow::Result<()> {
 	if a.min_job > a.max_job {
 		bail!("--min-job {} is above --max-job {}", a.min_job, a.max_job);
 	}
-	if a.announce.len() > 4 {
-		bail!("at most 4 --announce addresses");
+	// The chain keeps 4 addresses per endpoint; the inference server's is one of them.
+	if a.announce.len() + usize::from(a.serve.is_some()) > 4 {
+		bail!("at most 4 --announce addresses (3 with --serve)");
 	}
 	let device = a.torch.init()?;
 	let capacity = match a.capacity {
@@ -151,6 +181,15 @@ pub async fn run(a: ProvideArgs) -> anyhow::Result<()> {
 		let bound = metrics.clone().serve(addr).await.context("serving metrics")?;
 		tracing::info!(%bound, "metrics");
 	}
+	let serve_addr = a.serve.map(|addr| {
+		let ip = match addr.ip() {
+			std::net::IpAddr::V4(ip) => Protocol::Ip4(ip),
+			std::net::IpAddr::V6(ip) => Protocol::Ip6(ip),
+		};
+		Multiaddr::empty().with(ip).with(Protocol::Tcp(addr.port())).with(Protocol::Http)
+	});
+	let data = a.data.clone();
+	let node = a.node.clone();
 	let cfg = ProvideConfig {
 		url: a.node,
 		data: a.data,
@@ -165,12 +204,43 @@ pub async fn run(a: ProvideArgs) -> anyhow::Result<()> {
 		listen: a.listen,
 		announce: a.announce,
 		run: RunConfig { device, batch: a.batch, wrong_output, fake_steps },
+		serving: None,
 	};
-	let daemon = Daemon::new(cfg, signer, metrics).await?;
+	let mut daemon = Daemon::new(cfg, signer.clone(), metrics.clone()).await?;
 	println!(
 		"{}",
 		serde_json::json!({ "event": "provider", "account": daemon.account().to_string() })
 	);
+	if let Some(listen) = a.serve {
+		let cfg = ServeConfig {
+			url: node,
+			listen,
+			kernels: a.serve_kernel,
+			class,
+			batch: BatchConfig {
+				max_rows: a.serve_batch.get(),
+				max_wait: Duration::from_millis(a.serve_wait_ms),
+				queue: a.serve_queue.get(),
+			},
+			max_body: a.serve_max_body.get(),
+			redeem_every: a.redeem_every,
+			data,
+			device,
+		};
+		let (store, net, submitter) = daemon.serving_parts();
+		let bound = serve::start(cfg, signer, submitter, store, net, metrics)
+			.await
+			.context("starting the inference server")?;
+		daemon.set_serving(serve_addr.map(|a| {
+			let mut a: Multiaddr =
+				a.iter().filter(|p| !matches!(p, Protocol::Tcp(_) | Protocol::Http)).collect();
+			a.push(Protocol::Tcp(bound.port()));
+			a.push(Protocol::Http);
+			a
+		}));
+		tracing::info!(%bound, "inference server listening");
+		println!("{}", serde_json::json!({ "event": "serving", "addr": bound.to_string() }));
+	}
 	tokio::select! {
 		r = daemon.run() => r.map_err(Into::into),
 		_ = tokio::signal::ctrl_c() => Ok(()),

@@ -30,11 +30,15 @@ pub struct Peer {
 }
 
 impl Peer {
-	/// Parses an endpoint's binary peer id and addresses; `None` if they are not valid.
+	/// Parses an endpoint's binary peer id and libp2p addresses (an inference server's `…/http`
+	/// address is not one); `None` if there is none valid.
 	pub fn parse(peer: &[u8], addrs: &[Vec<u8>]) -> Option<Peer> {
 		let id = PeerId::from_bytes(peer).ok()?;
-		let addrs: Vec<Multiaddr> =
-			addrs.iter().filter_map(|a| Multiaddr::try_from(a.clone()).ok()).collect();
+		let addrs: Vec<Multiaddr> = addrs
+			.iter()
+			.filter_map(|a| Multiaddr::try_from(a.clone()).ok())
+			.filter(|a| !a.iter().any(|p| matches!(p, libp2p::multiaddr::Protocol::Http)))
+			.collect();
 		(!addrs.is_empty()).then_some(Peer { id, addrs })
 	}
 }

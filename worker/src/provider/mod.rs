@@ -83,6 +83,8 @@ pub struct ProvideConfig {
 	pub announce: Vec<Multiaddr>,
 	/// How the kernel runs.
 	pub run: RunConfig,
+	/// The inference server's address (`/ip4/…/tcp/…/http`), published with the endpoint.
+	pub serving: Option<Multiaddr>,
 }
 
 /// A transaction or computation in progress, so a block does not start it twice.
@@ -196,7 +198,7 @@ fn h256(hex_text: &str) -> Result<[u8; 32]> {
 }
 
 /// Converts a generated type into the shared type with the same SCALE encoding.
-fn shared<G: codec::Encode, S: codec::Decode>(what: &'static str, g: &G) -> Result<S> {
+pub(crate) fn shared<G: codec::Encode, S: codec::Decode>(what: &'static str, g: &G) -> Result<S> {
 	S::decode(&mut &g.encode()[..])
 		.map_err(|e| chain::ChainError::Decode { what, message: e.to_string() }.into())
 }
@@ -266,9 +268,21 @@ impl Daemon {
 		&self.me
 	}
 
-	/// The libp2p peer id and the addresses published for it (binary forms).
+	/// What the inference server needs of the daemon: its store and libp2p node (kernel archives
+	/// come from there) and its transaction queue (redeems share the account's nonces).
+	pub fn serving_parts(&self) -> (ContentStore, Net, Arc<Submitter>) {
+		(self.store.clone(), self.net.clone(), self.submitter.clone())
+	}
+
+	/// Publishes the inference server's address with the endpoint.
+	pub fn set_serving(&mut self, addr: Option<Multiaddr>) {
+		self.cfg.serving = addr;
+	}
+
+	/// The libp2p peer id and the addresses published for it (binary forms), the inference
+	/// server's `…/http` address last.
 	fn endpoint(&self) -> (Vec<u8>, Vec<Vec<u8>>) {
-		let addrs = match self.cfg.announce.is_empty() {
+		let mut addrs = match self.cfg.announce.is_empty() {
 			false => self.cfg.announce.clone(),
 			true => {
 				let mut a = self.net.addr.clone();
@@ -278,6 +292,7 @@ impl Daemon {
 				vec![a]
 			}
 		};
+		addrs.extend(self.cfg.serving.clone());
 		(self.net.peer_id.to_bytes(), addrs.into_iter().map(|a| a.to_vec()).collect())
 	}
 
