@@ -46,14 +46,14 @@ if [ $# -gt 0 ]; then
 	node --test --test-concurrency=1 "$@"
 	exit
 fi
-# provide.test.mjs and train.test.mjs run their own nodes (they stop and restart nodes, kill
-# workers, shorten windows), one after the other, beside the files sharing this one, so their
-# block time does not add to theirs.
+# provide.test.mjs, train.test.mjs and serve.test.mjs run their own nodes (they stop and restart
+# nodes, kill workers, shorten windows, close channels), one after the other, beside the files
+# sharing this one, so their block time does not add to theirs.
 provide_log="$(mktemp -t verity-e2e-provide.XXXXXX.log)"
-node --test --test-concurrency=1 provide.test.mjs train.test.mjs >"$provide_log" 2>&1 &
+node --test --test-concurrency=1 provide.test.mjs train.test.mjs serve.test.mjs >"$provide_log" 2>&1 &
 provide_pid=$!
 shared=0
-node --test --test-concurrency=1 $(ls ./*.test.mjs | grep -v -e provide.test.mjs -e train.test.mjs) || shared=$?
+node --test --test-concurrency=1 $(ls ./*.test.mjs | grep -v -e provide.test.mjs -e train.test.mjs -e serve.test.mjs) || shared=$?
 demo=0
 if [ "${VERITY_E2E_DEMO:-0}" = 1 ]; then
 	# The main job after the shared-node files, still beside the provider lane (scripts/test.sh):

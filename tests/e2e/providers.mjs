@@ -24,7 +24,8 @@ export function workerBin() {
 
 /**
  * Starts `verity-worker provide` for `suri` with its data in `dir` (logs in `dir/provide.log`);
- * resolves once it printed its account. `args` are extra flags (e.g. `--price 0.012`).
+ * resolves once it printed its account. `args` are extra flags (e.g. `--price 0.012`, or
+ * `--serve 127.0.0.1:0 --serve-kernel 0x…`, whose URL `serving` then resolves with).
  */
 export async function startProvider({ suri, dir, args = [], bin = workerBin(), ws = WS, bond = true }) {
   mkdirSync(dir, { recursive: true });
@@ -36,12 +37,15 @@ export async function startProvider({ suri, dir, args = [], bin = workerBin(), w
   });
   proc.stderr.pipe(log);
   const exited = new Promise((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));
+  let servingAt;
+  const serving = new Promise((resolve) => { servingAt = resolve; });
   const account = await new Promise((resolve, reject) => {
     const lines = createInterface({ input: proc.stdout });
     lines.on('line', (l) => {
       try {
         const ev = JSON.parse(l);
         if (ev.event === 'provider') resolve(ev.account);
+        if (ev.event === 'serving') servingAt(`http://${ev.addr}`);
       } catch { /* not ours */ }
     });
     proc.on('exit', (code) => reject(new Error(`verity-worker provide (${suri}) exited with ${code}; see ${dir}/provide.log`)));
@@ -51,6 +55,8 @@ export async function startProvider({ suri, dir, args = [], bin = workerBin(), w
     account,
     dir,
     exited,
+    /** With `--serve`: resolves with the inference server's base URL once it listens. */
+    serving,
     /** What it logged so far. */
     log: () => readFileSync(join(dir, 'provide.log'), 'utf8'),
     /** Stops it with `signal` and waits for the exit. */

@@ -7,7 +7,7 @@
 //   const signature = signVoucher(alice, api.genesisHash, v);              // { Sr25519: '0x…' }
 //   await api.tx.feeSettlement.redeem(voucherArg(v), signature).signAndSend(bob);
 import { stringToU8a, u8aConcat, u8aToHex, u8aToU8a, u8aWrapBytes } from '@polkadot/util';
-import { blake2AsU8a } from '@polkadot/util-crypto';
+import { blake2AsU8a, sr25519Verify } from '@polkadot/util-crypto';
 
 export const VOUCHER_PREFIX = stringToU8a('verity/voucher/v1');
 export const CHANNEL_PREFIX = stringToU8a('verity/channel/v1');
@@ -132,5 +132,131 @@ export class VoucherLog {
   root() {
     if (this.peaks.length === 0) return new Uint8Array(32);
     return this.peaks.slice(0, -1).reduceRight((acc, peak) => nodeHash(peak.hash, acc), this.peaks.at(-1).hash);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Paying a provider's inference server (`verity-worker provide --serve`) request by request.
+// The wire format is worker/src/serve/protocol.rs's, byte for byte:
+//
+//   const client = new ServingClient({ url: 'http://127.0.0.1:8080', pair: alice, genesisHash,
+//                                      channel, kernel, pricePerRow, provider: bob.publicKey });
+//   const { output, receipt } = await client.infer([1, 64], rowOf64Floats);
+//   // receipt: { request, outputDigest, signature, nonce, cumulative } — checked already.
+
+export const REQUEST_PREFIX = stringToU8a('verity/request/v1');
+export const RESPONSE_PREFIX = stringToU8a('verity/response/v1');
+export const OUTPUT_PREFIX = stringToU8a('verity/output/v1');
+/** The SCALE index of each dtype of a kernel record. */
+export const DTYPES = { f32: 0, f16: 1, bf16: 2, f64: 3, i64: 4, i32: 5, u8: 6 };
+
+/** The voucher's SCALE encoding (the `verity-voucher` header's bytes). */
+export const encodeVoucher = (v) => signingPayload(new Uint8Array(32), v).slice(VOUCHER_PREFIX.length + 32);
+
+/** A `signVoucher` result as the `verity-signature` header's SCALE `MultiSignature` bytes. */
+export function encodeSignature(sig) {
+  const [[scheme, hex]] = Object.entries(sig);
+  const index = { Ed25519: 0, Sr25519: 1, Ecdsa: 2 }[scheme];
+  if (index === undefined) throw new TypeError(`unknown signature scheme ${scheme}`);
+  return u8aConcat(new Uint8Array([index]), u8aToU8a(hex));
+}
+
+/** blake2-256("verity/request/v1" ‖ channel ‖ nonce u64 LE ‖ kernel ‖ blake2-256(body)). */
+export function requestHash(channel, nonce, kernel, body) {
+  return blake2AsU8a(u8aConcat(REQUEST_PREFIX, bytes32(channel, 'channel'), uintLe(nonce, 8),
+    bytes32(kernel, 'kernel'), blake2AsU8a(u8aToU8a(body), 256)), 256);
+}
+
+/** blake2-256("verity/output/v1" ‖ dtype u8 ‖ ndims u8 ‖ dims u64 LE ‖ values LE). */
+export function outputDigest(dtype, shape, data) {
+  let values;
+  if (dtype === 'f32') values = new Uint8Array(Float32Array.from(data).buffer);
+  else if (dtype === 'i64') values = new Uint8Array(BigInt64Array.from(data.map(BigInt)).buffer);
+  else throw new TypeError(`unsupported output dtype ${dtype}`);
+  return blake2AsU8a(u8aConcat(OUTPUT_PREFIX, new Uint8Array([DTYPES[dtype], shape.length]),
+    ...shape.map((d) => uintLe(d, 8)), values), 256);
+}
+
+/** What the provider signs for a response: prefix ‖ genesis ‖ request hash ‖ output digest. */
+export const receiptPayload = (genesisHash, request, digest) =>
+  u8aConcat(RESPONSE_PREFIX, bytes32(genesisHash, 'genesis hash'), bytes32(request, 'request'), bytes32(digest, 'digest'));
+
+/** Whether `signature` is `provider`'s (sr25519 public key) receipt of `request` → `digest`. */
+export const verifyReceipt = (genesisHash, request, digest, signature, provider) =>
+  sr25519Verify(receiptPayload(genesisHash, request, digest), signature, provider);
+
+/** An HTTP refusal from the server: `status`, `reason` (machine-readable), `body`. */
+export class ServingError extends Error {
+  constructor(status, body) {
+    super(`${status} ${body.error}: ${body.message}`);
+    this.status = status;
+    this.reason = body.error;
+    this.body = body;
+  }
+}
+
+/**
+ * A buyer's client for one channel and one kernel: signs the voucher for each request, sends it,
+ * checks the response's output digest and the provider's receipt signature, keeps the receipts.
+ * A refused request changes nothing here: its voucher is taken back.
+ */
+export class ServingClient {
+  constructor({ url, pair, genesisHash, channel, kernel, pricePerRow, provider, log }) {
+    Object.assign(this, { url, pair, provider: u8aToU8a(provider), kernel: u8aToU8a(kernel) });
+    this.genesisHash = u8aToU8a(genesisHash);
+    this.pricePerRow = BigInt(pricePerRow);
+    this.log = log ?? new VoucherLog(channel);
+    this.receipts = [];
+  }
+
+  /** Signs the voucher for `body` as the next request; returns its headers and hash. */
+  voucherFor(body, rows) {
+    const nonce = this.log.requests.length + 1;
+    const request = requestHash(this.log.channel, nonce, this.kernel, body);
+    const voucher = this.log.next(request, this.pricePerRow * BigInt(rows));
+    const signature = signVoucher(this.pair, this.genesisHash, voucher);
+    return {
+      request,
+      voucher,
+      headers: {
+        'verity-voucher': u8aToHex(encodeVoucher(voucher)),
+        'verity-signature': u8aToHex(encodeSignature(signature)),
+      },
+    };
+  }
+
+  /** Forgets the last voucher (its request was refused). */
+  undo(voucher, price) {
+    this.log.requests.pop();
+    this.log.cumulative -= price;
+    // Rebuild the peaks from the remaining requests.
+    const requests = this.log.requests;
+    this.log.requests = [];
+    this.log.peaks = [];
+    for (const r of requests) this.log.append(r);
+    return voucher;
+  }
+
+  /** Runs the kernel on `data` (row-major) of `shape`; resolves with `{ output, receipt }`. */
+  async infer(shape, data) {
+    const body = JSON.stringify({ input: { shape, data } });
+    const { request, voucher, headers } = this.voucherFor(body, shape[0]);
+    const res = await fetch(`${this.url}/v1/kernels/${u8aToHex(this.kernel)}/infer`, {
+      method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body,
+    });
+    const json = await res.json();
+    if (!res.ok) {
+      this.undo(voucher, this.pricePerRow * BigInt(shape[0]));
+      throw new ServingError(res.status, json);
+    }
+    const digest = outputDigest(json.output.dtype, json.output.shape, json.output.data);
+    if (u8aToHex(digest) !== json.output_digest) throw new Error('the output does not match its digest');
+    if (u8aToHex(request) !== json.request) throw new Error('the server answered another request');
+    if (!verifyReceipt(this.genesisHash, request, digest, json.signature, this.provider)) {
+      throw new Error('the receipt signature is not the provider\'s');
+    }
+    const receipt = { request, outputDigest: digest, signature: json.signature, nonce: json.nonce, cumulative: BigInt(json.cumulative) };
+    this.receipts.push(receipt);
+    return { output: json.output, receipt, voucher };
   }
 }

@@ -100,11 +100,18 @@ impl Shared {
 	}
 
 	async fn follow_blocks(&self, c: &chain::Chain) -> Result<()> {
+		// The stream starts with finalized blocks from long ago; the state is read from the
+		// newest one (its storage says everything the old ones' events would).
+		let start = c.client.at_current_block().await.map_err(subxt_err)?.block_number();
 		let mut blocks = c.client.stream_blocks().await.map_err(subxt_err)?;
 		let mut first = true;
 		let mut redeem_at = 0u64;
 		while let Some(block) = blocks.next().await {
-			let at = block.map_err(subxt_err)?.at().await.map_err(subxt_err)?;
+			let block = block.map_err(subxt_err)?;
+			if block.number() < start {
+				continue;
+			}
+			let at = block.at().await.map_err(subxt_err)?;
 			let number = at.block_number();
 			let mut urgent = false;
 			if first {
@@ -116,8 +123,12 @@ impl Shared {
 			}
 			self.reprice(&at).await?;
 			if urgent || number >= redeem_at {
-				self.redeem(&at).await;
-				redeem_at = number + self.cfg.redeem_every;
+				// A failed redeem (the node busy, the account's queue not connected yet) is tried
+				// again at the next block, not the next schedule.
+				redeem_at = match self.redeem(&at).await {
+					true => number + self.cfg.redeem_every,
+					false => number + 1,
+				};
 			}
 		}
 		Err(invalid!("the node closed the finalized block stream"))
@@ -203,8 +214,8 @@ impl Shared {
 	}
 
 	/// Redeems, in one `redeem_batch` per 128 channels, every channel whose latest voucher is
-	/// above what the chain has redeemed. Failures are logged; the next schedule tries again.
-	async fn redeem(&self, at: &AtBlock) {
+	/// above what the chain has redeemed; `false` if any failed (logged).
+	async fn redeem(&self, at: &AtBlock) -> bool {
 		use api::runtime_types::bounded_collections::bounded_vec::BoundedVec;
 		let mut due = Vec::new();
 		for (id, e) in self.channels.lock().await.iter() {
@@ -213,6 +224,7 @@ impl Shared {
 				due.push((*id, v.clone(), s.clone()));
 			}
 		}
+		let mut all = true;
 		for chunk in due.chunks(128) {
 			let batch: Result<Vec<_>> = chunk
 				.iter()
@@ -227,7 +239,7 @@ impl Shared {
 				Ok(b) => b,
 				Err(e) => {
 					tracing::warn!(error = %e, "serving: cannot encode vouchers for redeem");
-					return;
+					return false;
 				}
 			};
 			let total: u128 = chunk.iter().map(|(_, v, _)| v.cumulative).sum();
@@ -256,11 +268,13 @@ impl Shared {
 						if let Err(e) =
 							self.submitter.submit(&api::tx().fee_settlement().redeem(v, s)).await
 						{
-							tracing::warn!(channel = ?id, error = %e, "serving: redeem failed; retrying on the next schedule");
+							tracing::warn!(channel = ?id, error = %e, "serving: redeem failed; retrying");
+							all = false;
 						}
 					}
 				}
 			}
 		}
+		all
 	}
 }

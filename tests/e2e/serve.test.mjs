@@ -1,0 +1,229 @@
+// Paid online inference against the real node: Dave's provider daemon serves the digits kernel
+// over HTTP (`verity-worker provide --serve`), Alice pays each request with a voucher on a
+// payment channel (tests/e2e/voucher.mjs's ServingClient), every response's receipt is checked,
+// and the daemon redeems everything answered in one call. Bad requests get their status and
+// reason and run nothing; a server killed between responses redeems what it answered once it
+// is back. Its own dev node: the daemon is killed and restarted, and channels are closed.
+//   VERITY_WORKER   the worker
+//   VERITY_KERNELS  kernels exported by scripts/kernels.py
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { u8aToHex } from '@polkadot/util';
+import { findEvent, readManifest, registerKernelTx, signAndFinalize, VER, workerInfer } from './lib.mjs';
+import { freePort, ownChain, putBlob, readSafetensors, startProvider } from './providers.mjs';
+import {
+  channelId, encodeSignature, encodeVoucher, ServingClient, ServingError, signVoucher, VoucherLog,
+} from './voucher.mjs';
+
+const kernelDir = join(process.env.VERITY_KERNELS || '', 'digits');
+const REQUESTS = 1000;
+const DEPOSIT = VER; // 1 VER: 1,000 requests at 228 planck each use a fraction of it
+let chain;
+let kernel;
+let dave;
+let url;
+let metricsPort;
+let price;
+let test_x;
+let batchOut;
+const daveArgs = () => ['--capacity', '100', '--price', '0.012', '--no-verify', '--serve', '127.0.0.1:0',
+  '--serve-kernel', kernel, '--metrics', `127.0.0.1:${metricsPort}`, '--redeem-every', '100000'];
+
+async function startDave() {
+  dave = await startProvider({ suri: '//Dave', dir: join(chain.dir, 'dave'), args: daveArgs(), ws: chain.node.ws });
+  url = await dave.serving;
+}
+
+async function until(what, cond, ms = 120_000) {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await cond();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 300));
+  }
+}
+
+/** Requests the server answered, from its metrics. */
+async function served() {
+  const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+  const m = text.match(/serve_requests_total\{outcome="served"\} (\d+)/);
+  return m ? Number(m[1]) : 0;
+}
+
+async function openChannel(buyer) {
+  const { opened } = (await chain.api.query.feeSettlement.buyers(buyer.address)).toJSON();
+  const r = await signAndFinalize(chain.api, chain.api.tx.feeSettlement.openChannel(chain.acct('//Dave').address, DEPOSIT), buyer);
+  assert.equal(r.dispatchError, null);
+  const id = findEvent(r.events, 'feeSettlement', 'ChannelOpened').data.channel.toU8a();
+  assert.equal(u8aToHex(id), u8aToHex(channelId(buyer.publicKey, chain.acct('//Dave').publicKey, opened)));
+  return id;
+}
+
+const clientFor = (buyer, channel) => new ServingClient({
+  url, pair: buyer, genesisHash: chain.api.genesisHash, channel, kernel, pricePerRow: price,
+  provider: chain.acct('//Dave').publicKey,
+});
+
+const redeemedOn = (channel) => chain.log.filter(({ e }) => e.section === 'feeSettlement' && e.method === 'VoucherRedeemed'
+  && u8aToHex(e.data.channel.toU8a()) === u8aToHex(channel)).map(({ e }) => e.data);
+
+before(async () => {
+  chain = await ownChain('verity-serve-');
+  // Fee-settlement events too.
+  await chain.api.query.system.events((records) => {
+    for (const { event } of records) if (event.section === 'feeSettlement') chain.log.push({ e: event });
+  });
+  const r = await signAndFinalize(chain.api, registerKernelTx(chain.api, readManifest(kernelDir).record), chain.acct('//Bob'));
+  kernel = findEvent(r.events, 'aivmRegistry', 'KernelRegistered').data.kernel.toHex();
+  // Dave has the archive in his store (a provider fetches it from peers otherwise).
+  await putBlob(join(chain.dir, 'dave', 'store'), join(kernelDir, 'kernel.pt'));
+  metricsPort = await freePort();
+  await startDave();
+  const test = readSafetensors(readFileSync(join(kernelDir, 'test.safetensors')));
+  test_x = test.x;
+  // The same rows run as one batch job by `verity-worker infer`: what the answers must match.
+  const store = join(chain.dir, 'infer-store');
+  const inf = await workerInfer(kernelDir, join(kernelDir, 'test.safetensors'), store);
+  batchOut = readSafetensors(readFileSync(join(store, inf.output_cid))).output;
+});
+
+after(async () => {
+  await dave?.stop('SIGKILL');
+  await chain?.api.disconnect();
+  if (chain) await chain.node.stop();
+  if (chain && !process.env.VERITY_KEEP_LOGS) rmSync(chain.dir, { recursive: true, force: true });
+});
+
+const row = (i) => {
+  const [n, d] = test_x.shape;
+  const r = i % n;
+  return Array.from(test_x.data.subarray(r * d, (r + 1) * d));
+};
+
+test('the server prices a row from Dave\'s offer on chain and publishes its address with his endpoint', async () => {
+  const info = await until('the offer on chain', async () => {
+    const i = await (await fetch(`${url}/v1/info`)).json();
+    return i.kernels[0].price_per_row !== null && i;
+  });
+  const { inferenceFlops } = (await chain.api.query.aivmRegistry.kernels(kernel)).unwrap().spec.toJSON();
+  const offerId = (await chain.api.query.marketplace.providerOffers(chain.acct('//Dave').address, 0)).unwrap();
+  const perWu = (await chain.api.query.marketplace.offers(offerId)).unwrap().price.asFixed.toBigInt();
+  price = (BigInt(inferenceFlops) * perWu + 10n ** 12n - 1n) / 10n ** 12n;
+  assert.equal(BigInt(info.kernels[0].price_per_row), price);
+  assert.equal(info.genesis, chain.api.genesisHash.toHex());
+  assert.equal(info.provider, chain.acct('//Dave').address);
+  const endpoint = (await until('the endpoint', async () => (await chain.api.query.marketplace.endpoints(chain.acct('//Dave').address)).unwrapOr(null))).toJSON();
+  const port = new URL(url).port;
+  // /ip4/127.0.0.1/tcp/PORT/http as multiaddr bytes: 0x04 7f000001 06 port(be16) e003.
+  const http = `0x047f00000106${Number(port).toString(16).padStart(4, '0')}e003`;
+  assert.ok(endpoint.addrs.includes(http), `${http} among ${endpoint.addrs}`);
+});
+
+let alice;
+let channelA;
+let clientA;
+test(`${REQUESTS} paid requests are answered, each with a receipt that verifies; the answers are the kernel's`, async () => {
+  alice = chain.acct('//Alice');
+  channelA = await openChannel(alice);
+  clientA = clientFor(alice, channelA);
+  let worst = 0;
+  for (let i = 0; i < REQUESTS; i += 1) {
+    const { output, receipt } = await clientA.infer([1, 64], row(i));
+    assert.equal(receipt.nonce, i + 1);
+    assert.equal(receipt.cumulative, price * BigInt(i + 1));
+    const k = batchOut.shape[1];
+    const r = i % batchOut.shape[0];
+    for (let c = 0; c < k; c += 1) worst = Math.max(worst, Math.abs(output.data[c] - batchOut.data[r * k + c]));
+  }
+  assert.equal(clientA.receipts.length, REQUESTS);
+  assert.ok(worst < 1e-4, `served logits within 1e-4 of the batch job's (worst ${worst})`);
+  assert.equal(await served(), REQUESTS);
+});
+
+test('bad requests get their status and reason, and nothing runs', async () => {
+  const before = await served();
+  const body = JSON.stringify({ input: { shape: [1, 64], data: row(0) } });
+  const post = async (headers, b = body, k = kernel) => {
+    const res = await fetch(`${url}/v1/kernels/${k}/infer`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: b });
+    return [res.status, (await res.json()).error];
+  };
+  // A voucher Alice would really send next, to tamper with.
+  const next = () => {
+    const log = new VoucherLog(channelA, { cumulative: clientA.log.cumulative });
+    for (const r of clientA.log.requests) log.append(r);
+    return log;
+  };
+  const signed = (v, pair = alice, genesis = chain.api.genesisHash) => ({
+    'verity-voucher': u8aToHex(encodeVoucher(v)),
+    'verity-signature': u8aToHex(encodeSignature(signVoucher(pair, genesis, v))),
+  });
+  const { requestHash } = await import('./voucher.mjs');
+  const nonce = clientA.log.requests.length + 1;
+  const hash = requestHash(channelA, nonce, kernel, body);
+  const good = next().next(hash, price);
+  assert.deepEqual(await post({}), [402, 'no_voucher']);
+  assert.deepEqual(await post(signed(good, chain.acct('//Bob'))), [401, 'bad_signature'], 'forged: signed by Bob');
+  assert.deepEqual(await post(signed(good, alice, new Uint8Array(32).fill(7))), [401, 'bad_signature'], 'signed for another chain');
+  assert.deepEqual(await post(signed(next().next(hash, price - 1n))), [402, 'underpaid']);
+  assert.deepEqual(await post(signed(next().next(hash, DEPOSIT))), [402, 'above_deposit']);
+  // Replaying the last answered request's voucher.
+  const last = clientA.log.requests.length;
+  const replay = new VoucherLog(channelA);
+  for (const r of clientA.log.requests.slice(0, last - 1)) replay.append(r);
+  replay.cumulative = price * BigInt(last - 1);
+  const oldBody = JSON.stringify({ input: { shape: [1, 64], data: row(last - 1) } });
+  const old = replay.next(requestHash(channelA, last, kernel, oldBody), price);
+  assert.deepEqual(await post(signed(old), oldBody), [409, 'replayed_nonce']);
+  assert.deepEqual(await post(signed(good), JSON.stringify({ input: { shape: [1, 63], data: row(0).slice(1) } })), [400, 'malformed_tensor']);
+  assert.deepEqual(await post(signed(good), JSON.stringify({ input: { shape: [1, 64], data: ['x', ...row(0).slice(1)] } })), [400, 'malformed_request']);
+  assert.deepEqual(await post(signed(good), 'x'.repeat(2 * 1024 * 1024)), [413, 'body_too_large']);
+  assert.deepEqual(await post(signed(good), body, `0x${'00'.repeat(32)}`), [404, 'unknown_kernel']);
+  assert.equal(await served(), before, 'no bad request was answered');
+  // And nothing moved: the good voucher is still the next one.
+  assert.deepEqual(await post(signed(good)), [200, undefined]);
+  clientA.log = next();
+  clientA.log.next(hash, price);
+});
+
+test('a close request makes the server redeem at once: one redeem pays for every answer, balances exact', async () => {
+  const answered = BigInt(clientA.log.requests.length);
+  const heldBefore = (await chain.api.query.system.account(alice.address)).data.reserved.toBigInt();
+  const r = await signAndFinalize(chain.api, chain.api.tx.feeSettlement.requestClose(channelA), alice);
+  assert.equal(r.dispatchError, null);
+  const [redeem] = await until('the redeem', () => redeemedOn(channelA).length > 0 && redeemedOn(channelA));
+  assert.equal(redeemedOn(channelA).length, 1, 'one redeem');
+  assert.equal(redeem.nonce.toBigInt(), answered);
+  assert.equal(redeem.amount.toBigInt(), answered * price);
+  assert.equal(redeem.provider.toString(), chain.acct('//Dave').address);
+  const c = (await chain.api.query.feeSettlement.channels(channelA)).unwrap();
+  assert.equal(c.paid.toBigInt(), answered * price);
+  assert.equal(c.deposit.toBigInt() - c.paid.toBigInt(), DEPOSIT - answered * price);
+  assert.equal((await chain.api.query.system.account(alice.address)).data.reserved.toBigInt(), heldBefore - answered * price);
+  // A closing channel serves nothing more.
+  await until('the server to see the close', async () => {
+    try { await clientA.infer([1, 64], row(0)); return false; } catch (e) {
+      if (!(e instanceof ServingError)) throw e;
+      return e.reason === 'channel_closing';
+    }
+  });
+});
+
+test('killed between responses (SIGKILL) and restarted, the server redeems everything it answered', async () => {
+  const ferdie = chain.acct('//Ferdie');
+  const channel = await openChannel(ferdie);
+  const client = clientFor(ferdie, channel);
+  for (let i = 0; i < 50; i += 1) await client.infer([1, 64], row(i));
+  await dave.stop('SIGKILL');
+  assert.equal(redeemedOn(channel).length, 0, 'nothing redeemed before the kill');
+  await startDave();
+  const [redeem] = await until('the redeem after the restart', () => redeemedOn(channel).length > 0 && redeemedOn(channel));
+  assert.equal(redeem.nonce.toNumber(), 50);
+  assert.equal(redeem.amount.toBigInt(), 50n * price);
+  // The restarted server (on a new port) goes on where it left off.
+  client.url = url;
+  const { receipt } = await client.infer([1, 64], row(50));
+  assert.equal(receipt.nonce, 51);
+});
