@@ -4,18 +4,22 @@
 # Installs what is missing, builds the node and the worker, starts a dev chain and six
 # `verity-worker provide --train` daemons (Charlie, Dave, Eve and the Alice, Bob and Charlie
 # stash accounts: each bonds its provider stake, measures its capacity, publishes its offer,
-# registers as verifier and publishes its endpoint), serves 10,000 pay-per-request calls through
-# a payment channel settled in one redeem; the buyer registers the digits kernel's record from its
-# manifest, serves the test set and posts an inference job, which the daemons accept, run on
-# libtorch, verify in committee and get paid for, and the buyer scores the output it fetched by
-# CID; the kernel's owner posts a training job, which three daemons train together (DiLoCo, ring
-# AllReduce over libp2p) with every epoch's checkpoint CID and gradient root on chain and audited
-# by the other three, exports the final checkpoint as a new version of the kernel, registers it
-# and has it run by an inference job; a parameter changes by stake-weighted vote; prints a summary
-# with how to reach the chain from polkadot.js, and keeps the chain running until Ctrl-C.
+# registers as verifier and publishes its endpoint); the buyer registers the digits kernel's
+# record from its manifest, serves the test set and posts an inference job, which the daemons
+# accept, run on libtorch, verify in committee and get paid for, and the buyer scores the output
+# it fetched by CID; the kernel's owner posts a training job, which three daemons train together
+# (DiLoCo, ring AllReduce over libp2p) with every epoch's checkpoint CID and gradient root on
+# chain and audited by the other three, exports the final checkpoint as a new version of the
+# kernel, registers it and has it run by an inference job; Bob's daemon then serves the trained
+# version over HTTP (`provide --serve`) and Alice sends 1,000 requests, each paid by a voucher on
+# a payment channel and answered with a signed receipt, scored against the labels and settled in
+# one redeem; a parameter changes by stake-weighted vote; prints a summary with how to reach the
+# chain from polkadot.js, and keeps the chain running until Ctrl-C.
 #   VERITY_DEMO_EXIT=1  stop after the summary (used by CI to check the command works)
 #   VERITY_RPC_PORT     RPC port (default 9944)
 #   VERITY_PROMETHEUS_PORT  the node's Prometheus port (default 9615)
+#   VERITY_SERVE_PORT   the inference server's port (default: a free one)
+#   VERITY_DEMO_REQUESTS  paid inference requests (default 1000)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 
@@ -63,9 +67,6 @@ for p in Charlie:0.012 Dave:0.02 Eve:0.025 Alice//stash:0.03 Bob//stash:0.032 Ch
 done
 log "started ${#provider_pids[@]} verity-worker provide daemons (logs in $base/providers/*/provide.log)"
 
-log "payment channel: Alice pays Bob per request with signed vouchers; Bob settles once"
-channel_summary="$(cd "$VERITY_ROOT/tests/e2e" && VERITY_WS="ws://127.0.0.1:$rpc_port" node demo/channel.mjs "${VERITY_DEMO_REQUESTS:-10000}")"
-
 log "kernels: exporting the digits MLP and the char transformer with PyTorch (scripts/kernels.py)"
 python3 "$VERITY_ROOT/scripts/kernels.py" "$base/kernels" >/dev/null
 log "market: the buyer registers the digits kernel and posts an inference job; the provider daemons do the rest"
@@ -76,8 +77,19 @@ providers_failed() {
 market_summary="$(cd "$VERITY_ROOT/tests/e2e" && VERITY_KERNEL_DIR="$base/kernels/digits" VERITY_PROVIDERS=6 \
 	VERITY_WS="ws://127.0.0.1:$rpc_port" node demo/market.mjs)" || providers_failed
 log "training on chain: Bob posts a training job; three daemons train, the other three audit; the result becomes a new kernel version"
+serving="$base/providers/Bob-serving"
+mkdir -p "$serving"
 training_summary="$(cd "$VERITY_ROOT/tests/e2e" && VERITY_KERNEL_DIR="$base/kernels/digits" VERITY_PROVIDERS=6 \
-	VERITY_WS="ws://127.0.0.1:$rpc_port" node demo/train.mjs)" || providers_failed
+	VERITY_DEMO_OUT="$serving" VERITY_WS="ws://127.0.0.1:$rpc_port" node demo/train.mjs)" || providers_failed
+log "paid inference: Bob's daemon serves the trained version over HTTP; Alice pays each request with a voucher"
+trained="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["kernel"])' "$serving/trained.json")"
+serve_port="${VERITY_SERVE_PORT:-$(free_port)}"
+"$VERITY_WORKER" provide --node "ws://127.0.0.1:$rpc_port" --suri //Bob --data "$serving" --bond --no-verify \
+	--price 0.012 --serve "127.0.0.1:$serve_port" --serve-kernel "$trained" >"$serving/stdout" 2>"$serving/provide.log" &
+provider_pids+=("$!")
+serving_summary="$(cd "$VERITY_ROOT/tests/e2e" && VERITY_WS="ws://127.0.0.1:$rpc_port" VERITY_SERVE_URL="http://127.0.0.1:$serve_port" \
+	VERITY_SERVE_KERNEL="$trained" VERITY_KERNEL_DIR="$base/kernels/digits" node demo/serve.mjs "${VERITY_DEMO_REQUESTS:-1000}")" \
+	|| { tail -20 "$serving/provide.log" >&2; exit 1; }
 log "governance: a parameter change proposed, voted with stake, enacted as Root"
 governance_summary="$(cd "$VERITY_ROOT/tests/e2e" && VERITY_WS="ws://127.0.0.1:$rpc_port" node demo/governance.mjs 300)"
 
@@ -101,9 +113,6 @@ cat <<TXT
                    (or @polkadot/api: ApiPromise.create({ provider: new WsProvider('ws://127.0.0.1:$rpc_port') }))
   dev accounts     //Alice //Bob //Charlie //Dave //Eve //Ferdie, 1,000,000 VER each; Alice is sudo and bonded 100,000 VER as validator
 
-  Pay-per-request through a payment channel (fee-settlement)
-$channel_summary
-
   A kernel, six provider daemons, a job allocated at minimum cost, run, verified by a committee
   of daemons and paid (aivm-registry, marketplace, proof-of-compute; verity-worker provide)
 $market_summary
@@ -113,6 +122,11 @@ $market_summary
   proof-of-compute, aivm-registry; verity-worker provide --train, verity-worker export; dev
   chain: windows shortened to 3 blocks by sudo)
 $training_summary
+
+  Paid inference: a provider's daemon serves the trained model over HTTP, each request paid by a
+  voucher on a payment channel and answered with a signed receipt, all settled in one redeem
+  (fee-settlement; verity-worker provide --serve)
+$serving_summary
 
   A parameter changed by stake-weighted vote (staking-governance)
 $governance_summary

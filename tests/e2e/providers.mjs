@@ -38,7 +38,10 @@ export async function startProvider({ suri, dir, args = [], bin = workerBin(), w
   proc.stderr.pipe(log);
   const exited = new Promise((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));
   let servingAt;
-  const serving = new Promise((resolve) => { servingAt = resolve; });
+  let servingFailed;
+  const serving = new Promise((resolve, reject) => { servingAt = resolve; servingFailed = reject; });
+  serving.catch(() => {}); // only awaited with --serve
+  proc.on('exit', (code) => servingFailed(new Error(`verity-worker provide (${suri}) exited with ${code} before serving; see ${dir}/provide.log`)));
   const account = await new Promise((resolve, reject) => {
     const lines = createInterface({ input: proc.stdout });
     lines.on('line', (l) => {

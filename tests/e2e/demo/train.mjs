@@ -12,7 +12,7 @@
 // The dev chain's verification windows are shortened by sudo (3 blocks) so the job takes minutes.
 // Usage: VERITY_KERNEL_DIR=… VERITY_WORKER=… VERITY_WS=ws://… VERITY_PROVIDERS=n node demo/train.mjs
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -123,6 +123,8 @@ try {
   const untrained = await workerInfer(kernelDir, testSet, join(scratch, 'eval'));
   const before = accuracy(readSafetensors(readFileSync(join(scratch, 'eval', untrained.output_cid))).output, labels);
   await putBlob(join(scratch, 'served'), join(scratch, 'trained', 'kernel.pt'));
+  // The trained version's archive for the serving step (demo.sh starts Bob's inference server).
+  if (process.env.VERITY_DEMO_OUT) await putBlob(join(process.env.VERITY_DEMO_OUT, 'store'), join(scratch, 'trained', 'kernel.pt'));
   // Finalized: `verity-worker lineage` below reads settled history, the finalized state.
   const finalized = await signAndFinalize(api, registerTrainedKernelTx(api, job, exported.record), bob);
   if (finalized.dispatchError) throw new Error(errorName(api, finalized.dispatchError));
@@ -150,6 +152,7 @@ try {
   const out = await fetchBlob(join(scratch, 'fetched'), endpointAddr((await api.query.marketplace.endpoints(itask.provider)).unwrap()), iresult);
   const scored = accuracy(readSafetensors(readFileSync(out)).output, labels);
   assert.equal(scored.right, measured.right, 'the daemons computed what Bob measured');
+  if (process.env.VERITY_DEMO_OUT) writeFileSync(join(process.env.VERITY_DEMO_OUT, 'trained.json'), JSON.stringify({ kernel: exported.id }));
   console.log(`  job #${ijob}           Ferdie: inference with the new version, run by ${name(itask.provider)} and verified in committee: ${scored.right}/${scored.n} right`);
 } finally {
   stopEvents();

@@ -93,3 +93,112 @@ pub fn step(a: StepArgs) -> anyhow::Result<()> {
 	Output::BenchStep(&figure).print()?;
 	Ok(())
 }
+
+#[derive(clap::Args)]
+pub struct ServeRawArgs {
+	/// Kernel directory (kernel.json, kernel.pt, test.safetensors).
+	#[arg(long)]
+	kernel: PathBuf,
+	/// Rows per forward pass, comma-separated.
+	#[arg(long, value_delimiter = ',', default_value = "1,8,64,256")]
+	rows: Vec<u64>,
+	/// Seconds per size.
+	#[arg(long, default_value_t = 3.0)]
+	seconds: f64,
+	#[command(flatten)]
+	torch: TorchArgs,
+}
+
+/// The anchor of the serving benchmark: the kernel's own batched throughput (no HTTP, no
+/// vouchers), and what the server's per-request work costs: the voucher check (with its
+/// signature verification), the request hash and the receipt signature.
+pub fn serve_raw(a: ServeRawArgs) -> anyhow::Result<()> {
+	use polkadot_sdk::{
+		sp_core::{sr25519, Pair, H256},
+		sp_runtime::AccountId32,
+	};
+	use std::time::Instant;
+	use verity_primitives::voucher::{sign::sign_voucher, Voucher};
+	use verity_worker::serve::{book, protocol};
+
+	let device = a.torch.init()?;
+	let kernel = KernelDir::open(&a.kernel)?;
+	let data = kernel.test()?;
+	let mut model = Model::load(kernel.manifest, &kernel.archive, device)?;
+	let x = verity_worker::infer::input_of(&model, data)?;
+	let n = x.size()[0];
+	for rows in &a.rows {
+		let rows = *rows as i64;
+		let idx = tch::Tensor::arange(rows, (tch::Kind::Int64, tch::Device::Cpu)).remainder(n);
+		let input = x.index_select(0, &idx);
+		let start = Instant::now();
+		let mut done = 0u64;
+		while start.elapsed().as_secs_f64() < a.seconds {
+			let _ = std::hint::black_box(model.infer(&input, rows)?);
+			done += rows as u64;
+		}
+		let secs = start.elapsed().as_secs_f64();
+		println!(
+			"{}",
+			serde_json::json!({ "event": "serve-raw", "rows_per_pass": rows, "rows_per_s": done as f64 / secs })
+		);
+	}
+	// The per-request work, on a channel that has served 1,000 requests.
+	let buyer = sr25519::Pair::from_string("//Alice", None)?;
+	let provider = sr25519::Pair::from_string("//Bob", None)?;
+	let me = AccountId32::from(provider.public().0);
+	let genesis = H256::repeat_byte(7);
+	let mut served = book::Served::default();
+	for i in 0..1000u64 {
+		served.log.push(&H256::from_low_u64_be(i));
+	}
+	let chain = book::OnChain {
+		buyer: AccountId32::from(buyer.public().0),
+		provider: me.clone(),
+		deposit: u128::MAX,
+		paid: 0,
+		nonce: 0,
+		closes_at: None,
+	};
+	let entry = book::Entry { chain: Some(chain), served: served.clone() };
+	let iters = 2000u32;
+	let kernel_id = H256::repeat_byte(3);
+	let body = vec![b'1'; 1200];
+	let mut vouchers = Vec::new();
+	for i in 0..iters {
+		let request = protocol::request_hash(
+			&H256::repeat_byte(1),
+			1001,
+			&kernel_id,
+			&[&body[..], &i.to_le_bytes()].concat(),
+		);
+		let mut log = served.log.clone();
+		log.push(&request);
+		let v = Voucher {
+			channel: H256::repeat_byte(1),
+			cumulative: 228,
+			nonce: 1001,
+			requests_root: log.root(),
+		};
+		let sig = sign_voucher(&buyer, &genesis, &v);
+		vouchers.push((request, v, sig));
+	}
+	let start = Instant::now();
+	for (request, v, sig) in &vouchers {
+		book::check(&me, &genesis, &entry, v, sig, request, 228)
+			.map_err(|e| anyhow::anyhow!("{e}"))?;
+	}
+	let check_us = start.elapsed().as_secs_f64() * 1e6 / f64::from(iters);
+	let start = Instant::now();
+	for i in 0..iters {
+		let r = protocol::request_hash(&H256::repeat_byte(1), u64::from(i), &kernel_id, &body);
+		let d = protocol::output_digest(verity_primitives::kernel::DType::F32, &[1, 10], &[0; 40]);
+		std::hint::black_box(provider.sign(&protocol::receipt_payload(&genesis, &r, &d)));
+	}
+	let receipt_us = start.elapsed().as_secs_f64() * 1e6 / f64::from(iters);
+	println!(
+		"{}",
+		serde_json::json!({ "event": "serve-costs", "voucher_check_us": check_us, "hash_and_receipt_us": receipt_us })
+	);
+	Ok(())
+}

@@ -64,6 +64,9 @@ pub enum Cmd {
 	BenchCipher(bench::CipherArgs),
 	/// Times a training step (forward, backward, Adam) of a kernel.
 	BenchStep(bench::StepArgs),
+	/// The inference server's anchor: a kernel's batched throughput, and the per-request cost
+	/// of the voucher check and the receipt.
+	BenchServeRaw(bench::ServeRawArgs),
 	/// Sells this machine's compute on a Verity chain: offers measured capacity, runs assigned
 	/// tasks, verifies others' results in committees, submits signed results.
 	Provide(Box<provide::ProvideArgs>),
@@ -92,6 +95,7 @@ pub async fn run(cmd: Cmd) -> anyhow::Result<()> {
 		Cmd::BenchAllreduce(a) => bench::allreduce(a).await,
 		Cmd::BenchCipher(a) => bench::cipher(a),
 		Cmd::BenchStep(a) => bench::step(a),
+		Cmd::BenchServeRaw(a) => bench::serve_raw(a),
 		Cmd::Provide(a) => provide::run(*a).await,
 		Cmd::Put(a) => blob::put(a),
 		Cmd::Serve(a) => blob::serve(a).await,
