@@ -37,9 +37,8 @@ node_pid=$!
 provider_pids=()
 cleanup() {
 	for pid in "${provider_pids[@]}"; do kill -INT "$pid" 2>/dev/null || true; done
-	for pid in "${provider_pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-	kill -INT "$node_pid" 2>/dev/null || true
-	wait "$node_pid" 2>/dev/null || true
+	for pid in "${provider_pids[@]}"; do stop_pid "$pid"; done
+	stop_pid "$node_pid"
 	rm -rf "$base"
 }
 trap cleanup EXIT INT TERM

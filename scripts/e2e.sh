@@ -22,8 +22,7 @@ logfile="$(mktemp -t verity-e2e-node.XXXXXX.log)"
 node_pid=$!
 kernels="$(mktemp -d -t verity-e2e-kernels.XXXXXX)"
 cleanup() {
-	kill -INT "$node_pid" 2>/dev/null || true
-	wait "$node_pid" 2>/dev/null || true
+	stop_pid "$node_pid"
 	rm -rf "$kernels"
 }
 trap cleanup EXIT
@@ -58,8 +57,7 @@ demo=0
 if [ "${VERITY_E2E_DEMO:-0}" = 1 ]; then
 	# The main job after the shared-node files, still beside the provider lane (scripts/test.sh):
 	# the shared node is stopped first, the demo starts its own.
-	kill -INT "$node_pid" 2>/dev/null || true
-	wait "$node_pid" 2>/dev/null || true
+	stop_pid "$node_pid"
 	log "the main job (scripts/demo.sh, VERITY_DEMO_EXIT=1) beside the provider lane"
 	VERITY_DEMO_EXIT=1 VERITY_RPC_PORT="$(free_port)" VERITY_PROMETHEUS_PORT="$(free_port)" \
 		"$VERITY_ROOT/scripts/demo.sh" || demo=$?

@@ -42,6 +42,21 @@ block_number() { python3 -c 'import json,sys; print(int(json.load(sys.stdin)["nu
 
 # free_port: a TCP port free on loopback right now.
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# stop_pid PID [SECONDS]: SIGINT, then SIGKILL if it has not exited within SECONDS (default 30), so a
+# daemon that misses or ignores the signal cannot hang a script's clean-up (and CI with it).
+stop_pid() {
+	local pid="$1" secs="${2:-30}"
+	kill -INT "$pid" 2>/dev/null || return 0
+	for _ in $(seq 1 $((secs * 10))); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		log "pid $pid did not stop on SIGINT within ${secs}s: SIGKILL"
+		kill -KILL "$pid" 2>/dev/null || true
+	fi
+	wait "$pid" 2>/dev/null || true
+}
 
 # Runs the benchmark `tests/e2e/$1` (with the rest as its arguments) with the binaries built and
 # the example kernels exported to a temporary directory (removed on exit).

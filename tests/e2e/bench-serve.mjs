@@ -2,9 +2,10 @@
 // daemon serves the digits kernel (`provide --serve`), Alice opens one channel per client, and
 // each client sends paid requests back to back (voucher signed, receipt checked, as
 // voucher.mjs's ServingClient does). For 1, 8 and 64 concurrent clients and 1 and 64 rows per
-// request: requests/s, rows/s, p50/p99 latency; beside it, in the same run, the kernel's own
+// request: requests/s, rows/s, p50/p99 latency, from the JS client (`phases`) and from the Rust
+// buyer (`verity-worker buy load`, `native`); beside it, in the same run, the kernel's own
 // batched throughput and the per-request cost of the voucher check (`bench-serve-raw`); then a
-// soak at 8 clients with the server's resident memory sampled.
+// soak at 8 native clients with the server's resident memory sampled.
 // Prints one JSON object. Usage: node bench-serve.mjs [SECONDS_PER_PHASE=10] [SOAK_SECONDS=300]
 import { execFile } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
@@ -98,11 +99,23 @@ for (const rows of ROWS) {
   }
 }
 
-// The soak: 8 clients, 1 row, memory sampled every 10 s.
+// The same phases from the Rust buyer (`verity-worker buy load`: Ferdie's channels, one per
+// client, native sr25519 and HTTP), whose client costs microseconds where the JS client's cost
+// milliseconds: what the server itself sustains.
+const buyLoad = async (clients, rows, secs) => {
+  const { stdout } = await promisify(execFile)(workerBin(), ['buy', 'load', '--node', node.ws, '--suri', '//Ferdie',
+    '--url', url, '--kernel', kernel, '--input', join(kernelDir, 'test.safetensors'),
+    '--clients', clients.join(','), '--rows', rows.join(','), '--seconds', String(secs)], { maxBuffer: 1 << 24 });
+  return stdout.trim().split('\n').map((l) => JSON.parse(l)).filter((l) => l.event === 'load');
+};
+const native = (await buyLoad(CLIENTS, ROWS, phaseSecs)).map((p) => ({ ...p, ratio_to_raw_256: p.rows_per_s / raw[256] }));
+for (const p of native) console.error(JSON.stringify(p));
+
+// The soak: 8 native clients, 1 row, the server's memory sampled every 10 s.
 const samples = [];
 const soakEnd = Date.now() + soakSecs * 1000;
 const sampler = (async () => { while (Date.now() < soakEnd) { samples.push(rss()); await sleep(10_000); } })();
-const soak = await phase(8, 1, soakSecs);
+const [soak] = await buyLoad([8], [1], soakSecs);
 await sampler;
 samples.push(rss());
 
@@ -111,6 +124,7 @@ console.log(JSON.stringify({
   voucher_check_us: costs.voucher_check_us,
   hash_and_receipt_us: costs.hash_and_receipt_us,
   phases,
+  native,
   soak: { ...soak, rss_mib: samples.map((b) => Math.round(b / 2 ** 20 * 10) / 10) },
 }, null, 1));
 await dave.stop('SIGKILL');

@@ -10,12 +10,16 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { u8aToHex } from '@polkadot/util';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { hexToU8a, u8aToHex } from '@polkadot/util';
 import { findEvent, readManifest, registerKernelTx, signAndFinalize, VER, workerInfer } from './lib.mjs';
-import { freePort, ownChain, putBlob, readSafetensors, startProvider } from './providers.mjs';
+import { freePort, ownChain, putBlob, readSafetensors, startProvider, workerBin } from './providers.mjs';
 import {
-  channelId, encodeSignature, encodeVoucher, ServingClient, ServingError, signVoucher, VoucherLog,
+  channelId, encodeSignature, encodeVoucher, ServingClient, ServingError, signVoucher, verifyReceipt, VoucherLog,
 } from './voucher.mjs';
+
+const execFileP = promisify(execFile);
 
 const kernelDir = join(process.env.VERITY_KERNELS || '', 'digits');
 const REQUESTS = 1000;
@@ -27,6 +31,7 @@ let url;
 let metricsPort;
 let price;
 let test_x;
+let test_y;
 let batchOut;
 const daveArgs = () => ['--capacity', '100', '--price', '0.012', '--no-verify', '--serve', '127.0.0.1:0',
   '--serve-kernel', kernel, '--metrics', `127.0.0.1:${metricsPort}`, '--redeem-every', '100000'];
@@ -84,6 +89,7 @@ before(async () => {
   await startDave();
   const test = readSafetensors(readFileSync(join(kernelDir, 'test.safetensors')));
   test_x = test.x;
+  test_y = test.y;
   // The same rows run as one batch job by `verity-worker infer`: what the answers must match.
   const store = join(chain.dir, 'infer-store');
   const inf = await workerInfer(kernelDir, join(kernelDir, 'test.safetensors'), store);
@@ -181,6 +187,10 @@ test('bad requests get their status and reason, and nothing runs', async () => {
   assert.deepEqual(await post(signed(good), JSON.stringify({ input: { shape: [1, 64], data: ['x', ...row(0).slice(1)] } })), [400, 'malformed_request']);
   assert.deepEqual(await post(signed(good), 'x'.repeat(2 * 1024 * 1024)), [413, 'body_too_large']);
   assert.deepEqual(await post(signed(good), body, `0x${'00'.repeat(32)}`), [404, 'unknown_kernel']);
+  // A channel that is not on chain (checked against the node, then refused with nothing kept).
+  const madeUp = new Uint8Array(32).fill(0x11);
+  const stray = new VoucherLog(madeUp).next(requestHash(madeUp, 1, kernel, body), price);
+  assert.deepEqual(await post(signed(stray)), [404, 'unknown_channel'], 'a channel that is not on chain');
   assert.equal(await served(), before, 'no bad request was answered');
   // And nothing moved: the good voucher is still the next one.
   assert.deepEqual(await post(signed(good)), [200, undefined]);
@@ -226,4 +236,55 @@ test('killed between responses (SIGKILL) and restarted, the server redeems every
   client.url = url;
   const { receipt } = await client.infer([1, 64], row(50));
   assert.equal(receipt.nonce, 51);
+});
+
+test('the Rust buyer (verity-worker buy) opens a channel, pays 100 requests in two runs, keeps receipts that verify; one redeem pays them', async () => {
+  const buy = async (...args) => {
+    const { stdout } = await execFileP(workerBin(), ['buy', ...args], { maxBuffer: 1 << 26 });
+    return stdout.trim().split('\n').map((l) => JSON.parse(l));
+  };
+  const eve = chain.acct('//Eve');
+  const daveAddr = chain.acct('//Dave').address;
+  const [{ channel }] = await buy('open', '--node', chain.node.ws, '--suri', '//Eve', '--provider', daveAddr, '--deposit', '1');
+  const { opened } = (await chain.api.query.feeSettlement.buyers(eve.address)).toJSON();
+  assert.equal(channel, u8aToHex(channelId(eve.publicKey, chain.acct('//Dave').publicKey, opened - 1)));
+  const receipts = join(chain.dir, 'eve-receipts.jsonl');
+  const infer = (count, ...more) => buy('infer', '--node', chain.node.ws, '--suri', '//Eve', '--url', url, '--channel', channel,
+    '--kernel', kernel, '--input', join(kernelDir, 'test.safetensors'), '--count', String(count), '--receipts', receipts, ...more);
+  // The answers are the kernel's: each printed output is the batch job's row (request i carries
+  // test row i - 1), and the buyer's score is the batch job's argmax against the labels.
+  const k = batchOut.shape[1];
+  const argmax = (r) => { let b = 0; for (let c = 1; c < k; c += 1) if (batchOut.data[r * k + c] > batchOut.data[r * k + b]) b = c; return b; };
+  const expectedAccuracy = (from, to) => { let right = 0; for (let r = from; r < to; r += 1) right += Number(argmax(r) === Number(test_y.data[r])); return right / (to - from); };
+  const firstRun = await infer(60, '--print-outputs');
+  let worst = 0;
+  for (const { nonce, output } of firstRun.filter((l) => l.event === 'answer')) {
+    for (let c = 0; c < k; c += 1) worst = Math.max(worst, Math.abs(output.data[c] - batchOut.data[(nonce - 1) * k + c]));
+  }
+  assert.equal(firstRun.filter((l) => l.event === 'answer').length, 60);
+  assert.ok(worst < 1e-4, `the Rust buyer's answers within 1e-4 of the batch job's (worst ${worst})`);
+  const first = firstRun.at(-1);
+  assert.equal(first.answered, 60);
+  assert.ok(Math.abs(first.accuracy - expectedAccuracy(0, 60)) < 1e-9, `accuracy ${first.accuracy} vs ${expectedAccuracy(0, 60)}`);
+  // The second run goes on from the receipts file: nonces 61..100, test rows 60..99.
+  const second = (await infer(40)).at(-1);
+  assert.equal(second.requests_on_channel, 100);
+  assert.equal(BigInt(second.cumulative), 100n * price);
+  assert.ok(Math.abs(second.accuracy - expectedAccuracy(60, 100)) < 1e-9, `accuracy ${second.accuracy} vs ${expectedAccuracy(60, 100)}`);
+  const kept = readFileSync(receipts, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  assert.deepEqual(kept.map((r) => r.nonce), Array.from({ length: 100 }, (_, i) => i + 1));
+  for (const r of kept) {
+    assert.ok(r.verified);
+    assert.ok(verifyReceipt(chain.api.genesisHash, hexToU8a(r.request), hexToU8a(r.output_digest), hexToU8a(r.signature), chain.acct('//Dave').publicKey), `receipt ${r.nonce}`);
+  }
+  // Someone else's channel is refused before anything is sent.
+  await assert.rejects(buy('infer', '--node', chain.node.ws, '--suri', '//Eve', '--url', url, '--channel', u8aToHex(channelA),
+    '--kernel', kernel, '--input', join(kernelDir, 'test.safetensors'), '--count', '1', '--receipts', join(chain.dir, 'x.jsonl')),
+  /not this signer's/);
+  // Everything the Rust buyer paid is redeemed in one call once Eve asks to close.
+  const r = await signAndFinalize(chain.api, chain.api.tx.feeSettlement.requestClose(channel), eve);
+  assert.equal(r.dispatchError, null);
+  const [redeem] = await until('the redeem', () => redeemedOn(hexToU8a(channel)).length > 0 && redeemedOn(hexToU8a(channel)));
+  assert.equal(redeem.nonce.toNumber(), 100);
+  assert.equal(redeem.amount.toBigInt(), 100n * price);
 });

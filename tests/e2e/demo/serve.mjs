@@ -21,11 +21,20 @@ const bob = keyring.addFromUri('//Bob');
 const fmt = (v) => formatBalance(v, { decimals: 12, withUnit: 'VER', forceUnit: '-' });
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+// The daemon measures its capacity before it listens, and reads the price from chain after:
+// wait for both, up to 5 minutes.
 let info;
-for (let i = 0; i < 300; i += 1) {
-  info = await (await fetch(`${url}/v1/info`)).json();
-  if (info.kernels[0]?.price_per_row != null) break;
-  await sleep(1000);
+let last;
+for (let i = 0; i < 300 && info?.kernels[0]?.price_per_row == null; i += 1) {
+  try {
+    info = await (await fetch(`${url}/v1/info`)).json();
+  } catch (e) {
+    last = e.cause ?? e;
+  }
+  if (info?.kernels[0]?.price_per_row == null) await sleep(1000);
+}
+if (info?.kernels[0]?.price_per_row == null) {
+  throw new Error(`the inference server at ${url} has no priced kernel after 5 minutes: ${last ?? JSON.stringify(info)}`);
 }
 const price = BigInt(info.kernels[0].price_per_row);
 const opened = await signAndFinalize(api, api.tx.feeSettlement.openChannel(bob.address, VER), alice);
@@ -67,10 +76,10 @@ if (ev.nonce.toNumber() !== n || ev.amount.toBigInt() !== price * BigInt(n)) {
 }
 
 console.log(`  server           ${url} (verity-worker provide --serve: Bob's daemon, the trained digits version ${kernel.slice(0, 18)}…)`);
-console.log(`  price            ${fmt(price)} a row: the kernel's ${info.kernels[0].inference_flops} FLOPs at Bob's offer of ${fmt(BigInt(info.price_per_wu))}/WU`);
+console.log(`  price            ${price} planck (10^-12 VER) a row: the kernel's ${info.kernels[0].inference_flops} FLOPs at Bob's offer of ${fmt(BigInt(info.price_per_wu))}/WU`);
 console.log(`  channel          ${channel.toHex()} (Alice -> Bob, 1 VER deposit)`);
 console.log(`  requests         ${n} answered in ${secs.toFixed(1)} s (p50 ${lat[Math.floor(n / 2)].toFixed(1)} ms), each paid by a voucher checked before the kernel ran, each receipt signature verified`);
 console.log(`  answers          ${right}/${n} right (${(100 * right / n).toFixed(1)}% on the digits test set)`);
-console.log(`  settled          Alice asked to close; Bob's daemon redeemed at once in one call: nonce ${ev.nonce}, paid ${fmt(ev.amount.toBigInt())}, fee ${fmt(fee)}`);
+console.log(`  settled          Alice asked to close; Bob's daemon redeemed at once in one call: nonce ${ev.nonce}, paid ${ev.amount.toBigInt()} planck (${n} × ${price}), fee ${fmt(fee)}`);
 await api.disconnect();
 process.exit(0);

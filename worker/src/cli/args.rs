@@ -172,3 +172,32 @@ impl StepArgs {
 		}
 	}
 }
+
+/// `0.012` VER → smallest units (12 decimals).
+pub fn parse_ver(s: &str) -> Result<u128, String> {
+	let (whole, frac) = s.split_once('.').unwrap_or((s, ""));
+	if whole.is_empty() && frac.is_empty() || frac.len() > 12 {
+		return Err(format!("{s:?} is not an amount of VER with at most 12 decimals"));
+	}
+	let digits = |t: &str| t.chars().all(|c| c.is_ascii_digit());
+	if !digits(whole) || !digits(frac) {
+		return Err(format!("{s:?} is not an amount of VER"));
+	}
+	let whole: u128 =
+		if whole.is_empty() { 0 } else { whole.parse().map_err(|e| format!("{e}"))? };
+	let frac: u128 = format!("{frac:0<12}").parse().map_err(|e| format!("{e}"))?;
+	let v = whole
+		.checked_mul(verity_primitives::currency::VER)
+		.and_then(|w| w.checked_add(frac))
+		.ok_or("amount too large")?;
+	if v == 0 {
+		return Err("the price must be above zero".into());
+	}
+	Ok(v)
+}
+
+pub fn parse_h256(s: &str) -> Result<polkadot_sdk::sp_core::H256, String> {
+	let bytes = hex::decode(s.trim_start_matches("0x")).map_err(|e| format!("{s:?}: {e}"))?;
+	let raw: [u8; 32] = bytes.try_into().map_err(|_| format!("{s:?} is not 32 bytes"))?;
+	Ok(polkadot_sdk::sp_core::H256(raw))
+}

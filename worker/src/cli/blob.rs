@@ -49,8 +49,8 @@ pub async fn serve(a: ServeArgs) -> anyhow::Result<()> {
 		})
 	);
 	let _ = out.flush();
-	tokio::signal::ctrl_c().await?;
-	Ok(())
+	// Until SIGINT or SIGTERM (`cli::until_signal`).
+	std::future::pending().await
 }
 
 #[derive(clap::Args)]

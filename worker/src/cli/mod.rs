@@ -4,6 +4,7 @@
 mod args;
 mod bench;
 mod blob;
+mod buy;
 mod infer;
 mod kernel;
 mod lineage;
@@ -70,6 +71,9 @@ pub enum Cmd {
 	/// Sells this machine's compute on a Verity chain: offers measured capacity, runs assigned
 	/// tasks, verifies others' results in committees, submits signed results.
 	Provide(Box<provide::ProvideArgs>),
+	/// Buys inference from a provider's server: opens payment channels, sends requests paid by
+	/// vouchers and keeps their signed receipts, or puts load on a server.
+	Buy(buy::BuyArgs),
 	/// Stores a file; prints its CID.
 	Put(blob::PutArgs),
 	/// Serves the store's blobs to peers until interrupted.
@@ -96,9 +100,34 @@ pub async fn run(cmd: Cmd) -> anyhow::Result<()> {
 		Cmd::BenchCipher(a) => bench::cipher(a),
 		Cmd::BenchStep(a) => bench::step(a),
 		Cmd::BenchServeRaw(a) => bench::serve_raw(a),
-		Cmd::Provide(a) => provide::run(*a).await,
+		Cmd::Provide(a) => until_signal(provide::run(*a)).await,
+		Cmd::Buy(a) => buy::run(a).await,
 		Cmd::Put(a) => blob::put(a),
-		Cmd::Serve(a) => blob::serve(a).await,
+		Cmd::Serve(a) => until_signal(blob::serve(a)).await,
 		Cmd::Fetch(a) => blob::fetch(a).await,
+	}
+}
+
+/// Runs a long-lived subcommand until it ends or the process gets SIGINT or SIGTERM (then
+/// `Ok`). The signal handlers are installed before the subcommand starts, not when it reaches its
+/// main loop: a signal during start-up (the capacity benchmark, bonding) is acted on, not lost —
+/// and a daemon started in the background by a non-interactive shell, which inherits SIGINT
+/// ignored, stops on it all the same (tokio's handler replaces the ignored disposition).
+async fn until_signal(
+	work: impl std::future::Future<Output = anyhow::Result<()>>,
+) -> anyhow::Result<()> {
+	use tokio::signal::unix::{signal, SignalKind};
+	let mut interrupt = signal(SignalKind::interrupt())?;
+	let mut terminate = signal(SignalKind::terminate())?;
+	tokio::select! {
+		r = work => r,
+		_ = interrupt.recv() => {
+			tracing::info!("SIGINT: stopping");
+			Ok(())
+		}
+		_ = terminate.recv() => {
+			tracing::info!("SIGTERM: stopping");
+			Ok(())
+		}
 	}
 }

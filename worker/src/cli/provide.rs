@@ -1,6 +1,6 @@
 //! `verity-worker provide`: the provider daemon (see `verity_worker::provider`).
 
-use super::args::TorchArgs;
+use super::args::{parse_h256, parse_ver, TorchArgs};
 use anyhow::{bail, Context};
 use libp2p::{multiaddr::Protocol, Multiaddr};
 use std::{net::SocketAddr, num::NonZeroUsize, path::PathBuf, time::Duration};
@@ -108,35 +108,6 @@ pub struct ProvideArgs {
 	fault_fake_steps: bool,
 }
 
-/// `0.012` VER → smallest units (12 decimals).
-fn parse_ver(s: &str) -> Result<u128, String> {
-	let (whole, frac) = s.split_once('.').unwrap_or((s, ""));
-	if whole.is_empty() && frac.is_empty() || frac.len() > 12 {
-		return Err(format!("{s:?} is not an amount of VER with at most 12 decimals"));
-	}
-	let digits = |t: &str| t.chars().all(|c| c.is_ascii_digit());
-	if !digits(whole) || !digits(frac) {
-		return Err(format!("{s:?} is not an amount of VER"));
-	}
-	let whole: u128 =
-		if whole.is_empty() { 0 } else { whole.parse().map_err(|e| format!("{e}"))? };
-	let frac: u128 = format!("{frac:0<12}").parse().map_err(|e| format!("{e}"))?;
-	let v = whole
-		.checked_mul(verity_primitives::currency::VER)
-		.and_then(|w| w.checked_add(frac))
-		.ok_or("amount too large")?;
-	if v == 0 {
-		return Err("the price must be above zero".into());
-	}
-	Ok(v)
-}
-
-fn parse_h256(s: &str) -> Result<polkadot_sdk::sp_core::H256, String> {
-	let bytes = hex::decode(s.trim_start_matches("0x")).map_err(|e| format!("{s:?}: {e}"))?;
-	let raw: [u8; 32] = bytes.try_into().map_err(|_| format!("{s:?} is not 32 bytes"))?;
-	Ok(polkadot_sdk::sp_core::H256(raw))
-}
-
 /// `1.25` → 1250 per mille, between 0.001 and 1000.
 fn parse_factor(s: &str) -> Result<u32, String> {
 	let f: f64 = s.parse().map_err(|_| format!("{s:?} is not a number"))?;
@@ -241,10 +212,8 @@ pub async fn run(a: ProvideArgs) -> anyhow::Result<()> {
 		tracing::info!(%bound, "inference server listening");
 		println!("{}", serde_json::json!({ "event": "serving", "addr": bound.to_string() }));
 	}
-	tokio::select! {
-		r = daemon.run() => r.map_err(Into::into),
-		_ = tokio::signal::ctrl_c() => Ok(()),
-	}
+	// SIGINT and SIGTERM end this future from outside (`cli::until_signal`).
+	daemon.run().await.map_err(Into::into)
 }
 
 #[cfg(test)]

@@ -22,6 +22,7 @@
 pub mod batch;
 pub mod book;
 pub mod chain;
+pub mod client;
 pub mod journal;
 pub mod protocol;
 
@@ -430,25 +431,30 @@ async fn answer(
 	})?;
 	let price = chain::price_per_row(k.record.inference_flops, per_wu).saturating_mul(rows.into());
 	let channel = voucher.channel;
-	let lock = s.lock_of(channel);
-	let _turn = lock.lock().await;
-	let mut entry = s.channels.lock().await.get(&channel).cloned();
-	if entry.as_ref().is_none_or(|e| e.chain.is_none()) {
-		// Not seen yet (opened in a block the follower has not reached): read it now.
-		if let Some(client) = s.client.read().await.clone() {
-			let at = client
-				.at_current_block()
-				.await
-				.map_err(|e| ApiError::new(503, "node_unavailable", e.to_string()))?;
-			let view = chain::channel(&at, channel)
-				.await
-				.map_err(|e| ApiError::new(503, "node_unavailable", e.to_string()))?;
-			if view.is_some() {
-				s.set_chain(channel, view).await;
-				entry = s.channels.lock().await.get(&channel).cloned();
-			}
+	let known = s.channels.lock().await.get(&channel).is_some_and(|e| e.chain.is_some());
+	if !known {
+		// Not seen yet (opened in a block the follower has not reached): read it now. A channel
+		// that is not on chain is refused here, before it gets a lock or an entry, so made-up
+		// channel ids cost the server nothing it keeps.
+		let client = s.client.read().await.clone();
+		let client = client
+			.ok_or_else(|| ApiError::new(503, "node_unavailable", "not connected to a node"))?;
+		let at = client
+			.at_current_block()
+			.await
+			.map_err(|e| ApiError::new(503, "node_unavailable", e.to_string()))?;
+		let view = chain::channel(&at, channel)
+			.await
+			.map_err(|e| ApiError::new(503, "node_unavailable", e.to_string()))?;
+		match view {
+			Some(v) => s.set_chain(channel, Some(v)).await,
+			None => return Err(Refusal::UnknownChannel(channel).into()),
 		}
 	}
+	let lock = s.lock_of(channel);
+	let _turn = lock.lock().await;
+	// Read again under the channel's lock: the request before this one may have moved it on.
+	let entry = s.channels.lock().await.get(&channel).cloned();
 	let entry = entry.unwrap_or(Entry { chain: None, served: Served::default() });
 	let request = protocol::request_hash(&channel, voucher.nonce, &id, &body);
 	book::check(&s.me, &s.genesis, &entry, &voucher, &signature, &request, price)?;

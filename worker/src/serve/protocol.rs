@@ -149,6 +149,32 @@ pub fn decode_hex<T: Decode>(text: &str) -> Result<T, String> {
 	}
 }
 
+/// Parses `0x` hex of exactly 32 bytes.
+pub fn decode_h256(text: &str) -> Option<H256> {
+	let bytes = hex::decode(text.trim().trim_start_matches("0x")).ok()?;
+	(bytes.len() == 32).then(|| H256::from_slice(&bytes))
+}
+
+/// The little-endian bytes of JSON `values` read as `dtype`: what [`output_digest`] hashes of a
+/// response's output (f32 or i64, the dtypes the server answers in).
+pub fn le_bytes(dtype: DType, values: &[serde_json::Number]) -> Result<Vec<u8>, String> {
+	let mut out = Vec::with_capacity(values.len() * 8);
+	for (i, n) in values.iter().enumerate() {
+		match dtype {
+			DType::F32 => match n.as_f64() {
+				Some(x) => out.extend_from_slice(&(x as f32).to_le_bytes()),
+				None => return Err(format!("value {i} is not a number")),
+			},
+			DType::I64 => match n.as_i64() {
+				Some(x) => out.extend_from_slice(&x.to_le_bytes()),
+				None => return Err(format!("value {i} is not an i64")),
+			},
+			other => return Err(format!("{other:?} outputs are not served")),
+		}
+	}
+	Ok(out)
+}
+
 /// A voucher and its signature as the headers carry them.
 pub fn voucher_headers(
 	voucher: &Voucher<u128>,
