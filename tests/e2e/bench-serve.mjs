@@ -102,20 +102,21 @@ for (const rows of ROWS) {
 // The same phases from the Rust buyer (`verity-worker buy load`: Ferdie's channels, one per
 // client, native sr25519 and HTTP), whose client costs microseconds where the JS client's cost
 // milliseconds: what the server itself sustains.
-const buyLoad = async (clients, rows, secs) => {
-  const { stdout } = await promisify(execFile)(workerBin(), ['buy', 'load', '--node', node.ws, '--suri', '//Ferdie',
+// A buyer may hold at most 64 open channels: the soak's buyer is another account (Eve).
+const buyLoad = async (suri, clients, rows, secs) => {
+  const { stdout } = await promisify(execFile)(workerBin(), ['buy', 'load', '--node', node.ws, '--suri', suri,
     '--url', url, '--kernel', kernel, '--input', join(kernelDir, 'test.safetensors'),
     '--clients', clients.join(','), '--rows', rows.join(','), '--seconds', String(secs)], { maxBuffer: 1 << 24 });
   return stdout.trim().split('\n').map((l) => JSON.parse(l)).filter((l) => l.event === 'load');
 };
-const native = (await buyLoad(CLIENTS, ROWS, phaseSecs)).map((p) => ({ ...p, ratio_to_raw_256: p.rows_per_s / raw[256] }));
+const native = (await buyLoad('//Ferdie', CLIENTS, ROWS, phaseSecs)).map((p) => ({ ...p, ratio_to_raw_256: p.rows_per_s / raw[256] }));
 for (const p of native) console.error(JSON.stringify(p));
 
 // The soak: 8 native clients, 1 row, the server's memory sampled every 10 s.
 const samples = [];
 const soakEnd = Date.now() + soakSecs * 1000;
 const sampler = (async () => { while (Date.now() < soakEnd) { samples.push(rss()); await sleep(10_000); } })();
-const [soak] = await buyLoad([8], [1], soakSecs);
+const [soak] = await buyLoad('//Eve', [8], [1], soakSecs);
 await sampler;
 samples.push(rss());
 
