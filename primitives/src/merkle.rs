@@ -140,6 +140,27 @@ impl RequestLog {
 		self.count
 	}
 
+	/// Its peaks `(subtree root, height)`, largest first: with [`count`](Self::count), all the
+	/// log needs to go on (what a server's journal keeps instead of every request hash).
+	pub fn peaks(&self) -> &[(H256, u32)] {
+		&self.peaks
+	}
+
+	/// The log of `count` requests whose peaks are `peaks`; `None` unless the heights are
+	/// strictly decreasing and the subtrees hold exactly `count` requests.
+	pub fn from_peaks(count: u64, peaks: Vec<(H256, u32)>) -> Option<Self> {
+		let mut total = 0u64;
+		let mut above = u32::MAX;
+		for (_, h) in &peaks {
+			if *h >= above || *h >= 64 {
+				return None;
+			}
+			above = *h;
+			total = total.checked_add(1u64.checked_shl(*h)?)?;
+		}
+		(total == count).then_some(RequestLog { count, peaks })
+	}
+
 	/// The Merkle root over every request pushed, equal to [`merkle_root`] of them.
 	pub fn root(&self) -> H256 {
 		let mut peaks = self.peaks.iter().rev();
@@ -151,6 +172,28 @@ impl RequestLog {
 #[cfg(test)]
 mod tests {
 	use super::*;
+
+	#[test]
+	fn a_log_rebuilt_from_its_peaks_goes_on_as_the_original_and_bad_peaks_are_refused() {
+		let reqs = requests(40);
+		let mut log = RequestLog::new();
+		for (n, r) in reqs.iter().enumerate() {
+			let rebuilt = RequestLog::from_peaks(log.count(), log.peaks().to_vec()).unwrap();
+			assert_eq!(rebuilt, log, "after {n}");
+			let (mut a, mut b) = (log.clone(), rebuilt);
+			a.push(r);
+			b.push(r);
+			assert_eq!(a.root(), b.root());
+			log.push(r);
+		}
+		assert_eq!(log.root(), merkle_root(&reqs));
+		let peaks = log.peaks().to_vec(); // 40 = 32 + 8: heights 5, 3
+		assert!(RequestLog::from_peaks(41, peaks.clone()).is_none());
+		assert!(RequestLog::from_peaks(40, peaks.iter().rev().cloned().collect()).is_none());
+		assert!(RequestLog::from_peaks(16, vec![(H256::zero(), 3), (H256::zero(), 3)]).is_none());
+		assert!(RequestLog::from_peaks(0, vec![(H256::zero(), 64)]).is_none());
+		assert_eq!(RequestLog::from_peaks(0, Vec::new()), Some(RequestLog::new()));
+	}
 
 	fn requests(n: u64) -> Vec<H256> {
 		(0..n).map(|i| H256(blake2_256(&i.to_le_bytes()))).collect()

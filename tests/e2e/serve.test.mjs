@@ -232,6 +232,11 @@ test('killed between responses (SIGKILL) and restarted, the server redeems every
   const [redeem] = await until('the redeem after the restart', () => redeemedOn(channel).length > 0 && redeemedOn(channel));
   assert.equal(redeem.nonce.toNumber(), 50);
   assert.equal(redeem.amount.toBigInt(), 50n * price);
+  // The restart compacted the journal: one snapshot line per channel (count, peaks, voucher).
+  const journal = readFileSync(join(chain.dir, 'dave', 'serving.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  assert.ok(journal.every((l) => Array.isArray(l.peaks)), 'only snapshot lines');
+  assert.equal(new Set(journal.map((l) => l.channel)).size, journal.length, 'one line per channel');
+  assert.equal(journal.find((l) => l.channel === u8aToHex(channel)).count, 50);
   // The restarted server (on a new port) goes on where it left off.
   client.url = url;
   const { receipt } = await client.infer([1, 64], row(50));

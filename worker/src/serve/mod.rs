@@ -473,7 +473,7 @@ async fn answer(
 	let receipt = s.signer.sign(&protocol::receipt_payload(&s.genesis, &request, &digest));
 	// Kept before it is answered: what was answered is always redeemable.
 	s.journal
-		.append(&journal::Line::new(&request, &voucher, &signature))
+		.append(&request, &voucher, &signature)
 		.await
 		.map_err(|e| ApiError::new(500, "journal_failed", e.to_string()))?;
 	{
