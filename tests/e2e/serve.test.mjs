@@ -3,7 +3,10 @@
 // payment channel (tests/e2e/voucher.mjs's ServingClient), every response's receipt is checked,
 // and the daemon redeems everything answered in one call. Bad requests get their status and
 // reason and run nothing; a server killed between responses redeems what it answered once it
-// is back. Its own dev node: the daemon is killed and restarted, and channels are closed.
+// is back. The char transformer is served as text too: the `openai` package's client, unchanged
+// but for the fetch that adds the vouchers, gets completions whose greedy text is the kernel's
+// own (PyTorch decoding the same archive). Its own dev node: the daemon is killed and restarted,
+// and channels are closed.
 //   VERITY_WORKER   the worker
 //   VERITY_KERNELS  kernels exported by scripts/kernels.py
 import { test, before, after } from 'node:test';
@@ -12,6 +15,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import OpenAI from 'openai';
 import { hexToU8a, u8aToHex } from '@polkadot/util';
 import { findEvent, readManifest, registerKernelTx, signAndFinalize, VER, workerInfer } from './lib.mjs';
 import { freePort, ownChain, putBlob, readSafetensors, startProvider, workerBin } from './providers.mjs';
@@ -22,10 +26,12 @@ import {
 const execFileP = promisify(execFile);
 
 const kernelDir = join(process.env.VERITY_KERNELS || '', 'digits');
+const charlmDir = join(process.env.VERITY_KERNELS || '', 'charlm');
 const REQUESTS = 1000;
 const DEPOSIT = VER; // 1 VER: 1,000 requests at 228 planck each use a fraction of it
 let chain;
 let kernel;
+let charlm;
 let dave;
 let url;
 let metricsPort;
@@ -34,7 +40,7 @@ let test_x;
 let test_y;
 let batchOut;
 const daveArgs = () => ['--capacity', '100', '--price', '0.012', '--no-verify', '--serve', '127.0.0.1:0',
-  '--serve-kernel', kernel, '--metrics', `127.0.0.1:${metricsPort}`, '--redeem-every', '100000'];
+  '--serve-kernel', kernel, '--serve-text', `${charlm}=${join(charlmDir, 'kernel.json')}`, '--metrics', `127.0.0.1:${metricsPort}`, '--redeem-every', '100000'];
 
 async function startDave() {
   dave = await startProvider({ suri: '//Dave', dir: join(chain.dir, 'dave'), args: daveArgs(), ws: chain.node.ws });
@@ -83,8 +89,11 @@ before(async () => {
   });
   const r = await signAndFinalize(chain.api, registerKernelTx(chain.api, readManifest(kernelDir).record), chain.acct('//Bob'));
   kernel = findEvent(r.events, 'aivmRegistry', 'KernelRegistered').data.kernel.toHex();
-  // Dave has the archive in his store (a provider fetches it from peers otherwise).
+  const t = await signAndFinalize(chain.api, registerKernelTx(chain.api, readManifest(charlmDir).record), chain.acct('//Bob'));
+  charlm = findEvent(t.events, 'aivmRegistry', 'KernelRegistered').data.kernel.toHex();
+  // Dave has the archives in his store (a provider fetches them from peers otherwise).
   await putBlob(join(chain.dir, 'dave', 'store'), join(kernelDir, 'kernel.pt'));
+  await putBlob(join(chain.dir, 'dave', 'store'), join(charlmDir, 'kernel.pt'));
   metricsPort = await freePort();
   await startDave();
   const test = readSafetensors(readFileSync(join(kernelDir, 'test.safetensors')));
@@ -112,13 +121,16 @@ const row = (i) => {
 test('the server prices a row from Dave\'s offer on chain and publishes its address with his endpoint', async () => {
   const info = await until('the offer on chain', async () => {
     const i = await (await fetch(`${url}/v1/info`)).json();
-    return i.kernels[0].price_per_row !== null && i;
+    return i.kernels.every((k) => k.price_per_row !== null) && i;
   });
+  const digits = info.kernels.find((k) => k.id === kernel);
   const { inferenceFlops } = (await chain.api.query.aivmRegistry.kernels(kernel)).unwrap().spec.toJSON();
   const offerId = (await chain.api.query.marketplace.providerOffers(chain.acct('//Dave').address, 0)).unwrap();
   const perWu = (await chain.api.query.marketplace.offers(offerId)).unwrap().price.asFixed.toBigInt();
   price = (BigInt(inferenceFlops) * perWu + 10n ** 12n - 1n) / 10n ** 12n;
-  assert.equal(BigInt(info.kernels[0].price_per_row), price);
+  assert.equal(BigInt(digits.price_per_row), price);
+  assert.equal(digits.completions, false);
+  assert.equal(info.kernels.find((k) => k.id === charlm).completions, true);
   assert.equal(info.genesis, chain.api.genesisHash.toHex());
   assert.equal(info.provider, chain.acct('//Dave').address);
   const endpoint = (await until('the endpoint', async () => (await chain.api.query.marketplace.endpoints(chain.acct('//Dave').address)).unwrapOr(null))).toJSON();
@@ -292,4 +304,90 @@ test('the Rust buyer (verity-worker buy) opens a channel, pays 100 requests in t
   const [redeem] = await until('the redeem', () => redeemedOn(hexToU8a(channel)).length > 0 && redeemedOn(hexToU8a(channel)));
   assert.equal(redeem.nonce.toNumber(), 100);
   assert.equal(redeem.amount.toBigInt(), 100n * price);
+});
+
+/** The kernel's own greedy decoding of `prompt`, by PyTorch on the same archive and vocabulary. */
+async function torchGreedy(prompt, n) {
+  const script = `
+import json, sys, torch
+d, prompt, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+m = json.load(open(d + "/kernel.json")); vocab, ctx = m["vocab"], m["context"]
+torch.use_deterministic_algorithms(True)
+model = torch.jit.load(d + "/kernel.pt").eval()
+ids, out = [vocab.index(c) for c in prompt], []
+with torch.no_grad():
+    for _ in range(n):
+        w = ids[-ctx:]
+        w = [vocab.index(" ")] * (ctx - len(w)) + w
+        nxt = int(torch.argmax(model(torch.tensor([w]))[0, -1]))
+        ids.append(nxt); out.append(nxt)
+print("".join(vocab[i] for i in out), end="")
+`;
+  const { stdout } = await execFileP('python3', ['-c', script, charlmDir, prompt, String(n)]);
+  return stdout;
+}
+
+test('the char transformer served as text: the openai client (unchanged but for its fetch) gets paid completions, greedy text is the kernel\'s own, bad ones refused; one redeem pays max_tokens rows each', async () => {
+  const info = await (await fetch(`${url}/v1/info`)).json();
+  const perRow = BigInt(info.kernels.find((k) => k.id === charlm).price_per_row);
+  const charlie = chain.acct('//Charlie');
+  const channel = await openChannel(charlie);
+  const client = new ServingClient({
+    url, pair: charlie, genesisHash: chain.api.genesisHash, channel, kernel: charlm, pricePerRow: perRow,
+    provider: chain.acct('//Dave').publicKey,
+  });
+  const openai = new OpenAI({ baseURL: `${url}/v1`, apiKey: 'unused', fetch: client.openaiFetch(), maxRetries: 0 });
+  assert.deepEqual((await openai.models.list()).data.map((m) => m.id), [charlm]);
+  const prompt = 'The validator checks';
+  const greedy = await openai.completions.create({ model: charlm, prompt, max_tokens: 24, temperature: 0 });
+  assert.equal(greedy.object, 'text_completion');
+  assert.equal(greedy.choices[0].finish_reason, 'length');
+  assert.equal(greedy.usage.completion_tokens, 24);
+  assert.equal(greedy.usage.prompt_tokens, prompt.length);
+  assert.equal(greedy.choices[0].text, await torchGreedy(prompt, 24), 'the kernel\'s own greedy text');
+  // A stop string ends the text before it, at the same price.
+  const text = greedy.choices[0].text;
+  const stop = [...text].find((c, i) => i > 0 && text.indexOf(c) === i);
+  if (stop) {
+    const cut = await openai.completions.create({ model: charlm, prompt, max_tokens: 24, temperature: 0, stop });
+    assert.equal(cut.choices[0].text, text.slice(0, text.indexOf(stop)));
+    assert.equal(cut.choices[0].finish_reason, 'stop');
+  }
+  // Sampling is seeded by the request (and `seed`): it runs and is paid like any other.
+  const sampled = await openai.completions.create({ model: charlm, prompt: ['A worker'], max_tokens: 8, temperature: 0.8, seed: 3 });
+  assert.equal(sampled.usage.completion_tokens, 8);
+  const paidSoFar = client.log.cumulative;
+  const answered = client.receipts.length;
+  // Refused, each with its reason, nothing run, the voucher forgotten.
+  const before = await served();
+  const refused = async (body, status, reason) => {
+    await assert.rejects(openai.completions.create(body), (e) => {
+      assert.equal(e.status, status, `${JSON.stringify(body)}: ${e.message}`);
+      assert.equal(e.error.code, reason);
+      assert.ok(e.error.message.length > 10, 'a readable message');
+      return true;
+    });
+  };
+  await refused({ model: charlm, prompt: 'The välidator', max_tokens: 4 }, 400, 'unknown_characters');
+  await refused({ model: charlm, prompt, max_tokens: 4, n: 2 }, 400, 'unsupported_parameter');
+  await refused({ model: charlm, prompt, max_tokens: 4096 }, 400, 'invalid_max_tokens');
+  const raw = async (body, headers = {}) => {
+    const res = await fetch(`${url}/v1/completions`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+    return [res.status, (await res.json()).error.code];
+  };
+  assert.deepEqual(await raw({ model: charlm, prompt, max_tokens: 4 }), [402, 'no_voucher']);
+  assert.deepEqual(await raw({ model: kernel, prompt, max_tokens: 4 }), [400, 'not_a_text_kernel']);
+  assert.equal(await served(), before, 'no refused completion ran');
+  assert.equal(client.log.cumulative, paidSoFar);
+  // The next completion pays with the next nonce; then one redeem pays max_tokens rows each.
+  const last = await openai.completions.create({ model: charlm, prompt, max_tokens: 5, temperature: 0 });
+  assert.equal(last.choices[0].text, text.slice(0, 5), 'the same greedy start');
+  assert.equal(client.receipts.length, answered + 1);
+  const total = perRow * BigInt(24 + (stop ? 24 : 0) + 8 + 5);
+  assert.equal(client.log.cumulative, total);
+  const r = await signAndFinalize(chain.api, chain.api.tx.feeSettlement.requestClose(channel), charlie);
+  assert.equal(r.dispatchError, null);
+  const [redeem] = await until('the redeem', () => redeemedOn(channel).length > 0 && redeemedOn(channel));
+  assert.equal(redeem.nonce.toNumber(), client.receipts.length);
+  assert.equal(redeem.amount.toBigInt(), total);
 });

@@ -249,14 +249,49 @@ export class ServingClient {
       this.undo(voucher, this.pricePerRow * BigInt(shape[0]));
       throw new ServingError(res.status, json);
     }
-    const digest = outputDigest(json.output.dtype, json.output.shape, json.output.data);
-    if (u8aToHex(digest) !== json.output_digest) throw new Error('the output does not match its digest');
-    if (u8aToHex(request) !== json.request) throw new Error('the server answered another request');
-    if (!verifyReceipt(this.genesisHash, request, digest, json.signature, this.provider)) {
+    return { output: json.output, receipt: this.accept(request, json.output, json), voucher };
+  }
+
+  /**
+   * Checks an answer to `request`: `output` (`{ dtype, shape, data }`) is what `answer`'s
+   * `output_digest` covers, the request is ours, the provider signed the receipt; keeps and
+   * returns the receipt.
+   */
+  accept(request, output, answer) {
+    const digest = outputDigest(output.dtype, output.shape, output.data);
+    if (u8aToHex(digest) !== answer.output_digest) throw new Error('the output does not match its digest');
+    if (u8aToHex(request) !== answer.request) throw new Error('the server answered another request');
+    if (!verifyReceipt(this.genesisHash, request, digest, answer.signature, this.provider)) {
       throw new Error('the receipt signature is not the provider\'s');
     }
-    const receipt = { request, outputDigest: digest, signature: json.signature, nonce: json.nonce, cumulative: BigInt(json.cumulative) };
+    const receipt = { request, outputDigest: digest, signature: answer.signature, nonce: answer.nonce, cumulative: BigInt(answer.cumulative) };
     this.receipts.push(receipt);
-    return { output: json.output, receipt, voucher };
+    return receipt;
+  }
+
+  /**
+   * A `fetch` for OpenAI-style clients, which then work unchanged against the provider's
+   * `/v1/completions`: `new OpenAI({ baseURL: `${url}/v1`, apiKey: 'unused', fetch: client.openaiFetch() })`.
+   * Each completion is paid by a voucher for its `max_tokens` rows over the exact body the client
+   * sends; the receipt of the generated tokens is checked (a bad one throws) and kept; a refused
+   * request's voucher is forgotten, so the client's own retries pay with the same nonce.
+   */
+  openaiFetch() {
+    return async (url, init = {}) => {
+      if (!String(url).endsWith('/completions') || typeof init.body !== 'string') return fetch(url, init);
+      const { model, max_tokens: maxTokens = 16 } = JSON.parse(init.body);
+      if (model !== u8aToHex(this.kernel)) throw new Error(`this client pays for kernel ${u8aToHex(this.kernel)}, not ${model}`);
+      const { request, voucher, headers } = this.voucherFor(init.body, maxTokens);
+      const h = new Headers(init.headers);
+      for (const [k, v] of Object.entries(headers)) h.set(k, v);
+      const res = await fetch(url, { ...init, headers: h });
+      const text = await res.text();
+      if (!res.ok) this.undo(voucher, this.pricePerRow * BigInt(maxTokens));
+      else {
+        const { verity } = JSON.parse(text);
+        this.accept(request, { dtype: 'i64', shape: [1, verity.tokens.length], data: verity.tokens }, verity);
+      }
+      return new Response(text, { status: res.status, statusText: res.statusText, headers: res.headers });
+    };
   }
 }

@@ -1,5 +1,5 @@
-//! Arguments several subcommands share: libtorch's device and threads, the libp2p node, and how a
-//! training step is taken.
+//! Arguments several subcommands share: the chain account, libtorch's device and threads, the
+//! libp2p node, and how a training step is taken.
 
 use anyhow::{bail, Context};
 use libp2p::{Multiaddr, PeerId};
@@ -12,6 +12,28 @@ use verity_worker::{
 	store::{remote, ContentStore},
 	train::{Mode, TrainConfig},
 };
+
+/// The node a subcommand talks to and the account that signs its transactions.
+#[derive(clap::Args)]
+pub struct ChainAccount {
+	/// The node's WebSocket RPC address.
+	#[arg(long, default_value = "ws://127.0.0.1:9944")]
+	pub node: String,
+	/// The account's secret URI (mnemonic, 0x seed, or `//Alice`-style dev path). Prefer
+	/// --key-file outside dev chains: command lines are visible to other users.
+	#[arg(long, conflicts_with = "key_file")]
+	pub suri: Option<String>,
+	/// A file holding the account's secret URI (mode 600).
+	#[arg(long)]
+	pub key_file: Option<std::path::PathBuf>,
+}
+
+impl ChainAccount {
+	/// The account's key pair.
+	pub fn signer(&self) -> anyhow::Result<subxt_signer::sr25519::Keypair> {
+		Ok(verity_worker::chain::keys::load(self.suri.as_deref(), self.key_file.as_deref())?)
+	}
+}
 
 /// Where kernels run.
 #[derive(clap::ValueEnum, Clone, Copy, Debug)]

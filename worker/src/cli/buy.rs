@@ -3,7 +3,7 @@
 //! channel's provider on chain and kept), `load` drives a server with concurrent clients and
 //! reports throughput and latency.
 
-use super::args::{parse_h256, parse_ver};
+use super::args::{parse_h256, parse_ver, ChainAccount};
 use anyhow::{bail, Context};
 use polkadot_sdk::sp_core::H256;
 use std::{
@@ -12,7 +12,7 @@ use std::{
 	time::{Duration, Instant},
 };
 use verity_worker::{
-	chain::{self, api, keys, Submitter},
+	chain::{self, api, Submitter},
 	kernel::Dataset,
 	serve::{
 		self,
@@ -38,24 +38,10 @@ enum BuyCmd {
 	Load(LoadArgs),
 }
 
-/// The buyer's account and node.
-#[derive(clap::Args)]
-struct Account {
-	/// The node's WebSocket RPC address.
-	#[arg(long, default_value = "ws://127.0.0.1:9944")]
-	node: String,
-	/// The buyer's secret URI (`//Alice`-style on dev chains); prefer --key-file elsewhere.
-	#[arg(long, conflicts_with = "key_file")]
-	suri: Option<String>,
-	/// A file holding the buyer's secret URI (mode 600).
-	#[arg(long)]
-	key_file: Option<PathBuf>,
-}
-
 #[derive(clap::Args)]
 struct OpenArgs {
 	#[command(flatten)]
-	account: Account,
+	account: ChainAccount,
 	/// The provider (SS58).
 	#[arg(long)]
 	provider: chain::AccountId,
@@ -70,7 +56,7 @@ struct OpenArgs {
 #[derive(clap::Args)]
 struct InferArgs {
 	#[command(flatten)]
-	account: Account,
+	account: ChainAccount,
 	/// The inference server (`http://host:port`).
 	#[arg(long)]
 	url: String,
@@ -102,7 +88,7 @@ struct InferArgs {
 #[derive(clap::Args)]
 struct LoadArgs {
 	#[command(flatten)]
-	account: Account,
+	account: ChainAccount,
 	/// The inference server (`http://host:port`).
 	#[arg(long)]
 	url: String,
@@ -182,8 +168,8 @@ async fn open_channels(
 	}
 }
 
-async fn connect(a: &Account) -> anyhow::Result<(chain::Chain, Submitter)> {
-	let signer = keys::load(a.suri.as_deref(), a.key_file.as_deref())?;
+async fn connect(a: &ChainAccount) -> anyhow::Result<(chain::Chain, Submitter)> {
+	let signer = a.signer()?;
 	let chain = chain::connect(&a.node).await?;
 	let submitter = Submitter::new(signer);
 	submitter.set_chain(chain.clone()).await;
@@ -241,7 +227,7 @@ async fn infer(a: InferArgs) -> anyhow::Result<()> {
 		bail!("channel {:?} is {}'s, not this signer's", a.channel, on_chain.buyer);
 	}
 	let (x, width, y) = rows_and_labels(&a.input)?;
-	let signer = keys::load(a.account.suri.as_deref(), a.account.key_file.as_deref())?;
+	let signer = a.account.signer()?;
 	let mut buyer = Buyer::new(
 		&a.url,
 		signer,
@@ -320,7 +306,7 @@ async fn load(a: LoadArgs) -> anyhow::Result<()> {
 	let genesis = H256(chain.client.genesis_hash().0);
 	let (x, width, _) = rows_and_labels(&a.input)?;
 	let x = Arc::new(x);
-	let signer = keys::load(a.account.suri.as_deref(), a.account.key_file.as_deref())?;
+	let signer = a.account.signer()?;
 	let probe = Buyer::new(&a.url, signer.clone(), genesis, H256::zero(), [0; 32], Vec::new())?;
 	let (price, provider) = priced(&probe, a.kernel, genesis).await?;
 	let provider: chain::AccountId =

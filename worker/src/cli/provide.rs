@@ -1,13 +1,12 @@
 //! `verity-worker provide`: the provider daemon (see `verity_worker::provider`).
 
-use super::args::{parse_h256, parse_ver, TorchArgs};
+use super::args::{parse_h256, parse_ver, ChainAccount, TorchArgs};
 use anyhow::{bail, Context};
 use libp2p::{multiaddr::Protocol, Multiaddr};
 use std::{net::SocketAddr, num::NonZeroUsize, path::PathBuf, time::Duration};
 use tch::Device;
 use verity_worker::{
 	bench,
-	chain::keys,
 	metrics::Metrics,
 	provider::{compute::RunConfig, setup::Price, Daemon, ProvideConfig},
 	serve::{self, batch::BatchConfig, ServeConfig},
@@ -18,16 +17,8 @@ use verity_worker::{
 /// results. Needs an account with the minimum provider stake (or `--bond`).
 #[derive(clap::Args)]
 pub struct ProvideArgs {
-	/// The node's WebSocket RPC address.
-	#[arg(long, default_value = "ws://127.0.0.1:9944")]
-	node: String,
-	/// The account's secret URI (mnemonic, 0x seed, or `//Alice`-style dev path). Prefer
-	/// --key-file outside dev chains: command lines are visible to other users.
-	#[arg(long, conflicts_with = "key_file")]
-	suri: Option<String>,
-	/// A file holding the account's secret URI (mode 600).
-	#[arg(long)]
-	key_file: Option<PathBuf>,
+	#[command(flatten)]
+	account: ChainAccount,
 	/// Data directory: journal, blob store, libp2p identity. One per provider.
 	#[arg(long)]
 	data: PathBuf,
@@ -75,11 +66,16 @@ pub struct ProvideArgs {
 	batch: NonZeroUsize,
 	/// Serve paid inference over HTTP on this address (`/v1/kernels/{id}/infer`, vouchers of
 	/// fee-settlement channels); published on chain with the endpoint.
-	#[arg(long, requires = "serve_kernel")]
+	#[arg(long)]
 	serve: Option<SocketAddr>,
 	/// A registered kernel (id, 0x hex) the server answers requests for (repeat).
-	#[arg(long, value_parser = parse_h256)]
+	#[arg(long, value_parser = parse_h256, requires = "serve")]
 	serve_kernel: Vec<polkadot_sdk::sp_core::H256>,
+	/// `ID=MANIFEST`: serve the registered character-level kernel ID as text too, at the
+	/// OpenAI-style `/v1/completions`, with the vocabulary of MANIFEST (the `kernel.json` of it or
+	/// of the kernel it was trained from: the chain's record does not hold the characters) (repeat).
+	#[arg(long, value_parser = parse_text_kernel, requires = "serve")]
+	serve_text: Vec<(polkadot_sdk::sp_core::H256, String)>,
 	/// Rows per served batch, at most (also the most rows one request may carry).
 	#[arg(long, default_value = "256")]
 	serve_batch: NonZeroUsize,
@@ -109,6 +105,17 @@ pub struct ProvideArgs {
 }
 
 /// `1.25` → 1250 per mille, between 0.001 and 1000.
+/// `ID=MANIFEST` of `--serve-text`: the kernel id and the manifest's vocabulary.
+fn parse_text_kernel(s: &str) -> Result<(polkadot_sdk::sp_core::H256, String), String> {
+	let (id, path) = s.split_once('=').ok_or("expected ID=MANIFEST")?;
+	let id = parse_h256(id)?;
+	let bytes = std::fs::read(path).map_err(|e| format!("reading {path}: {e}"))?;
+	let manifest =
+		verity_worker::kernel::Manifest::from_json(&bytes).map_err(|e| format!("{path}: {e}"))?;
+	let vocab = manifest.vocab.ok_or_else(|| format!("{path} has no `vocab`"))?;
+	Ok((id, vocab))
+}
+
 fn parse_factor(s: &str) -> Result<u32, String> {
 	let f: f64 = s.parse().map_err(|_| format!("{s:?} is not a number"))?;
 	if !(0.001..=1000.0).contains(&f) {
@@ -118,7 +125,16 @@ fn parse_factor(s: &str) -> Result<u32, String> {
 }
 
 pub async fn run(a: ProvideArgs) -> anyhow::Result<()> {
-	let signer = keys::load(a.suri.as_deref(), a.key_file.as_deref())?;
+	let signer = a.account.signer()?;
+	let mut kernels = a.serve_kernel.clone();
+	for (id, _) in &a.serve_text {
+		if !kernels.contains(id) {
+			kernels.push(*id);
+		}
+	}
+	if a.serve.is_some() && kernels.is_empty() {
+		bail!("--serve needs a kernel to serve (--serve-kernel or --serve-text)");
+	}
 	if a.min_job > a.max_job {
 		bail!("--min-job {} is above --max-job {}", a.min_job, a.max_job);
 	}
@@ -160,9 +176,9 @@ pub async fn run(a: ProvideArgs) -> anyhow::Result<()> {
 		Multiaddr::empty().with(ip).with(Protocol::Tcp(addr.port())).with(Protocol::Http)
 	});
 	let data = a.data.clone();
-	let node = a.node.clone();
+	let node = a.account.node.clone();
 	let cfg = ProvideConfig {
-		url: a.node,
+		url: a.account.node,
 		data: a.data,
 		class,
 		capacity,
@@ -186,7 +202,8 @@ pub async fn run(a: ProvideArgs) -> anyhow::Result<()> {
 		let cfg = ServeConfig {
 			url: node,
 			listen,
-			kernels: a.serve_kernel,
+			kernels,
+			vocabs: a.serve_text.into_iter().collect(),
 			class,
 			batch: BatchConfig {
 				max_rows: a.serve_batch.get(),

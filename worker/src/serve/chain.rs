@@ -184,8 +184,11 @@ impl Shared {
 		for e in events.find::<ev::VoucherRedeemed>() {
 			touched.push(H256(e.map_err(subxt_err)?.channel.0));
 		}
+		let mut closed = Vec::new();
 		for e in events.find::<ev::ChannelClosed>() {
-			touched.push(H256(e.map_err(subxt_err)?.channel.0));
+			let id = H256(e.map_err(subxt_err)?.channel.0);
+			touched.push(id);
+			closed.push(id);
 		}
 		let mut closing = Vec::new();
 		for e in events.find::<ev::CloseRequested>() {
@@ -200,6 +203,14 @@ impl Shared {
 			if ours || view.as_ref().is_some_and(|v| v.provider == self.me) {
 				urgent |= closing.contains(&id);
 				self.set_chain(id, view).await;
+			}
+		}
+		// Closed in a finalized block: nothing more to redeem or serve; forgotten for good.
+		for id in closed {
+			if self.channels.lock().await.remove(&id).is_some() {
+				self.journal.closed(&id).await?;
+				self.locks.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
+				tracing::info!(channel = ?id, "serving: channel closed, dropped from the journal");
 			}
 		}
 		Ok(urgent)

@@ -246,44 +246,30 @@ impl Buyer {
 		self.log = log;
 		self.cumulative = cumulative;
 		let response: Result<InferResponse, _> = serde_json::from_slice(&bytes);
+		// What the buyer keeps either way: the voucher it paid with and what came back.
+		let receipt = |output_digest: H256, provider_signature: String, verified: bool| Receipt {
+			channel: self.channel,
+			nonce,
+			cumulative: cumulative.to_string(),
+			request,
+			kernel,
+			output_digest,
+			signature: provider_signature,
+			verified,
+			voucher: format!("0x{}", hex::encode(codec::Encode::encode(&voucher))),
+			voucher_signature: format!("0x{}", hex::encode(codec::Encode::encode(&signature))),
+		};
 		let (receipt, output, problem) = match response {
 			Ok(r) => {
 				let problem = self.check(&r, &request, nonce).err();
-				let receipt = Receipt {
-					channel: self.channel,
-					nonce,
-					cumulative: cumulative.to_string(),
-					request,
-					kernel,
-					output_digest: protocol::decode_h256(&r.output_digest).unwrap_or_default(),
-					signature: r.signature.clone(),
-					verified: problem.is_none(),
-					voucher: format!("0x{}", hex::encode(codec::Encode::encode(&voucher))),
-					voucher_signature: format!(
-						"0x{}",
-						hex::encode(codec::Encode::encode(&signature))
-					),
-				};
-				(receipt, Some(r.output), problem)
+				let digest = protocol::decode_h256(&r.output_digest).unwrap_or_default();
+				(receipt(digest, r.signature.clone(), problem.is_none()), Some(r.output), problem)
 			}
-			Err(e) => {
-				let receipt = Receipt {
-					channel: self.channel,
-					nonce,
-					cumulative: cumulative.to_string(),
-					request,
-					kernel,
-					output_digest: H256::zero(),
-					signature: String::new(),
-					verified: false,
-					voucher: format!("0x{}", hex::encode(codec::Encode::encode(&voucher))),
-					voucher_signature: format!(
-						"0x{}",
-						hex::encode(codec::Encode::encode(&signature))
-					),
-				};
-				(receipt, None, Some(format!("the answer is not a response: {e}")))
-			}
+			Err(e) => (
+				receipt(H256::zero(), String::new(), false),
+				None,
+				Some(format!("the answer is not a response: {e}")),
+			),
 		};
 		self.receipts.push(receipt.clone());
 		match (problem, output) {

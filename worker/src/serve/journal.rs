@@ -9,6 +9,9 @@
 //! rewrites the file as one snapshot line per channel — the request log's peaks and count, the
 //! latest voucher and its signature — synced to a new file that then replaces the old one by
 //! rename. A crash at any point leaves either the old file or the new one, each complete.
+//!
+//! A channel closed on chain (its `ChannelClosed` in a finalized block) can redeem nothing more:
+//! a `{"closed": channel}` line drops it, from the replay and from the next compaction.
 
 use super::book::Served;
 use crate::error::{invalid, Result};
@@ -77,21 +80,34 @@ impl Snapshot {
 	}
 }
 
-/// A journal line: one answered request, or a channel's snapshot written by a compaction.
+/// A channel closed on chain.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Closed {
+	/// The channel (`0x` hex).
+	pub closed: String,
+}
+
+/// A journal line: one answered request, a channel's snapshot written by a compaction, or a
+/// closed channel.
 #[derive(Debug, Deserialize)]
 #[serde(untagged)]
 enum Record {
 	Snapshot(Snapshot),
 	Answered(Line),
+	Closed(Closed),
 }
 
-/// One answered request on its way to disk.
+/// A line on its way to disk: an answered request, or a closed channel.
 struct Pending {
 	bytes: Vec<u8>,
-	request: H256,
-	voucher: Voucher<u128>,
-	signature: MultiSignature,
+	what: Change,
 	done: oneshot::Sender<std::io::Result<()>>,
+}
+
+/// What a line changes in the writer's state.
+enum Change {
+	Answered { request: H256, voucher: Voucher<u128>, signature: MultiSignature },
+	Closed(H256),
 }
 
 /// Appends lines from any task; each append resolves once its line is on disk.
@@ -150,9 +166,16 @@ impl Journal {
 				let written = file.write_all(&bytes).and_then(|()| file.sync_data());
 				if written.is_ok() {
 					for p in &batch {
-						let s = served.entry(p.voucher.channel).or_default();
-						s.log.push(&p.request);
-						s.latest = Some((p.voucher.clone(), p.signature.clone()));
+						match &p.what {
+							Change::Answered { request, voucher, signature } => {
+								let s = served.entry(voucher.channel).or_default();
+								s.log.push(request);
+								s.latest = Some((voucher.clone(), signature.clone()));
+							}
+							Change::Closed(channel) => {
+								served.remove(channel);
+							}
+						}
 					}
 					since += batch.len() as u64;
 				}
@@ -187,17 +210,27 @@ impl Journal {
 		voucher: &Voucher<u128>,
 		signature: &MultiSignature,
 	) -> Result<()> {
-		let mut bytes = serde_json::to_vec(&Line::new(request, voucher, signature))?;
-		bytes.push(b'\n');
-		let (done, wait) = oneshot::channel();
-		let pending = Pending {
-			bytes,
+		let line = serde_json::to_vec(&Line::new(request, voucher, signature))?;
+		let what = Change::Answered {
 			request: *request,
 			voucher: voucher.clone(),
 			signature: signature.clone(),
-			done,
 		};
-		self.tx.send(pending).map_err(|_| invalid!("the journal writer stopped"))?;
+		self.write(line, what).await
+	}
+
+	/// Appends that `channel` is closed on chain: it is dropped from the journal.
+	pub async fn closed(&self, channel: &H256) -> Result<()> {
+		let line = serde_json::to_vec(&Closed { closed: format!("{channel:?}") })?;
+		self.write(line, Change::Closed(*channel)).await
+	}
+
+	async fn write(&self, mut bytes: Vec<u8>, what: Change) -> Result<()> {
+		bytes.push(b'\n');
+		let (done, wait) = oneshot::channel();
+		self.tx
+			.send(Pending { bytes, what, done })
+			.map_err(|_| invalid!("the journal writer stopped"))?;
 		wait.await.map_err(|_| invalid!("the journal writer stopped"))??;
 		Ok(())
 	}
@@ -244,7 +277,13 @@ fn replay(path: &Path) -> Result<(HashMap<H256, Served>, u64, u64)> {
 		lines += 1;
 		let decoded = decode_line(&line);
 		let (request, snapshot, voucher, signature) = match decoded {
-			Ok(d) => d,
+			Ok(Decoded::Paid(request, snapshot, voucher, signature)) => {
+				(request, snapshot, voucher, signature)
+			}
+			Ok(Decoded::Closed(channel)) => {
+				served.remove(&channel);
+				continue;
+			}
 			Err(e) => {
 				tracing::warn!(line = n + 1, error = %e, path = %path.display(), "skipping an unreadable journal line");
 				skipped += 1;
@@ -271,19 +310,26 @@ fn replay(path: &Path) -> Result<(HashMap<H256, Served>, u64, u64)> {
 }
 
 /// What a journal line says: the request it answered (or, for a snapshot, the channel's log), the
-/// voucher and the signature.
-type Decoded = (Option<H256>, Option<RequestLog>, Voucher<u128>, MultiSignature);
+/// voucher and the signature; or that a channel closed.
+enum Decoded {
+	Paid(Option<H256>, Option<RequestLog>, Voucher<u128>, MultiSignature),
+	Closed(H256),
+}
 
 fn decode_line(line: &str) -> std::result::Result<Decoded, String> {
 	let record = serde_json::from_str::<Record>(line).map_err(|e| e.to_string())?;
 	let voucher = |v: &str| super::protocol::decode_hex::<Voucher<u128>>(v);
 	let signature = |s: &str| super::protocol::decode_hex::<MultiSignature>(s);
 	Ok(match record {
-		Record::Answered(l) => (
+		Record::Answered(l) => Decoded::Paid(
 			Some(super::protocol::decode_hex::<H256>(&l.request)?),
 			None,
 			voucher(&l.voucher)?,
 			signature(&l.signature)?,
+		),
+		Record::Closed(c) => Decoded::Closed(
+			super::protocol::decode_h256(&c.closed)
+				.ok_or_else(|| format!("{:?} is not a 32-byte hex channel", c.closed))?,
 		),
 		Record::Snapshot(s) => {
 			let peaks = s
@@ -301,7 +347,7 @@ fn decode_line(line: &str) -> std::result::Result<Decoded, String> {
 			if v.nonce != s.count || format!("{:?}", v.channel) != s.channel {
 				return Err("a snapshot whose voucher is not its own".to_string());
 			}
-			(None, Some(log), v, signature(&s.signature)?)
+			Decoded::Paid(None, Some(log), v, signature(&s.signature)?)
 		}
 	})
 }
@@ -410,5 +456,32 @@ mod tests {
 			.filter(|e| e.file_name().to_string_lossy().starts_with("serving.jsonl.skipped-"))
 			.count();
 		assert_eq!(kept, 1, "the unreadable journal is kept beside the compacted one");
+	}
+
+	#[tokio::test]
+	async fn a_closed_channel_is_dropped_from_the_replay_and_the_compaction() {
+		let dir = tempfile::tempdir().unwrap();
+		let path = dir.path().join("serving.jsonl");
+		let alice = sr25519::Pair::from_string("//Alice", None).unwrap();
+		let (open, closed) = (H256::repeat_byte(1), H256::repeat_byte(2));
+		let mut log = RequestLog::new();
+		{
+			let (journal, _) = Journal::open(&path).unwrap();
+			for c in [open, closed] {
+				let r = H256::from_low_u64_be(1);
+				let mut l = RequestLog::new();
+				l.push(&r);
+				let v = voucher(c, &l, 7);
+				journal.append(&r, &v, &sign_voucher(&alice, &H256::zero(), &v)).await.unwrap();
+				log = l;
+			}
+			journal.closed(&closed).await.unwrap();
+		}
+		assert_eq!(lines_in(&path), 3);
+		let (_, served) = Journal::open(&path).unwrap();
+		assert_eq!(served.keys().collect::<Vec<_>>(), vec![&open]);
+		assert_eq!(served[&open].log, log);
+		// Opened with more lines than channels: compacted to the open channel's snapshot.
+		assert_eq!(lines_in(&path), 1);
 	}
 }

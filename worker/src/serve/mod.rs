@@ -23,6 +23,7 @@ pub mod batch;
 pub mod book;
 pub mod chain;
 pub mod client;
+pub mod completions;
 pub mod journal;
 pub mod protocol;
 
@@ -69,6 +70,9 @@ pub struct ServeConfig {
 	pub listen: SocketAddr,
 	/// The registered kernels served, by id.
 	pub kernels: Vec<H256>,
+	/// Served kernels that are also served as text (`/v1/completions`), with the characters
+	/// their token ids stand for (a manifest's `vocab`, which the chain's record does not hold).
+	pub vocabs: HashMap<H256, String>,
 	/// The provider's resource class (its offer there prices requests).
 	pub class: u8,
 	/// Batching.
@@ -88,6 +92,8 @@ struct ServedKernel {
 	record: KernelSpec,
 	name: String,
 	batcher: Batcher,
+	/// The tokenizer when the kernel is served as text.
+	text: Option<completions::TextKernel>,
 }
 
 /// What the handlers and the chain follower share.
@@ -142,17 +148,23 @@ pub async fn start(
 	let genesis = H256(c.client.genesis_hash().0);
 	let peers = chain::peers(&at).await?;
 	let mut kernels = HashMap::new();
+	if let Some(id) = cfg.vocabs.keys().find(|id| !cfg.kernels.contains(id)) {
+		return Err(invalid!("kernel {id:?} has a vocabulary but is not served"));
+	}
 	for id in &cfg.kernels {
 		let record = chain::kernel_record(&at, *id).await?;
 		let archive = fetch_blob(&net, &store, &record.archive, &peers).await?;
-		let manifest = Manifest::from_record(record.clone()).map_err(|e| invalid!("{e}"))?;
+		let mut manifest = Manifest::from_record(record.clone()).map_err(|e| invalid!("{e}"))?;
+		manifest.vocab = cfg.vocabs.get(id).cloned();
+		let text = completions::TextKernel::of(&manifest)
+			.map_err(|e| invalid!("kernel {id:?} cannot be served as text: {e}"))?;
 		let name = manifest.name.clone();
 		let device = cfg.device;
 		let model =
 			tokio::task::spawn_blocking(move || Model::load(manifest, &archive, device)).await??;
 		let batcher = Batcher::start(&name, model, cfg.batch)?;
-		tracing::info!(kernel = ?id, %name, "serving kernel");
-		kernels.insert(*id, ServedKernel { record, name, batcher });
+		tracing::info!(kernel = ?id, %name, text = text.is_some(), "serving kernel");
+		kernels.insert(*id, ServedKernel { record, name, batcher, text });
 	}
 	let (journal, served) = journal::Journal::open(&cfg.data.join("serving.jsonl"))?;
 	let channels: Channels =
@@ -180,6 +192,8 @@ pub async fn start(
 	let app = Router::new()
 		.route("/v1/info", get(info))
 		.route("/v1/kernels/{kernel}/infer", post(infer))
+		.route("/v1/completions", post(completions::complete))
+		.route("/v1/models", get(completions::models))
 		.layer(DefaultBodyLimit::max(max_body))
 		.with_state(shared);
 	tokio::spawn(async move {
@@ -192,6 +206,7 @@ pub async fn start(
 
 /// An error answer: status, a machine-readable reason, a message, and what the client needs to
 /// retry right (the next nonce, the amount that pays).
+#[derive(Debug)]
 struct ApiError {
 	status: StatusCode,
 	reason: &'static str,
@@ -199,6 +214,8 @@ struct ApiError {
 	expected_nonce: Option<u64>,
 	needed: Option<u128>,
 	retry_after: Option<u32>,
+	/// Shaped as OpenAI's API shapes errors (`/v1/completions`).
+	openai: bool,
 }
 
 impl ApiError {
@@ -210,6 +227,21 @@ impl ApiError {
 			expected_nonce: None,
 			needed: None,
 			retry_after: None,
+			openai: false,
+		}
+	}
+
+	/// The OpenAI-style error type of the status.
+	fn openai_type(&self) -> &'static str {
+		match self.status.as_u16() {
+			400 | 413 => "invalid_request_error",
+			401 => "authentication_error",
+			402 => "payment_required",
+			403 => "permission_error",
+			404 => "not_found_error",
+			409 => "conflict_error",
+			503 => "overloaded_error",
+			_ => "api_error",
 		}
 	}
 }
@@ -245,10 +277,24 @@ impl IntoResponse for ApiError {
 			expected_nonce: self.expected_nonce,
 			needed: self.needed.map(|n| n.to_string()),
 		};
-		let mut res = (self.status, Json(body)).into_response();
+		let mut res = match self.openai {
+			// `{"error": {"message", "type", "code", "param"}}`, with the retry hints beside.
+			true => {
+				let mut e = serde_json::to_value(&body).unwrap_or_default();
+				e["code"] = e["error"].take();
+				e["type"] = self.openai_type().into();
+				e["param"] = serde_json::Value::Null;
+				(self.status, Json(serde_json::json!({ "error": e }))).into_response()
+			}
+			false => (self.status, Json(body)).into_response(),
+		};
 		if let Some(s) = self.retry_after {
 			res.headers_mut().insert("retry-after", HeaderValue::from(s));
 		}
+		// Clients that retry on their own (OpenAI's retry 409 and 5xx): only a full queue is
+		// worth retrying; a refused voucher is refused again.
+		let retry = if self.status == StatusCode::SERVICE_UNAVAILABLE { "true" } else { "false" };
+		res.headers_mut().insert("x-should-retry", HeaderValue::from_static(retry));
 		res
 	}
 }
@@ -262,6 +308,8 @@ struct KernelInfo {
 	inference_flops: u64,
 	/// Decimal, smallest unit; `null` while the provider has no offer.
 	price_per_row: Option<String>,
+	/// Served as text at `/v1/completions` too (a completion costs `max_tokens` rows).
+	completions: bool,
 }
 
 async fn info(State(s): State<Arc<Shared>>) -> Json<serde_json::Value> {
@@ -277,6 +325,7 @@ async fn info(State(s): State<Arc<Shared>>) -> Json<serde_json::Value> {
 			inference_flops: k.record.inference_flops,
 			price_per_row: per_wu
 				.map(|p| chain::price_per_row(k.record.inference_flops, p).to_string()),
+			completions: k.text.is_some(),
 		})
 		.collect();
 	Json(serde_json::json!({
@@ -393,20 +442,8 @@ async fn answer(
 	headers: &HeaderMap,
 	body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<Response, ApiError> {
-	let body = body.map_err(|e| match e.status() {
-		StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
-			413,
-			"body_too_large",
-			format!("the request body is above {} bytes", s.cfg.max_body),
-		),
-		status => ApiError::new(status.as_u16(), "bad_body", e.body_text()),
-	})?;
-	let id: H256 = protocol::decode_hex(kernel).map_err(|_| {
-		ApiError::new(404, "unknown_kernel", format!("{kernel} is not a kernel id"))
-	})?;
-	let k = s.kernels.get(&id).ok_or_else(|| {
-		ApiError::new(404, "unknown_kernel", format!("kernel {id:?} is not served here"))
-	})?;
+	let body = body_bytes(s, body)?;
+	let (id, k) = served_kernel(s, kernel)?;
 	let req: InferRequest = serde_json::from_slice(&body).map_err(|e| {
 		ApiError::new(
 			400,
@@ -416,7 +453,115 @@ async fn answer(
 	})?;
 	let input = input_tensor(&k.record, &req.input, s.cfg.batch.max_rows)?;
 	let rows = req.input.shape[0];
-	// The voucher.
+	let (answered, ()) = paid(s, id, headers, &body, rows, move |_| async move {
+		let pending = k.batcher.submit(input).map_err(|_| busy())?;
+		let out = pending
+			.await
+			.map_err(|_| ApiError::new(500, "kernel_failed", "the kernel's thread stopped"))?
+			.map_err(|e| ApiError::new(500, "kernel_failed", e.to_string()))?;
+		Ok((out, ()))
+	})
+	.await?;
+	let response = protocol::InferResponse {
+		output: JsonTensor {
+			dtype: Some(answered.dtype),
+			shape: answered.shape,
+			data: serde_json::from_value(answered.data)
+				.map_err(|e| ApiError::new(500, "kernel_failed", e.to_string()))?,
+		},
+		request: format!("{:?}", answered.receipt.request),
+		output_digest: format!("{:?}", answered.receipt.output_digest),
+		nonce: answered.receipt.nonce,
+		cumulative: answered.receipt.cumulative,
+		provider: answered.receipt.provider,
+		signature: answered.receipt.signature,
+	};
+	Ok(Json(response).into_response())
+}
+
+/// The request body, or why there is none.
+fn body_bytes(
+	s: &Shared,
+	body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<Bytes, ApiError> {
+	body.map_err(|e| match e.status() {
+		StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
+			413,
+			"body_too_large",
+			format!("the request body is above {} bytes", s.cfg.max_body),
+		),
+		status => ApiError::new(status.as_u16(), "bad_body", e.body_text()),
+	})
+}
+
+/// The served kernel `kernel` (`0x` hex id) names.
+fn served_kernel<'a>(s: &'a Shared, kernel: &str) -> Result<(H256, &'a ServedKernel), ApiError> {
+	let id: H256 = protocol::decode_hex(kernel).map_err(|_| {
+		ApiError::new(404, "unknown_kernel", format!("{kernel} is not a kernel id"))
+	})?;
+	let k = s.kernels.get(&id).ok_or_else(|| {
+		ApiError::new(404, "unknown_kernel", format!("kernel {id:?} is not served here"))
+	})?;
+	Ok((id, k))
+}
+
+/// The kernel's queue is full.
+fn busy() -> ApiError {
+	let mut e = ApiError::new(503, "busy", "the kernel's queue is full; retry shortly");
+	e.retry_after = Some(1);
+	e
+}
+
+/// The provider's receipt of an answered request, as responses carry it.
+#[derive(Clone, Debug, Serialize)]
+struct ReceiptJson {
+	/// The request hash.
+	#[serde(serialize_with = "hex_h256")]
+	request: H256,
+	/// The output digest.
+	#[serde(serialize_with = "hex_h256")]
+	output_digest: H256,
+	/// The voucher's nonce.
+	nonce: u64,
+	/// The voucher's cumulative amount (decimal).
+	cumulative: String,
+	/// The provider (SS58).
+	provider: String,
+	/// The provider's signature of the receipt payload (`0x` hex).
+	signature: String,
+}
+
+fn hex_h256<S: serde::Serializer>(h: &H256, s: S) -> std::result::Result<S::Ok, S::Error> {
+	s.serialize_str(&format!("{h:?}"))
+}
+
+/// A paid request's output and receipt.
+struct Answered {
+	dtype: DType,
+	shape: Vec<u64>,
+	data: serde_json::Value,
+	receipt: ReceiptJson,
+}
+
+/// Checks the voucher in `headers` pays for `rows` rows of kernel `id` with `body`, then runs
+/// `run` (given the request hash; it returns the output tensor and what else its caller needs),
+/// signs the receipt of its output and journals the voucher, in that order: nothing runs
+/// unpaid, and what is answered is always redeemable.
+async fn paid<F, Fut, T>(
+	s: &Arc<Shared>,
+	id: H256,
+	headers: &HeaderMap,
+	body: &[u8],
+	rows: u64,
+	run: F,
+) -> Result<(Answered, T), ApiError>
+where
+	F: FnOnce(H256) -> Fut,
+	Fut: std::future::Future<Output = Result<(Tensor, T), ApiError>>,
+{
+	let k = s.kernels.get(&id).ok_or_else(|| {
+		ApiError::new(404, "unknown_kernel", format!("kernel {id:?} is not served here"))
+	})?;
 	let (Some(vh), Some(sh)) =
 		(header(headers, protocol::VOUCHER_HEADER)?, header(headers, protocol::SIGNATURE_HEADER)?)
 	else {
@@ -456,21 +601,13 @@ async fn answer(
 	// Read again under the channel's lock: the request before this one may have moved it on.
 	let entry = s.channels.lock().await.get(&channel).cloned();
 	let entry = entry.unwrap_or(Entry { chain: None, served: Served::default() });
-	let request = protocol::request_hash(&channel, voucher.nonce, &id, &body);
+	let request = protocol::request_hash(&channel, voucher.nonce, &id, body);
 	book::check(&s.me, &s.genesis, &entry, &voucher, &signature, &request, price)?;
 	// Paid: run it.
-	let pending = k.batcher.submit(input).map_err(|_| {
-		let mut e = ApiError::new(503, "busy", "the kernel's queue is full; retry shortly");
-		e.retry_after = Some(1);
-		e
-	})?;
-	let out = pending
-		.await
-		.map_err(|_| ApiError::new(500, "kernel_failed", "the kernel's thread stopped"))?
-		.map_err(|e| ApiError::new(500, "kernel_failed", e.to_string()))?;
+	let (out, extra) = run(request).await?;
 	let (dtype, shape, data, bytes) = output_parts(&out)?;
 	let digest = protocol::output_digest(dtype, &shape, &bytes);
-	let receipt = s.signer.sign(&protocol::receipt_payload(&s.genesis, &request, &digest));
+	let signed = s.signer.sign(&protocol::receipt_payload(&s.genesis, &request, &digest));
 	// Kept before it is answered: what was answered is always redeemable.
 	s.journal
 		.append(&request, &voucher, &signature)
@@ -482,21 +619,15 @@ async fn answer(
 		e.served.log.push(&request);
 		e.served.latest = Some((voucher.clone(), signature));
 	}
-	let response = protocol::InferResponse {
-		output: JsonTensor {
-			dtype: Some(dtype),
-			shape,
-			data: serde_json::from_value(data)
-				.map_err(|e| ApiError::new(500, "kernel_failed", e.to_string()))?,
-		},
-		request: format!("{request:?}"),
-		output_digest: format!("{digest:?}"),
+	let receipt = ReceiptJson {
+		request,
+		output_digest: digest,
 		nonce: voucher.nonce,
 		cumulative: voucher.cumulative.to_string(),
 		provider: node::AccountId::from(<[u8; 32]>::from(s.me.clone())).to_string(),
-		signature: format!("0x{}", hex::encode(receipt.0)),
+		signature: format!("0x{}", hex::encode(signed.0)),
 	};
-	Ok(Json(response).into_response())
+	Ok((Answered { dtype, shape, data, receipt }, extra))
 }
 
 #[cfg(test)]
