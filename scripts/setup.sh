@@ -38,9 +38,13 @@ if ! python3 -c 'import sys, torch, sklearn, safetensors; sys.exit(torch.__versi
 	python3 -m pip install --quiet --disable-pip-version-check torch==2.11.0 scikit-learn==1.9.1 safetensors==0.8.0
 fi
 
-# npm packages of the end-to-end tests (@polkadot/api 16.5.6, pinned by package-lock.json).
-if [ ! -d "$VERITY_ROOT/tests/e2e/node_modules/@polkadot/api" ]; then
+# npm packages of the end-to-end tests (@polkadot/api 16.5.6, openai 6.49.0, pinned by
+# package-lock.json): installed again whenever the lock file changed since the last install.
+e2e="$VERITY_ROOT/tests/e2e"
+lock_sum="$(sha256sum "$e2e/package-lock.json" | cut -d' ' -f1)"
+if [ "$(cat "$e2e/node_modules/.verity-lock" 2>/dev/null)" != "$lock_sum" ]; then
 	log "installing npm packages for tests/e2e"
-	(cd "$VERITY_ROOT/tests/e2e" && npm ci --no-audit --no-fund --loglevel=error)
+	(cd "$e2e" && npm ci --no-audit --no-fund --loglevel=error)
+	echo "$lock_sum" >"$e2e/node_modules/.verity-lock"
 fi
 log "setup complete"
