@@ -78,12 +78,16 @@ impl<T: Config> Pallet<T> {
 		frame_system::Pallet::<T>::block_number()
 	}
 
-	/// The first block at or after `at` (within [`SCHEDULE_PROBE`]) with room for one more entry.
-	fn find_slot(at: BlockNumberFor<T>) -> Result<BlockNumberFor<T>, DispatchError> {
+	/// The first block at or after `at` (within [`SCHEDULE_PROBE`]) with room for one more entry
+	/// in the schedule of `epochs` ([`EpochSchedule`]) or of rounds ([`Schedule`]).
+	fn find_slot(at: BlockNumberFor<T>, epochs: bool) -> Result<BlockNumberFor<T>, DispatchError> {
 		let mut block = at;
 		for _ in 0..SCHEDULE_PROBE {
-			let used = Schedule::<T>::decode_len(block).unwrap_or(0);
-			if (used as u64) < u64::from(T::MaxDuePerBlock::get()) {
+			let used = match epochs {
+				true => EpochSchedule::<T>::decode_len(block),
+				false => Schedule::<T>::decode_len(block),
+			};
+			if (used.unwrap_or(0) as u64) < u64::from(T::MaxDuePerBlock::get()) {
 				return Ok(block);
 			}
 			block = block.saturating_add(1u32.into());
@@ -91,11 +95,17 @@ impl<T: Config> Pallet<T> {
 		Err(Error::<T>::ScheduleFull.into())
 	}
 
+	/// Puts `due` in its schedule at `block`: an epoch's close in [`EpochSchedule`], a round's
+	/// draw or close in [`Schedule`].
 	fn schedule(block: BlockNumberFor<T>, due: Due) {
 		// Cannot fail: `find_slot` checked the room and nothing ran in between.
-		Schedule::<T>::mutate(block, |list| {
+		let push = |list: &mut BoundedVec<Due, T::MaxDuePerBlock>| {
 			let _ = list.try_push(due);
-		});
+		};
+		match due {
+			Due::Epoch(..) => EpochSchedule::<T>::mutate(block, push),
+			Due::Draw(..) | Due::Round(_) => Schedule::<T>::mutate(block, push),
+		}
 	}
 
 	/// Randomness for `subject`: this block's fresh randomness (the parent block's VRF output in
@@ -160,7 +170,7 @@ impl<T: Config> Pallet<T> {
 		let round = match first {
 			Some(provider) => {
 				let delay = T::DrawDelay::get().max(1u32.into());
-				let draw_at = Self::find_slot(now.saturating_add(delay))?;
+				let draw_at = Self::find_slot(now.saturating_add(delay), false)?;
 				let (commit_end, reveal_end) = Self::windows(&params, draw_at);
 				let members = BoundedVec::try_from(alloc::vec![provider])
 					.map_err(|_| Error::<T>::InvalidParams)?;
@@ -174,7 +184,7 @@ impl<T: Config> Pallet<T> {
 				let members: BoundedVec<T::AccountId, T::MaxCommittee> =
 					BoundedVec::try_from(drawn).map_err(|_| Error::<T>::InvalidParams)?;
 				let (commit_end, reveal_end) = Self::windows(&params, now);
-				let close = Self::find_slot(reveal_end.saturating_add(1u32.into()))?;
+				let close = Self::find_slot(reveal_end.saturating_add(1u32.into()), false)?;
 				Self::schedule(close, Due::Round(id));
 				Self::deposit_event(Event::CommitteeSelected {
 					round: id,
@@ -214,7 +224,7 @@ impl<T: Config> Pallet<T> {
 				BoundedVec::try_from(core::iter::once(provider).chain(drawn).collect::<Vec<_>>())
 					.ok()?;
 			let (commit_end, reveal_end) = Self::windows(&params, now);
-			let close = Self::find_slot(reveal_end.saturating_add(1u32.into())).ok()?;
+			let close = Self::find_slot(reveal_end.saturating_add(1u32.into()), false).ok()?;
 			Some((members, commit_end, reveal_end, close))
 		});
 		let Some((members, commit_end, reveal_end, close)) = drawn else {
@@ -327,7 +337,7 @@ impl<T: Config> Pallet<T> {
 				let closes_at = now.saturating_add(params.epoch_window);
 				// Audits are drawn from randomness of a block after the last commitment's.
 				let delay = T::DrawDelay::get().max(1u32.into());
-				let slot = Self::find_slot(closes_at.saturating_add(delay))?;
+				let slot = Self::find_slot(closes_at.saturating_add(delay), true)?;
 				let state = Epoch {
 					kernel: info.kernel,
 					closes_at,
@@ -384,11 +394,12 @@ impl<T: Config> Pallet<T> {
 		Ok(())
 	}
 
-	/// The hook: close the rounds and epochs due now, within `MaxDueWeight` (at least one per
-	/// block); the rest move to the next block with room.
+	/// The hook: draw and close the rounds due now, then close the epochs due now, within
+	/// `MaxDueWeight` (at least one per block); the rest move to the next block with room in
+	/// their schedule.
 	pub fn do_on_initialize(now: BlockNumberFor<T>) -> Weight {
-		let due = Schedule::<T>::take(now);
-		let mut weight = T::DbWeight::get().reads_writes(1, 1);
+		let due = Schedule::<T>::take(now).into_iter().chain(EpochSchedule::<T>::take(now));
+		let mut weight = T::DbWeight::get().reads_writes(2, 2);
 		let budget = weight.saturating_add(T::MaxDueWeight::get());
 		let mut handled = 0u32;
 		for entry in due {
@@ -405,7 +416,8 @@ impl<T: Config> Pallet<T> {
 				weight = weight
 					.saturating_add(T::DbWeight::get().reads_writes(u64::from(SCHEDULE_PROBE), 1));
 				// With sixteen full blocks ahead it is handled now rather than lost.
-				if let Ok(later) = Self::find_slot(now.saturating_add(1u32.into())) {
+				let epoch = matches!(entry, Due::Epoch(..));
+				if let Ok(later) = Self::find_slot(now.saturating_add(1u32.into()), epoch) {
 					Self::schedule(later, entry);
 					continue;
 				}
@@ -835,7 +847,16 @@ impl<T: Config> Pallet<T> {
 		}
 		// Nothing waits unscheduled: a round without its close (or its draw) would never end, an
 		// open epoch without its close would hold its job forever (security review, finding 27).
-		let due: Vec<Due> = Schedule::<T>::iter_values().flat_map(|d| d.into_inner()).collect();
+		let due: Vec<Due> = Schedule::<T>::iter_values()
+			.chain(EpochSchedule::<T>::iter_values())
+			.flat_map(|d| d.into_inner())
+			.collect();
+		for (_, d) in EpochSchedule::<T>::iter() {
+			ensure!(
+				d.iter().all(|d| matches!(d, Due::Epoch(..))),
+				"a round in the epochs' schedule"
+			);
+		}
 		for (id, round) in Rounds::<T>::iter() {
 			let drawing = round.members.len() == 1
 				&& due.iter().any(|d| matches!(d, Due::Draw(r, _) if *r == id));

@@ -90,8 +90,10 @@
 //!
 //! - **Epochs only as the job has them** (finding 2, in part): a task commits epoch `e` only if
 //!   `e` is below its job's epochs and it committed `e − 1` (`NextEpoch`), so one provider cannot open epochs
-//!   (and their audits and schedule entries) without end. (Epoch commitments still hold no
-//!   deposit, and epochs share the rounds' closing schedule.)
+//!   (and their audits and schedule entries) without end; and epochs close from a schedule of
+//!   their own ([`EpochSchedule`]), so however many training epochs close together, task rounds,
+//!   re-runs and audits still find room in [`Schedule`]. (Epoch commitments still hold no
+//!   deposit.)
 //! - **Audits come before payment** (finding 3, in part): a training result is taken only once
 //!   the task committed every epoch of its job and the last epoch's audits ended
 //!   (`EpochsMissing`, `EpochNotAudited`), and an epoch invalidated while the task's round runs
@@ -269,7 +271,8 @@ pub mod pallet {
 		#[pallet::constant]
 		type MaxProofDepth: Get<u32>;
 
-		/// Most rounds or epochs closing in one block: bounds the hook's work.
+		/// Most rounds, and most epochs, closing in one block (each in its own schedule): bounds
+		/// the hook's work.
 		#[pallet::constant]
 		type MaxDuePerBlock: Get<u32>;
 
@@ -324,10 +327,24 @@ pub mod pallet {
 	pub type Reveals<T: Config> =
 		StorageDoubleMap<_, Twox64Concat, RoundId, Blake2_128Concat, T::AccountId, Reveal>;
 
-	/// Rounds and epochs to close, by block.
+	/// Rounds to draw and close, by block. (Epoch closes scheduled here by a runtime before
+	/// [`EpochSchedule`] are still handled.)
 	// Hasher: block numbers are not chosen freely.
 	#[pallet::storage]
 	pub type Schedule<T: Config> = StorageMap<
+		_,
+		Twox64Concat,
+		BlockNumberFor<T>,
+		BoundedVec<Due, T::MaxDuePerBlock>,
+		ValueQuery,
+	>;
+
+	/// Training epochs to close, by block: a schedule of their own, so epochs never take the
+	/// slots task rounds need to open, whatever training jobs commit (security review,
+	/// finding 2). The hook closes rounds first, then epochs, within one weight budget.
+	// Hasher: block numbers are not chosen freely.
+	#[pallet::storage]
+	pub type EpochSchedule<T: Config> = StorageMap<
 		_,
 		Twox64Concat,
 		BlockNumberFor<T>,

@@ -1161,6 +1161,52 @@ fn finding_2_epochs_are_committed_in_order_and_only_as_many_as_the_job_has() {
 	});
 }
 
+/// Finding 2 (the schedule): epochs took the same per-block slots as task rounds, so training
+/// epochs closing together made every result submitted into that window fail with
+/// `ScheduleFull` (and with it re-runs and audits). Epochs now close from a schedule of their
+/// own: a full one refuses only the next epoch, and task rounds still open.
+#[test]
+fn finding_2_epochs_closing_together_leave_task_rounds_room() {
+	build_and_execute(|| {
+		let per_block = <<Test as Config>::MaxDuePerBlock as polkadot_sdk::frame_support::traits::Get<u32>>::get();
+		let slots = u64::from(per_block * crate::impls::SCHEDULE_PROBE);
+		let training = |task: u64| {
+			MockMarket::add(
+				task,
+				TaskInfo {
+					job: task,
+					kernel: EXACT,
+					provider: P1,
+					buyer: BUYER,
+					work: 1,
+					committee: 0,
+					training: true,
+					epochs: 1,
+					collateral: 0,
+				},
+			);
+			Poc::commit_epoch(signed(P1), task, 0, cid_input(cid_of(1)), 8, H256::zero())
+		};
+		let start = System::block_number();
+		// One epoch of `slots` different jobs, all committed in one block: every slot from the
+		// first close on (epoch window, then the draw delay) for 16 blocks.
+		for t in 0..slots {
+			assert_ok!(training(100 + t));
+		}
+		let first = start + default_params().epoch_window + DRAW;
+		for b in first..first + u64::from(crate::impls::SCHEDULE_PROBE) {
+			assert_eq!(EpochSchedule::<Test>::get(b).len() as u32, per_block, "block {b}");
+		}
+		assert_noop!(training(100 + slots), Error::<Test>::ScheduleFull);
+		// A result submitted now has its committee drawn at `first`, in that full window.
+		run_to_block(first - DRAW);
+		inference_task(1, P2, 3);
+		let round = submit(1); // before the fix: ScheduleFull
+		assert!(Schedule::<Test>::get(first).contains(&Due::Draw(round, 3)));
+		assert!(Schedule::<Test>::get(first).iter().all(|d| !matches!(d, Due::Epoch(..))));
+	});
+}
+
 /// Finding 3: a training result used to be verifiable with no epoch committed, or before the
 /// audits of its epochs ended, and an epoch invalidated after submission did not stop payment.
 #[test]
