@@ -352,15 +352,7 @@ pub async fn complete(
 	body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Response {
 	let outcome = answer(&s, &headers, body).await;
-	let label = match &outcome {
-		Ok(_) => "served",
-		Err(e) => e.reason,
-	};
-	s.metrics.serve_requests.with_label_values(&[label]).inc();
-	match outcome {
-		Ok(r) => r,
-		Err(e) => ApiError { openai: true, ..e }.into_response(),
-	}
+	super::respond(&s, outcome, true)
 }
 
 async fn answer(
@@ -396,7 +388,7 @@ async fn answer(
 	})?;
 	let prompt_tokens = prompt.len() as u64;
 	let (answered, (text_out, finish)) =
-		paid(s, id, headers, &body, plan.max_tokens, |request| async move {
+		paid(s, id, k, headers, &body, plan.max_tokens, |request| async move {
 			let mut rng = SplitMix(seed_of(&request.0, plan.seed));
 			let mut tokens = prompt.clone();
 			let mut out: Vec<i64> = Vec::new();
@@ -424,7 +416,8 @@ async fn answer(
 				let so_far = text.decode(&out);
 				if let Some(cut) = plan.stops.iter().filter_map(|st| so_far.find(st.as_str())).min()
 				{
-					out = text.encode(&so_far[..cut]).unwrap_or_default();
+					// One token per character: the ids before the cut.
+					out.truncate(so_far[..cut].chars().count());
 					finish = "stop";
 					break;
 				}

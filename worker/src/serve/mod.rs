@@ -425,6 +425,12 @@ async fn infer(
 	body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Response {
 	let outcome = answer(&s, &kernel, &headers, body).await;
+	respond(&s, outcome, false)
+}
+
+/// Counts `outcome` in the metrics by its reason and answers it (errors OpenAI-shaped when
+/// `openai`).
+fn respond(s: &Shared, outcome: Result<Response, ApiError>, openai: bool) -> Response {
 	let label = match &outcome {
 		Ok(_) => "served",
 		Err(e) => e.reason,
@@ -432,7 +438,7 @@ async fn infer(
 	s.metrics.serve_requests.with_label_values(&[label]).inc();
 	match outcome {
 		Ok(r) => r,
-		Err(e) => e.into_response(),
+		Err(e) => ApiError { openai, ..e }.into_response(),
 	}
 }
 
@@ -453,7 +459,7 @@ async fn answer(
 	})?;
 	let input = input_tensor(&k.record, &req.input, s.cfg.batch.max_rows)?;
 	let rows = req.input.shape[0];
-	let (answered, ()) = paid(s, id, headers, &body, rows, move |_| async move {
+	let (answered, ()) = paid(s, id, k, headers, &body, rows, move |_| async move {
 		let pending = k.batcher.submit(input).map_err(|_| busy())?;
 		let out = pending
 			.await
@@ -550,6 +556,7 @@ struct Answered {
 async fn paid<F, Fut, T>(
 	s: &Arc<Shared>,
 	id: H256,
+	k: &ServedKernel,
 	headers: &HeaderMap,
 	body: &[u8],
 	rows: u64,
@@ -559,9 +566,6 @@ where
 	F: FnOnce(H256) -> Fut,
 	Fut: std::future::Future<Output = Result<(Tensor, T), ApiError>>,
 {
-	let k = s.kernels.get(&id).ok_or_else(|| {
-		ApiError::new(404, "unknown_kernel", format!("kernel {id:?} is not served here"))
-	})?;
 	let (Some(vh), Some(sh)) =
 		(header(headers, protocol::VOUCHER_HEADER)?, header(headers, protocol::SIGNATURE_HEADER)?)
 	else {
