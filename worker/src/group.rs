@@ -1,9 +1,10 @@
 //! Group membership for training: what this member tells others (its checkpoints, whether it has
-//! finished) through a `watch` channel, answered on `/verity/group/1`, and the questions a member
-//! asks when a group forms, re-forms or ends.
+//! finished, the step chains it serves to auditors) through a `watch` channel, answered on
+//! `/verity/group/1`, and the questions a member asks when a group forms, re-forms or ends.
 
 use crate::p2p::{group::GroupStatus, Net, StatusRequest};
 use libp2p::PeerId;
+use polkadot_sdk::sp_core::H256;
 use std::{
 	collections::BTreeMap,
 	time::{Duration, Instant},
@@ -57,8 +58,15 @@ impl Membership {
 
 	/// Sets what this member answers: the checkpoints it holds and whether it has finished.
 	pub fn publish(&self, checkpoints: &BTreeMap<u64, Cid>, finished: bool) {
-		let checkpoints = checkpoints.iter().map(|(e, c)| (*e, *c)).collect();
-		self.status.send_replace(GroupStatus { checkpoints, finished });
+		self.status.send_modify(|s| {
+			s.checkpoints = checkpoints.iter().map(|(e, c)| (*e, *c)).collect();
+			s.finished = finished;
+		});
+	}
+
+	/// Sets the step chains this member serves to auditors, by committed root.
+	pub fn publish_chains(&self, chains: Vec<(H256, Cid)>) {
+		self.status.send_modify(|s| s.chains = chains);
 	}
 
 	/// `peer`'s status, or `None` if it does not answer within a few seconds.

@@ -15,6 +15,7 @@
 //! - [`collective`]: ring AllReduce over [`p2p`], chunked and pipelined, bit-identical everywhere.
 //! - [`group`]: training-group membership (status, forming, re-forming).
 //! - [`train`]: group training (sync or DiLoCo) with re-formation after a member is lost.
+//! - [`steps`]: a member's step chain (states and gradient digests), what audits replay one step of.
 //!
 //! Around them: [`bench`] (hardware, AllReduce, training-step and cipher benchmarks), [`metrics`]
 //! (Prometheus), [`output`] (the JSON lines the CLI prints), [`error`] (the library's error type).
@@ -43,6 +44,7 @@ pub mod p2p;
 pub mod progress;
 pub mod provider;
 pub mod serve;
+pub mod steps;
 pub mod store;
 pub mod torch_env;
 mod torch_ffi;

@@ -42,8 +42,12 @@ pub enum Output<'a> {
 		step: u64,
 		/// The member replayed.
 		rank: usize,
-		/// Its gradient digest (the Merkle leaf the chain audits).
+		/// Its gradient digest.
 		digest: H256,
+		/// DiLoCo: the step's leaf in the member's step chain (`crate::steps`), what an audit
+		/// compares; the state the replay started the step from is its first link.
+		#[serde(skip_serializing_if = "Option::is_none")]
+		leaf: Option<H256>,
 	},
 	/// A kernel directory's record, as the chain will store it.
 	Kernel {

@@ -2,8 +2,9 @@
 //! sums the gradients with ring AllReduce, and every member applies the same Adam step — or, in
 //! DiLoCo mode, each member takes H local Adam steps and the group averages the pseudo-gradients
 //! (start − end parameters) and applies an outer Nesterov step. After every epoch (outer round in
-//! DiLoCo mode) each member stores a checkpoint under its CID and the Merkle root of its per-step
-//! gradient digests. The checkpoint is the same bytes on every member.
+//! DiLoCo mode) each member stores a checkpoint under its CID, and its step chain (every state its
+//! steps went through and each step's gradient digest, [`crate::steps`]) with the chain's Merkle
+//! root. The checkpoint is the same bytes on every member.
 //!
 //! When a round fails (a member disconnects, stalls or misbehaves), the survivors ask every member
 //! of the group for its status ([`crate::group`]), re-form with those that answer, restore the
@@ -16,13 +17,14 @@ use crate::{
 	group::Membership,
 	kernel::{Adam, Dataset, Model},
 	metrics::Metrics,
+	steps::StepChain,
 	store::ContentStore,
 };
 use libp2p::PeerId;
 use polkadot_sdk::sp_core::H256;
 use serde::Serialize;
 use std::{collections::BTreeMap, time::Duration};
-use verity_primitives::{cid::Cid, merkle::merkle_root};
+use verity_primitives::cid::Cid;
 
 /// How gradients are combined.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -90,11 +92,11 @@ pub struct EpochRecord {
 	pub epoch: u64,
 	/// Checkpoint CID after the epoch.
 	pub checkpoint: Cid,
-	/// Merkle root of this member's per-step gradient digests.
+	/// Merkle root of this member's step chain (one leaf per step, [`StepChain::leaves`]).
 	pub gradient_root: H256,
-	/// CID of this member's per-step gradient digests (32 bytes each, in step order): the leaves
-	/// of `gradient_root`, kept for audits.
-	pub gradient_digests: Cid,
+	/// CID of this member's step chain ([`StepChain::to_bytes`]); the chain and its states stay
+	/// in the store for audits.
+	pub step_chain: Cid,
 	/// Steps in the epoch.
 	pub steps: u64,
 	/// Mean training loss of this member's share.
@@ -391,17 +393,17 @@ impl<L: Learner> Trainer<L> {
 		let n = group.members.len();
 		let spe = steps_per_epoch(&self.cfg, self.examples());
 		for epoch in resume + 1..=self.cfg.epochs {
-			let mut leaves: Vec<H256> = Vec::new();
 			let mut loss_sum = 0.0;
 			let start = self.learner.params()?;
 			if self.cfg.mode == Mode::Diloco {
 				self.learner.reset_optimizer();
 			}
+			let mut chain = StepChain::new(self.store.put(&state_bytes(&self.learner)?)?);
 			let bar = crate::progress::bar(spe, format!("epoch {epoch}"));
 			for s in 0..spe {
 				let g = (epoch - 1) * spe + s;
 				let (grad, loss) = self.local_step(g, rank, n)?;
-				leaves.push(gradient_digest(g, &grad));
+				let digest = gradient_digest(g, &grad);
 				loss_sum += loss;
 				match self.cfg.mode {
 					Mode::Sync => {
@@ -414,6 +416,7 @@ impl<L: Learner> Trainer<L> {
 					}
 					Mode::Diloco => self.learner.step(&grad, &self.cfg.adam)?,
 				}
+				chain.push(digest, self.store.put(&state_bytes(&self.learner)?)?);
 				self.metrics.train_steps.inc();
 				bar.inc(1);
 			}
@@ -439,16 +442,15 @@ impl<L: Learner> Trainer<L> {
 			}
 			let cid = self.save_checkpoint(epoch, &outer_v)?;
 			checkpoints.insert(epoch, cid);
-			let leaves_cid =
-				self.store.put(&leaves.iter().flat_map(|h| h.0).collect::<Vec<u8>>())?;
+			let chain_cid = self.store.put(&chain.to_bytes())?;
 			self.publish(checkpoints, false);
 			let eval = self.learner.evaluate()?;
 			self.metrics.train_loss.set(loss_sum / spe as f64);
 			let record = EpochRecord {
 				epoch,
 				checkpoint: cid,
-				gradient_root: merkle_root(&leaves),
-				gradient_digests: leaves_cid,
+				gradient_root: chain.root(),
+				step_chain: chain_cid,
 				steps: spe,
 				loss: loss_sum / spe as f64,
 				eval,
@@ -483,9 +485,11 @@ impl<L: Learner> Trainer<L> {
 }
 
 /// Re-executes member `rank`'s local steps `from..=step` from the model's current state (a
-/// checkpoint) and returns the gradient digest of `step`. In sync mode `from` must equal `step`
-/// (the state before a step depends on the whole group's gradients); in DiLoCo mode the inner steps
-/// of an outer round are local, so any step of the round replays from the round's start checkpoint.
+/// checkpoint, or a step chain's state) and returns the gradient digest of `step` and, in DiLoCo
+/// mode, its step-chain leaf. In sync mode `from` must equal `step` (the state before a step
+/// depends on the whole group's gradients); in DiLoCo mode the inner steps of an outer round are
+/// local, so any step of the round replays from the round's start checkpoint, or alone from its
+/// own state.
 pub fn replay_step(
 	learner: &mut impl Learner,
 	cfg: &TrainConfig,
@@ -493,22 +497,52 @@ pub fn replay_step(
 	step: u64,
 	rank: usize,
 	n: usize,
-) -> Result<H256> {
+) -> Result<(H256, Option<H256>)> {
 	if from > step {
 		bail!("--from-step {from} is after --step {step}");
 	}
 	if cfg.mode == Mode::Sync && from != step {
 		bail!("in sync mode a step replays only from the checkpoint taken just before it");
 	}
-	let mut digest = H256::zero();
-	for g in from..=step {
+	for g in from..step {
 		let (grad, _) = local_step(learner, cfg, g, rank, n)?;
-		digest = gradient_digest(g, &grad);
-		if g < step {
-			learner.step(&grad, &cfg.adam)?;
-		}
+		learner.step(&grad, &cfg.adam)?;
 	}
-	Ok(digest)
+	if cfg.mode == Mode::Sync {
+		let (grad, _) = local_step(learner, cfg, step, rank, n)?;
+		return Ok((gradient_digest(step, &grad), None));
+	}
+	let before = Cid::of_raw_bytes(&state_bytes(learner)?);
+	let (digest, leaf) = replay_leaf(learner, cfg, &before, step, rank, n)?;
+	Ok((digest, Some(leaf)))
+}
+
+/// A learner's state as a step chain names it: parameters, Adam moments and step count, as a
+/// checkpoint without metadata or outer momentum (the same bytes for the same state).
+pub fn state_bytes(learner: &impl Learner) -> Result<Vec<u8>> {
+	learner.checkpoint(&BTreeMap::new(), None)
+}
+
+/// An audit's replay of one step: member `rank`'s step `g` from the learner's current state, which
+/// is `from` (a step chain's state); returns the gradient digest and the step's leaf
+/// ([`StepChain::leaf`]), which equals the member's only if the gradient and the state it led to
+/// are the ones the member committed.
+pub fn replay_leaf(
+	learner: &mut impl Learner,
+	cfg: &TrainConfig,
+	from: &Cid,
+	g: u64,
+	rank: usize,
+	n: usize,
+) -> Result<(H256, H256)> {
+	if cfg.mode == Mode::Sync {
+		bail!("a sync-mode step's next state depends on the whole group's gradients");
+	}
+	let (grad, _) = local_step(learner, cfg, g, rank, n)?;
+	let digest = gradient_digest(g, &grad);
+	learner.step(&grad, &cfg.adam)?;
+	let to = Cid::of_raw_bytes(&state_bytes(learner)?);
+	Ok((digest, StepChain::leaf(from, &digest, &to)))
 }
 
 /// Member `rank`'s gradient at global step `g` (sync: its share of the global batch, scaled so the
@@ -688,6 +722,70 @@ mod tests {
 			}
 			assert_ne!(reports[0].epochs[0].gradient_root, reports[1].epochs[0].gradient_root);
 		}
+	}
+
+	/// What an auditor checks of a DiLoCo member: its step chain matches its root and starts at
+	/// the epoch's checkpoint, and every step replays alone from its state to its leaf; a state or
+	/// gradient that is not the member's gives another leaf.
+	#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+	async fn every_diloco_step_replays_alone_from_the_step_chain() {
+		let dir = tempfile::tempdir().unwrap();
+		let reports = group(3, Mode::Diloco, dir.path()).await;
+		let cfg = TrainConfig {
+			epochs: 6,
+			batch: 16,
+			adam: Adam { lr: 0.05, ..Adam::default() },
+			seed: 3,
+			mode: Mode::Diloco,
+			inner_steps: 4,
+			outer_lr: 0.7,
+			outer_momentum: 0.9,
+			max_reforms: 0,
+			shard: None,
+			generation: 0,
+			ring: Vec::new(),
+		};
+		let mut replayed = 0;
+		for (i, r) in reports.iter().enumerate() {
+			let store = ContentStore::open(dir.path().join(format!("Diloco-{i}"))).unwrap();
+			let mut start: Option<Vec<u8>> = None;
+			let mut rank = None;
+			for e in &r.epochs {
+				let chain = StepChain::from_bytes(&store.get(&e.step_chain).unwrap()).unwrap();
+				assert_eq!(chain.root(), e.gradient_root);
+				assert_eq!(chain.steps() as u64, e.steps);
+				// State 0 is the epoch's start checkpoint with fresh moments.
+				if let Some(start) = &start {
+					let mut l = LeastSquares::new(8, 96);
+					l.restore(start).unwrap();
+					assert_eq!(Cid::of_raw_bytes(&state_bytes(&l).unwrap()), chain.states[0]);
+				}
+				let leaves = chain.leaves();
+				let replay = |j: usize, state: usize, rank: usize| {
+					let mut l = LeastSquares::new(8, 96);
+					l.restore(&store.get(&chain.states[state]).unwrap()).unwrap();
+					let g = (e.epoch - 1) * cfg.inner_steps + j as u64;
+					replay_leaf(&mut l, &cfg, &chain.states[j], g, rank, 3).unwrap().1
+				};
+				// The member's rank is the one, and only one, whose examples give its leaf.
+				let ranks: Vec<usize> = (0..3).filter(|k| replay(0, 0, *k) == leaves[0]).collect();
+				assert_eq!(ranks.len(), 1, "member {i} epoch {}", e.epoch);
+				assert_eq!(*rank.get_or_insert(ranks[0]), ranks[0]);
+				for (j, leaf) in leaves.iter().enumerate() {
+					assert_eq!(
+						replay(j, j, ranks[0]),
+						*leaf,
+						"member {i} epoch {} step {j}",
+						e.epoch
+					);
+					replayed += 1;
+				}
+				// Step 1 replayed from another state than the one it names: another leaf.
+				assert_ne!(replay(1, 0, ranks[0]), leaves[1]);
+				start = Some(store.get(&e.checkpoint).unwrap());
+			}
+		}
+		assert_eq!(replayed, 3 * 6 * 4);
 	}
 
 	#[test]

@@ -13,7 +13,7 @@ fn cid_blob(store: &std::path::Path, cid: &str) -> Vec<u8> {
 }
 
 /// `verity-worker replay-step` on the digits kernel with lr 0.005 and a group of 2; the digest.
-fn replay(checkpoint: &std::path::Path, rank: usize, extra: &[&str]) -> String {
+fn replay(checkpoint: &std::path::Path, rank: usize, extra: &[&str]) -> serde_json::Value {
 	let kernel = kernels().join("digits");
 	let rank = rank.to_string();
 	let mut args = vec!["replay-step", "--kernel", kernel.to_str().unwrap()];
@@ -22,8 +22,12 @@ fn replay(checkpoint: &std::path::Path, rank: usize, extra: &[&str]) -> String {
 	args.extend(extra);
 	let (ok, out, err) = run(&args);
 	assert!(ok, "{err}");
-	let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
-	v["digest"].as_str().unwrap().to_string()
+	serde_json::from_str(out.trim()).unwrap()
+}
+
+/// The step chain named by an epoch record's `step_chain`, from a worker's store.
+fn step_chain(store: &std::path::Path, cid: &serde_json::Value) -> verity_worker::steps::StepChain {
+	verity_worker::steps::StepChain::from_bytes(&cid_blob(store, cid.as_str().unwrap())).unwrap()
 }
 
 #[test]
@@ -151,20 +155,17 @@ fn same_seed_same_checkpoints_and_output_digests_and_replayed_steps() {
 	// the member's recorded leaf, and the leaves give the recorded Merkle root.
 	let e2 = &r1[0]["epochs"][1];
 	let spe = e2["steps"].as_u64().unwrap();
-	let leaves = cid_blob(&dir.path().join("run1-0"), e2["gradient_digests"].as_str().unwrap());
-	assert_eq!(leaves.len() as u64, 32 * spe);
-	let hashes: Vec<_> = leaves.chunks(32).map(polkadot_sdk::sp_core::H256::from_slice).collect();
-	assert_eq!(
-		format!("{:?}", verity_primitives::merkle::merkle_root(&hashes)),
-		e2["gradient_root"].as_str().unwrap()
-	);
+	let chain = step_chain(&dir.path().join("run1-0"), &e2["step_chain"]);
+	assert_eq!(chain.steps() as u64, spe);
+	assert_eq!(format!("{:?}", chain.root()), e2["gradient_root"].as_str().unwrap());
 	let rank =
 		r1[0]["group"].as_array().unwrap().iter().position(|p| *p == r1[0]["peer_id"]).unwrap();
 	let spe_text = spe.to_string();
 	let replayed = replay(&epoch1, rank, &["--step", &spe_text]);
-	assert_eq!(replayed, format!("{:?}", hashes[0]));
+	assert_eq!(replayed["digest"], format!("{:?}", chain.digests[0]));
+	assert_eq!(replayed.get("leaf"), None, "a sync-mode step has no leaf of its own");
 	// The other member's shard gives another digest.
-	assert_ne!(replay(&epoch1, 1 - rank, &["--step", &spe_text]), replayed);
+	assert_ne!(replay(&epoch1, 1 - rank, &["--step", &spe_text])["digest"], replayed["digest"]);
 }
 
 #[test]
@@ -186,7 +187,7 @@ fn char_transformer_loss_falls_well_below_its_start() {
 }
 
 #[test]
-fn diloco_members_agree_and_an_inner_step_replays_from_the_round_checkpoint() {
+fn diloco_members_agree_and_an_inner_step_replays_from_the_round_start_or_alone_from_its_state() {
 	let dir = tempfile::tempdir().unwrap();
 	let args = ["--mode", "diloco", "--inner-steps", "10", "--epochs", "20", "--lr", "0.005"];
 	let mut workers = train_group(2, "digits", "diloco", dir.path(), &args);
@@ -202,10 +203,16 @@ fn diloco_members_agree_and_an_inner_step_replays_from_the_round_checkpoint() {
 		.unwrap();
 	let store = dir.path().join("diloco-1");
 	let round3 = &reports[1]["epochs"][2];
-	let leaves = cid_blob(&store, round3["gradient_digests"].as_str().unwrap());
+	let chain = step_chain(&store, &round3["step_chain"]);
 	let start = store.join(reports[1]["epochs"][1]["checkpoint"].as_str().unwrap());
-	let digest = replay(&start, rank, &["--mode", "diloco", "--from-step", "20", "--step", "27"]);
-	assert_eq!(digest, format!("0x{}", hex::encode(&leaves[7 * 32..8 * 32])));
+	let from_start =
+		replay(&start, rank, &["--mode", "diloco", "--from-step", "20", "--step", "27"]);
+	assert_eq!(from_start["digest"], format!("{:?}", chain.digests[7]));
+	assert_eq!(from_start["leaf"], format!("{:?}", chain.leaves()[7]));
+	// An audit's replay: step 7 alone from the state the member's chain names for it.
+	let state = store.join(chain.states[7].to_text());
+	let alone = replay(&state, rank, &["--mode", "diloco", "--step", "27"]);
+	assert_eq!(alone, from_start);
 }
 
 #[test]

@@ -13,7 +13,8 @@ use verity_worker::{
 pub struct ReplayArgs {
 	#[arg(long)]
 	kernel: PathBuf,
-	/// Checkpoint file: the state before the step (sync) or at the start of the outer round (DiLoCo).
+	/// Checkpoint file: the state before the step (sync), or at the start of the outer round or a
+	/// step-chain state of the round (DiLoCo).
 	#[arg(long)]
 	checkpoint: PathBuf,
 	/// Global step number to re-execute.
@@ -46,7 +47,7 @@ pub fn run(a: ReplayArgs) -> anyhow::Result<()> {
 	learner.restore(&checkpoint)?;
 	let cfg = a.train.config(0, None, 0);
 	let from = a.from_step.unwrap_or(a.step);
-	let digest = train::replay_step(&mut learner, &cfg, from, a.step, a.rank, group_size)?;
-	Output::Replay { step: a.step, rank: a.rank, digest }.print()?;
+	let (digest, leaf) = train::replay_step(&mut learner, &cfg, from, a.step, a.rank, group_size)?;
+	Output::Replay { step: a.step, rank: a.rank, digest, leaf }.print()?;
 	Ok(())
 }

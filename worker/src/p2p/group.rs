@@ -6,13 +6,15 @@ use super::codec::{invalid, read_sized, read_u8, write_sized};
 use async_trait::async_trait;
 use futures::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use libp2p::StreamProtocol;
+use polkadot_sdk::sp_core::H256;
 use serde::{Deserialize, Serialize};
 use std::io;
 use verity_primitives::cid::Cid;
 
 /// The protocol name.
 pub const PROTOCOL: StreamProtocol = StreamProtocol::new("/verity/group/1");
-/// Largest status read (a status lists one CID per epoch).
+/// Largest status read (a status lists one CID per epoch, and one root and CID per committed
+/// epoch).
 const MAX_STATUS: usize = 1 << 20;
 
 /// What a member says about itself.
@@ -22,6 +24,10 @@ pub struct GroupStatus {
 	pub checkpoints: Vec<(u64, Cid)>,
 	/// Whether this member has finished the whole training run.
 	pub finished: bool,
+	/// The step chains ([`crate::steps::StepChain`]) of the epochs this worker committed, by the
+	/// Merkle root committed on chain: what an auditor fetches (by CID) to replay one step.
+	#[serde(default)]
+	pub chains: Vec<(H256, Cid)>,
 }
 
 /// A status request (no fields: the protocol has one question).

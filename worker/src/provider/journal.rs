@@ -40,12 +40,12 @@ pub struct TaskRecord {
 pub struct EpochEntry {
 	/// The checkpoint at the end of the epoch (CID text, in the store).
 	pub checkpoint: String,
-	/// Merkle root of this member's per-step gradient digests, 0x-hex.
+	/// Merkle root of this member's step chain, 0x-hex.
 	pub root: String,
 	/// Steps (leaves).
 	pub steps: u32,
-	/// CID text of the leaves (32 bytes per step, in order, in the store): audits are answered
-	/// from it.
+	/// CID text of the step chain ([`crate::steps::StepChain`], in the store with its states):
+	/// leaves are revealed from it and auditors fetch it.
 	pub leaves: String,
 }
 

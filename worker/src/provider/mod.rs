@@ -37,6 +37,7 @@ use crate::{
 	group::Membership,
 	metrics::Metrics,
 	p2p::{self, Net, NetConfig},
+	steps::StepChain,
 	store::{remote, ContentStore},
 	train::{EpochRecord, TrainReport},
 };
@@ -238,7 +239,7 @@ impl Daemon {
 		let me = *submitter.account();
 		let (done_tx, done_rx) = mpsc::unbounded_channel();
 		let tasks = journal.state.tasks.keys().copied().collect();
-		Ok(Daemon {
+		let daemon = Daemon {
 			cfg,
 			me,
 			submitter,
@@ -260,7 +261,26 @@ impl Daemon {
 			kinds: Default::default(),
 			resumed: HashSet::new(),
 			backoff: Default::default(),
-		})
+		};
+		daemon.publish_chains();
+		Ok(daemon)
+	}
+
+	/// Tells auditors (in this worker's group status) where the step chain of every epoch in the
+	/// journal is, by the root committed for it.
+	fn publish_chains(&self) {
+		let chains = self
+			.journal
+			.state
+			.tasks
+			.values()
+			.flat_map(|t| &t.epochs)
+			.filter_map(|e| {
+				let root = h256(&e.root).ok()?;
+				Some((polkadot_sdk::sp_core::H256(root), Cid::parse(e.leaves.as_bytes()).ok()?))
+			})
+			.collect();
+		self.parts.membership.publish_chains(chains);
 	}
 
 	/// The account this daemon acts for.
@@ -582,20 +602,21 @@ impl Daemon {
 				let journaled = self.journal.state.tasks.get(&task).map_or(0, |t| t.epochs.len());
 				// A session started again replays the epochs already journaled: same bytes.
 				if r.epoch == journaled as u64 + 1 {
-					let (root, leaves) = match self.cfg.run.fake_steps {
-						false => (r.gradient_root, r.gradient_digests),
-						true => fake_leaves(&self.store, &r)?,
+					let (root, chain) = match self.cfg.run.fake_steps {
+						false => (r.gradient_root, r.step_chain),
+						true => fake_steps(&self.store, &r)?,
 					};
-					let r = EpochRecord { gradient_root: root, gradient_digests: leaves, ..r };
+					let r = EpochRecord { gradient_root: root, step_chain: chain, ..r };
 					let rec = self.journal.state.tasks.entry(task).or_default();
 					tracing::info!(task, epoch = r.epoch - 1, checkpoint = %r.checkpoint, root = %r.gradient_root, steps = r.steps, loss = r.loss, "epoch trained");
 					rec.epochs.push(EpochEntry {
 						checkpoint: r.checkpoint.to_text(),
 						root: format!("0x{}", hex::encode(r.gradient_root.as_bytes())),
 						steps: u32::try_from(r.steps).unwrap_or(u32::MAX),
-						leaves: r.gradient_digests.to_text(),
+						leaves: r.step_chain.to_text(),
 					});
 					self.journal.save()?;
+					self.publish_chains();
 				}
 			}
 			Done::Trained(task, result) => {
@@ -792,7 +813,9 @@ impl Daemon {
 				};
 				let Some(c) = computed else {
 					match rec.audit {
-						Some(audit) => self.replay(at, id, audit),
+						// The last try before the window closes: a step chain still not served is
+						// committed as unverifiable.
+						Some(audit) => self.replay(at, id, audit, commit_end <= now + 5),
 						None => self.compute(at, rec.task).await,
 					}
 					continue;
@@ -888,12 +911,7 @@ impl Daemon {
 				continue;
 			};
 			let cid = Cid::parse(entry.leaves.as_bytes()).map_err(|e| invalid!("{e:?}"))?;
-			let leaves: Vec<polkadot_sdk::sp_core::H256> = self
-				.store
-				.get(&cid)?
-				.chunks_exact(32)
-				.map(polkadot_sdk::sp_core::H256::from_slice)
-				.collect();
+			let leaves = StepChain::from_bytes(&self.store.get(&cid)?)?.leaves();
 			let step = duty.step as usize;
 			let (Some(leaf), Some(proof)) =
 				(leaves.get(step).copied(), verity_primitives::merkle::merkle_proof(&leaves, step))
@@ -1092,16 +1110,15 @@ impl Daemon {
 	}
 
 	/// Replays the audited step of round `round` (audit `audit`) off the loop.
-	fn replay(&mut self, at: &AtBlock, round: u64, audit: u64) {
+	fn replay(&mut self, at: &AtBlock, round: u64, audit: u64, last_try: bool) {
 		let action = Action::Replay(round);
 		if self.busy.contains(&action) || !self.may_start(action, at.block_number()) {
 			return;
 		}
 		self.busy.insert(action);
-		let (at, net, store) = (at.clone(), self.net.clone(), self.store.clone());
-		let (device, done) = (self.cfg.run.device, self.done_tx.clone());
+		let (at, parts, done) = (at.clone(), self.parts.clone(), self.done_tx.clone());
 		tokio::spawn(async move {
-			let result = training::replay(&at, &net, &store, audit, device).await;
+			let result = training::replay(&at, &parts, round, audit, last_try).await;
 			let _ = done.send(Done::Replayed(round, result));
 		});
 	}
@@ -1331,24 +1348,18 @@ pub(crate) async fn directory_peers(at: &AtBlock, first: &[&AccountId]) -> Resul
 	Ok(peers)
 }
 
-/// The test-only fault (`--fault-fake-steps`): the epoch's leaves replaced by digests of steps
-/// never computed, committed under their own (valid) Merkle root, as a member skipping the work
-/// would have to; an audit of any of its steps then finds a leaf the verifiers' replay disagrees
-/// with.
-fn fake_leaves(
-	store: &ContentStore,
-	r: &EpochRecord,
-) -> Result<(polkadot_sdk::sp_core::H256, Cid)> {
+/// The test-only fault (`--fault-fake-steps`): the epoch's step chain with every gradient digest
+/// replaced by one of a step never computed, committed under its own (valid) Merkle root, as a
+/// member skipping the work would have to; an audit of any of its steps replays the step from its
+/// state and finds another leaf.
+fn fake_steps(store: &ContentStore, r: &EpochRecord) -> Result<(polkadot_sdk::sp_core::H256, Cid)> {
 	use polkadot_sdk::sp_core::H256;
-	let fake: Vec<H256> = (0..r.steps)
-		.map(|s| {
-			let mut h = H256::repeat_byte(0xfa);
-			h.0[..8].copy_from_slice(&s.to_le_bytes());
-			h
-		})
-		.collect();
-	let leaves = store.put(&fake.iter().flat_map(|h| h.0).collect::<Vec<u8>>())?;
-	Ok((verity_primitives::merkle::merkle_root(&fake), leaves))
+	let mut chain = StepChain::from_bytes(&store.get(&r.step_chain)?)?;
+	for (s, d) in chain.digests.iter_mut().enumerate() {
+		*d = H256::repeat_byte(0xfa);
+		d.0[..8].copy_from_slice(&(s as u64).to_le_bytes());
+	}
+	Ok((chain.root(), store.put(&chain.to_bytes())?))
 }
 
 fn getrandom(buf: &mut [u8]) -> Result<()> {

@@ -4,11 +4,12 @@
 //! and each outer round is one epoch on chain: the member commits the round's checkpoint CID and
 //! the Merkle root of its per-step gradient digests (`proof_of_compute.commit_epoch`).
 //!
-//! **Why DiLoCo on chain.** An audit replays one (member, step) from the epoch's start checkpoint,
+//! **Why DiLoCo on chain.** An audit replays one (member, step) from the state the member's step
+//! chain names for it ([`crate::steps`]), and checks the chain from the epoch's start checkpoint,
 //! which the chain records. In DiLoCo mode a member's inner steps depend only on that checkpoint
-//! and its own shard, so any step replays exactly from it ([`train::replay_step`]). In sync mode
-//! the state before step `s` depends on every member's gradients of steps `0..s`, which no one
-//! outside the group has: only an epoch's first step could be audited.
+//! and its own shard, so each step's next state is a function of its state alone
+//! ([`train::replay_leaf`]). In sync mode the state after step `s` depends on every member's
+//! gradients of step `s`, which no one outside the group has.
 //!
 //! The job's `hyperparams` are the JSON of [`Hyper`] (empty: the defaults).
 
@@ -25,12 +26,15 @@ use crate::{
 	kernel::{Adam, Dataset, Manifest, Model},
 	metrics::Metrics,
 	p2p::Net,
+	steps::StepChain,
 	store::ContentStore,
 	train::{
 		self, EpochRecord, Learner, Mode, Shard, TorchLearner, TrainConfig, TrainReport, Trainer,
 	},
 };
+use codec::Encode;
 use libp2p::PeerId;
+use polkadot_sdk::{sp_core::H256, sp_crypto_hashing::blake2_256};
 use serde::{Deserialize, Serialize};
 use tch::Device;
 use verity_primitives::{cid::Cid, kernel::KernelSpec};
@@ -56,7 +60,7 @@ pub struct Hyper {
 
 impl Default for Hyper {
 	fn default() -> Self {
-		Hyper { batch: 32, lr: 0.005, inner_steps: 20, outer_lr: 0.7, outer_momentum: 0.9, seed: 7 }
+		Hyper { batch: 32, lr: 0.005, inner_steps: 50, outer_lr: 0.7, outer_momentum: 0.9, seed: 7 }
 	}
 }
 
@@ -279,28 +283,52 @@ pub async fn train(
 	tokio::task::spawn_blocking(move || trainer.run(ids)).await?
 }
 
-/// An audit's replay: the audited member's step re-executed from the epoch's start checkpoint on
-/// its shard; the digest goes into the audit round's commit–reveal (the "result" revealed is the
-/// start checkpoint, or the kernel archive for the first epoch).
+/// Why an audit's step could not be checked.
+enum Unchecked {
+	/// The member's step chain or state could not be had (it may be back later).
+	Unavailable(String),
+	/// What the member serves does not hold: a chain that is not its root's, one that does not
+	/// start at the epoch's start, or a state that is not one of the kernel's.
+	Invalid(String),
+}
+
+/// An audit's replay of one step (see [`crate::steps`]): the audited member's step chain is
+/// fetched from the member (its group status names the chain of the root committed on chain)
+/// and checked against the root and the epoch's start (the chain's checkpoint, or for the first
+/// epoch the kernel archive, with fresh Adam moments); then the audited step is replayed alone
+/// from its state, and the digest that goes into the round's commit–reveal is the step's leaf as
+/// recomputed. When the chain or state does not hold, or is still not served on the `last_try`
+/// before the commit window ends, the auditors commit [`unverifiable`] instead, which no leaf
+/// committed before the committee was drawn can equal: the member is convicted as for a wrong
+/// leaf. The revealed "result" is the epoch's start checkpoint (or the kernel archive).
 pub async fn replay(
 	at: &AtBlock,
-	net: &Net,
-	store: &ContentStore,
+	parts: &Parts,
+	round: u64,
 	audit: u64,
-	device: Device,
+	last_try: bool,
 ) -> Result<Computed> {
+	let began = std::time::Instant::now();
 	let poc = api::storage().proof_of_compute();
 	let a = chain::read(at, poc.audits(), (audit,))
 		.await?
 		.ok_or_else(|| invalid!("audit {audit} is not on chain"))?;
-	let epoch = chain::read(at, poc.epochs(), (a.job, a.epoch))
-		.await?
-		.ok_or_else(|| invalid!("epoch {} of job {} is not on chain", a.epoch, a.job))?;
+	let (epoch, commit, committee) = tokio::try_join!(
+		chain::read(at, poc.epochs(), (a.job, a.epoch)),
+		chain::read(at, poc.epoch_commits(), (a.task, a.epoch)),
+		chain::read(at, poc.rounds(), (round,)),
+	)?;
+	let epoch =
+		epoch.ok_or_else(|| invalid!("epoch {} of job {} is not on chain", a.epoch, a.job))?;
+	let commit = commit
+		.ok_or_else(|| invalid!("task {} committed no epoch {} on chain", a.task, a.epoch))?;
+	let committee = committee.ok_or_else(|| invalid!("round {round} is not on chain"))?.members.0;
 	let t = read_task(at, a.task)
 		.await?
 		.ok_or_else(|| invalid!("audit {audit} is of an inference task"))?;
+	let (net, store) = (&parts.net, &parts.store);
 	let peers = sources(at, &t).await?;
-	let (mut learner, archive) = learner(net, store, &t, &peers, device).await?;
+	let (mut learner, archive) = learner(net, store, &t, &peers, parts.device).await?;
 	let start: Option<Cid> =
 		epoch.start.as_ref().map(|c| shared("checkpoint CID", c)).transpose()?;
 	if let Some(cid) = &start {
@@ -309,18 +337,105 @@ pub async fn replay(
 			tokio::task::spawn_blocking(move || learner.restore(&bytes).map(|_| learner)).await??;
 	}
 	let cfg = t.hyper.config(t.job, t.epochs, t.shard);
-	let first = u64::from(a.epoch) * cfg.inner_steps;
-	let step = first + u64::from(a.step);
-	let digest = tokio::task::spawn_blocking(move || {
-		train::replay_step(&mut learner, &cfg, first, step, 0, 1)
-	})
-	.await??;
-	tracing::info!(audit, job = a.job, epoch = a.epoch, task = a.task, step, %digest, "audited step replayed");
+	let step = u64::from(a.epoch) * cfg.inner_steps + u64::from(a.step);
+	let root = H256(commit.root.0);
+	let member = directory_peers(at, &[&a.member]).await?.into_iter().next();
+	let checked = async {
+		let member = member.ok_or_else(|| Unchecked::Unavailable("no endpoint on chain".into()))?;
+		for addr in &member.addrs {
+			net.add_peer(member.id, addr.clone())
+				.await
+				.map_err(|e| Unchecked::Unavailable(e.to_string()))?;
+		}
+		let status = parts
+			.membership
+			.status_of(member.id)
+			.await
+			.ok_or_else(|| Unchecked::Unavailable("no group status".into()))?;
+		let cid =
+			status.chains.iter().find(|(r, _)| *r == root).map(|(_, c)| *c).ok_or_else(|| {
+				Unchecked::Unavailable(format!("its status names no step chain of root {root}"))
+			})?;
+		let from = [member];
+		let fetch = |cid: Cid| {
+			let from = &from;
+			async move {
+				compute::fetch_blob(net, store, &cid, from)
+					.await
+					.map_err(|e| Unchecked::Unavailable(e.to_string()))
+			}
+		};
+		let steps = StepChain::from_bytes(&fetch(cid).await?)
+			.map_err(|e| Unchecked::Invalid(e.to_string()))?;
+		if steps.root() != root || steps.steps() != commit.steps as usize {
+			return Err(Unchecked::Invalid(format!(
+				"its chain of {} steps has root {}, not the {} steps and root {root} committed",
+				steps.steps(),
+				steps.root(),
+				commit.steps
+			)));
+		}
+		let j = a.step as usize;
+		let epoch_start = Cid::of_raw_bytes(
+			&train::state_bytes(&learner).map_err(|e| Unchecked::Invalid(e.to_string()))?,
+		);
+		if steps.states[0] != epoch_start {
+			return Err(Unchecked::Invalid(format!(
+				"its chain starts at state {}, the epoch at {epoch_start}",
+				steps.states[0]
+			)));
+		}
+		let from_state = steps.states.get(j).copied().ok_or_else(|| {
+			Unchecked::Invalid(format!("step {j} is outside its {} steps", steps.steps()))
+		})?;
+		let state = match j {
+			0 => None,
+			_ => Some(fetch(from_state).await?),
+		};
+		let replayed = tokio::task::spawn_blocking(move || {
+			let began = std::time::Instant::now();
+			if let Some(bytes) = state {
+				learner.restore(&bytes)?;
+			}
+			let (_, leaf) = train::replay_leaf(&mut learner, &cfg, &from_state, step, 0, 1)?;
+			Ok::<_, crate::error::Error>((leaf, began.elapsed()))
+		})
+		.await
+		.map_err(|e| Unchecked::Invalid(e.to_string()))?
+		.map_err(|e| Unchecked::Invalid(format!("state {from_state}: {e}")))?;
+		Ok(replayed)
+	}
+	.await;
+	let digest = match checked {
+		Ok((leaf, took)) => {
+			tracing::info!(audit, job = a.job, epoch = a.epoch, task = a.task, step, %leaf, step_ms = took.as_secs_f64() * 1e3, replay_ms = began.elapsed().as_secs_f64() * 1e3, "audited step replayed");
+			leaf
+		}
+		Err(Unchecked::Unavailable(why)) if !last_try => {
+			return Err(invalid!("the audited member's step chain: {why}"))
+		}
+		Err(Unchecked::Unavailable(why) | Unchecked::Invalid(why)) => {
+			let digest = unverifiable(audit, round, &committee.encode());
+			tracing::warn!(audit, job = a.job, epoch = a.epoch, task = a.task, step, reason = %why, %digest, "the audited step cannot be checked: committing the unverifiable digest");
+			digest
+		}
+	};
 	Ok(Computed {
 		output: start.unwrap_or(archive).to_text(),
 		digest: format!("0x{}", hex::encode(digest.as_bytes())),
 		summary: vec![],
 	})
+}
+
+/// What an audit's committee commits when the member's step cannot be checked: a digest of the
+/// audit, its round and the round's committee (SCALE-encoded), which the member could not know
+/// when it committed its root, so no leaf in its tree equals it.
+pub fn unverifiable(audit: u64, round: u64, committee: &[u8]) -> H256 {
+	let mut bytes = b"verity/audit/unverifiable".to_vec();
+	bytes.extend_from_slice(&audit.to_le_bytes());
+	bytes.extend_from_slice(&round.to_le_bytes());
+	bytes.extend_from_slice(committee);
+	H256(blake2_256(&bytes))
 }
 
 #[cfg(test)]
