@@ -23,7 +23,10 @@ use crate::{
 use libp2p::PeerId;
 use polkadot_sdk::sp_core::H256;
 use serde::Serialize;
-use std::{collections::BTreeMap, time::Duration};
+use std::{
+	collections::BTreeMap,
+	time::{Duration, Instant},
+};
 use verity_primitives::cid::Cid;
 
 /// How gradients are combined.
@@ -105,6 +108,11 @@ pub struct EpochRecord {
 	pub eval: f64,
 	/// Group size during the epoch.
 	pub group_size: usize,
+	/// Wall time of the epoch's steps (AllReduce in sync mode included), seconds.
+	pub steps_s: f64,
+	/// Of `steps_s`, the time spent keeping the step chain (serialising, hashing and storing
+	/// every state), seconds.
+	pub chain_s: f64,
 }
 
 /// The result of a training run.
@@ -398,7 +406,15 @@ impl<L: Learner> Trainer<L> {
 			if self.cfg.mode == Mode::Diloco {
 				self.learner.reset_optimizer();
 			}
-			let mut chain = StepChain::new(self.store.put(&state_bytes(&self.learner)?)?);
+			let began = Instant::now();
+			let mut chain_time = Duration::ZERO;
+			let mut keep = |learner: &L, store: &ContentStore| -> Result<Cid> {
+				let t = Instant::now();
+				let cid = store.put(&state_bytes(learner)?)?;
+				chain_time += t.elapsed();
+				Ok(cid)
+			};
+			let mut chain = StepChain::new(keep(&self.learner, &self.store)?);
 			let bar = crate::progress::bar(spe, format!("epoch {epoch}"));
 			for s in 0..spe {
 				let g = (epoch - 1) * spe + s;
@@ -416,11 +432,12 @@ impl<L: Learner> Trainer<L> {
 					}
 					Mode::Diloco => self.learner.step(&grad, &self.cfg.adam)?,
 				}
-				chain.push(digest, self.store.put(&state_bytes(&self.learner)?)?);
+				chain.push(digest, keep(&self.learner, &self.store)?);
 				self.metrics.train_steps.inc();
 				bar.inc(1);
 			}
 			bar.finish_and_clear();
+			let (steps_s, chain_s) = (began.elapsed().as_secs_f64(), chain_time.as_secs_f64());
 			if self.cfg.mode == Mode::Diloco {
 				// Pseudo-gradient: start − local end, averaged over the group.
 				let end = self.learner.params()?;
@@ -455,6 +472,8 @@ impl<L: Learner> Trainer<L> {
 				loss: loss_sum / spe as f64,
 				eval,
 				group_size: n,
+				steps_s,
+				chain_s,
 			};
 			(self.on_epoch)(&record);
 			records.push(record);

@@ -66,14 +66,16 @@
 //! A training group's members [`commit_epoch`](Pallet::commit_epoch) for each epoch: the
 //! checkpoint CID and the Merkle root (the tree of
 //! [`verity_primitives::merkle::merkle_root`]: leaves `blake2-256(0x00 ‖ digest)`, nodes
-//! `blake2-256(0x01 ‖ left ‖ right)`, an odd node carried up) of their per-step gradient digests.
-//! `epoch_window` blocks after the first commitment, and `DrawDelay` blocks later, the hook
-//! draws `s = audits_per_epoch`
-//! (member, step) pairs — a member uniformly, then a step uniformly among its steps. Each audit
-//! is a round whose committee comes from verifiers outside the group; they re-execute that step
-//! from the epoch's starting checkpoint on the member's shard and commit–reveal its gradient
-//! digest; the audited member [`reveal_leaf`](Pallet::reveal_leaf)s its digest for that step
-//! with a Merkle proof against its root. If the verifiers agree on a digest and the member's leaf
+//! `blake2-256(0x01 ‖ left ‖ right)`, an odd node carried up) of one leaf per step. The pallet
+//! only compares leaves; `verity-worker` makes a step's leaf commit to the state the step started
+//! from, its gradient digest and the state it led to (its step chain), so an auditor replays the
+//! audited step alone from the member's state after checking the chain against the root and the
+//! epoch's start. `epoch_window` blocks after the first commitment, and `DrawDelay` blocks later,
+//! the hook draws `s = audits_per_epoch` (member, step) pairs — a member uniformly, then a step
+//! uniformly among its steps. Each audit is a round whose committee comes from verifiers outside
+//! the group; they re-execute that step on the member's shard and commit–reveal the leaf it gives;
+//! the audited member [`reveal_leaf`](Pallet::reveal_leaf)s its leaf for that step with a Merkle
+//! proof against its root. If the verifiers agree on a digest and the member's leaf
 //! differs (or was never revealed), the member is slashed `dissent_slash` and the epoch is
 //! invalid: the member's task can no longer be verified. When an epoch's audits are over and
 //! none invalidated it, its commitments move into [`EpochHistory`] for good (start checkpoint,

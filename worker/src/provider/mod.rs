@@ -608,7 +608,7 @@ impl Daemon {
 					};
 					let r = EpochRecord { gradient_root: root, step_chain: chain, ..r };
 					let rec = self.journal.state.tasks.entry(task).or_default();
-					tracing::info!(task, epoch = r.epoch - 1, checkpoint = %r.checkpoint, root = %r.gradient_root, steps = r.steps, loss = r.loss, "epoch trained");
+					tracing::info!(task, epoch = r.epoch - 1, checkpoint = %r.checkpoint, root = %r.gradient_root, steps = r.steps, loss = r.loss, steps_s = r.steps_s, chain_s = r.chain_s, "epoch trained");
 					rec.epochs.push(EpochEntry {
 						checkpoint: r.checkpoint.to_text(),
 						root: format!("0x{}", hex::encode(r.gradient_root.as_bytes())),
@@ -813,9 +813,10 @@ impl Daemon {
 				};
 				let Some(c) = computed else {
 					match rec.audit {
-						// The last try before the window closes: a step chain still not served is
-						// committed as unverifiable.
-						Some(audit) => self.replay(at, id, audit, commit_end <= now + 5),
+						// The last try before the window closes (a commitment sent now is in a
+						// block before it ends): a step chain still not served is committed as
+						// unverifiable.
+						Some(audit) => self.replay(at, id, audit, commit_end <= now + 2),
 						None => self.compute(at, rec.task).await,
 					}
 					continue;
@@ -941,11 +942,14 @@ impl Daemon {
 		Ok(())
 	}
 
-	/// Whether a session or replay that failed may start again at `now`.
+	/// Whether a session or replay that failed may start again at `now`: a session 5 blocks after
+	/// it failed, a replay the next block (an audited member that is restarting has until the
+	/// auditors' last try to serve its step chain).
 	fn may_start(&mut self, action: Action, now: u64) -> bool {
 		match self.backoff.get(&action) {
 			Some(0) => {
-				self.backoff.insert(action, now + 5);
+				let wait = if matches!(action, Action::Replay(_)) { 1 } else { 5 };
+				self.backoff.insert(action, now + wait);
 				false
 			}
 			Some(b) if *b > now => false,

@@ -10,6 +10,7 @@ use std::{
 	fs,
 	io::Write,
 	path::{Path, PathBuf},
+	sync::atomic::{AtomicU64, Ordering},
 };
 use verity_primitives::cid::Cid;
 
@@ -128,7 +129,11 @@ impl ContentStore {
 			return Ok(());
 		}
 		// Write to a temporary name and rename: a crash leaves no half-written blob under a CID.
-		let tmp = self.dir.join(format!(".{}.{}.tmp", cid.to_text(), std::process::id()));
+		// The name is this write's own, so that two writers of one blob (two audits fetching the
+		// same step chain) never rename each other's file away.
+		static WRITES: AtomicU64 = AtomicU64::new(0);
+		let n = WRITES.fetch_add(1, Ordering::Relaxed);
+		let tmp = self.dir.join(format!(".{}.{}.{n}.tmp", cid.to_text(), std::process::id()));
 		let io = |source| StoreError::Io { path: tmp.clone(), source };
 		let mut f = fs::File::create(&tmp).map_err(io)?;
 		f.write_all(bytes).map_err(io)?;
@@ -149,6 +154,23 @@ pub fn check(cid: &Cid, bytes: &[u8]) -> Result<(), StoreError> {
 #[cfg(test)]
 mod tests {
 	use super::*;
+
+	/// Two audits fetching the same step chain store it at once: both writes succeed.
+	#[test]
+	fn concurrent_writers_of_one_blob_both_succeed() {
+		let dir = tempfile::tempdir().unwrap();
+		let store = ContentStore::open(dir.path()).unwrap();
+		let blob = vec![7u8; 1 << 20];
+		let cid = Cid::of_raw_bytes(&blob);
+		std::thread::scope(|s| {
+			let writers: Vec<_> =
+				(0..8).map(|_| s.spawn(|| store.put_expected(&cid, &blob))).collect();
+			for w in writers {
+				w.join().unwrap().unwrap();
+			}
+		});
+		assert_eq!(store.get(&cid).unwrap(), blob);
+	}
 
 	#[test]
 	fn put_get_and_cid_matches_the_cid_crate() {
