@@ -5,7 +5,12 @@
 // processes on the tasks' shards, the ring in task order). Reports the wall time per epoch on
 // chain (between consecutive epochs' last commitments) and off chain (the whole run, process start
 // and kernel load included, divided by the epochs: an upper bound), their ratio, post to payment,
-// and whether every epoch's checkpoint CID is the same on and off chain.
+// and whether every epoch's checkpoint CID is the same on and off chain. And what the audits cost
+// against the training they check: the members' step time per epoch (their daemons' `epoch
+// trained` lines, the step chain's upkeep included) beside the auditors' one-step replays
+// (`audited step replayed`: the step alone, and the whole replay with its fetches and kernel
+// load), with the cost the same audits had when each replayed from the epoch's start (the
+// audited step's index + 1 steps at the measured step time) as the anchor.
 // Prints one JSON object. Usage: node bench-train.mjs [EPOCHS=5] [WINDOW=3]
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -66,6 +71,21 @@ try {
   const same = Array.from({ length: epochs }, (_, e) => chainCidText(lastOf(e).e.data.checkpoint))
     .every((cid, e) => local.every((r) => r.epochs[e].checkpoint === cid));
 
+  // The audits' cost beside the training's, from the daemons' logs (daemons[0] is the buyer's
+  // server, then three trainers, then three auditors).
+  const lines = (d, what) => d.log().split('\n').filter((l) => l.includes(what));
+  const field = (line, key) => Number(line.match(new RegExp(`\\b${key}=([0-9.e-]+)`))?.[1]);
+  const trained = daemons.slice(1, 4).flatMap((d) => lines(d, 'epoch trained'));
+  const stepsS = trained.reduce((a, l) => a + field(l, 'steps_s'), 0);
+  const chainS = trained.reduce((a, l) => a + field(l, 'chain_s'), 0);
+  const replays = daemons.slice(4).flatMap((d) => lines(d, 'audited step replayed'));
+  const stepMs = replays.map((l) => field(l, 'step_ms'));
+  const replayMs = replays.map((l) => field(l, 'replay_ms'));
+  const sum = (xs) => xs.reduce((a, b) => a + b, 0);
+  const innerOf = (l) => field(l, 'step') % DIGITS_HYPER.innerSteps;
+  const fromStartMs = replays.map((l, i) => (innerOf(l) + 1) * stepMs[i]);
+  const memberStepMs = (stepsS * 1000) / (trained.length * DIGITS_HYPER.innerSteps);
+
   console.log(JSON.stringify({
     epochs,
     window_blocks: window,
@@ -78,6 +98,17 @@ try {
     off_chain: { whole_run_s: Number(offChain.toFixed(1)), per_epoch_s_at_most: Number((offChain / epochs).toFixed(2)) },
     ratio_at_least: perEpochChain && Number((perEpochChain / (offChain / epochs)).toFixed(1)),
     same_checkpoints_on_and_off_chain: same,
+    audits: {
+      member_epochs: trained.length,
+      member_step_ms: Number(memberStepMs.toFixed(2)),
+      step_chain_share_of_member_steps: Number((chainS / stepsS).toFixed(3)),
+      replays: replays.length,
+      replayed_step_ms_mean: Number((sum(stepMs) / replays.length).toFixed(2)),
+      replay_ms_mean: Number((sum(replayMs) / replays.length).toFixed(1)),
+      overhead_steps_only: Number((sum(stepMs) / 1000 / stepsS).toFixed(3)),
+      overhead_whole_replays: Number((sum(replayMs) / 1000 / stepsS).toFixed(3)),
+      anchor_from_epoch_start_steps_only: Number((sum(fromStartMs) / 1000 / stepsS).toFixed(3)),
+    },
   }, null, 1));
 } finally {
   for (const d of daemons) await d.stop('SIGKILL');

@@ -1,11 +1,12 @@
 // Training on chain: a training job posted from polkadot.js is trained by a group of three
 // provider daemons (`verity-worker provide --train`) that the chain formed, every epoch's
-// checkpoint CID and gradient root goes on chain, audits drawn by the chain are answered by the
-// audited members (leaf + Merkle proof) and replayed by three more daemons outside the group, the
-// final checkpoint passes the training verification round, and the buyer fetches it by CID and
-// measures its accuracy; a member killed and restarted mid-job goes on from its journal. A member
-// built with the test-only fault that commits made-up step digests is caught by an audit and
-// slashed. Its own dev node (windows shortened by sudo).
+// checkpoint CID and step-chain root goes on chain, audits drawn by the chain are answered by the
+// audited members (leaf + Merkle proof, and their step chains and states to the auditors) and
+// replayed one step each by three more daemons outside the group, the final checkpoint passes the
+// training verification round, and the buyer fetches it by CID and measures its accuracy; a member
+// killed and restarted mid-job goes on from its journal. Members built with the test-only faults
+// that commit made-up step digests or serve no step chain are caught by audits and slashed. Its
+// own dev node (windows shortened by sudo).
 //   VERITY_WORKER         the worker
 //   VERITY_WORKER_FAULTY  the worker built with --features fault-injection (e2e.sh builds it)
 //   VERITY_KERNELS        kernels exported by scripts/kernels.py
@@ -151,8 +152,11 @@ test('a training job is trained by the group the chain formed, every epoch on ch
     && d.task.toNumber() === daveTask() && d.epoch.toNumber() === 0).length);
   await until('the first epoch closed', () => events('proofOfCompute', 'AuditsDrawn', (d) => d.job.toNumber() === job && d.epoch.toNumber() === 0).length);
   const before = workers['trainer-1'].log();
+  // Started again where its endpoint on chain says (a provider's fixed port), so the auditors of
+  // its first epoch, drawn now, reach it for its step chain within their commit window.
+  const [, listen] = before.match(/provider starting.* addr=(\/ip4\/[\d.]+\/tcp\/\d+)/);
   await workers['trainer-1'].stop('SIGKILL');
-  await provider('trainer-1', '//Dave', ['--class', String(TRAIN_CLASS), '--train', '--price', '0.004']);
+  await provider('trainer-1', '//Dave', ['--class', String(TRAIN_CLASS), '--train', '--price', '0.004', '--listen', listen]);
   // It resumes at the chain's checkpoint: the one it logs is the one its journal has for the
   // epoch the chain closed last.
   const resumed = await until('Dave resuming from its journal', () => workers['trainer-1'].log().slice(before.length)
@@ -294,30 +298,43 @@ test('the buyer registers the trained checkpoint as a new version of the kernel 
   console.log(`  version ${exported.id} (archive ${exported.archive}) supersedes ${kernel}; job ${job}: ${trained.right}/360 right`);
 });
 
-test('a member that commits made-up step digests is caught by an audit and slashed', async () => {
+test('a member that commits made-up step digests and one that serves no step chain are caught by audits and slashed', async () => {
   const faulty = process.env.VERITY_WORKER_FAULTY;
   assert.ok(faulty, 'VERITY_WORKER_FAULTY is set (scripts/e2e.sh builds it)');
-  // Charlie's daemon is replaced by the faulty build; more audits per epoch make the catch all
-  // but certain: each of 3 epochs escapes with probability (2/3)^8 < 4 %, all three < 0.01 %.
+  // Charlie's daemon is replaced by a build that fakes its steps, Eve's by one that names no step
+  // chain in its group status (her auditors cannot check any step of hers, retry until their last
+  // try, then commit the unverifiable digest, which her revealed leaf cannot equal). More audits
+  // per epoch make both catches all but certain: a member escapes each of 3 epochs' 8 draws with
+  // probability (2/3)^8 < 4 %, all three < 0.01 %.
   await workers['trainer-0'].stop('SIGINT');
-  await provider('trainer-0-faulty', '//Charlie', ['--class', String(TRAIN_CLASS), '--train', '--price', '0.004', '--fault-fake-steps'], faulty);
+  await workers['trainer-2'].stop('SIGINT');
+  const args = ['--class', String(TRAIN_CLASS), '--train', '--price', '0.004'];
+  await provider('trainer-0-faulty', '//Charlie', [...args, '--fault-fake-steps'], faulty);
+  await provider('trainer-2-withholding', '//Eve', [...args, '--fault-withhold-chains'], faulty);
   const poc = (await api.query.proofOfCompute.params()).unwrap().toJSON();
   await send(api.tx.sudo.sudo(api.tx.proofOfCompute.setParams({ ...poc, auditsPerEpoch: 8 })), acct('//Alice'));
   const charlie = acct('//Charlie').address;
+  const eve = acct('//Eve').address;
   const job = await postTraining({ epochs: 3 });
   const ended = () => events('marketplace', 'JobCompleted', (d) => d.job.toNumber() === job)[0];
-  const caught = await until('the faker caught', () => events('proofOfCompute', 'EpochInvalidated', (d) => d.job.toNumber() === job)[0]
-    || (ended() && { ended: true }));
-  assert.ok(!caught.ended, `job ${job} completed and the faker was not caught\n${trace()}`);
-  assert.equal(caught.e.data.member.toString(), charlie, 'the faker, and only it');
-  const slash = await until('the faker slashed', () => events('proofOfCompute', 'Penalised', (d) => d.member.toString() === charlie)[0]);
-  assert.ok(slash.e.data.reason.isWrongResult, `reason ${slash.e.data.reason}`);
-  assert.equal(events('proofOfCompute', 'Penalised', (d) => d.member.toString() !== charlie).length, 0, 'no honest member slashed');
-  const fakerTask = caught.e.data.task.toNumber();
-  // The honest members' audited steps (drawn so far) pass.
+  const invalidated = (who) => events('proofOfCompute', 'EpochInvalidated', (d) => d.job.toNumber() === job && d.member.toString() === who)[0];
+  const caught = {};
+  for (const [name, who] of [['the faker', charlie], ['the withholder', eve]]) {
+    caught[who] = await until(`${name} caught`, () => invalidated(who) || (ended() && { ended: true }));
+    assert.ok(!caught[who].ended, `job ${job} completed and ${name} was not caught\n${trace()}`);
+    const slash = await until(`${name} slashed`, () => events('proofOfCompute', 'Penalised', (d) => d.member.toString() === who)[0]);
+    assert.ok(slash.e.data.reason.isWrongResult, `${name}: reason ${slash.e.data.reason}`);
+  }
+  assert.equal(events('proofOfCompute', 'Penalised', (d) => ![charlie, eve].includes(d.member.toString())).length, 0, 'no honest member slashed');
+  // Eve's auditors said why: her status names no chain of the root she committed.
+  const eveTask = caught[eve].e.data.task.toNumber();
+  const auditorLogs = Object.entries(workers).filter(([name]) => name.startsWith('auditor-')).map(([, w]) => w.log()).join('\n');
+  assert.match(auditorLogs, new RegExp(`committing the unverifiable digest .*task=${eveTask} .*reason=its status names no step chain`));
+  const faultyTasks = [caught[charlie].e.data.task.toNumber(), eveTask];
+  // The honest member's audited steps (drawn so far) pass.
   const honest = events('proofOfCompute', 'AuditsDrawn', (d) => d.job.toNumber() === job)
     .flatMap(({ e }) => e.data.audits.map((a) => a.map((x) => x.toNumber())))
-    .filter(([, task]) => task !== fakerTask).map(([a]) => a);
-  await until('the honest members\' audits passed', () => honest.every((a) => events('proofOfCompute', 'AuditPassed', (d) => d.audit.toNumber() === a).length));
-  assert.equal(events('proofOfCompute', 'EpochInvalidated', (d) => d.task.toNumber() !== fakerTask && d.job.toNumber() === job).length, 0);
+    .filter(([, task]) => !faultyTasks.includes(task)).map(([a]) => a);
+  await until('the honest member\'s audits passed', () => honest.every((a) => events('proofOfCompute', 'AuditPassed', (d) => d.audit.toNumber() === a).length));
+  assert.equal(events('proofOfCompute', 'EpochInvalidated', (d) => !faultyTasks.includes(d.task.toNumber()) && d.job.toNumber() === job).length, 0);
 });

@@ -102,6 +102,10 @@ pub struct ProvideArgs {
 	#[cfg(feature = "fault-injection")]
 	#[arg(long)]
 	fault_fake_steps: bool,
+	/// Test-only fault: serve no step chains to auditors (builds with `fault-injection` only).
+	#[cfg(feature = "fault-injection")]
+	#[arg(long)]
+	fault_withhold_chains: bool,
 }
 
 /// `1.25` → 1250 per mille, between 0.001 and 1000.
@@ -160,9 +164,10 @@ pub async fn run(a: ProvideArgs) -> anyhow::Result<()> {
 		None => Price::Index { permille: a.price_factor.unwrap_or(1000) },
 	};
 	#[cfg(feature = "fault-injection")]
-	let (wrong_output, fake_steps) = (a.fault_wrong_output, a.fault_fake_steps);
+	let (wrong_output, fake_steps, withhold_chains) =
+		(a.fault_wrong_output, a.fault_fake_steps, a.fault_withhold_chains);
 	#[cfg(not(feature = "fault-injection"))]
-	let (wrong_output, fake_steps) = (false, false);
+	let (wrong_output, fake_steps, withhold_chains) = (false, false, false);
 	let metrics = Metrics::new();
 	if let Some(addr) = a.metrics {
 		let bound = metrics.clone().serve(addr).await.context("serving metrics")?;
@@ -190,7 +195,7 @@ pub async fn run(a: ProvideArgs) -> anyhow::Result<()> {
 		train: a.train,
 		listen: a.listen,
 		announce: a.announce,
-		run: RunConfig { device, batch: a.batch, wrong_output, fake_steps },
+		run: RunConfig { device, batch: a.batch, wrong_output, fake_steps, withhold_chains },
 		serving: None,
 	};
 	let mut daemon = Daemon::new(cfg, signer.clone(), metrics.clone()).await?;

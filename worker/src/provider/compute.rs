@@ -113,6 +113,8 @@ pub struct RunConfig {
 	/// Test-only fault: training steps' digests are made up, not computed (`fault-injection`
 	/// builds).
 	pub fake_steps: bool,
+	/// Test-only fault: no step chain is named to auditors (`fault-injection` builds).
+	pub withhold_chains: bool,
 }
 
 /// Runs the kernel over the task's samples and stores the output (blocking: call it on a
