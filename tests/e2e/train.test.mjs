@@ -296,6 +296,12 @@ test('the buyer registers the trained checkpoint as a new version of the kernel 
   assert.ok(verified, 'the task verified');
   assert.equal(chainCidText(verified.result), trained.output, 'the output of the base kernel with the checkpoint');
   console.log(`  version ${exported.id} (archive ${exported.archive}) supersedes ${kernel}; job ${job}: ${trained.right}/360 right`);
+  // The training job is paid and final: each member pruned its step chains (every epoch's chain
+  // and its innerSteps + 1 states) from its store.
+  for (const name of ['trainer-0', 'trainer-1', 'trainer-2']) {
+    const line = await until(`${name} pruning its step chains`, () => workers[name].log().match(/step chains pruned task=\d+ chains=(\d+) states=(\d+)/), 120_000);
+    assert.deepEqual([Number(line[1]), Number(line[2])], [EPOCHS, EPOCHS * (hyper.innerSteps + 1)], name);
+  }
 });
 
 test('a member that commits made-up step digests and one that serves no step chain are caught by audits and slashed', async () => {

@@ -2,11 +2,11 @@
 // daemons (`verity-worker provide --train`, started by demo.sh) do everything else. Bob, the
 // digits kernel's owner, serves its archive and training set and posts a training job (DiLoCo,
 // a group of 3); the chain forms the group from the cheapest offers, the members train together
-// (ring AllReduce over libp2p), commit every epoch's checkpoint CID and gradient root, answer the
-// audits the chain draws, and the daemons outside the group replay the audited steps; the final
-// checkpoint passes the training verification round and the members are paid. Bob fetches the
-// final checkpoint by CID, measures it on the held-out test set, exports it as a new version of
-// his kernel (`verity-worker export`) and registers it as the job's model (`registerTrainedKernel`:
+// (ring AllReduce over libp2p), commit every epoch's checkpoint CID and step-chain root, answer the
+// audits the chain draws, and the daemons outside the group replay each audited step alone from
+// the member's step chain; the final checkpoint passes the training verification round and the
+// members are paid. Bob fetches the final checkpoint by CID, measures it on the held-out test
+// set, exports it as a new version of his kernel (`verity-worker export`) and registers it as the job's model (`registerTrainedKernel`:
 // the chain keeps its lineage — base kernel, job, final checkpoint, every epoch); Ferdie posts an inference
 // job on the new version and scores the output the daemons computed.
 // The dev chain's verification windows are shortened by sudo (3 blocks) so the job takes minutes.
@@ -97,7 +97,7 @@ try {
 
   console.log(`  job #${job}           Bob: train the digits kernel, ${EPOCHS} epochs of DiLoCo (${DIGITS_HYPER.innerSteps} inner steps of ${DIGITS_HYPER.batch} samples), a group of 3; ${fmt(posted.data.budget.toBigInt())} in escrow`);
   console.log(`  group            ${tasks.map((t) => `${name(t.provider)} (task #${t.task}, samples ${t.firstSample}..${Number(t.firstSample) + Number(t.samples)})`).join(', ')}`);
-  // Every epoch's checkpoint CID and each member's gradient root, read from chain storage: the
+  // Every epoch's checkpoint CID and each member's step-chain root, read from chain storage: the
   // job's verified history, kept after the job (`proofOfCompute.epochHistory`).
   for (let epoch = 0; epoch < EPOCHS; epoch += 1) {
     const record = (await api.query.proofOfCompute.epochHistory(job, epoch)).unwrap();
@@ -105,7 +105,7 @@ try {
     const cids = new Set(record.commits.map(([, c]) => chainCidText(c.checkpoint)));
     assert.equal(cids.size, 1, `epoch ${epoch}: one checkpoint`);
     assert.ok(record.audits.toNumber() >= 1 && record.passed.eq(record.audits), `epoch ${epoch}: every audit passed`);
-    console.log(`  epoch ${epoch}          checkpoint ${[...cids][0]}, roots ${record.commits.map(([, c]) => c.root.toHex().slice(0, 10)).join(' ')}…; ${record.audits} audited steps replayed, passed`);
+    console.log(`  epoch ${epoch}          checkpoint ${[...cids][0]}, roots ${record.commits.map(([, c]) => c.root.toHex().slice(0, 10)).join(' ')}…; ${record.audits} audited steps each replayed alone from its state, passed`);
   }
   assert.equal(find('proofOfCompute', 'Penalised').length, 0, 'nobody slashed');
   const verified = find('marketplace', 'TaskVerified', (d) => tasks.some((t) => t.task.eq(d.task))).map(({ event: e }) => e.data);

@@ -234,6 +234,7 @@ impl Daemon {
 			),
 			metrics: metrics.clone(),
 			device: cfg.run.device,
+			audits: Default::default(),
 		};
 		let submitter = Arc::new(Submitter::new(signer));
 		let me = *submitter.account();
@@ -264,6 +265,25 @@ impl Daemon {
 		};
 		daemon.publish_chains();
 		Ok(daemon)
+	}
+
+	/// Removes the step chains of a finished training task, and their states, from the store
+	/// (the checkpoints stay: they are the model).
+	fn prune_chains(&self, task: u64, record: &TaskRecord) {
+		let (mut chains, mut states) = (0, 0);
+		for e in &record.epochs {
+			let Ok(cid) = Cid::parse(e.leaves.as_bytes()) else { continue };
+			let Some(chain) =
+				self.store.get(&cid).ok().and_then(|b| StepChain::from_bytes(&b).ok())
+			else {
+				continue;
+			};
+			for s in &chain.states {
+				states += usize::from(self.store.discard(s).is_ok());
+			}
+			chains += usize::from(self.store.discard(&cid).is_ok());
+		}
+		tracing::info!(task, chains, states, "step chains pruned");
 	}
 
 	/// Tells auditors (in this worker's group status) where the step chain of every epoch in the
@@ -715,14 +735,23 @@ impl Daemon {
 					continue; // Not opened at this block (a fork that has not seen it yet).
 				}
 				// Finished, failed, or given to another provider; its result is forgotten once
-				// that is final.
-				self.tasks.remove(&id);
-				self.kinds.remove(&id);
-				if self.journal.state.tasks.contains_key(&id)
-					&& self.gone_when_final(false, id).await?
-				{
-					self.journal.state.tasks.remove(&id);
+				// that is final (until then it is looked at again every block).
+				// A task with an audit still open keeps its record (and its step chains served).
+				let audited = self.journal.state.audits.values().any(|d| d.task == id);
+				if !self.journal.state.tasks.contains_key(&id) {
+					self.tasks.remove(&id);
+					self.kinds.remove(&id);
+				} else if !audited && self.gone_when_final(false, id).await? {
+					self.tasks.remove(&id);
+					self.kinds.remove(&id);
+					let record = self.journal.state.tasks.remove(&id);
 					self.journal.save()?;
+					// Its step chains are no longer needed: the chain audits a training task's
+					// epochs before it pays it.
+					if let Some(record) = record.filter(|r| !r.epochs.is_empty()) {
+						self.publish_chains();
+						self.prune_chains(id, &record);
+					}
 				}
 				continue;
 			};

@@ -210,6 +210,8 @@ pub struct Parts {
 	pub metrics: Metrics,
 	/// Where libtorch runs.
 	pub device: Device,
+	/// The learner audits replay on, kept between replays.
+	pub audits: AuditCache,
 }
 
 /// Who may serve task `t`'s blobs: its buyer and kernel owner first, then the directory.
@@ -236,18 +238,38 @@ async fn learner(
 		let manifest = Manifest::from_record(kernel).map_err(|e| invalid!("{e}"))?;
 		let model = Model::load(manifest, &archive, device)?;
 		let learner = TorchLearner { model, train: Dataset::from_bytes(&dataset)?, test: None };
-		let examples = learner.examples() as u64;
-		if shard.first.saturating_add(shard.len) > examples || shard.len == 0 {
-			return Err(invalid!(
-				"the task's shard {}..{} is outside the dataset's {examples} examples",
-				shard.first,
-				shard.first.saturating_add(shard.len)
-			));
-		}
+		check_shard(&learner, shard)?;
 		Ok((learner, archive_cid))
 	})
 	.await?
 }
+
+/// A clear error unless `shard` is a non-empty part of the learner's dataset.
+fn check_shard(learner: &TorchLearner, shard: Shard) -> Result<()> {
+	let examples = learner.examples() as u64;
+	if shard.first.saturating_add(shard.len) > examples || shard.len == 0 {
+		return Err(invalid!(
+			"the task's shard {}..{} is outside the dataset's {examples} examples",
+			shard.first,
+			shard.first.saturating_add(shard.len)
+		));
+	}
+	Ok(())
+}
+
+/// An auditor's kernel and dataset, loaded once and kept for its next replay of the same job's
+/// kernel and dataset (the audits of one epoch come together, and the next epoch's soon after):
+/// each replay restores the whole state (parameters, Adam moments, step count) before its step.
+pub struct AuditLearner {
+	/// The kernel archive and the dataset it was loaded from.
+	key: (Cid, Cid),
+	/// Its state as loaded (a first epoch's start).
+	initial: Vec<u8>,
+	learner: TorchLearner,
+}
+
+/// The daemon's one kept [`AuditLearner`]; replays take it in turn for their compute.
+pub type AuditCache = std::sync::Arc<tokio::sync::Mutex<Option<AuditLearner>>>;
 
 /// Trains task `id` (`t`) with the group `peers` (the other members, in the job's task order)
 /// to the end; `on_epoch` gets every finished epoch. The ring is the job's task order.
@@ -290,6 +312,8 @@ enum Unchecked {
 	/// What the member serves does not hold: a chain that is not its root's, one that does not
 	/// start at the epoch's start, or a state that is not one of the kernel's.
 	Invalid(String),
+	/// This auditor could not do its part (the epoch's start did not load): no verdict.
+	Ours(String),
 }
 
 /// An audit's replay of one step (see [`crate::steps`]): the audited member's step chain is
@@ -300,7 +324,9 @@ enum Unchecked {
 /// recomputed. When the chain or state does not hold, or is still not served on the `last_try`
 /// before the commit window ends, the auditors commit [`unverifiable`] instead, which no leaf
 /// committed before the committee was drawn can equal: the member is convicted as for a wrong
-/// leaf. The revealed "result" is the epoch's start checkpoint (or the kernel archive).
+/// leaf. The revealed "result" is the epoch's start checkpoint (or the kernel archive). The
+/// fetches run concurrently with other replays; the compute runs on the daemon's kept learner
+/// ([`AuditLearner`]), one replay at a time.
 pub async fn replay(
 	at: &AtBlock,
 	parts: &Parts,
@@ -328,19 +354,24 @@ pub async fn replay(
 		.ok_or_else(|| invalid!("audit {audit} is of an inference task"))?;
 	let (net, store) = (&parts.net, &parts.store);
 	let peers = sources(at, &t).await?;
-	let (mut learner, archive) = learner(net, store, &t, &peers, parts.device).await?;
 	let start: Option<Cid> =
 		epoch.start.as_ref().map(|c| shared("checkpoint CID", c)).transpose()?;
-	if let Some(cid) = &start {
-		let bytes = compute::fetch_blob(net, store, cid, &peers).await?;
-		learner =
-			tokio::task::spawn_blocking(move || learner.restore(&bytes).map(|_| learner)).await??;
-	}
+	let start_bytes = match &start {
+		Some(cid) => Some(compute::fetch_blob(net, store, cid, &peers).await?),
+		None => None,
+	};
 	let cfg = t.hyper.config(t.job, t.epochs, t.shard);
 	let step = u64::from(a.epoch) * cfg.inner_steps + u64::from(a.step);
 	let root = H256(commit.root.0);
-	let member = directory_peers(at, &[&a.member]).await?.into_iter().next();
-	let checked = async {
+	// The network part first: the member's chain (checked against the root) and the audited
+	// step's state.
+	let member = chain::read(at, api::storage().marketplace().endpoints(), (a.member.clone(),))
+		.await?
+		.and_then(|e| {
+			let addrs: Vec<Vec<u8>> = e.addrs.0.iter().map(|a| a.0.clone()).collect();
+			compute::Peer::parse(&e.peer.0, &addrs)
+		});
+	let served = async {
 		let member = member.ok_or_else(|| Unchecked::Unavailable("no endpoint on chain".into()))?;
 		for addr in &member.addrs {
 			net.add_peer(member.id, addr.clone())
@@ -376,36 +407,61 @@ pub async fn replay(
 			)));
 		}
 		let j = a.step as usize;
-		let epoch_start = Cid::of_raw_bytes(
-			&train::state_bytes(&learner).map_err(|e| Unchecked::Invalid(e.to_string()))?,
-		);
-		if steps.states[0] != epoch_start {
-			return Err(Unchecked::Invalid(format!(
-				"its chain starts at state {}, the epoch at {epoch_start}",
-				steps.states[0]
-			)));
-		}
-		let from_state = steps.states.get(j).copied().ok_or_else(|| {
-			Unchecked::Invalid(format!("step {j} is outside its {} steps", steps.steps()))
-		})?;
-		let state = match j {
-			0 => None,
-			_ => Some(fetch(from_state).await?),
-		};
-		let replayed = tokio::task::spawn_blocking(move || {
-			let began = std::time::Instant::now();
-			if let Some(bytes) = state {
-				learner.restore(&bytes)?;
+		let state = match steps.states.get(j) {
+			None => {
+				return Err(Unchecked::Invalid(format!(
+					"step {j} is outside its {} steps",
+					steps.steps()
+				)))
 			}
-			let (_, leaf) = train::replay_leaf(&mut learner, &cfg, &from_state, step, 0, 1)?;
-			Ok::<_, crate::error::Error>((leaf, began.elapsed()))
-		})
-		.await
-		.map_err(|e| Unchecked::Invalid(e.to_string()))?
-		.map_err(|e| Unchecked::Invalid(format!("state {from_state}: {e}")))?;
-		Ok(replayed)
+			Some(_) if j == 0 => None,
+			Some(cid) => Some(fetch(*cid).await?),
+		};
+		Ok((steps, state))
 	}
 	.await;
+	// The compute part, on the kept learner (loaded if it is not this job's kernel and dataset).
+	let mut kept = parts.audits.lock().await;
+	let key = (t.kernel.archive, t.dataset);
+	let mut al = match kept.take().filter(|k| k.key == key) {
+		Some(k) => k,
+		None => {
+			let (learner, _) = learner(net, store, &t, &peers, parts.device).await?;
+			let initial = train::state_bytes(&learner)?;
+			AuditLearner { key, initial, learner }
+		}
+	};
+	check_shard(&al.learner, t.shard)?;
+	let j = a.step as usize;
+	let (al, checked) = tokio::task::spawn_blocking(move || {
+		let checked = (|| {
+			let began = std::time::Instant::now();
+			let start_state = start_bytes.as_deref().unwrap_or(&al.initial);
+			let ours = |e: crate::error::Error| Unchecked::Ours(format!("the epoch's start: {e}"));
+			al.learner.restore(start_state).map_err(ours)?;
+			let epoch_start = Cid::of_raw_bytes(&train::state_bytes(&al.learner).map_err(ours)?);
+			let (steps, state) = served?;
+			if steps.states[0] != epoch_start {
+				return Err(Unchecked::Invalid(format!(
+					"its chain starts at state {}, the epoch at {epoch_start}",
+					steps.states[0]
+				)));
+			}
+			let from_state = steps.states[j];
+			if let Some(bytes) = state {
+				al.learner
+					.restore(&bytes)
+					.map_err(|e| Unchecked::Invalid(format!("state {from_state}: {e}")))?;
+			}
+			let (_, leaf) = train::replay_leaf(&mut al.learner, &cfg, &from_state, step, 0, 1)
+				.map_err(|e| Unchecked::Invalid(format!("state {from_state}: {e}")))?;
+			Ok((leaf, began.elapsed()))
+		})();
+		(al, checked)
+	})
+	.await?;
+	*kept = Some(al);
+	drop(kept);
 	let digest = match checked {
 		Ok((leaf, took)) => {
 			tracing::info!(audit, job = a.job, epoch = a.epoch, task = a.task, step, %leaf, step_ms = took.as_secs_f64() * 1e3, replay_ms = began.elapsed().as_secs_f64() * 1e3, "audited step replayed");
@@ -414,6 +470,7 @@ pub async fn replay(
 		Err(Unchecked::Unavailable(why)) if !last_try => {
 			return Err(invalid!("the audited member's step chain: {why}"))
 		}
+		Err(Unchecked::Ours(why)) => return Err(invalid!("{why}")),
 		Err(Unchecked::Unavailable(why) | Unchecked::Invalid(why)) => {
 			let digest = unverifiable(audit, round, &committee.encode());
 			tracing::warn!(audit, job = a.job, epoch = a.epoch, task = a.task, step, reason = %why, %digest, "the audited step cannot be checked: committing the unverifiable digest");
@@ -421,7 +478,7 @@ pub async fn replay(
 		}
 	};
 	Ok(Computed {
-		output: start.unwrap_or(archive).to_text(),
+		output: start.unwrap_or(t.kernel.archive).to_text(),
 		digest: format!("0x{}", hex::encode(digest.as_bytes())),
 		summary: vec![],
 	})
