@@ -365,7 +365,7 @@ pub async fn replay(
 	let root = H256(commit.root.0);
 	// The network part first: the member's chain (checked against the root) and the audited
 	// step's state.
-	let member = chain::read(at, api::storage().marketplace().endpoints(), (a.member.clone(),))
+	let member = chain::read(at, api::storage().marketplace().endpoints(), (a.member,))
 		.await?
 		.and_then(|e| {
 			let addrs: Vec<Vec<u8>> = e.addrs.0.iter().map(|a| a.0.clone()).collect();
