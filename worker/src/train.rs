@@ -676,6 +676,24 @@ mod tests {
 		}
 	}
 
+	/// The settings every member of [`group`] trains with.
+	fn config(mode: Mode) -> TrainConfig {
+		TrainConfig {
+			epochs: 6,
+			batch: 16,
+			adam: Adam { lr: 0.05, ..Adam::default() },
+			seed: 3,
+			mode,
+			inner_steps: 4,
+			outer_lr: 0.7,
+			outer_momentum: 0.9,
+			max_reforms: 0,
+			shard: None,
+			generation: 0,
+			ring: Vec::new(),
+		}
+	}
+
 	async fn group(n: usize, mode: Mode, dir: &std::path::Path) -> Vec<TrainReport> {
 		let seeds: Vec<String> = (0..n).map(|i| format!("ls-{mode:?}-{i}")).collect();
 		let nodes = crate::p2p::mesh(&seeds, Duration::from_secs(10)).await.unwrap();
@@ -686,20 +704,7 @@ mod tests {
 			let peers: Vec<PeerId> = ids.iter().copied().filter(|p| *p != net.peer_id).collect();
 			let trainer = Trainer {
 				learner: LeastSquares::new(8, 96),
-				cfg: TrainConfig {
-					epochs: 6,
-					batch: 16,
-					adam: Adam { lr: 0.05, ..Adam::default() },
-					seed: 3,
-					mode,
-					inner_steps: 4,
-					outer_lr: 0.7,
-					outer_momentum: 0.9,
-					max_reforms: 0,
-					shard: None,
-					generation: 0,
-					ring: Vec::new(),
-				},
+				cfg: config(mode),
 				store,
 				collective: Collective::start(
 					net.clone(),
@@ -750,20 +755,7 @@ mod tests {
 	async fn every_diloco_step_replays_alone_from_the_step_chain() {
 		let dir = tempfile::tempdir().unwrap();
 		let reports = group(3, Mode::Diloco, dir.path()).await;
-		let cfg = TrainConfig {
-			epochs: 6,
-			batch: 16,
-			adam: Adam { lr: 0.05, ..Adam::default() },
-			seed: 3,
-			mode: Mode::Diloco,
-			inner_steps: 4,
-			outer_lr: 0.7,
-			outer_momentum: 0.9,
-			max_reforms: 0,
-			shard: None,
-			generation: 0,
-			ring: Vec::new(),
-		};
+		let cfg = config(Mode::Diloco);
 		let mut replayed = 0;
 		for (i, r) in reports.iter().enumerate() {
 			let store = ContentStore::open(dir.path().join(format!("Diloco-{i}"))).unwrap();

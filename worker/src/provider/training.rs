@@ -265,6 +265,9 @@ pub struct AuditLearner {
 	key: (Cid, Cid),
 	/// Its state as loaded (a first epoch's start).
 	initial: Vec<u8>,
+	/// The last epoch start it restored (its checkpoint, `None` for the kernel's own state) and
+	/// that state's CID: an epoch's audits check their chains against it without hashing it again.
+	start: Option<(Option<Cid>, Cid)>,
 	learner: TorchLearner,
 }
 
@@ -428,18 +431,29 @@ pub async fn replay(
 		None => {
 			let (learner, _) = learner(net, store, &t, &peers, parts.device).await?;
 			let initial = train::state_bytes(&learner)?;
-			AuditLearner { key, initial, learner }
+			AuditLearner { key, initial, start: None, learner }
 		}
 	};
 	check_shard(&al.learner, t.shard)?;
 	let j = a.step as usize;
 	let (al, checked) = tokio::task::spawn_blocking(move || {
 		let checked = (|| {
-			let began = std::time::Instant::now();
-			let start_state = start_bytes.as_deref().unwrap_or(&al.initial);
+			// The epoch's start as a state CID (once per epoch), restored when it is the audited
+			// step's state.
 			let ours = |e: crate::error::Error| Unchecked::Ours(format!("the epoch's start: {e}"));
-			al.learner.restore(start_state).map_err(ours)?;
-			let epoch_start = Cid::of_raw_bytes(&train::state_bytes(&al.learner).map_err(ours)?);
+			let restore_start = |al: &mut AuditLearner| {
+				let bytes = start_bytes.as_deref().unwrap_or(&al.initial);
+				al.learner.restore(bytes).map_err(ours)
+			};
+			let epoch_start = match al.start {
+				Some((s, cid)) if s == start => cid,
+				_ => {
+					restore_start(&mut al)?;
+					let cid = Cid::of_raw_bytes(&train::state_bytes(&al.learner).map_err(ours)?);
+					al.start = Some((start, cid));
+					cid
+				}
+			};
 			let (steps, state) = served?;
 			if steps.states[0] != epoch_start {
 				return Err(Unchecked::Invalid(format!(
@@ -448,11 +462,14 @@ pub async fn replay(
 				)));
 			}
 			let from_state = steps.states[j];
-			if let Some(bytes) = state {
-				al.learner
+			match state {
+				Some(bytes) => al
+					.learner
 					.restore(&bytes)
-					.map_err(|e| Unchecked::Invalid(format!("state {from_state}: {e}")))?;
-			}
+					.map_err(|e| Unchecked::Invalid(format!("state {from_state}: {e}")))?,
+				None => restore_start(&mut al)?,
+			};
+			let began = std::time::Instant::now();
 			let (_, leaf) = train::replay_leaf(&mut al.learner, &cfg, &from_state, step, 0, 1)
 				.map_err(|e| Unchecked::Invalid(format!("state {from_state}: {e}")))?;
 			Ok((leaf, began.elapsed()))
