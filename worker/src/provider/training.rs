@@ -2,7 +2,7 @@
 //! order; each member trains DiLoCo on its own shard of the job's dataset (the chain's split),
 //! the group averages pseudo-gradients with ring AllReduce over libp2p after every outer round,
 //! and each outer round is one epoch on chain: the member commits the round's checkpoint CID and
-//! the Merkle root of its per-step gradient digests (`proof_of_compute.commit_epoch`).
+//! the Merkle root of its step chain (`proof_of_compute.commit_epoch`; [`crate::steps`]).
 //!
 //! **Why DiLoCo on chain.** An audit replays one (member, step) from the state the member's step
 //! chain names for it ([`crate::steps`]), and checks the chain from the epoch's start checkpoint,
@@ -200,7 +200,7 @@ pub async fn group_peers(
 pub struct Parts {
 	/// The libp2p node.
 	pub net: Net,
-	/// The blob store (checkpoints and leaves go here, served to auditors).
+	/// The blob store (checkpoints, step chains and their states go here, served to auditors).
 	pub store: ContentStore,
 	/// This member's side of the group protocol.
 	pub membership: Membership,
