@@ -565,11 +565,17 @@ fn grad(step: u32) -> H256 {
 	H256::from_low_u64_be(0x6000 + u64::from(step))
 }
 
+/// A one-epoch training task of job 5.
 fn training_task(task: u64, provider: AccountId) {
+	training_task_of(5, task, provider)
+}
+
+/// A one-epoch training task of `job`.
+fn training_task_of(job: u64, task: u64, provider: AccountId) {
 	MockMarket::add(
 		task,
 		TaskInfo {
-			job: 5,
+			job,
 			kernel: EXACT,
 			provider,
 			buyer: BUYER,
@@ -1171,20 +1177,7 @@ fn finding_2_epochs_closing_together_leave_task_rounds_room() {
 		let per_block = <<Test as Config>::MaxDuePerBlock as polkadot_sdk::frame_support::traits::Get<u32>>::get();
 		let slots = u64::from(per_block * crate::impls::SCHEDULE_PROBE);
 		let training = |task: u64| {
-			MockMarket::add(
-				task,
-				TaskInfo {
-					job: task,
-					kernel: EXACT,
-					provider: P1,
-					buyer: BUYER,
-					work: 1,
-					committee: 0,
-					training: true,
-					epochs: 1,
-					collateral: 0,
-				},
-			);
+			training_task_of(task, task, P1);
 			Poc::commit_epoch(signed(P1), task, 0, cid_input(cid_of(1)), 8, H256::zero())
 		};
 		let start = System::block_number();
