@@ -31,6 +31,17 @@ pub enum GroupError {
 	NoCommonCheckpoint,
 }
 
+/// What a [`Membership::probe`] found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Probe {
+	/// The members that answered, this one included.
+	pub alive: Vec<PeerId>,
+	/// The newest epoch whose checkpoint all of them hold, with the same CID.
+	pub resume: u64,
+	/// The highest generation one of them trains at (0: none said).
+	pub generation: u64,
+}
+
 /// This member's side of the group protocol. Cheap to clone.
 #[derive(Clone)]
 pub struct Membership {
@@ -64,6 +75,11 @@ impl Membership {
 		});
 	}
 
+	/// Sets the generation this member trains at (or re-forms at next).
+	pub fn publish_generation(&self, generation: u64) {
+		self.status.send_modify(|s| s.generation = Some(generation));
+	}
+
 	/// Sets the step chains this member serves to auditors, by committed root.
 	pub fn publish_chains(&self, chains: Vec<(H256, Cid)>) {
 		self.status.send_modify(|s| s.chains = chains);
@@ -77,11 +93,18 @@ impl Membership {
 		}
 	}
 
-	/// Waits until every member answers (they may still be starting), at most `wait`.
-	pub async fn await_all(&self, members: &[PeerId], wait: Duration) -> Result<(), GroupError> {
+	/// Waits until every member answers from a training session at generation `least` or
+	/// later (they may still be starting, or still answer from an earlier job's session), at most
+	/// `wait`.
+	pub async fn await_all(
+		&self,
+		members: &[PeerId],
+		least: u64,
+		wait: Duration,
+	) -> Result<(), GroupError> {
 		let deadline = Instant::now() + wait;
 		for peer in members.iter().filter(|p| **p != self.net.peer_id) {
-			while self.status_of(*peer).await.is_none() {
+			while self.status_of(*peer).await.and_then(|s| s.generation).is_none_or(|g| g < least) {
 				if Instant::now() > deadline {
 					return Err(GroupError::NoAnswer { peer: *peer, waited: wait });
 				}
@@ -91,18 +114,21 @@ impl Membership {
 		Ok(())
 	}
 
-	/// Asks every member for its status: the members that answer (this one included), and the
-	/// newest epoch whose checkpoint all of them hold with the same CID as `mine`.
+	/// Asks every member for its status: the members that answer (this one included), the
+	/// newest epoch whose checkpoint all of them hold with the same CID as `mine`, and the
+	/// highest generation they train at (0 if none says).
 	pub async fn probe(
 		&self,
 		members: &[PeerId],
 		mine: &BTreeMap<u64, Cid>,
-	) -> Result<(Vec<PeerId>, u64), GroupError> {
+	) -> Result<Probe, GroupError> {
 		let mut alive = vec![self.net.peer_id];
 		let mut common = mine.clone();
+		let mut generation = 0;
 		for peer in members.iter().filter(|p| **p != self.net.peer_id) {
 			if let Some(status) = self.status_of(*peer).await {
 				alive.push(*peer);
+				generation = generation.max(status.generation.unwrap_or(0));
 				let theirs: BTreeMap<u64, Cid> = status.checkpoints.into_iter().collect();
 				common.retain(|e, c| theirs.get(e) == Some(c));
 			} else {
@@ -110,7 +136,7 @@ impl Membership {
 			}
 		}
 		let resume = common.keys().next_back().copied().ok_or(GroupError::NoCommonCheckpoint)?;
-		Ok((alive, resume))
+		Ok(Probe { alive, resume, generation })
 	}
 
 	/// After the last epoch, keeps answering until every member has finished (its last chunks may

@@ -7,14 +7,20 @@
 //! root. The checkpoint is the same bytes on every member.
 //!
 //! When a round fails (a member disconnects, stalls or misbehaves), the survivors ask every member
-//! of the group for its status ([`crate::group`]), re-form with those that answer, restore the
-//! newest checkpoint all of them hold and continue.
+//! of the group for its status ([`crate::group`]) and re-form ([`Regroup`]): off chain with those
+//! that answer (the group shrinks); on a chain with the group the chain names, once every slot is
+//! filled again (its member restarted, or the task's replacement), so the group grows back. They
+//! restore the newest checkpoint all of them hold and continue. A member that starts while its
+//! group is running ((re)joining) does the same: it holds the checkpoints of its earlier session
+//! (a provider's journal) and takes the group's generation. In DiLoCo mode a member's inner steps
+//! depend only on the round's start and its own data, so the epochs redone after a re-formation
+//! with the whole group give the same bytes as an uninterrupted run.
 
 use crate::error::{bail, Context, Result};
 use crate::{
 	collective::{Collective, Group},
 	digest::gradient_digest,
-	group::Membership,
+	group::{Membership, Probe},
 	kernel::{Adam, Dataset, Model},
 	metrics::Metrics,
 	steps::StepChain,
@@ -271,6 +277,21 @@ impl Learner for TorchLearner {
 	}
 }
 
+/// The ring a chain names for the group (this member included, in task order): `Ok(None)` while
+/// a slot has no member ready (a reassigned task not yet accepted); an error ends training (the
+/// task or its job is gone, or the task went to another provider).
+pub type RingSource = Box<dyn FnMut() -> Result<Option<Vec<PeerId>>> + Send>;
+
+/// Who the group is when it re-forms after a failed round.
+pub enum Regroup {
+	/// The members that answer: the group shrinks (off chain, where nothing else says who the
+	/// group is).
+	Shrink,
+	/// The whole group as the source says it is now: the survivors wait until every member
+	/// answers (restarted, or a replacement) and resume with all of them.
+	Wait(RingSource),
+}
+
 /// Everything a training member needs.
 pub struct Trainer<L: Learner> {
 	/// What is trained.
@@ -289,6 +310,11 @@ pub struct Trainer<L: Learner> {
 	pub metrics: Metrics,
 	/// Called after every epoch (the CLI prints a line; tests may stop a worker here).
 	pub on_epoch: Box<dyn FnMut(&EpochRecord) + Send>,
+	/// How the group re-forms.
+	pub regroup: Regroup,
+	/// Checkpoints this member holds from an earlier session, by epoch (a provider's journal):
+	/// it resumes from the newest the group shares instead of training those epochs again.
+	pub known: BTreeMap<u64, Cid>,
 }
 
 enum Outcome {
@@ -338,20 +364,31 @@ impl<L: Learner> Trainer<L> {
 		let eval_start = self.learner.evaluate()?;
 		let initial = self.save_checkpoint(0, &vec![0.0; self.learner.numel()])?;
 		let mut checkpoints: BTreeMap<u64, Cid> = BTreeMap::from([(0, initial)]);
+		let known = std::mem::take(&mut self.known);
+		checkpoints.extend(known.into_iter().filter(|(e, c)| *e > 0 && self.store.has(c)));
+		let mut regroup = std::mem::replace(&mut self.regroup, Regroup::Shrink);
+		let mut generation = self.cfg.generation;
+		self.membership.publish_generation(generation);
 		self.publish(&checkpoints, false);
 		let mut members: Vec<PeerId> = peers.into_iter().chain([me]).collect();
-		let mut generation = self.cfg.generation;
 		let mut reforms = 0u32;
 		let mut records: Vec<EpochRecord> = Vec::new();
-		let mut resume = 0u64;
 		self.wait_for(&members)?;
+		// Where the group is: a fresh group at its first checkpoint and generation; a running one
+		// (this member restarted or replaces one) at the newest checkpoint all hold and the
+		// generation it re-forms at.
+		let found = self.probe(&members, &checkpoints)?;
+		let mut resume = found.resume;
+		generation = generation.max(found.generation);
 		loop {
+			self.membership.publish_generation(generation);
 			let group = Group::in_order(generation, members.clone(), &self.cfg.ring);
 			let cid = checkpoints.get(&resume).copied().context("resume checkpoint missing")?;
 			let outer_v = self.restore(&cid)?;
 			records.retain(|r| r.epoch <= resume);
 			checkpoints.retain(|e, _| *e <= resume);
-			tracing::info!(generation, members = group.members.len(), resume, "group formed");
+			self.publish(&checkpoints, false);
+			tracing::info!(generation, members = group.members.len(), resume, checkpoint = %cid, "group formed");
 			match self.epochs(&group, resume, outer_v, &mut checkpoints, &mut records)? {
 				Outcome::Done => break,
 				Outcome::Failed(why) => {
@@ -363,11 +400,15 @@ impl<L: Learner> Trainer<L> {
 						bail!("gave up after {reforms} re-formations: {why}");
 					}
 					tracing::warn!("round failed ({why}); re-forming the group");
+					self.membership.publish_generation(next);
 					std::thread::sleep(Duration::from_millis(500));
-					let (alive, common) = self.probe(&group.members, &checkpoints)?;
-					members = alive;
-					resume = common;
-					generation = next;
+					let found = match &mut regroup {
+						Regroup::Shrink => self.probe(&group.members, &checkpoints)?,
+						Regroup::Wait(ring) => self.wait_for_ring(ring, &checkpoints)?,
+					};
+					members = found.alive;
+					resume = found.resume;
+					generation = next.max(found.generation);
 				}
 			}
 		}
@@ -485,16 +526,43 @@ impl<L: Learner> Trainer<L> {
 		self.membership.publish(checkpoints, finished);
 	}
 
-	/// Waits until every member answers (they may still be starting).
+	/// Waits until every member answers from this job's session (they may still be starting).
 	fn wait_for(&self, members: &[PeerId]) -> Result<()> {
-		let wait = self.membership.await_all(members, Duration::from_secs(60));
+		let wait = self.membership.await_all(members, self.cfg.generation, Duration::from_secs(60));
 		Ok(self.runtime.block_on(wait)?)
 	}
 
-	/// The members that answer, and the newest epoch whose checkpoint all of them hold.
-	fn probe(&self, members: &[PeerId], mine: &BTreeMap<u64, Cid>) -> Result<(Vec<PeerId>, u64)> {
+	/// The members that answer, the newest epoch whose checkpoint all of them hold, and the
+	/// highest generation among them.
+	fn probe(&self, members: &[PeerId], mine: &BTreeMap<u64, Cid>) -> Result<Probe> {
 		let probe = self.membership.probe(members, mine);
 		Ok(self.runtime.block_on(probe)?)
+	}
+
+	/// Waits until the ring `source` names answers in full, and probes it; the ring becomes the
+	/// group's order. Logs every 30 s while it waits.
+	fn wait_for_ring(&mut self, source: &mut RingSource, mine: &BTreeMap<u64, Cid>) -> Result<Probe> {
+		let began = Instant::now();
+		let mut told = Duration::ZERO;
+		loop {
+			let ring = source()?;
+			if let Some(ring) = &ring {
+				let wait = self.membership.await_all(ring, self.cfg.generation, Duration::from_secs(5));
+				if self.runtime.block_on(wait).is_ok() {
+					let found = self.probe(ring, mine)?;
+					if found.alive.len() == ring.len() {
+						tracing::info!(members = ring.len(), waited_s = began.elapsed().as_secs(), resume = found.resume, "the whole group answers again");
+						self.cfg.ring = ring.clone();
+						return Ok(Probe { alive: ring.clone(), ..found });
+					}
+				}
+			}
+			if began.elapsed() >= told {
+				tracing::info!(filled = ring.is_some(), waited_s = began.elapsed().as_secs(), "waiting for every member of the group to answer (a restart, or the chain's replacement)");
+				told += Duration::from_secs(30);
+			}
+			std::thread::sleep(Duration::from_secs(1));
+		}
 	}
 
 	/// After the last epoch, keeps answering until every member has finished, at most 10 s.
@@ -599,6 +667,8 @@ mod tests {
 		t: i32,
 		x: Vec<Vec<f32>>,
 		y: Vec<f32>,
+		/// Gradients left before this member "crashes" (its gradient fails); `None`: never.
+		crash_in: Option<usize>,
 	}
 
 	impl LeastSquares {
@@ -608,7 +678,15 @@ mod tests {
 				.map(|k| (0..d).map(|i| (((k * 31 + i * 17) % 23) as f32 - 11.0) / 11.0).collect())
 				.collect();
 			let y = x.iter().map(|r| r.iter().zip(&target).map(|(a, b)| a * b).sum()).collect();
-			LeastSquares { w: vec![0.0; d], m: vec![0.0; d], v: vec![0.0; d], t: 0, x, y }
+			LeastSquares {
+				w: vec![0.0; d],
+				m: vec![0.0; d],
+				v: vec![0.0; d],
+				t: 0,
+				x,
+				y,
+				crash_in: None,
+			}
 		}
 		fn loss_at(&self, k: usize) -> f32 {
 			self.x[k].iter().zip(&self.w).map(|(a, b)| a * b).sum::<f32>() - self.y[k]
@@ -623,6 +701,12 @@ mod tests {
 			self.x.len()
 		}
 		fn gradient(&mut self, index: &[i64], global_batch: i64) -> Result<(Vec<f32>, f64)> {
+			if let Some(left) = self.crash_in.as_mut() {
+				if *left == 0 {
+					bail!("crashed");
+				}
+				*left -= 1;
+			}
 			let mut g = vec![0.0; self.w.len()];
 			let mut loss = 0.0;
 			for &k in index {
@@ -715,6 +799,8 @@ mod tests {
 				runtime: tokio::runtime::Handle::current(),
 				metrics: Metrics::new(),
 				on_epoch: Box::new(|_| {}),
+				regroup: Regroup::Shrink,
+				known: Default::default(),
 			};
 			tasks.push(tokio::task::spawn_blocking(move || trainer.run(peers)));
 		}
@@ -746,6 +832,94 @@ mod tests {
 			}
 			assert_ne!(reports[0].epochs[0].gradient_root, reports[1].epochs[0].gradient_root);
 		}
+	}
+
+	/// A chain group that loses a member mid-run waits for its slot to be filled (here by a
+	/// replacement with another key, holding the lost member's checkpoints as a journal would)
+	/// and goes on with the whole group: every epoch's checkpoint is the uninterrupted run's.
+	#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+	async fn a_chain_group_grows_back_and_trains_what_an_uninterrupted_group_trains() {
+		let dir = tempfile::tempdir().unwrap();
+		let reference = group(3, Mode::Diloco, dir.path()).await;
+		let seeds: Vec<String> = (0..4).map(|i| format!("grow-{i}")).collect();
+		let nodes = crate::p2p::mesh(&seeds, Duration::from_secs(10)).await.unwrap();
+		let ids: Vec<PeerId> = nodes.iter().map(|(net, _)| net.peer_id).collect();
+		// The ring the "chain" names: the reference's order (by peer id), the replacement (node 3)
+		// in member 2's place once the lost member is gone; `None` between (not yet reassigned).
+		let mut order = ids[..3].to_vec();
+		order.sort();
+		let slot = order.iter().position(|p| *p == ids[2]).unwrap();
+		let chain = std::sync::Arc::new(std::sync::Mutex::new(Some(order.clone())));
+		let (journal_tx, journal_rx) = std::sync::mpsc::channel::<(u64, Cid)>();
+		let mut tasks = Vec::new();
+		let mut replacement = None;
+		for (i, (net, inbound)) in nodes.into_iter().enumerate() {
+			let mut learner = LeastSquares::new(8, 96);
+			// Member 2 fails at the first step of epoch 3 (4 inner steps an epoch).
+			learner.crash_in = (i == 2).then_some(8);
+			let source = chain.clone();
+			let journal = journal_tx.clone();
+			let trainer = Trainer {
+				learner,
+				cfg: TrainConfig { ring: order.clone(), max_reforms: 8, ..config(Mode::Diloco) },
+				store: ContentStore::open(dir.path().join(format!("grow-{}", i.min(2)))).unwrap(),
+				collective: Collective::start(
+					net.clone(),
+					inbound.allreduce,
+					CollectiveConfig { stall_timeout: Duration::from_secs(2), ..Default::default() },
+				),
+				membership: Membership::start(net, inbound.group),
+				runtime: tokio::runtime::Handle::current(),
+				metrics: Metrics::new(),
+				on_epoch: Box::new(move |r| {
+					if i == 2 {
+						let _ = journal.send((r.epoch, r.checkpoint));
+					}
+				}),
+				regroup: Regroup::Wait(Box::new(move || Ok(source.lock().unwrap().clone()))),
+				known: Default::default(),
+			};
+			let mut cfg_ring = order.clone();
+			cfg_ring[slot] = ids[3];
+			match i {
+				3 => replacement = Some((trainer, cfg_ring)),
+				_ => {
+					let peers: Vec<PeerId> =
+						order.iter().copied().filter(|p| *p != ids[i]).collect();
+					tasks.push(tokio::task::spawn_blocking(move || trainer.run(peers)));
+				}
+			}
+		}
+		let lost = tasks.pop().unwrap().await.unwrap();
+		assert!(lost.unwrap_err().to_string().contains("crashed"));
+		*chain.lock().unwrap() = None;
+		// The replacement starts from the lost member's journal, once the chain names it.
+		let known: BTreeMap<u64, Cid> = journal_rx.try_iter().collect();
+		assert_eq!(known.keys().copied().collect::<Vec<_>>(), vec![1, 2]);
+		let (mut trainer, ring) = replacement.unwrap();
+		*chain.lock().unwrap() = Some(ring.clone());
+		trainer.cfg.ring = ring.clone();
+		trainer.known = known;
+		let me = ids[3];
+		let peers: Vec<PeerId> = ring.iter().copied().filter(|p| *p != me).collect();
+		tasks.push(tokio::task::spawn_blocking(move || trainer.run(peers)));
+		let mut reports = Vec::new();
+		for t in tasks {
+			reports.push(t.await.unwrap().unwrap());
+		}
+		let want: Vec<Cid> = reference[0].epochs.iter().map(|e| e.checkpoint).collect();
+		for r in &reports[..2] {
+			assert!(r.reforms >= 1, "the survivors re-formed");
+			assert_eq!(r.group.len(), 3, "the whole group at the end");
+			// Epochs 1..2 before the loss, 3.. after it (epoch 3 redone by the grown-back group).
+			let got: Vec<Cid> = r.epochs.iter().map(|e| e.checkpoint).collect();
+			assert_eq!(got, want, "every epoch's checkpoint is the uninterrupted run's");
+		}
+		// The replacement trained only the epochs after the lost member's last checkpoint.
+		let joined: Vec<u64> = reports[2].epochs.iter().map(|e| e.epoch).collect();
+		assert_eq!(joined, vec![3, 4, 5, 6]);
+		assert_eq!(reports[2].checkpoint, reference[0].checkpoint);
+		assert!(reports[2].group.contains(&ids[3].to_string()));
 	}
 
 	/// What an auditor checks of a DiLoCo member: its step chain matches its root and starts at

@@ -11,7 +11,7 @@ use verity_worker::{
 	metrics::Metrics,
 	output::Output,
 	store::ContentStore,
-	train::{Mode, Shard, TorchLearner, Trainer},
+	train::{Mode, Regroup, Shard, TorchLearner, Trainer},
 };
 
 #[derive(clap::Args)]
@@ -113,6 +113,8 @@ pub async fn run(a: TrainArgs) -> anyhow::Result<()> {
 		on_epoch: Box::new(|record| {
 			let _ = Output::Epoch { record }.print();
 		}),
+		regroup: Regroup::Shrink,
+		known: Default::default(),
 	};
 	let peers = node.peers;
 	let report = tokio::task::spawn_blocking(move || trainer.run(peers)).await??;

@@ -28,6 +28,11 @@ pub struct GroupStatus {
 	/// Merkle root committed on chain: what an auditor fetches (by CID) to replay one step.
 	#[serde(default)]
 	pub chains: Vec<(H256, Cid)>,
+	/// The generation of the group this member trains in, or is about to re-form at; `None`
+	/// before its first training session starts. A member that (re)joins a running group takes
+	/// the highest it hears.
+	#[serde(default)]
+	pub generation: Option<u64>,
 }
 
 /// A status request (no fields: the protocol has one question).

@@ -1126,21 +1126,36 @@ impl Daemon {
 	/// Starts training task `id` with the group `peers` (off the loop, which keeps following
 	/// blocks, committing epochs and answering audits meanwhile).
 	fn start_training(&mut self, at: &AtBlock, id: u64, t: TrainingTask, peers: Vec<Peer>) {
+		let Some(client) = self.client.clone() else { return };
+		// The checkpoints of the epochs already trained (a restart): the session resumes from the
+		// newest the group shares.
+		let known: std::collections::BTreeMap<u64, Cid> = self
+			.journal
+			.state
+			.tasks
+			.get(&id)
+			.map(|rec| {
+				let parsed = rec.epochs.iter().map(|e| Cid::parse(e.checkpoint.as_bytes()).ok());
+				(1..).zip(parsed).filter_map(|(e, c)| Some((e, c?))).collect()
+			})
+			.unwrap_or_default();
 		tracing::info!(
 			task = id,
 			job = t.job,
 			members = peers.len() + 1,
 			epochs = t.epochs,
+			journaled = known.len(),
 			"the group formed on chain; training"
 		);
 		self.busy.insert(Action::Train(id));
 		let (at, parts, done) = (at.clone(), self.parts.clone(), self.done_tx.clone());
-		let epochs = done.clone();
+		let (epochs, me) = (done.clone(), self.me);
 		tokio::spawn(async move {
 			let on_epoch = Box::new(move |r: &EpochRecord| {
 				let _ = epochs.send(Done::Epoch(id, r.clone()));
 			});
-			let result = training::train(at, parts, id, t, peers, on_epoch).await;
+			let result =
+				training::train(at, client, parts, (id, me), t, peers, known, on_epoch).await;
 			let _ = done.send(Done::Trained(id, result));
 		});
 	}

@@ -29,7 +29,8 @@ use crate::{
 	steps::StepChain,
 	store::ContentStore,
 	train::{
-		self, EpochRecord, Learner, Mode, Shard, TorchLearner, TrainConfig, TrainReport, Trainer,
+		self, EpochRecord, Learner, Mode, Regroup, Shard, TorchLearner, TrainConfig, TrainReport,
+		Trainer,
 	},
 };
 use codec::Encode;
@@ -106,7 +107,8 @@ impl Hyper {
 			inner_steps: self.inner_steps,
 			outer_lr: self.outer_lr,
 			outer_momentum: self.outer_momentum,
-			max_reforms: 3,
+			// Each crash of a member costs one or two (its restart may meet a round in flight).
+			max_reforms: 8,
 			shard: Some(shard),
 			generation: job << 16,
 			ring: Vec::new(),
@@ -274,14 +276,62 @@ pub struct AuditLearner {
 /// The daemon's one kept [`AuditLearner`]; replays take it in turn for their compute.
 pub type AuditCache = std::sync::Arc<tokio::sync::Mutex<Option<AuditLearner>>>;
 
-/// Trains task `id` (`t`) with the group `peers` (the other members, in the job's task order)
-/// to the end; `on_epoch` gets every finished epoch. The ring is the job's task order.
-pub async fn train(
-	at: AtBlock,
-	parts: Parts,
+/// The ring of task `id`'s group: the other members `peers` (in the job's task order) with this
+/// member (`me`) at its task's place.
+fn ring_of(t: &TrainingTask, id: u64, peers: &[compute::Peer], me: PeerId) -> Vec<PeerId> {
+	let mut ring: Vec<PeerId> = peers.iter().map(|p| p.id).collect();
+	let at = t.group.iter().position(|task| *task == id).unwrap_or(ring.len());
+	ring.insert(at.min(ring.len()), me);
+	ring
+}
+
+/// The group of task `id` as the chain has it now, for a training session that re-forms: the
+/// ring once every task of the job is accepted and its provider has an endpoint (a restarted
+/// member's, or a reassigned task's new provider's); an error once the task is gone or no longer
+/// this account's.
+fn chain_ring(
+	client: chain::Client,
+	net: Net,
 	id: u64,
 	t: TrainingTask,
+	me: AccountId,
+) -> train::RingSource {
+	let runtime = tokio::runtime::Handle::current();
+	Box::new(move || {
+		runtime.block_on(async {
+			let at = client.at_current_block().await.map_err(chain::subxt_err)?;
+			match chain::read(&at, api::storage().marketplace().tasks(), (id,)).await? {
+				None => return Err(invalid!("task {id} is no longer on chain: training stops")),
+				Some(task) if task.provider != me => {
+					return Err(invalid!("task {id} went to another provider: training stops"))
+				}
+				Some(_) => {}
+			}
+			let Some(peers) = group_peers(&at, &t, &me).await? else { return Ok(None) };
+			for p in &peers {
+				for a in &p.addrs {
+					net.add_peer(p.id, a.clone()).await?;
+				}
+			}
+			Ok(Some(ring_of(&t, id, &peers, net.peer_id)))
+		})
+	})
+}
+
+/// Trains task `id` (`t`) with the group `peers` (the other members, in the job's task order)
+/// to the end; `on_epoch` gets every finished epoch. The ring is the job's task order. `known`
+/// are the checkpoints of an earlier session (the journal's, by epoch): a restarted member
+/// resumes from the newest its group shares. When a round fails, the group waits for the chain's
+/// group (every task's provider, restarted or replaced) and goes on with all of it.
+#[allow(clippy::too_many_arguments)]
+pub async fn train(
+	at: AtBlock,
+	client: chain::Client,
+	parts: Parts,
+	(id, me): (u64, AccountId),
+	t: TrainingTask,
 	peers: Vec<compute::Peer>,
+	known: std::collections::BTreeMap<u64, Cid>,
 	on_epoch: Box<dyn FnMut(&EpochRecord) + Send>,
 ) -> Result<TrainReport> {
 	let sources = sources(&at, &t).await?;
@@ -291,9 +341,7 @@ pub async fn train(
 			parts.net.add_peer(p.id, a.clone()).await?;
 		}
 	}
-	let mut ring: Vec<PeerId> = peers.iter().map(|p| p.id).collect();
-	let me = t.group.iter().position(|task| *task == id).unwrap_or(ring.len());
-	ring.insert(me.min(ring.len()), parts.net.peer_id);
+	let ring = ring_of(&t, id, &peers, parts.net.peer_id);
 	let trainer = Trainer {
 		learner,
 		cfg: TrainConfig { ring, ..t.hyper.config(t.job, t.epochs, t.shard) },
@@ -303,6 +351,8 @@ pub async fn train(
 		runtime: tokio::runtime::Handle::current(),
 		metrics: parts.metrics,
 		on_epoch,
+		regroup: Regroup::Wait(chain_ring(client, parts.net.clone(), id, t, me)),
+		known,
 	};
 	let ids = peers.iter().map(|p| p.id).collect();
 	tokio::task::spawn_blocking(move || trainer.run(ids)).await?
