@@ -541,17 +541,27 @@ impl<L: Learner> Trainer<L> {
 
 	/// Waits until the ring `source` names answers in full, and probes it; the ring becomes the
 	/// group's order. Logs every 30 s while it waits.
-	fn wait_for_ring(&mut self, source: &mut RingSource, mine: &BTreeMap<u64, Cid>) -> Result<Probe> {
+	fn wait_for_ring(
+		&mut self,
+		source: &mut RingSource,
+		mine: &BTreeMap<u64, Cid>,
+	) -> Result<Probe> {
 		let began = Instant::now();
 		let mut told = Duration::ZERO;
 		loop {
 			let ring = source()?;
 			if let Some(ring) = &ring {
-				let wait = self.membership.await_all(ring, self.cfg.generation, Duration::from_secs(5));
+				let wait =
+					self.membership.await_all(ring, self.cfg.generation, Duration::from_secs(5));
 				if self.runtime.block_on(wait).is_ok() {
 					let found = self.probe(ring, mine)?;
 					if found.alive.len() == ring.len() {
-						tracing::info!(members = ring.len(), waited_s = began.elapsed().as_secs(), resume = found.resume, "the whole group answers again");
+						tracing::info!(
+							members = ring.len(),
+							waited_s = began.elapsed().as_secs(),
+							resume = found.resume,
+							"the whole group answers again"
+						);
 						self.cfg.ring = ring.clone();
 						return Ok(Probe { alive: ring.clone(), ..found });
 					}
@@ -866,7 +876,10 @@ mod tests {
 				collective: Collective::start(
 					net.clone(),
 					inbound.allreduce,
-					CollectiveConfig { stall_timeout: Duration::from_secs(2), ..Default::default() },
+					CollectiveConfig {
+						stall_timeout: Duration::from_secs(2),
+						..Default::default()
+					},
 				),
 				membership: Membership::start(net, inbound.group),
 				runtime: tokio::runtime::Handle::current(),

@@ -153,8 +153,8 @@ pub struct Daemon {
 	done_rx: mpsc::UnboundedReceiver<Done>,
 	/// Tasks whose last run failed, with the block to try again at.
 	retry_at: std::collections::HashMap<u64, u64>,
-	/// The node being followed (for the finalised state).
-	client: Option<chain::Client>,
+	/// The node being followed (for the finalised state, and a training group's best state).
+	client: Option<chain::Chain>,
 	/// Transactions included at a block not yet handled: not sent again before it is.
 	settled: std::collections::HashMap<Action, u64>,
 	/// The block `act` last decided at.
@@ -361,7 +361,7 @@ impl Daemon {
 	}
 
 	async fn follow(&mut self, c: &chain::Chain) -> Result<()> {
-		self.client = Some(c.client.clone());
+		self.client = Some(c.clone());
 		let mut blocks = c.client.stream_best_blocks().await.map_err(subxt_err)?;
 		let mut ready = false;
 		let mut latest: Option<AtBlock> = None;
@@ -1126,7 +1126,7 @@ impl Daemon {
 	/// Starts training task `id` with the group `peers` (off the loop, which keeps following
 	/// blocks, committing epochs and answering audits meanwhile).
 	fn start_training(&mut self, at: &AtBlock, id: u64, t: TrainingTask, peers: Vec<Peer>) {
-		let Some(client) = self.client.clone() else { return };
+		let Some(chain) = self.client.clone() else { return };
 		// The checkpoints of the epochs already trained (a restart): the session resumes from the
 		// newest the group shares.
 		let known: std::collections::BTreeMap<u64, Cid> = self
@@ -1155,7 +1155,7 @@ impl Daemon {
 				let _ = epochs.send(Done::Epoch(id, r.clone()));
 			});
 			let result =
-				training::train(at, client, parts, (id, me), t, peers, known, on_epoch).await;
+				training::train(at, chain, parts, (id, me), t, peers, known, on_epoch).await;
 			let _ = done.send(Done::Trained(id, result));
 		});
 	}
@@ -1229,8 +1229,8 @@ impl Daemon {
 	/// Whether round (`round`) or task `id` is over in the finalised state, which no reorg undoes:
 	/// only then does the journal forget it.
 	async fn gone_when_final(&self, round: bool, id: u64) -> Result<bool> {
-		let Some(client) = &self.client else { return Ok(false) };
-		let at = client.at_current_block().await.map_err(subxt_err)?;
+		let Some(chain) = &self.client else { return Ok(false) };
+		let at = chain.client.at_current_block().await.map_err(subxt_err)?;
 		let s = at.storage();
 		if round {
 			let next = s

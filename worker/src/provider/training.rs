@@ -285,12 +285,12 @@ fn ring_of(t: &TrainingTask, id: u64, peers: &[compute::Peer], me: PeerId) -> Ve
 	ring
 }
 
-/// The group of task `id` as the chain has it now, for a training session that re-forms: the
-/// ring once every task of the job is accepted and its provider has an endpoint (a restarted
-/// member's, or a reassigned task's new provider's); an error once the task is gone or no longer
-/// this account's.
+/// The group of task `id` as the chain's best block has it, for a training session that
+/// re-forms: the ring once every task of the job is accepted and its provider has an endpoint (a
+/// restarted member's, or a reassigned task's new provider's); an error once the task is gone or
+/// no longer this account's. A node that cannot be read is waited for (`None`).
 fn chain_ring(
-	client: chain::Client,
+	chain: chain::Chain,
 	net: Net,
 	id: u64,
 	t: TrainingTask,
@@ -299,15 +299,29 @@ fn chain_ring(
 	let runtime = tokio::runtime::Handle::current();
 	Box::new(move || {
 		runtime.block_on(async {
-			let at = client.at_current_block().await.map_err(chain::subxt_err)?;
-			match chain::read(&at, api::storage().marketplace().tasks(), (id,)).await? {
+			let read = async {
+				let best = chain.rpc.chain_get_header(None).await.map_err(chain::subxt_err)?;
+				let best = best.ok_or_else(|| invalid!("the node has no best block"))?.number;
+				let at = chain.client.at_block(best).await.map_err(chain::subxt_err)?;
+				let task = chain::read(&at, api::storage().marketplace().tasks(), (id,)).await?;
+				let peers = group_peers(&at, &t, &me).await?;
+				Ok::<_, crate::error::Error>((task, peers))
+			};
+			let (task, peers) = match read.await {
+				Ok(r) => r,
+				Err(e) => {
+					tracing::warn!(task = id, error = %e, "cannot read the group from the node");
+					return Ok(None);
+				}
+			};
+			match task {
 				None => return Err(invalid!("task {id} is no longer on chain: training stops")),
 				Some(task) if task.provider != me => {
 					return Err(invalid!("task {id} went to another provider: training stops"))
 				}
 				Some(_) => {}
 			}
-			let Some(peers) = group_peers(&at, &t, &me).await? else { return Ok(None) };
+			let Some(peers) = peers else { return Ok(None) };
 			for p in &peers {
 				for a in &p.addrs {
 					net.add_peer(p.id, a.clone()).await?;
@@ -326,7 +340,7 @@ fn chain_ring(
 #[allow(clippy::too_many_arguments)]
 pub async fn train(
 	at: AtBlock,
-	client: chain::Client,
+	chain: chain::Chain,
 	parts: Parts,
 	(id, me): (u64, AccountId),
 	t: TrainingTask,
@@ -351,7 +365,7 @@ pub async fn train(
 		runtime: tokio::runtime::Handle::current(),
 		metrics: parts.metrics,
 		on_epoch,
-		regroup: Regroup::Wait(chain_ring(client, parts.net.clone(), id, t, me)),
+		regroup: Regroup::Wait(chain_ring(chain, parts.net.clone(), id, t, me)),
 		known,
 	};
 	let ids = peers.iter().map(|p| p.id).collect();
