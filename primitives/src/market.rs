@@ -55,6 +55,16 @@ pub trait TaskVerifier<AccountId> {
 	fn verification_blocks() -> u32 {
 		0
 	}
+	/// Training task `task` of the job whose tasks are `group` moved to another provider (a
+	/// missed deadline, a decline or a rejected result); `info` names the new one. The verifier
+	/// lets the new provider start at the job's next epoch to open (it cannot commit the epochs
+	/// that opened before it came) and forgets an epoch its predecessor's audit invalidated (the
+	/// predecessor was slashed for it).
+	fn task_reassigned(_task: TaskId, _info: &TaskInfo<AccountId>, _group: &[TaskId]) {}
+	/// The most weight `task_reassigned` uses.
+	fn reassigned_weight() -> Weight {
+		Weight::zero()
+	}
 }
 
 /// No verifier: submitted tasks wait for an outcome that never comes, and their jobs are refunded

@@ -683,7 +683,7 @@ impl<T: Config> Pallet<T> {
 		// Deadlines, within the per-block budget (at least one, so the hook always progresses);
 		// the rest move to the next block with room and are handled there.
 		let due = Deadlines::<T>::take(now);
-		let per_entry = T::WeightInfo::on_initialize_task_missed(T::MaxOffersPerClass::get())
+		let per_entry = Self::reassign_weight()
 			.max(T::WeightInfo::on_initialize_job_failed(T::MaxTasksPerJob::get()));
 		let budget = weight.saturating_add(T::MaxDeadlineWeight::get());
 		weight = weight.saturating_add(T::DbWeight::get().reads_writes(1, 1));
@@ -1074,9 +1074,24 @@ impl<T: Config> Pallet<T> {
 		task.due = due;
 		task.result = None;
 		task.reassignments = task.reassignments.saturating_add(1);
+		let (info, group) = (Self::task_info(&task, &job), job.tasks.clone());
 		Jobs::<T>::insert(task.job, job);
 		Self::place(id, task);
 		Self::push_deadline(due, Deadline::Task(id));
+		if info.training {
+			T::Verifier::task_reassigned(id, &info, &group);
+		}
+	}
+
+	/// The most a reassignment weighs (over every offer of a class), the verifier's part
+	/// included.
+	pub fn reassign_weight() -> Weight {
+		Self::reassign_weight_over(T::MaxOffersPerClass::get())
+	}
+
+	fn reassign_weight_over(offers: u32) -> Weight {
+		T::WeightInfo::on_initialize_task_missed(offers)
+			.saturating_add(T::Verifier::reassigned_weight())
 	}
 
 	/// Pays a job whose tasks are all verified and ends it.
@@ -1357,7 +1372,7 @@ impl<T: Config> TaskOutcome<T::AccountId> for Pallet<T> {
 	fn outcome_weight() -> Weight {
 		let (tasks, offers) = (T::MaxTasksPerJob::get(), T::MaxOffersPerClass::get());
 		T::WeightInfo::complete_job(tasks)
-			.max(T::WeightInfo::on_initialize_task_missed(offers))
+			.max(Self::reassign_weight_over(offers))
 			.max(T::WeightInfo::on_initialize_job_failed(tasks))
 	}
 

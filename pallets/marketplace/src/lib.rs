@@ -972,7 +972,7 @@ pub mod pallet {
 		/// - Errors: `UnknownTask`, `NotAssigned`, `WrongTaskState`.
 		/// - Events: `TaskDeclined`, then `TaskAssigned` or `JobFailed`.
 		#[pallet::call_index(14)]
-		#[pallet::weight(T::WeightInfo::on_initialize_task_missed(T::MaxOffersPerClass::get()))]
+		#[pallet::weight(Pallet::<T>::reassign_weight())]
 		pub fn decline_task(origin: OriginFor<T>, task: TaskId) -> DispatchResult {
 			let who = ensure_signed(origin)?;
 			Self::do_decline(who, task)

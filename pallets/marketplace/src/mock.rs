@@ -87,6 +87,7 @@ thread_local! {
 	static STAKES: RefCell<BTreeMap<AccountId, Balance>> = const { RefCell::new(BTreeMap::new()) };
 	static SLASHES: RefCell<Vec<(AccountId, Balance, SlashReason)>> = const { RefCell::new(Vec::new()) };
 	static SUBMITTED: RefCell<Vec<(TaskId, TaskInfo<AccountId>, Cid)>> = const { RefCell::new(Vec::new()) };
+	static REASSIGNED: RefCell<Vec<(TaskId, AccountId, Vec<TaskId>)>> = const { RefCell::new(Vec::new()) };
 	static REFUSE_VERIFY: RefCell<bool> = const { RefCell::new(false) };
 	static SEED: RefCell<u64> = const { RefCell::new(0) };
 }
@@ -133,6 +134,10 @@ impl MockVerifier {
 	pub fn refuse(refuse: bool) {
 		REFUSE_VERIFY.with(|r| *r.borrow_mut() = refuse);
 	}
+	/// The training tasks reported reassigned: (task, new provider, the job's tasks).
+	pub fn reassigned() -> Vec<(TaskId, AccountId, Vec<TaskId>)> {
+		REASSIGNED.with(|r| r.borrow().clone())
+	}
 }
 impl TaskVerifier<AccountId> for MockVerifier {
 	fn verify(task: TaskId, info: &TaskInfo<AccountId>, result: &Cid) -> DispatchResult {
@@ -144,6 +149,9 @@ impl TaskVerifier<AccountId> for MockVerifier {
 	}
 	fn verification_blocks() -> u32 {
 		VerificationBlocks::get()
+	}
+	fn task_reassigned(task: TaskId, info: &TaskInfo<AccountId>, group: &[TaskId]) {
+		REASSIGNED.with(|r| r.borrow_mut().push((task, info.provider, group.to_vec())));
 	}
 }
 

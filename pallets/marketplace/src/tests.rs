@@ -655,6 +655,31 @@ fn an_unaccepted_task_is_reassigned_after_the_accept_window() {
 	});
 }
 
+/// A training task whose provider misses its deadline goes to another provider, and
+/// verification hears of it with the job's group (it lets the newcomer start at the job's next
+/// epoch); an inference task's reassignment is not reported.
+#[test]
+fn a_reassigned_training_task_is_reported_to_verification() {
+	build_and_execute(|| {
+		let k = kernel(FWD, TRAIN);
+		offer(CAROL, CPU, 1_000, 30);
+		offer(DAVE, CPU, 1_000, 20);
+		offer(EVE, CPU, 1_000, 40);
+		assert_ok!(Market::post_job(signed(ALICE), k, CPU, training(2, 2), 100, 50, 100));
+		run_to_block(2);
+		assert_eq!((task(0).provider, task(1).provider), (DAVE, CAROL));
+		assert_ok!(Market::accept_task(signed(DAVE), 0));
+		// Carol never accepts: the task moves to Eve.
+		run_to_block(5);
+		assert_eq!(task(1).provider, EVE);
+		assert_eq!(MockVerifier::reassigned(), vec![(1, EVE, vec![0, 1])]);
+		assert_ok!(Market::post_job(signed(ALICE), k, CPU, inference(1, 1), 100, 50, 100));
+		run_to_block(10);
+		assert!(task(2).reassignments >= 1, "the inference task moved on too");
+		assert_eq!(MockVerifier::reassigned().len(), 1, "inference reassignments are not reported");
+	});
+}
+
 #[test]
 fn a_job_fails_when_nobody_is_left_to_take_a_task() {
 	build_and_execute(|| {

@@ -679,9 +679,14 @@ impl<T: Config> Pallet<T> {
 					SlashReason::NoShow
 				};
 				// The member's whole task is at stake: its collateral is the floor.
-				let collateral = T::Market::task(audit.task).map_or(0, |i| i.collateral);
+				let task = T::Market::task(audit.task);
+				let collateral = task.as_ref().map_or(0, |i| i.collateral);
 				Self::penalise(round, &audit.member, slash, collateral, reason, catchers);
-				Invalidated::<T>::insert(audit.task, audit.epoch);
+				// The task is invalid while it is the member's; a task that has moved on to
+				// another provider (who did not train the epoch) is not.
+				if task.is_some_and(|i| i.provider == audit.member) {
+					Invalidated::<T>::insert(audit.task, audit.epoch);
+				}
 				Epochs::<T>::mutate(audit.job, audit.epoch, |e| {
 					if let Some(e) = e {
 						e.status = EpochStatus::Invalid;
@@ -943,6 +948,23 @@ impl<T: Config> TaskVerifier<T::AccountId> for Pallet<T> {
 
 	fn weight() -> Weight {
 		T::WeightInfo::open_round(T::MaxVerifiers::get())
+	}
+
+	/// While the job is still training, the new provider commits from the job's next epoch to
+	/// open (one past the newest any member committed: epochs open in order, at their first
+	/// commitment), and an invalid epoch of its predecessor's no longer stops the task. Once every
+	/// epoch has opened there is nothing left to train: the task keeps what it had, so a
+	/// replacement cannot be paid for a group's finished work.
+	fn task_reassigned(task: TaskId, info: &TaskInfo<T::AccountId>, group: &[TaskId]) {
+		let opened = group.iter().map(NextEpoch::<T>::get).max().unwrap_or(0);
+		if opened < info.epochs {
+			NextEpoch::<T>::mutate(task, |next| *next = (*next).max(opened));
+			Invalidated::<T>::remove(task);
+		}
+	}
+
+	fn reassigned_weight() -> Weight {
+		T::DbWeight::get().reads_writes(u64::from(T::MaxGroup::get()).saturating_add(2), 2)
 	}
 
 	/// The draw delay, the commit and reveal windows and the closing block.

@@ -88,6 +88,17 @@
 //! `1 − (1 − f / G)^(s·E)` over `E` epochs. For `G = 3`, `s = 4`, `f = 0.1`: 13 % per epoch,
 //! 75 % over 10 epochs; faking every step (`f = 1`) is caught with `1 − (2/3)^4` = 80 % per epoch.
 //!
+//! **A member replaced.** When the marketplace reassigns a training task while its job still
+//! trains (its provider missed a heartbeat), the new provider cannot commit the epochs that opened
+//! before it came, whose windows have passed or run:
+//! [`TaskVerifier::task_reassigned`](verity_primitives::market::TaskVerifier) moves the task's
+//! `NextEpoch` to the job's next epoch to open (one past the newest any member committed),
+//! and forgets an epoch its predecessor's audit invalidated (the predecessor was slashed for it;
+//! an audit that ends after the reassignment slashes the member and leaves the task alone). The
+//! skipped epochs are the predecessor's, audited as such; the newcomer joins the group at the
+//! checkpoint those epochs ended with and commits every epoch after. Once every epoch has opened
+//! a reassignment changes nothing, so a replacement cannot be paid for a finished group's work.
+//!
 //! ## Defences (security review of the pallets)
 //!
 //! - **Epochs only as the job has them** (finding 2, in part): a task commits epoch `e` only if

@@ -723,6 +723,67 @@ fn an_unrevealed_leaf_counts_as_faked() {
 	});
 }
 
+/// A training task reassigned while its job still trains (its provider crashed): the new
+/// provider cannot commit the epochs that opened before it came, so it starts at the job's next
+/// epoch to open, and its predecessor's invalid epoch no longer stops the task. Once every epoch
+/// has opened, a reassignment changes nothing (no pay for a group's finished work).
+#[test]
+fn a_reassigned_training_task_starts_at_the_jobs_next_epoch() {
+	build_and_execute(|| {
+		const P3: AccountId = 3;
+		let of = |task: u64, provider: AccountId| {
+			training_task(task, provider);
+			let info = TaskInfo { epochs: 3, ..MockMarket::task_of(task) };
+			MockMarket::add(task, info.clone());
+			info
+		};
+		let commit = |task: u64, who: AccountId, epoch: u32| {
+			let cid = cid_input(Cid::of_raw_bytes(&[epoch as u8]));
+			Poc::commit_epoch(signed(who), task, epoch, cid, 8, merkle_root(&leaves(&[])))
+		};
+		of(1, P1);
+		of(2, P2);
+		for epoch in 0..2 {
+			assert_ok!(commit(1, P1, epoch));
+		}
+		assert_ok!(commit(2, P2, 0));
+		// P2 is gone; its epoch 0 was found invalid; the chain gives the task to P3.
+		Invalidated::<Test>::insert(2, 0);
+		let info = of(2, P3);
+		<Poc as TaskVerifier<_>>::task_reassigned(2, &info, &[1, 2]);
+		assert_eq!(NextEpoch::<Test>::get(2), 2, "epochs 0 and 1 opened before P3 came");
+		assert_eq!(Invalidated::<Test>::get(2), None);
+		assert_noop!(commit(2, P3, 1), Error::<Test>::EpochOutOfRange);
+		assert_noop!(commit(2, P2, 2), Error::<Test>::NotTaskProvider);
+		assert_ok!(commit(2, P3, 2));
+		// Every epoch has opened: a later reassignment keeps the task where it was.
+		Invalidated::<Test>::insert(2, 2);
+		let info = of(2, P1);
+		<Poc as TaskVerifier<_>>::task_reassigned(2, &info, &[1, 2]);
+		assert_eq!(NextEpoch::<Test>::get(2), 3);
+		assert_eq!(Invalidated::<Test>::get(2), Some(2), "its last epoch's audit still stops it");
+	});
+}
+
+/// An audit that convicts a member whose task has since moved to another provider slashes the
+/// member, and leaves the task (now someone else's) verifiable.
+#[test]
+fn an_audit_of_a_member_whose_task_moved_on_slashes_the_member_only() {
+	build_and_execute(|| {
+		training_task(2, P2);
+		let faked = leaves(&[0, 1, 2, 3, 4, 5, 6, 7]);
+		commit_epoch(2, P2, &faked);
+		run_to_block(Epochs::<Test>::get(5, 0).unwrap().closes_at + DRAW);
+		training_task(2, 3);
+		run_audits(&[(P2, faked)]);
+		System::assert_has_event(
+			Event::EpochInvalidated { job: 5, epoch: 0, task: 2, member: P2 }.into(),
+		);
+		assert!(MockStake::slashes().iter().any(|s| s.0 == P2 && s.2 == SlashReason::WrongResult));
+		assert_eq!(Invalidated::<Test>::get(2), None, "the task is no longer P2's");
+	});
+}
+
 #[test]
 fn leaf_proofs_are_checked_against_index_and_root() {
 	build_and_execute(|| {

@@ -35,7 +35,9 @@ pub struct TaskRecord {
 	pub epochs: Vec<EpochEntry>,
 }
 
-/// One trained epoch, as it is committed on chain.
+/// One trained epoch, as it is committed on chain; or, for a task taken over from another
+/// provider, one of the predecessor's epochs as the chain names it (`leaves` empty; its checkpoint
+/// is fetched from the group when the session joins there).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EpochEntry {
 	/// The checkpoint at the end of the epoch (CID text, in the store).

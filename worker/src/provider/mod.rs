@@ -1037,6 +1037,30 @@ impl Daemon {
 			tracing::debug!(task = id, due = task.due, now, "heartbeat");
 			self.send(Action::Heartbeat(id), api::tx().marketplace().heartbeat(id));
 		}
+		let poc = || api::storage().proof_of_compute();
+		let (next, last) = tokio::try_join!(
+			chain::read(at, poc().next_epoch(), (id,)),
+			chain::read(at, poc().last_checkpoint(), (t.job,)),
+		)?;
+		let next = next.unwrap_or(0);
+		let journaled = self.journal.state.tasks.get(&id).map_or(0, |r| r.epochs.len() as u32);
+		if journaled < next && !self.busy.contains(&Action::Train(id)) {
+			// The task was taken over from another provider (or the journal was lost): the epochs
+			// that opened before are the predecessor's; their checkpoints come from the chain so
+			// that the session joins the group where they ended and commits from `next` on.
+			let taken = training::chain_epochs(at, &t, journaled, next).await?;
+			if let Some(newest) = taken.last() {
+				tracing::info!(task = id, job = t.job, from = journaled, epochs = taken.len(), checkpoint = %newest.checkpoint, "taking over a training task: the epochs before this provider are its predecessor's");
+				let rec = self.journal.state.tasks.entry(id).or_default();
+				rec.epochs.extend(taken.into_iter().map(|e| EpochEntry {
+					checkpoint: e.checkpoint.to_text(),
+					root: format!("0x{}", hex::encode(e.root.as_bytes())),
+					steps: e.steps,
+					leaves: String::new(),
+				}));
+				self.journal.save()?;
+			}
+		}
 		let rec = self.journal.state.tasks.get(&id).cloned().unwrap_or_default();
 		let trained = rec.epochs.len() as u32;
 		if trained < t.epochs
@@ -1048,12 +1072,6 @@ impl Daemon {
 				Some(peers) => self.start_training(at, id, t.clone(), peers),
 			}
 		}
-		let poc = || api::storage().proof_of_compute();
-		let (next, last) = tokio::try_join!(
-			chain::read(at, poc().next_epoch(), (id,)),
-			chain::read(at, poc().last_checkpoint(), (t.job,)),
-		)?;
-		let next = next.unwrap_or(0);
 		let last: Option<Cid> = last.map(|c| shared("checkpoint CID", &c)).transpose()?;
 		if !rec.epochs.is_empty() && self.resumed.insert(id) {
 			Self::check_resume(id, &rec, next, last.as_ref());

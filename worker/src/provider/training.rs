@@ -197,6 +197,86 @@ pub async fn group_peers(
 	Ok(Some(peers))
 }
 
+/// One epoch as the chain has it: its checkpoint, and (where a member's commitment is still
+/// there) that commitment's steps and root.
+pub struct ChainEpoch {
+	/// The checkpoint the epoch ended with.
+	pub checkpoint: Cid,
+	/// Steps of a member's commitment (0 where only the checkpoint is known).
+	pub steps: u32,
+	/// Root of that commitment (zero where only the checkpoint is known).
+	pub root: H256,
+}
+
+/// The epochs `from..to` of task `t`'s job, as far as the chain still names their checkpoints,
+/// in order: from a member's commitment (while the epoch is open or audited), the job's history
+/// (an epoch whose audits passed), the next epoch's start, or for the newest closed epoch the
+/// job's last checkpoint. What a provider that took the task over (or lost its journal) joins
+/// the group with: those epochs opened before it came and are its predecessor's.
+pub async fn chain_epochs(
+	at: &AtBlock,
+	t: &TrainingTask,
+	from: u32,
+	to: u32,
+) -> Result<Vec<ChainEpoch>> {
+	let poc = || api::storage().proof_of_compute();
+	let mut out = Vec::new();
+	for e in from..to {
+		let mut found = None;
+		for task in &t.group {
+			if let Some(c) = chain::read(at, poc().epoch_commits(), (*task, e)).await? {
+				found = Some(ChainEpoch {
+					checkpoint: shared("checkpoint CID", &c.checkpoint)?,
+					steps: c.steps,
+					root: H256(c.root.0),
+				});
+				break;
+			}
+		}
+		if found.is_none() {
+			if let Some(h) = chain::read(at, poc().epoch_history(), (t.job, e)).await? {
+				if let Some((_, c)) = h.commits.0.first() {
+					found = Some(ChainEpoch {
+						checkpoint: shared("checkpoint CID", &c.checkpoint)?,
+						steps: c.steps,
+						root: H256(c.root.0),
+					});
+				}
+			}
+		}
+		if found.is_none() {
+			// An invalid epoch keeps no commitments: the next epoch started from its checkpoint.
+			let next = match chain::read(at, poc().epochs(), (t.job, e + 1)).await? {
+				Some(s) => s.start,
+				None => chain::read(at, poc().epoch_history(), (t.job, e + 1))
+					.await?
+					.and_then(|h| h.start),
+			};
+			let last = match (next, e + 1 == to) {
+				(Some(c), _) => Some(c),
+				(None, true) if chain::read(at, poc().epochs(), (t.job, e)).await?.is_none() => {
+					chain::read(at, poc().last_checkpoint(), (t.job,)).await?
+				}
+				_ => None,
+			};
+			found = last
+				.map(|c| {
+					Ok::<_, crate::error::Error>(ChainEpoch {
+						checkpoint: shared("checkpoint CID", &c)?,
+						steps: 0,
+						root: H256::zero(),
+					})
+				})
+				.transpose()?;
+		}
+		match found {
+			Some(epoch) => out.push(epoch),
+			None => break,
+		}
+	}
+	Ok(out)
+}
+
 /// What a training session uses of the daemon.
 #[derive(Clone)]
 pub struct Parts {
@@ -353,6 +433,15 @@ pub async fn train(
 	for p in &peers {
 		for a in &p.addrs {
 			parts.net.add_peer(p.id, a.clone()).await?;
+		}
+	}
+	// The newest checkpoint held from before (a predecessor's epochs, named by the chain) comes
+	// from the group: the session joins it there.
+	if let Some((epoch, cid)) = known.iter().next_back() {
+		if !parts.store.has(cid) {
+			let from: Vec<compute::Peer> = peers.iter().chain(&sources).cloned().collect();
+			compute::fetch_blob(&parts.net, &parts.store, cid, &from).await?;
+			tracing::info!(task = id, epoch, checkpoint = %cid, "fetched the group's checkpoint to join at");
 		}
 	}
 	let ring = ring_of(&t, id, &peers, parts.net.peer_id);
