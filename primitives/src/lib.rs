@@ -13,6 +13,7 @@ pub mod kernel;
 pub mod market;
 pub mod merkle;
 pub mod staking;
+pub mod training;
 pub mod voucher;
 
 use polkadot_sdk::{

@@ -36,6 +36,9 @@ pub struct TaskInfo<AccountId> {
 	/// A training job's epochs (0 for inference): epoch commitments are taken in order and
 	/// only below this.
 	pub epochs: u32,
+	/// A training job's inner steps per epoch (0 for inference), from its settings
+	/// ([`crate::training::Hyper`]): every epoch commitment has exactly these leaves.
+	pub steps: u32,
 	/// Stake the provider keeps bonded for this task while it is open (a multiple of what the task
 	/// pays): a wrong result, a no-show or a failed audit on it is slashed at least this much, so
 	/// the penalty tracks the value at risk (security review, finding 15).

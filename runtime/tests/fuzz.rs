@@ -525,19 +525,20 @@ fn steer(
 				*task = t;
 			}
 		}
-		RuntimeCall::ProofOfCompute(P::commit_epoch { task, epoch, .. }) => {
-			let training: Vec<u64> = pallet_marketplace::Tasks::<Runtime>::iter_keys()
-				.filter(|t| {
-					pallet_marketplace::Tasks::<Runtime>::get(t).is_some_and(|t| {
-						pallet_marketplace::Jobs::<Runtime>::get(t.job).is_some_and(|j| {
-							matches!(j.kind, pallet_marketplace::JobKind::Training { .. })
-						})
-					})
+		RuntimeCall::ProofOfCompute(P::commit_epoch { task, epoch, steps, .. }) => {
+			// Training tasks, with their job's steps per epoch.
+			let training: Vec<(u64, u32)> = pallet_marketplace::Tasks::<Runtime>::iter()
+				.filter_map(|(id, t)| match pallet_marketplace::Jobs::<Runtime>::get(t.job)?.kind {
+					pallet_marketplace::JobKind::Training { steps, .. } => Some((id, steps)),
+					pallet_marketplace::JobKind::Inference { .. } => None,
 				})
 				.collect();
-			if let Some(t) = live(rng, training) {
+			if let Some(&(t, s)) = (!training.is_empty()).then(|| rng.pick(&training)) {
 				*task = t;
 				*epoch = pallet_proof_of_compute::NextEpoch::<Runtime>::get(t);
+				if rng.chance(90) {
+					*steps = s;
+				}
 			}
 		}
 		RuntimeCall::ProofOfCompute(P::commit { round, .. } | P::reveal { round, .. }) => {

@@ -20,8 +20,15 @@
 //! and serves them to auditors; it names the chain of each committed root in its group status
 //! ([`crate::p2p::group::GroupStatus::chains`]).
 
-use crate::error::{invalid, Result};
+use crate::{
+	error::{invalid, Result},
+	store::ContentStore,
+};
 use polkadot_sdk::{sp_core::H256, sp_crypto_hashing::blake2_256};
+use std::{
+	sync::mpsc::{sync_channel, SyncSender},
+	thread::JoinHandle,
+};
 use verity_primitives::{
 	cid::{Cid, BINARY_LEN},
 	merkle::merkle_root,
@@ -122,6 +129,54 @@ impl StepChain {
 	}
 }
 
+/// States waiting for the writer before the trainer waits for it.
+const WRITER_QUEUE: usize = 8;
+
+/// Stores an epoch's states off the training thread. A state must be serialised between two
+/// steps, but hashing it to its CID and writing it need not: a writer thread does both while the
+/// next steps train, in the order the states came. At most [`WRITER_QUEUE`] states wait; a full
+/// queue makes the trainer wait, so memory stays bounded when the store is the slower side.
+pub struct StateWriter {
+	queue: Option<SyncSender<Vec<u8>>>,
+	thread: Option<JoinHandle<Result<Vec<Cid>>>>,
+}
+
+impl StateWriter {
+	/// A writer into `store`.
+	pub fn spawn(store: ContentStore) -> Result<Self> {
+		let (queue, states) = sync_channel::<Vec<u8>>(WRITER_QUEUE);
+		let thread = std::thread::Builder::new()
+			.name("step-states".into())
+			.spawn(move || states.into_iter().map(|b| Ok(store.put(&b)?)).collect())
+			.map_err(|e| invalid!("cannot start the step-state writer: {e}"))?;
+		Ok(StateWriter { queue: Some(queue), thread: Some(thread) })
+	}
+
+	/// Queues the next state.
+	pub fn put(&self, state: Vec<u8>) -> Result<()> {
+		let queue = self.queue.as_ref().expect("a writer takes states until it is finished");
+		// A send fails only once the writer stopped at an error, which `finish` returns.
+		queue.send(state).map_err(|_| invalid!("the step-state writer stopped"))
+	}
+
+	/// Waits for every queued state; their CIDs in order, or the first error.
+	pub fn finish(mut self) -> Result<Vec<Cid>> {
+		self.queue.take();
+		let thread = self.thread.take().expect("finished once");
+		thread.join().map_err(|_| invalid!("the step-state writer panicked"))?
+	}
+}
+
+impl Drop for StateWriter {
+	fn drop(&mut self) {
+		// An epoch given up half way: let the writer end before its store is reused.
+		self.queue.take();
+		if let Some(thread) = self.thread.take() {
+			let _ = thread.join();
+		}
+	}
+}
+
 #[cfg(test)]
 mod tests {
 	use super::*;
@@ -171,5 +226,30 @@ mod tests {
 			assert_ne!(d.leaves()[j], c.leaves()[j]);
 		}
 		assert_eq!(c.leaves()[2], StepChain::leaf(&c.states[2], &c.digests[2], &c.states[3]));
+	}
+
+	#[test]
+	fn the_writer_stores_every_state_in_order_and_reports_a_failed_write() {
+		let dir = tempfile::tempdir().unwrap();
+		let store = ContentStore::open(dir.path()).unwrap();
+		let states: Vec<Vec<u8>> =
+			(0..3 * WRITER_QUEUE as u32).map(|i| i.to_le_bytes().repeat(1 + i as usize)).collect();
+		let writer = StateWriter::spawn(store.clone()).unwrap();
+		for s in &states {
+			writer.put(s.clone()).unwrap();
+		}
+		let cids = writer.finish().unwrap();
+		assert_eq!(cids, states.iter().map(|s| Cid::of_raw_bytes(s)).collect::<Vec<_>>());
+		for (cid, s) in cids.iter().zip(&states) {
+			assert_eq!(&store.get(cid).unwrap(), s);
+		}
+		// A store that cannot be written: the error comes back, from `put` or from `finish`.
+		let gone = ContentStore::open(dir.path().join("gone")).unwrap();
+		std::fs::remove_dir(dir.path().join("gone")).unwrap();
+		let writer = StateWriter::spawn(gone).unwrap();
+		let sent = states.iter().map(|s| writer.put(s.clone())).take_while(Result::is_ok).count();
+		assert!(sent <= WRITER_QUEUE + 2, "{sent} states taken after the writer failed");
+		let err = writer.finish().unwrap_err().to_string();
+		assert!(err.contains("content store I/O"), "{err}");
 	}
 }

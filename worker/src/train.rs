@@ -23,7 +23,7 @@ use crate::{
 	group::{Membership, Probe},
 	kernel::{Adam, Dataset, Model},
 	metrics::Metrics,
-	steps::StepChain,
+	steps::{StateWriter, StepChain},
 	store::ContentStore,
 };
 use libp2p::PeerId;
@@ -116,8 +116,8 @@ pub struct EpochRecord {
 	pub group_size: usize,
 	/// Wall time of the epoch's steps (AllReduce in sync mode included), seconds.
 	pub steps_s: f64,
-	/// Of `steps_s`, the time spent keeping the step chain (serialising, hashing and storing
-	/// every state), seconds.
+	/// Of `steps_s`, the time the steps waited on the step chain (serialising every state, and
+	/// waiting for the writer thread that hashes and stores them when it falls behind), seconds.
 	pub chain_s: f64,
 }
 
@@ -448,14 +448,18 @@ impl<L: Learner> Trainer<L> {
 				self.learner.reset_optimizer();
 			}
 			let began = Instant::now();
+			// The step chain's upkeep: states are serialised here and stored on a writer
+			// thread while the next steps train; `chain_time` is what the loop waits for it.
 			let mut chain_time = Duration::ZERO;
-			let mut keep = |learner: &L, store: &ContentStore| -> Result<Cid> {
+			let writer = StateWriter::spawn(self.store.clone())?;
+			let mut keep = |learner: &L| -> Result<()> {
 				let t = Instant::now();
-				let cid = store.put(&state_bytes(learner)?)?;
+				writer.put(state_bytes(learner)?)?;
 				chain_time += t.elapsed();
-				Ok(cid)
+				Ok(())
 			};
-			let mut chain = StepChain::new(keep(&self.learner, &self.store)?);
+			keep(&self.learner)?;
+			let mut digests = Vec::with_capacity(spe as usize);
 			let bar = crate::progress::bar(spe, format!("epoch {epoch}"));
 			for s in 0..spe {
 				let g = (epoch - 1) * spe + s;
@@ -473,11 +477,15 @@ impl<L: Learner> Trainer<L> {
 					}
 					Mode::Diloco => self.learner.step(&grad, &self.cfg.adam)?,
 				}
-				chain.push(digest, keep(&self.learner, &self.store)?);
+				digests.push(digest);
+				keep(&self.learner)?;
 				self.metrics.train_steps.inc();
 				bar.inc(1);
 			}
 			bar.finish_and_clear();
+			let t = Instant::now();
+			let chain = StepChain { states: writer.finish()?, digests };
+			chain_time += t.elapsed();
 			let (steps_s, chain_s) = (began.elapsed().as_secs_f64(), chain_time.as_secs_f64());
 			if self.cfg.mode == Mode::Diloco {
 				// Pseudo-gradient: start − local end, averaged over the group.

@@ -105,6 +105,15 @@ fn fill_deadlines<T: Config>(at: BlockNumberFor<T>) {
 	}
 }
 
+/// Settings of `MaxHyperParams` bytes that parse: the longest number the JSON may hold (the
+/// parser's slowest path), `{"lr":0.000…01}`.
+fn longest_hyperparams<T: Config>() -> BoundedVec<u8, T::MaxHyperParams> {
+	let (head, tail) = (&b"{\"lr\":0."[..], &b"1}"[..]);
+	let zeros = (T::MaxHyperParams::get() as usize).saturating_sub(head.len() + tail.len());
+	let json = [head, &vec![b'0'; zeros], tail].concat();
+	BoundedVec::try_from(json).unwrap()
+}
+
 fn training_job<T: Config>(
 	buyer: &T::AccountId,
 	kernel: KernelId,
@@ -113,7 +122,7 @@ fn training_job<T: Config>(
 ) -> u64 {
 	let kind = JobKindInput::Training {
 		dataset: cid_input(0),
-		hyperparams: BoundedVec::try_from(vec![0u8; T::MaxHyperParams::get() as usize]).unwrap(),
+		hyperparams: longest_hyperparams::<T>(),
 		epochs: 1,
 		group_size: group,
 	};

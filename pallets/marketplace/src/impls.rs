@@ -39,6 +39,7 @@ use verity_primitives::{
 	kernel::{work_units, DeviceClass, KernelId, KernelInspect, FLOPS_PER_WU},
 	market::{JobId, TaskId, TaskInfo, TaskOutcome, TaskVerifier, TrainedModel, TrainingRecords},
 	staking::{ProviderStake, SlashReason},
+	training::Hyper,
 };
 
 use crate::{
@@ -411,7 +412,16 @@ impl<T: Config> Pallet<T> {
 		let parse = |c: &CidInput| Cid::parse(c).map_err(|_| Error::<T>::InvalidCid);
 		Ok(match kind {
 			JobKindInput::Training { dataset, hyperparams, epochs, group_size } => {
-				JobKind::Training { dataset: parse(&dataset)?, hyperparams, epochs, group_size }
+				let steps = Hyper::parse(&hyperparams)
+					.map_err(|_| Error::<T>::InvalidHyperParams)?
+					.inner_steps;
+				JobKind::Training {
+					dataset: parse(&dataset)?,
+					hyperparams,
+					epochs,
+					group_size,
+					steps,
+				}
 			}
 			JobKindInput::Inference { inputs, committee } => {
 				let parsed = inputs.iter().map(parse).collect::<Result<Vec<_>, _>>()?;
@@ -654,9 +664,9 @@ impl<T: Config> Pallet<T> {
 	}
 
 	fn task_info(task: &TaskEntry<T>, job: &Job<T>) -> TaskInfo<T::AccountId> {
-		let (committee, training, epochs) = match job.kind {
-			JobKind::Training { epochs, .. } => (0, true, epochs),
-			JobKind::Inference { committee, .. } => (committee, false, 0),
+		let (committee, training, epochs, steps) = match job.kind {
+			JobKind::Training { epochs, steps, .. } => (0, true, epochs, steps),
+			JobKind::Inference { committee, .. } => (committee, false, 0, 0),
 		};
 		TaskInfo {
 			job: task.job,
@@ -667,6 +677,7 @@ impl<T: Config> Pallet<T> {
 			committee,
 			training,
 			epochs,
+			steps,
 			collateral: to_u128(task.collateral),
 		}
 	}

@@ -71,7 +71,7 @@
 //! [`TrainingRecords`](verity_primitives::market::TrainingRecords) when the buyer registers it
 //! as the kernel's next version.
 //!
-//! ## Defences (security review of the pallets, findings 5, 6, 7, 8, 9, 10, 14, 15, 26, 27)
+//! ## Defences (security review of the pallets, findings 3, 5, 6, 7, 8, 9, 10, 14, 15, 26, 27)
 //!
 //! - **Deadline index** (5): every task and job holds at most one entry in [`Deadlines`]; an
 //!   entry superseded by an accept, heartbeat, submission or the job's end is removed at once
@@ -107,6 +107,12 @@
 //!   (`TaskInfo::collateral`), so a minimum-stake provider cannot take a task worth more than
 //!   its stake and cheat on it for a 10 % penalty. (Stake that starts unbonding after an
 //!   assignment stays slashable through the unbonding period, finding 19.)
+//! - **A training job's steps are the job's** (3, with proof of compute): a training job's
+//!   `hyperparams` must be the JSON of [`verity_primitives::training::Hyper`], the one parser
+//!   the workers use too (`InvalidHyperParams`), and the job keeps its inner steps per epoch
+//!   (`JobKind::Training::steps`), which every task hands to verification
+//!   (`TaskInfo::steps`): an epoch commitment of any other step count is refused, so a member
+//!   cannot shrink its tree to the steps it did compute.
 //! - **No self-dealing** (26): a buyer's own offers are never candidates for its job (and
 //!   proof-of-compute keeps the buyer out of the job's committees).
 //! - **The deadline index is checked** (27): `try_state` requires each job, and each task
@@ -693,6 +699,9 @@ pub mod pallet {
 		TooLateToVerify,
 		/// The kernel runs on CUDA and the class's providers on CPUs (security review, finding 9).
 		DeviceMismatch,
+		/// A training job's `hyperparams` are not the JSON of
+		/// [`verity_primitives::training::Hyper`] with every value in range.
+		InvalidHyperParams,
 	}
 
 	/// Why a job failed.
@@ -816,8 +825,8 @@ pub mod pallet {
 		/// - Details: work = declared cost × `samples` (× epochs for training); budget = work ×
 		///   `max_price` + verification margin.
 		/// - Errors: `UnknownClass`, `UnknownKernel`, `KernelDeprecated`, `NotTrainable`,
-		///   `InvalidCid`, `ZeroJob`, `JobTooLarge`, `ZeroMaxPrice`, `InvalidDeadline`,
-		///   `InsufficientBalance`, `QueueFull`, `DeadlinesFull`, `NoParams`.
+		///   `InvalidCid`, `InvalidHyperParams`, `ZeroJob`, `JobTooLarge`, `ZeroMaxPrice`,
+		///   `InvalidDeadline`, `InsufficientBalance`, `QueueFull`, `DeadlinesFull`, `NoParams`.
 		/// - Events: `JobPosted`.
 		#[pallet::call_index(4)]
 		#[pallet::weight(T::WeightInfo::post_job(T::MaxInputs::get()))]

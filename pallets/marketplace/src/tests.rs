@@ -1392,6 +1392,49 @@ fn finding_9_a_cuda_kernel_is_refused_in_a_cpu_class() {
 	});
 }
 
+/// Finding 3 (b), the market's half: a training job's step count per epoch used to exist only
+/// in the members' word. The marketplace now reads it from the job's settings when the job is
+/// posted, refuses settings it cannot read (the members could not either) and hands the count to
+/// verification with every task, which refuses epoch commitments of any other count.
+#[test]
+fn finding_3_a_training_jobs_step_count_comes_from_its_settings() {
+	build_and_execute(|| {
+		let k = kernel(FWD, TRAIN);
+		offer(CAROL, CPU, 1_000, 30);
+		offer(DAVE, CPU, 1_000, 20);
+		let with = |hyper: &[u8]| JobKindInput::Training {
+			dataset: cid(b"digits"),
+			hyperparams: hyper.to_vec().try_into().unwrap(),
+			epochs: 2,
+			group_size: 2,
+		};
+		let post =
+			|hyper: &[u8]| Market::post_job(signed(ALICE), k, CPU, with(hyper), 100, 50, 100);
+		// Before the fix: all posted, and each member would have said its own step count.
+		for bad in [
+			&b"{\"innerSteps\":0}"[..],
+			b"{\"innerSteps\":4097}",
+			b"{\"inner_steps\":30}",
+			b"{\"lr\":-1}",
+			b"[30]",
+			b"not json",
+		] {
+			assert_noop!(post(bad), Error::<Test>::InvalidHyperParams);
+		}
+		assert_ok!(post(b"{\"innerSteps\":30,\"lr\":0.01}"));
+		assert_ok!(post(b""));
+		let steps = |job: u64| match Jobs::<Test>::get(job).unwrap().kind {
+			JobKind::Training { steps, .. } => steps,
+			JobKind::Inference { .. } => unreachable!(),
+		};
+		assert_eq!((steps(0), steps(1)), (30, verity_primitives::training::DEFAULT_INNER_STEPS));
+		run_to_block(2);
+		let task = Jobs::<Test>::get(0).unwrap().tasks[0];
+		let info = <Market as TaskOutcome<_>>::task(task).unwrap();
+		assert_eq!((info.training, info.epochs, info.steps), (true, 2, 30));
+	});
+}
+
 #[test]
 fn the_buyer_registers_a_trained_model_as_the_kernels_next_version() {
 	use pallet_aivm_registry::{AggregationRule, Lineage, TrainedFrom};

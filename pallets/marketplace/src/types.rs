@@ -164,7 +164,8 @@ pub enum JobKindInput<MaxInputs: Get<u32>, MaxHyper: Get<u32>> {
 	Training {
 		/// The dataset.
 		dataset: CidInput,
-		/// Hyper-parameters, opaque to the chain (the kernel's training script reads them).
+		/// The settings, as the JSON of [`verity_primitives::training::Hyper`] (empty: the
+		/// defaults); anything else is refused (`InvalidHyperParams`).
 		hyperparams: BoundedVec<u8, MaxHyper>,
 		/// Passes over the dataset.
 		epochs: u32,
@@ -197,6 +198,10 @@ pub enum JobKind<MaxInputs: Get<u32>, MaxHyper: Get<u32>> {
 		epochs: u32,
 		/// Providers training together.
 		group_size: u32,
+		/// Inner steps per epoch, read from `hyperparams` when the job was posted: the leaves
+		/// of every epoch commitment, so a member cannot declare fewer (security review,
+		/// finding 3).
+		steps: u32,
 	},
 	/// See [`JobKindInput::Inference`].
 	Inference {

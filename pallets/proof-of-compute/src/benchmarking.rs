@@ -185,7 +185,7 @@ mod benchmarks {
 	#[benchmark]
 	fn commit_epoch() {
 		Params::<T>::put(params::<T>());
-		let group = T::BenchmarkHelper::make_group(2);
+		let group = T::BenchmarkHelper::make_group(2, 1_000);
 		let (task, who) = group[0].clone();
 		let cid = Cid::of_raw_bytes(b"checkpoint").to_text().into_bytes().try_into().unwrap();
 
@@ -197,9 +197,9 @@ mod benchmarks {
 
 	/// A leaf proof of depth `p` (leaf 0 of a tree of 2^p steps).
 	#[benchmark]
-	fn reveal_leaf(p: Linear<1, { T::MaxProofDepth::get().min(31) }>) {
+	fn reveal_leaf(p: Linear<1, { T::MaxProofDepth::get().min(12) }>) {
 		verifiers::<T>(T::MaxCommittee::get() * 2);
-		let group = T::BenchmarkHelper::make_group(1);
+		let group = T::BenchmarkHelper::make_group(1, 1 << p);
 		let (task, who) = group[0].clone();
 		let leaf = H256::repeat_byte(3);
 		let proof: Vec<H256> = (0..p).map(|i| H256::repeat_byte(i as u8)).collect();
@@ -328,7 +328,7 @@ mod benchmarks {
 	fn close_epoch(s: Linear<1, { T::MaxAuditsPerEpoch::get() }>) {
 		verifiers::<T>(T::MaxVerifiers::get());
 		Params::<T>::put(PocParams { audits_per_epoch: s, ..params::<T>() });
-		let group = T::BenchmarkHelper::make_group(T::MaxGroup::get());
+		let group = T::BenchmarkHelper::make_group(T::MaxGroup::get(), 1_000);
 		let cid: CidInput = Cid::of_raw_bytes(b"c").to_text().into_bytes().try_into().unwrap();
 		for (task, who) in &group {
 			Poc::<T>::commit_epoch(

@@ -315,7 +315,9 @@ impl<T: Config> Pallet<T> {
 		let info = T::Market::task(task).ok_or(Error::<T>::UnknownTask)?;
 		ensure!(info.training, Error::<T>::NotTraining);
 		ensure!(info.provider == who, Error::<T>::NotTaskProvider);
-		ensure!(commit.steps > 0, Error::<T>::ZeroSteps);
+		// The job's count, not the member's (finding 3): a tree of one honest step would
+		// otherwise pass every audit.
+		ensure!(commit.steps == info.steps, Error::<T>::WrongSteps);
 		ensure!(!EpochCommits::<T>::contains_key(task, epoch), Error::<T>::EpochAlreadyCommitted);
 		// Only the job's epochs, one after the other: a task opens at most `epochs` of them
 		// (finding 2), each only once the one before was committed.

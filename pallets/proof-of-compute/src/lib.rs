@@ -112,7 +112,9 @@
 //!   (`EpochsMissing`, `EpochNotAudited`), and an epoch invalidated while the task's round runs
 //!   still turns the verdict into a rejection, and audits are drawn `DrawDelay` blocks after
 //!   the epoch's last possible commitment, from randomness that did not exist when it was made.
-//!   (Steps are still self-declared.)
+//!   The step count is the job's, not the member's: the marketplace reads it from the job's
+//!   settings when the job is posted (`TaskInfo::steps`), and a commitment with any other count
+//!   is refused (`WrongSteps`), so a member cannot shrink its tree to the steps it computed.
 //! - **Committees drawn after the submission** (finding 4): from the randomness of a block
 //!   `DrawDelay` blocks later (see Committees). What is left: a validator knows its own future
 //!   VRF outputs, so a provider that is also the author of the draw's parent block could predict
@@ -659,8 +661,9 @@ pub mod pallet {
 		EpochClosed,
 		/// The member already committed this epoch.
 		EpochAlreadyCommitted,
-		/// An epoch has at least one step.
-		ZeroSteps,
+		/// The step count is not the job's: every epoch has the inner steps its settings give
+		/// (security review, finding 3).
+		WrongSteps,
 		/// The group is larger than `MaxGroup`.
 		GroupTooLarge,
 		/// Too many rounds or epochs close around this block; try again next block.
@@ -770,11 +773,11 @@ pub mod pallet {
 			Self::do_reveal(who, round, Reveal { digest, result, summary }, nonce)
 		}
 
-		/// Commits a training epoch: the checkpoint and the Merkle root of the member's per-step
-		/// gradient digests.
+		/// Commits a training epoch: the checkpoint and the Merkle root of the member's step
+		/// leaves, `steps` of them: the job's inner steps per epoch.
 		///
 		/// - Origin: signed by the training task's provider.
-		/// - Errors: `UnknownTask`, `NotTraining`, `NotTaskProvider`, `InvalidCid`, `ZeroSteps`,
+		/// - Errors: `UnknownTask`, `NotTraining`, `NotTaskProvider`, `InvalidCid`, `WrongSteps`,
 		///   `EpochClosed`, `EpochAlreadyCommitted`, `GroupTooLarge`, `ScheduleFull`.
 		/// - Events: `EpochCommitted`.
 		#[pallet::call_index(4)]

@@ -258,12 +258,13 @@ impl crate::types::BenchmarkHelper<AccountId> for MockHelper {
 				committee,
 				training: false,
 				epochs: 0,
+				steps: 0,
 				collateral: 0,
 			},
 		);
 		(task, provider)
 	}
-	fn make_group(group: u32) -> Vec<(TaskId, AccountId)> {
+	fn make_group(group: u32, steps: u32) -> Vec<(TaskId, AccountId)> {
 		(0..group)
 			.map(|i| {
 				let task = 9_000 + u64::from(i);
@@ -280,6 +281,7 @@ impl crate::types::BenchmarkHelper<AccountId> for MockHelper {
 						committee: 0,
 						training: true,
 						epochs: 4,
+						steps,
 						collateral: 0,
 					},
 				);

@@ -50,6 +50,7 @@ fn inference_task(task: u64, provider: AccountId, committee: u32) {
 			committee,
 			training: false,
 			epochs: 0,
+			steps: 0,
 			collateral: 0,
 		},
 	);
@@ -499,6 +500,7 @@ fn numeric_tolerance_accepts_close_summaries() {
 				committee: 3,
 				training: false,
 				epochs: 0,
+				steps: 0,
 				collateral: 0,
 			},
 		);
@@ -583,6 +585,7 @@ fn training_task_of(job: u64, task: u64, provider: AccountId) {
 			committee: 0,
 			training: true,
 			epochs: 1,
+			steps: 8,
 			collateral: 0,
 		},
 	);
@@ -864,10 +867,12 @@ fn commit_epoch_rejects_bad_input() {
 			Poc::commit_epoch(signed(P2), 1, 0, ckpt(), 8, H256::zero()),
 			Error::<Test>::NotTaskProvider
 		);
-		assert_noop!(
-			Poc::commit_epoch(signed(P1), 1, 0, ckpt(), 0, H256::zero()),
-			Error::<Test>::ZeroSteps
-		);
+		for wrong in [0, 1, 7, 9] {
+			assert_noop!(
+				Poc::commit_epoch(signed(P1), 1, 0, ckpt(), wrong, H256::zero()),
+				Error::<Test>::WrongSteps
+			);
+		}
 		assert_noop!(
 			Poc::commit_epoch(
 				signed(P1),
@@ -1074,6 +1079,7 @@ fn finding_26_a_buyer_never_verifies_its_own_job() {
 					committee: 4,
 					training: false,
 					epochs: 0,
+					steps: 0,
 					collateral: 0,
 				},
 			);
@@ -1212,6 +1218,7 @@ fn finding_2_epochs_are_committed_in_order_and_only_as_many_as_the_job_has() {
 				committee: 0,
 				training: true,
 				epochs: 4,
+				steps: 8,
 				collateral: 0,
 			},
 		);
@@ -1284,6 +1291,32 @@ fn finding_3_training_results_wait_for_every_epoch_and_its_audits() {
 		play(round, &members, &vec![Some(GOOD); members.len()]);
 		assert!(MockMarket::verified().is_empty());
 		assert_eq!(MockMarket::rejected(), vec![1]);
+	});
+}
+
+/// Finding 3 (b): the step count used to be the member's word, so a member that computed one
+/// step honestly could commit a one-leaf tree, and every audit (drawn among its steps) landed on
+/// that step and passed. The count is now the job's (8 here): the short tree is refused and
+/// changes nothing, and the audits are drawn among the job's steps.
+#[test]
+fn finding_3_a_member_cannot_declare_fewer_steps_than_the_job_has() {
+	build_and_execute(|| {
+		training_task(1, P1);
+		let one_honest_step = [grad(0)];
+		assert_noop!(
+			Poc::commit_epoch(
+				signed(P1),
+				1,
+				0,
+				cid_input(Cid::of_raw_bytes(b"checkpoint-0")),
+				1,
+				merkle_root(&one_honest_step)
+			),
+			Error::<Test>::WrongSteps
+		);
+		assert_eq!(NextEpoch::<Test>::get(1), 0);
+		commit_epoch(1, P1, &leaves(&[]));
+		assert_eq!(EpochCommits::<Test>::get(1, 0).unwrap().steps, 8);
 	});
 }
 

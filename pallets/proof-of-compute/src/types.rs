@@ -226,8 +226,9 @@ pub trait BenchmarkHelper<AccountId> {
 	/// An accepted (not yet submitted) inference task whose job asks for `committee`; returns
 	/// the task and its provider.
 	fn make_task(committee: u32) -> (TaskId, AccountId);
-	/// A training job allocated to a group of `group` providers; returns the tasks and providers.
-	fn make_group(group: u32) -> alloc::vec::Vec<(TaskId, AccountId)>;
+	/// A training job of `steps` inner steps per epoch allocated to a group of `group`
+	/// providers; returns the tasks and providers.
+	fn make_group(group: u32, steps: u32) -> alloc::vec::Vec<(TaskId, AccountId)>;
 	/// Submits `task`'s result as its provider, which hands it to verification.
 	fn submit(task: TaskId, provider: &AccountId);
 }

@@ -7,6 +7,12 @@ use crate::{
 	StakingGovernance,
 };
 
+/// An audited leaf's deepest proof: 2^12 = 4096 steps per epoch, the most a job's settings may
+/// ask for.
+pub const MAX_PROOF_DEPTH: u32 = 12;
+const _: () =
+	assert!(1u64 << MAX_PROOF_DEPTH >= verity_primitives::training::MAX_INNER_STEPS as u64);
+
 /// The most verification may run after a job's deadline (epoch window, audits, the final round,
 /// their re-runs): a day, hundreds of times what the presets' windows need.
 pub const MAX_VERIFICATION_SPAN: BlockNumber = DAYS;
@@ -36,8 +42,7 @@ impl pallet_proof_of_compute::Config for Runtime {
 	/// The marketplace's largest training group.
 	type MaxGroup = ConstU32<16>;
 	type MaxAuditsPerEpoch = ConstU32<16>;
-	/// 2^32 steps per epoch.
-	type MaxProofDepth = ConstU32<32>;
+	type MaxProofDepth = ConstU32<MAX_PROOF_DEPTH>;
 	type MaxDuePerBlock = ConstU32<64>;
 	type MaxDueWeight = super::marketplace::MaxDeadlineWeight;
 	type MaxVerificationSpan = ConstU32<MAX_VERIFICATION_SPAN>;
@@ -143,14 +148,17 @@ mod bench {
 			running(kind, 10)[0].clone()
 		}
 
-		fn make_group(group: u32) -> Vec<(TaskId, AccountId)> {
+		fn make_group(group: u32, steps: u32) -> Vec<(TaskId, AccountId)> {
 			let n = pallet_marketplace::NextOffer::<Runtime>::get() as u32;
 			for i in 0..group {
 				provider("group-provider", n + i);
 			}
 			let kind = JobKindInput::Training {
 				dataset: cid(b"dataset"),
-				hyperparams: Default::default(),
+				hyperparams: alloc::format!("{{\"innerSteps\":{steps}}}")
+					.into_bytes()
+					.try_into()
+					.unwrap(),
 				epochs: 1,
 				group_size: group,
 			};

@@ -11,7 +11,9 @@
 //! ([`train::replay_leaf`]). In sync mode the state after step `s` depends on every member's
 //! gradients of step `s`, which no one outside the group has.
 //!
-//! The job's `hyperparams` are the JSON of [`Hyper`] (empty: the defaults).
+//! The job's `hyperparams` are the JSON of [`Hyper`] (empty: the defaults), which the chain reads
+//! too: the marketplace refuses a job whose settings do not parse and takes from them the step
+//! count every epoch commitment must have.
 
 use super::{compute, directory_peers, journal::Computed, shared};
 use crate::{
@@ -36,83 +38,27 @@ use crate::{
 use codec::Encode;
 use libp2p::PeerId;
 use polkadot_sdk::{sp_core::H256, sp_crypto_hashing::blake2_256};
-use serde::{Deserialize, Serialize};
 use tch::Device;
+pub use verity_primitives::training::Hyper;
 use verity_primitives::{cid::Cid, kernel::KernelSpec};
 
-/// A training job's settings, written by its buyer as JSON into the job's `hyperparams`
-/// (camelCase keys; any left out take their default; unknown keys are refused).
-#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
-pub struct Hyper {
-	/// Examples per inner step, from the member's own shard.
-	pub batch: u64,
-	/// Inner Adam learning rate.
-	pub lr: f64,
-	/// Inner steps per outer round (= per epoch on chain; the leaves of a member's tree).
-	pub inner_steps: u64,
-	/// Outer (Nesterov) learning rate.
-	pub outer_lr: f64,
-	/// Outer momentum.
-	pub outer_momentum: f64,
-	/// Seed of the data order.
-	pub seed: u64,
-}
-
-impl Default for Hyper {
-	fn default() -> Self {
-		Hyper { batch: 32, lr: 0.005, inner_steps: 50, outer_lr: 0.7, outer_momentum: 0.9, seed: 7 }
-	}
-}
-
-impl Hyper {
-	/// Reads a job's `hyperparams`; a clear error for anything else than [`Hyper`]'s JSON.
-	pub fn parse(bytes: &[u8]) -> Result<Self> {
-		let h: Hyper = match bytes.is_empty() {
-			true => Hyper::default(),
-			false => {
-				let bad = |e: serde_json::Error| {
-					invalid!("the job's hyperparams are not Verity training JSON: {e}")
-				};
-				// An object only: serde would also read a bare list as the fields in order.
-				match serde_json::from_slice(bytes).map_err(bad)? {
-					v @ serde_json::Value::Object(_) => serde_json::from_value(v).map_err(bad)?,
-					_ => return Err(invalid!("the job's hyperparams are not a JSON object")),
-				}
-			}
-		};
-		let ok = h.batch >= 1
-			&& h.inner_steps >= 1
-			&& u32::try_from(h.inner_steps).is_ok()
-			&& h.lr.is_finite()
-			&& h.lr > 0.0
-			&& h.outer_lr.is_finite()
-			&& (0.0..1.0).contains(&h.outer_momentum);
-		if !ok {
-			return Err(invalid!(
-				"hyperparams out of range: batch and innerSteps ≥ 1, lr and outerLr finite and > 0, outerMomentum in [0, 1): {h:?}"
-			));
-		}
-		Ok(h)
-	}
-
-	/// The settings of job `job`'s member with `shard`, for `epochs` outer rounds.
-	pub fn config(&self, job: u64, epochs: u32, shard: Shard) -> TrainConfig {
-		TrainConfig {
-			epochs: epochs.into(),
-			batch: self.batch as usize,
-			adam: Adam { lr: self.lr, ..Adam::default() },
-			seed: self.seed,
-			mode: Mode::Diloco,
-			inner_steps: self.inner_steps,
-			outer_lr: self.outer_lr,
-			outer_momentum: self.outer_momentum,
-			// Each crash of a member costs one or two (its restart may meet a round in flight).
-			max_reforms: 8,
-			shard: Some(shard),
-			generation: job << 16,
-			ring: Vec::new(),
-		}
+/// The settings of job `job`'s member with `shard`, for `epochs` outer rounds: what every member
+/// and every auditor derives from the chain's record of the job.
+pub fn config(h: &Hyper, job: u64, epochs: u32, shard: Shard) -> TrainConfig {
+	TrainConfig {
+		epochs: epochs.into(),
+		batch: h.batch as usize,
+		adam: Adam { lr: h.lr, ..Adam::default() },
+		seed: h.seed,
+		mode: Mode::Diloco,
+		inner_steps: h.inner_steps.into(),
+		outer_lr: h.outer_lr,
+		outer_momentum: h.outer_momentum,
+		// Each crash of a member costs one or two (its restart may meet a round in flight).
+		max_reforms: 8,
+		shard: Some(shard),
+		generation: job << 16,
+		ring: Vec::new(),
 	}
 }
 
@@ -145,16 +91,26 @@ pub async fn read_task(at: &AtBlock, task: u64) -> Result<Option<TrainingTask>> 
 	let job = chain::read(at, api::storage().marketplace().jobs(), (entry.job,))
 		.await?
 		.ok_or_else(|| invalid!("job {} is not on chain", entry.job))?;
-	let JobKind::Training { dataset, hyperparams, epochs, .. } = &job.kind else {
+	let JobKind::Training { dataset, hyperparams, epochs, steps, .. } = &job.kind else {
 		return Ok(None);
 	};
+	let hyper = Hyper::parse(&hyperparams.0)
+		.map_err(|e| invalid!("job {}'s hyperparams are refused: {e}", entry.job))?;
+	// The chain read the same JSON with the same parser when the job was posted.
+	if hyper.inner_steps != *steps {
+		return Err(invalid!(
+			"job {} has {steps} steps per epoch on chain, its hyperparams {}",
+			entry.job,
+			hyper.inner_steps
+		));
+	}
 	let kernel = chain::read(at, api::storage().aivm_registry().kernels(), (job.kernel,))
 		.await?
 		.ok_or_else(|| invalid!("kernel {:?} is not registered", job.kernel))?;
 	Ok(Some(TrainingTask {
 		job: entry.job,
 		epochs: *epochs,
-		hyper: Hyper::parse(&hyperparams.0)?,
+		hyper,
 		shard: Shard { first: entry.first_sample, len: entry.samples },
 		group: job.tasks.0.clone(),
 		kernel: shared("kernel record", &kernel.spec)?,
@@ -447,7 +403,7 @@ pub async fn train(
 	let ring = ring_of(&t, id, &peers, parts.net.peer_id);
 	let trainer = Trainer {
 		learner,
-		cfg: TrainConfig { ring, ..t.hyper.config(t.job, t.epochs, t.shard) },
+		cfg: TrainConfig { ring, ..config(&t.hyper, t.job, t.epochs, t.shard) },
 		store: parts.store,
 		membership: parts.membership,
 		collective: parts.collective,
@@ -516,7 +472,7 @@ pub async fn replay(
 		Some(cid) => Some(compute::fetch_blob(net, store, cid, &peers).await?),
 		None => None,
 	};
-	let cfg = t.hyper.config(t.job, t.epochs, t.shard);
+	let cfg = config(&t.hyper, t.job, t.epochs, t.shard);
 	let step = u64::from(a.epoch) * cfg.inner_steps + u64::from(a.step);
 	let root = H256(commit.root.0);
 	// The network part first: the member's chain (checked against the root) and the audited
@@ -670,24 +626,12 @@ mod tests {
 	use super::*;
 
 	#[test]
-	fn hyperparams_parse_with_defaults_and_nonsense_is_refused() {
-		assert_eq!(Hyper::parse(b"").unwrap(), Hyper::default());
-		let h = Hyper::parse(br#"{"innerSteps": 30, "lr": 0.01}"#).unwrap();
-		assert_eq!((h.inner_steps, h.lr, h.batch), (30, 0.01, Hyper::default().batch));
-		for bad in [
-			&br#"{"inner_steps": 30}"#[..],
-			br#"{"batch": 0}"#,
-			br#"{"innerSteps": 0}"#,
-			br#"{"lr": -1}"#,
-			br#"{"outerMomentum": 1.0}"#,
-			br#"not json"#,
-			br#"[1, 2]"#,
-		] {
-			assert!(Hyper::parse(bad).is_err(), "{}", String::from_utf8_lossy(bad));
-		}
-		// One job's members and its auditors derive the same settings from the chain's record.
+	fn a_jobs_members_and_auditors_derive_the_same_settings_from_its_record() {
 		let shard = Shard { first: 479, len: 479 };
-		let cfg = Hyper::default().config(3, 4, shard);
+		let h = Hyper::parse(br#"{"innerSteps": 30, "lr": 0.01}"#).unwrap();
+		let cfg = config(&h, 3, 4, shard);
+		assert_eq!((cfg.inner_steps, cfg.adam.lr, cfg.batch), (30, 0.01, 32));
+		let cfg = config(&Hyper::default(), 3, 4, shard);
 		assert_eq!(
 			(cfg.mode, cfg.epochs, cfg.shard, cfg.generation),
 			(Mode::Diloco, 4, Some(shard), 3 << 16)
@@ -697,7 +641,7 @@ mod tests {
 	#[test]
 	fn a_shard_member_draws_only_from_its_shard_and_every_example_once_per_pass() {
 		let shard = Shard { first: 100, len: 64 };
-		let cfg = Hyper { batch: 16, ..Hyper::default() }.config(1, 1, shard);
+		let cfg = config(&Hyper { batch: 16, ..Hyper::default() }, 1, 1, shard);
 		let mut seen: Vec<i64> = (0..4).flat_map(|g| train::shard_batch(&cfg, shard, g)).collect();
 		seen.sort();
 		assert_eq!(seen, (100..164).collect::<Vec<_>>());
