@@ -178,57 +178,44 @@ pub async fn chain_epochs(
 	let poc = || api::storage().proof_of_compute();
 	let mut out = Vec::new();
 	for e in from..to {
-		let mut found = None;
+		// A member's commitment, while the epoch is open or audited, then the job's history.
+		let mut commit = None;
 		for task in &t.group {
-			if let Some(c) = chain::read(at, poc().epoch_commits(), (*task, e)).await? {
-				found = Some(ChainEpoch {
-					checkpoint: shared("checkpoint CID", &c.checkpoint)?,
-					steps: c.steps,
-					root: H256(c.root.0),
-				});
+			commit = chain::read(at, poc().epoch_commits(), (*task, e)).await?;
+			if commit.is_some() {
 				break;
 			}
 		}
-		if found.is_none() {
-			if let Some(h) = chain::read(at, poc().epoch_history(), (t.job, e)).await? {
-				if let Some((_, c)) = h.commits.0.first() {
-					found = Some(ChainEpoch {
-						checkpoint: shared("checkpoint CID", &c.checkpoint)?,
-						steps: c.steps,
-						root: H256(c.root.0),
-					});
-				}
+		if commit.is_none() {
+			commit = chain::read(at, poc().epoch_history(), (t.job, e))
+				.await?
+				.and_then(|h| h.commits.0.into_iter().next().map(|(_, c)| c));
+		}
+		if let Some(c) = commit {
+			let checkpoint = shared("checkpoint CID", &c.checkpoint)?;
+			out.push(ChainEpoch { checkpoint, steps: c.steps, root: H256(c.root.0) });
+			continue;
+		}
+		// An invalid epoch keeps no commitments: the next epoch started from its checkpoint,
+		// and the newest closed epoch's is the job's last checkpoint.
+		let mut end = match chain::read(at, poc().epochs(), (t.job, e + 1)).await? {
+			Some(s) => s.start,
+			None => {
+				chain::read(at, poc().epoch_history(), (t.job, e + 1)).await?.and_then(|h| h.start)
 			}
+		};
+		if end.is_none()
+			&& e + 1 == to
+			&& chain::read(at, poc().epochs(), (t.job, e)).await?.is_none()
+		{
+			end = chain::read(at, poc().last_checkpoint(), (t.job,)).await?;
 		}
-		if found.is_none() {
-			// An invalid epoch keeps no commitments: the next epoch started from its checkpoint.
-			let next = match chain::read(at, poc().epochs(), (t.job, e + 1)).await? {
-				Some(s) => s.start,
-				None => chain::read(at, poc().epoch_history(), (t.job, e + 1))
-					.await?
-					.and_then(|h| h.start),
-			};
-			let last = match (next, e + 1 == to) {
-				(Some(c), _) => Some(c),
-				(None, true) if chain::read(at, poc().epochs(), (t.job, e)).await?.is_none() => {
-					chain::read(at, poc().last_checkpoint(), (t.job,)).await?
-				}
-				_ => None,
-			};
-			found = last
-				.map(|c| {
-					Ok::<_, crate::error::Error>(ChainEpoch {
-						checkpoint: shared("checkpoint CID", &c)?,
-						steps: 0,
-						root: H256::zero(),
-					})
-				})
-				.transpose()?;
-		}
-		match found {
-			Some(epoch) => out.push(epoch),
-			None => break,
-		}
+		let Some(c) = end else { break };
+		out.push(ChainEpoch {
+			checkpoint: shared("checkpoint CID", &c)?,
+			steps: 0,
+			root: H256::zero(),
+		});
 	}
 	Ok(out)
 }
