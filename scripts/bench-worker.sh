@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The worker's benchmarks, each beside its anchor in the same run:
 #   - bench-hw twice (reproducibility of the capacity figure);
-#   - ring AllReduce over our libp2p (n = 2, 4; 1–256 MiB) against the ring optimum 2(n-1)/n·S/B,
-#     B = our own link's measured throughput, and torch.distributed gloo all_reduce on the same sizes;
+#   - ring AllReduce (n = 2, 4; 1–256 MiB) on the bulk lane and over libp2p only, against the ring
+#     optimum 2(n-1)/n·S/B (B = plain TCP on the same loopback, alone and with all n links busy),
+#     and torch.distributed gloo all_reduce on the same sizes;
 #   - the transport's cipher (Noise's ChaCha20-Poly1305) beside AES-256-GCM and memcpy;
 #   - a tch training step against a PyTorch eager step, same kernel, weights and batch.
 # Usage: scripts/bench-worker.sh [OUT_DIR]   (VERITY_BENCH_SIZES_MIB=1,16 for a quick run)
@@ -26,8 +27,9 @@ for i in 1 2; do "$W" bench-hw --threads "$(nproc)" >>"$out/hw.jsonl"; done
 : >"$out/allreduce.jsonl"
 : >"$out/gloo.jsonl"
 for n in 2 4; do
-	log "AllReduce n=$n over libp2p, sizes $sizes MiB"
+	log "AllReduce n=$n on the bulk lane, then over libp2p only, sizes $sizes MiB"
 	"$W" bench-allreduce --n "$n" --sizes-mib "$sizes" --reps "$reps" 2>/dev/null >>"$out/allreduce.jsonl"
+	"$W" bench-allreduce --n "$n" --sizes-mib "$sizes" --reps "$reps" --libp2p-only 2>/dev/null >>"$out/allreduce.jsonl"
 	log "gloo all_reduce n=$n"
 	python3 scripts/bench_gloo.py --n "$n" --sizes-mib "$sizes" --reps "$reps" >>"$out/gloo.jsonl"
 done
@@ -58,15 +60,18 @@ for i, h in enumerate(hw, 1):
 print("run-to-run difference of the capacity: %.1f %%" % (100 * abs(hw[0]["gemm_flops"] - hw[1]["gemm_flops"]) / hw[0]["gemm_flops"]))
 print()
 ours, gloo = rd("allreduce.jsonl"), {(g["n"], g["bytes"]): g for g in rd("gloo.jsonl")}
-print("### AllReduce: ring over libp2p (TCP + Noise + yamux, loopback) vs ring optimum vs gloo")
-print("| n | size | link B alone (MB/s) | B with all n links busy (MB/s) | ours (ms) | optimum 2(n-1)/n·S/B (ms) | fraction of optimum (B alone) | fraction (B busy) | gloo (ms) | gloo time / ours |")
+old = {(f["n"], f["bytes"]): f for f in ours if f["lane"] == "libp2p"}
+print("### AllReduce (loopback): bulk lane and libp2p only vs ring optimum vs gloo")
+print("| n | size | plain TCP B alone / busy (MB/s) | optimum 2(n-1)/n·S/B busy (ms) | bulk lane (ms) | fraction of optimum (B busy) | libp2p only (ms) | gloo (ms) | gloo time / bulk lane | gloo time / libp2p only |")
 print("|---|---|---|---|---|---|---|---|---|---|")
-for f in ours:
-    g = gloo.get((f["n"], f["bytes"]))
-    print("| %d | %d MiB | %.0f | %.0f | %.1f | %.1f | %.2f | %.2f | %s | %s |" % (f["n"], f["bytes"] >> 20, f["link_bytes_per_s"] / 1e6,
-          f["link_under_ring_load_bytes_per_s"] / 1e6, 1e3 * f["seconds"], 1e3 * f["ring_optimum_seconds"], f["fraction_of_optimum"],
-          f["fraction_of_optimum_under_ring_load"], "%.1f" % (1e3 * g["seconds"]) if g else "-",
-          "%.2f" % (g["seconds"] / f["seconds"]) if g else "-"))
+for f in (f for f in ours if f["lane"] == "bulk"):
+    g, o = gloo.get((f["n"], f["bytes"])), old.get((f["n"], f["bytes"]))
+    share = 2 * (f["n"] - 1) / f["n"] * f["bytes"]
+    print("| %d | %d MiB | %.0f / %.0f | %.1f | %.1f | %.2f | %s | %s | %s | %s |" % (f["n"], f["bytes"] >> 20, f["link_bytes_per_s"] / 1e6,
+          f["link_under_ring_load_bytes_per_s"] / 1e6, 1e3 * share / f["link_under_ring_load_bytes_per_s"], 1e3 * f["seconds"],
+          f["fraction_of_optimum_under_ring_load"], "%.1f" % (1e3 * o["seconds"]) if o else "-",
+          "%.1f" % (1e3 * g["seconds"]) if g else "-", "%.2f" % (g["seconds"] / f["seconds"]) if g else "-",
+          "%.2f" % (g["seconds"] / o["seconds"]) if g and o else "-"))
 print()
 print("### bench-cipher: seal + open of 1 MiB records, one core")
 print("| cipher | GB/s (plaintext through seal and open) | spread |")

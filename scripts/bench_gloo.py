@@ -5,6 +5,13 @@ on loopback TCP, n processes, the same tensor sizes; median seconds of `reps` af
     python3 scripts/bench_gloo.py --n 2 --sizes-mib 1,16,64 --reps 3
 
 Prints one JSON line per size: {"n", "bytes", "seconds", "goodput_bytes_per_s"}.
+
+One rank of a group across machines or network namespaces (scripts/bench-wan.sh), rank 0 at
+--master (its IP), each rank started by hand:
+
+    python3 scripts/bench_gloo.py --n 4 --rank 2 --master 10.77.0.1 --port 29500 --sizes-mib 16
+
+prints {"n", "rank", "bytes", "times"} per size: this rank's seconds of each timed all_reduce.
 """
 import argparse
 import json
@@ -18,9 +25,9 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 
 
-def worker(rank, n, port, sizes, reps, queue):
+def worker(rank, n, port, sizes, reps, queue, master="127.0.0.1"):
     torch.set_num_threads(1)
-    os.environ["MASTER_ADDR"] = "127.0.0.1"
+    os.environ["MASTER_ADDR"] = master
     os.environ["MASTER_PORT"] = str(port)
     dist.init_process_group("gloo", rank=rank, world_size=n)
     for size in sizes:
@@ -33,7 +40,9 @@ def worker(rank, n, port, sizes, reps, queue):
             start = time.perf_counter()
             dist.all_reduce(t)
             times.append(time.perf_counter() - start)
-        if rank == 0:
+        if queue is None:
+            print(json.dumps({"n": n, "rank": rank, "bytes": size, "times": times}), flush=True)
+        elif rank == 0:
             queue.put((size, statistics.median(times)))
     dist.destroy_process_group()
 
@@ -43,8 +52,14 @@ def main():
     ap.add_argument("--n", type=int, default=2)
     ap.add_argument("--sizes-mib", default="1,16,64")
     ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--rank", type=int, help="run only this rank (with --master and --port)")
+    ap.add_argument("--master", default="127.0.0.1")
+    ap.add_argument("--port", type=int, default=29500)
     a = ap.parse_args()
     sizes = [int(s) << 20 for s in a.sizes_mib.split(",")]
+    if a.rank is not None:
+        worker(a.rank, a.n, a.port, sizes, a.reps, None, a.master)
+        return
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]

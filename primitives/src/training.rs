@@ -33,6 +33,54 @@ pub struct Hyper {
 	pub outer_momentum: f64,
 	/// Seed of the data order.
 	pub seed: u64,
+	/// How the members' moves travel in the AllReduce: `"f32"` (exact) or `"bf16"` (half the
+	/// bytes; sums still accumulated in f32).
+	pub wire: Wire,
+}
+
+/// The number format of an AllReduce's values on the wire.
+///
+/// With `Bf16` every value a member sends is rounded to bfloat16 (to nearest, ties to even), and
+/// received values are added to the member's own in f32; the member that completes a segment's
+/// sum rounds it to bfloat16 too before sending it round, so every member still ends with the same
+/// bits.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(
+	feature = "serde",
+	derive(serde::Deserialize, serde::Serialize),
+	serde(rename_all = "lowercase")
+)]
+pub enum Wire {
+	/// 4 bytes a value, exact.
+	#[default]
+	F32,
+	/// 2 bytes a value: bfloat16.
+	Bf16,
+}
+
+impl Wire {
+	/// Bytes a value takes on the wire.
+	pub fn value_bytes(self) -> usize {
+		match self {
+			Wire::F32 => 4,
+			Wire::Bf16 => 2,
+		}
+	}
+}
+
+/// `x` rounded to bfloat16 (to nearest, ties to even; NaN stays NaN), as its 16 bits.
+pub fn to_bf16(x: f32) -> u16 {
+	let b = x.to_bits();
+	if x.is_nan() {
+		return ((b >> 16) | 0x0040) as u16;
+	}
+	let round = 0x7fff + ((b >> 16) & 1);
+	(b.wrapping_add(round) >> 16) as u16
+}
+
+/// The f32 a bfloat16 stands for (exact).
+pub fn from_bf16(v: u16) -> f32 {
+	f32::from_bits(u32::from(v) << 16)
 }
 
 impl Default for Hyper {
@@ -44,6 +92,7 @@ impl Default for Hyper {
 			outer_lr: 0.7,
 			outer_momentum: 0.9,
 			seed: 7,
+			wire: Wire::F32,
 		}
 	}
 }
@@ -116,6 +165,8 @@ mod tests {
 	fn hyperparams_parse_with_defaults_and_nonsense_is_refused() {
 		assert_eq!(Hyper::parse(b"").unwrap(), Hyper::default());
 		assert_eq!(Hyper::parse(b"{}").unwrap(), Hyper::default());
+		assert_eq!(Hyper::parse(br#"{"wire": "bf16"}"#).unwrap().wire, Wire::Bf16);
+		assert_eq!(Hyper::parse(br#"{"wire": "f32"}"#).unwrap().wire, Wire::F32);
 		let h = Hyper::parse(br#"{"innerSteps": 30, "lr": 0.01}"#).unwrap();
 		assert_eq!((h.inner_steps, h.lr, h.batch), (30, 0.01, Hyper::default().batch));
 		let most = alloc::format!(r#"{{"innerSteps": {MAX_INNER_STEPS}}}"#);
@@ -135,10 +186,36 @@ mod tests {
 			br#"not json"#,
 			br#"[1, 2]"#,
 			br#"{"lr": 0.1} trailing"#,
+			br#"{"wire": "fp8"}"#,
+			br#"{"wire": "BF16"}"#,
 		] {
 			assert!(Hyper::parse(bad).is_err(), "{}", alloc::string::String::from_utf8_lossy(bad));
 		}
 		assert!(matches!(Hyper::parse(b"[1, 2]"), Err(HyperError::NotAnObject)));
 		assert!(matches!(Hyper::parse(br#"{"batch": 0}"#), Err(HyperError::OutOfRange)));
+	}
+
+	#[test]
+	fn bf16_rounds_to_nearest_even_and_back_exactly() {
+		assert_eq!(from_bf16(to_bf16(1.0)), 1.0);
+		assert_eq!(from_bf16(to_bf16(-2.5)), -2.5);
+		// 1 + 2^-8 is halfway between 1 and 1 + 2^-7: ties go to the even one, 1.
+		assert_eq!(from_bf16(to_bf16(1.0 + 1.0 / 256.0)), 1.0);
+		// 1 + 3·2^-8 is halfway between 1 + 2^-7 and 1 + 2^-6: the even one is 1 + 2^-6.
+		assert_eq!(from_bf16(to_bf16(1.0 + 3.0 / 256.0)), 1.0 + 1.0 / 64.0);
+		// Just above halfway rounds up.
+		assert_eq!(from_bf16(to_bf16(1.0 + 1.0 / 256.0 + 1e-6)), 1.0 + 1.0 / 128.0);
+		assert!(from_bf16(to_bf16(f32::NAN)).is_nan());
+		assert_eq!(from_bf16(to_bf16(f32::INFINITY)), f32::INFINITY);
+		assert_eq!(
+			from_bf16(to_bf16(f32::MAX)),
+			f32::INFINITY,
+			"overflows to infinity, as IEEE rounding does"
+		);
+		for x in [0.1f32, -3.7e-20, 6.02e23, 1.5e-30] {
+			let r = from_bf16(to_bf16(x));
+			assert!(((r - x) / x).abs() <= 1.0 / 256.0, "{x} -> {r}");
+			assert_eq!(to_bf16(r), to_bf16(x), "rounding is idempotent");
+		}
 	}
 }

@@ -94,8 +94,8 @@ async function provider(name, uri, args, bin = process.env.VERITY_WORKER) {
 }
 
 /** Posts a training job of the digits kernel over its training set from Ferdie; returns its id. */
-async function postTraining({ epochs = EPOCHS, deadlineIn = 400 } = {}) {
-  const { kind, samples } = trainingJob(trainSet, hyper, epochs);
+async function postTraining({ epochs = EPOCHS, deadlineIn = 400, settings = hyper } = {}) {
+  const { kind, samples } = trainingJob(trainSet, settings, epochs);
   const deadline = (await head()) + deadlineIn;
   const evs = await send(api.tx.marketplace.postJob(kernel, TRAIN_CLASS, kind, samples, 50n * MILLI, deadline), acct('//Ferdie'));
   return findEvent(evs, 'marketplace', 'JobPosted').data.job.toNumber();
@@ -382,7 +382,8 @@ test('a member that commits made-up step digests and one that serves no step cha
   // chain in its group status (her auditors cannot check any step of hers, retry until their last
   // try, then commit the unverifiable digest, which her revealed leaf cannot equal). More audits
   // per epoch make both catches all but certain: a member escapes each of 3 epochs' 8 draws with
-  // probability (2/3)^8 < 4 %, all three < 0.01 %.
+  // probability (2/3)^8 < 4 %, all three < 0.01 %. The job sends bfloat16 in its AllReduce (half
+  // the bytes): the honest member's steps still replay to its leaves, as with f32.
   const since = await head();
   await workers['trainer-0'].stop('SIGINT');
   await workers['trainer-2'].stop('SIGINT');
@@ -393,7 +394,7 @@ test('a member that commits made-up step digests and one that serves no step cha
   await send(api.tx.sudo.sudo(api.tx.proofOfCompute.setParams({ ...poc, auditsPerEpoch: 8 })), acct('//Alice'));
   const charlie = acct('//Charlie').address;
   const eve = acct('//Eve').address;
-  const job = await postTraining({ epochs: 3 });
+  const job = await postTraining({ epochs: 3, settings: { ...hyper, wire: 'bf16' } });
   const ended = () => events('marketplace', 'JobCompleted', (d) => d.job.toNumber() === job)[0];
   const invalidated = (who) => events('proofOfCompute', 'EpochInvalidated', (d) => d.job.toNumber() === job && d.member.toString() === who)[0];
   const caught = {};
@@ -415,5 +416,14 @@ test('a member that commits made-up step digests and one that serves no step cha
     .flatMap(({ e }) => e.data.audits.map((a) => a.map((x) => x.toNumber())))
     .filter(([, task]) => !faultyTasks.includes(task)).map(([a]) => a);
   await until('the honest member\'s audits passed', () => honest.every((a) => events('proofOfCompute', 'AuditPassed', (d) => d.audit.toNumber() === a).length));
+  // The job's settings reached the members: their group formed with bfloat16 on the wire, and
+  // every epoch's AllReduce sent bytes (half of f32's: worker/src/train.rs's bf16 test).
+  for (const name of ['trainer-0-faulty', 'trainer-2-withholding']) {
+    const text = workers[name].log();
+    assert.match(text, /group formed.* wire=Bf16/, `${name} trains with bf16 on the wire`);
+    assert.doesNotMatch(text, /group formed.* wire=F32/, name);
+    const sent = [...text.matchAll(/epoch trained.* allreduce_bytes=(\d+)/g)].map((m) => Number(m[1]));
+    assert.ok(sent.length > 0 && sent.every((b) => b > 0), `${name}: bytes sent each epoch ${sent}`);
+  }
   assert.equal(events('proofOfCompute', 'EpochInvalidated', (d) => !faultyTasks.includes(d.task.toNumber()) && d.job.toNumber() === job).length, 0);
 });

@@ -1,4 +1,4 @@
-//! Benchmarks: the hardware benchmark (`bench-hw`), ring AllReduce goodput against our own link
+//! Benchmarks: the hardware benchmark (`bench-hw`), ring AllReduce goodput against the link's
 //! throughput (`bench-allreduce`), and a training step (`bench-step`). The anchors they are
 //! compared with (torch.distributed gloo, PyTorch eager) run beside them in `scripts/bench-worker.sh`.
 
@@ -122,15 +122,20 @@ pub struct AllReduceFigure {
 	pub n: usize,
 	/// Tensor size in bytes.
 	pub bytes: usize,
+	/// Which path the chunks took: `bulk` (the bulk lane) or `libp2p` (`/verity/allreduce/1`).
+	pub lane: &'static str,
 	/// Median seconds per AllReduce.
 	pub seconds: f64,
-	/// Our libp2p link's measured throughput, bytes/s (one sender, one receiver, same chunking).
+	/// The link's throughput, bytes/s: plain TCP between two sockets on the same interface, one
+	/// sender, one receiver, written in the AllReduce's chunk size, no cipher (what the link
+	/// carries, not what our stack makes of it).
 	pub link_bytes_per_s: f64,
 	/// Ring optimum 2(n−1)/n · S / B, seconds.
 	pub ring_optimum_seconds: f64,
 	/// ring optimum / measured (1.0 = the optimum).
 	pub fraction_of_optimum: f64,
-	/// Per-link throughput when all n links of the ring carry traffic at once, bytes/s.
+	/// Per-link throughput (plain TCP, as above) when all n links of the ring carry traffic at
+	/// once, bytes/s.
 	pub link_under_ring_load_bytes_per_s: f64,
 	/// The optimum with that throughput as B, over the measured time.
 	pub fraction_of_optimum_under_ring_load: f64,
@@ -143,9 +148,10 @@ struct Peer {
 	collective: Collective,
 }
 
-async fn peers(n: usize, config: CollectiveConfig) -> Result<Vec<Peer>> {
-	let seeds: Vec<String> = (0..n).map(|i| format!("bench-allreduce-{i}")).collect();
-	let nodes = crate::p2p::mesh(&seeds, Duration::from_secs(120)).await?;
+async fn peers(n: usize, config: CollectiveConfig, bulk: bool) -> Result<Vec<Peer>> {
+	let seeds: Vec<(String, bool)> =
+		(0..n).map(|i| (format!("bench-allreduce-{i}-{bulk}"), bulk)).collect();
+	let nodes = crate::p2p::mesh_with(&seeds, Duration::from_secs(120)).await?;
 	Ok(nodes
 		.into_iter()
 		.map(|(net, inbound)| {
@@ -155,71 +161,82 @@ async fn peers(n: usize, config: CollectiveConfig) -> Result<Vec<Peer>> {
 		.collect())
 }
 
-/// Throughput of one link: `bytes` sent from `a` to `b` as probe requests of the AllReduce chunk
-/// size with `window` in flight, the same transport path the ring uses.
-async fn link_throughput(a: &Net, b: &Net, bytes: usize, config: CollectiveConfig) -> Result<f64> {
-	let chunks = bytes.div_ceil(config.chunk_bytes);
-	let payload = vec![0u8; config.chunk_bytes.min(bytes)];
-	let start = Instant::now();
-	let mut inflight = futures::stream::FuturesUnordered::new();
-	let mut sent = 0;
-	use futures::StreamExt;
-	while sent < chunks || !inflight.is_empty() {
-		while sent < chunks && inflight.len() < config.window {
-			inflight.push(a.probe(b.peer_id, payload.clone()).await);
-			sent += 1;
-		}
-		if let Some(r) = inflight.next().await {
-			r.map_err(|_| crate::error::invalid!("network stopped"))??;
-		}
+/// Throughput of `links` loopback TCP connections carrying `bytes` each at the same time, bytes/s
+/// per link (bytes / the slowest): plain sockets, written `chunk` bytes at a time, read into one
+/// buffer, no cipher.
+async fn tcp_links(links: usize, bytes: usize, chunk: usize) -> Result<f64> {
+	use tokio::io::{AsyncReadExt, AsyncWriteExt};
+	let mut pairs = Vec::new();
+	for _ in 0..links {
+		let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+		let tx = tokio::net::TcpStream::connect(listener.local_addr()?).await?;
+		let (rx, _) = listener.accept().await?;
+		tx.set_nodelay(true)?;
+		pairs.push((tx, rx));
 	}
-	Ok(bytes as f64 / start.elapsed().as_secs_f64())
-}
-
-/// Throughput of each link when every peer sends `bytes` to its ring successor at the same time (the
-/// ring's own traffic pattern; on one machine all links share its cores): bytes / slowest time.
-async fn ring_link_throughput(nets: &[Net], bytes: usize, config: CollectiveConfig) -> Result<f64> {
 	let start = Instant::now();
 	let mut tasks = Vec::new();
-	for (i, a) in nets.iter().enumerate() {
-		let (a, b) = (a.clone(), nets[(i + 1) % nets.len()].clone());
-		tasks.push(tokio::spawn(async move { link_throughput(&a, &b, bytes, config).await }));
+	for (mut tx, mut rx) in pairs {
+		tasks.push(tokio::spawn(async move {
+			let data = vec![1u8; chunk.min(bytes).max(1)];
+			let mut left = bytes;
+			while left > 0 {
+				let k = left.min(data.len());
+				tx.write_all(&data[..k]).await?;
+				left -= k;
+			}
+			std::io::Result::Ok(())
+		}));
+		tasks.push(tokio::spawn(async move {
+			let mut buf = vec![0u8; chunk.max(1)];
+			let mut left = bytes;
+			while left > 0 {
+				let k = rx.read(&mut buf).await?;
+				if k == 0 {
+					return Err(std::io::ErrorKind::UnexpectedEof.into());
+				}
+				left = left.saturating_sub(k);
+			}
+			Ok(())
+		}));
 	}
 	for t in tasks {
-		t.await??;
+		t.await.map_err(|e| crate::error::invalid!("{e}"))??;
 	}
 	Ok(bytes as f64 / start.elapsed().as_secs_f64())
 }
 
 /// Ring AllReduce of `bytes` across `n` in-process workers connected over loopback TCP (each with
-/// its own libp2p swarm, Noise and yamux), median of `reps`.
+/// its own libp2p swarm, Noise and yamux; `bulk`: chunks on the bulk lane), median of `reps`.
 pub async fn bench_allreduce(
 	n: usize,
 	sizes: &[usize],
 	reps: usize,
 	config: CollectiveConfig,
+	bulk: bool,
 ) -> Result<Vec<AllReduceFigure>> {
-	let peers = peers(n, config).await?;
+	let peers = peers(n, config, bulk).await?;
 	let group = Group::new(0, peers.iter().map(|p| p.net.peer_id).collect());
 	let mut figures = Vec::new();
 	let mut round = 0u64;
 	for &bytes in sizes {
 		let link = {
-			let _ =
-				link_throughput(&peers[0].net, &peers[1].net, bytes.min(16 << 20), config).await?;
+			let _ = tcp_links(1, bytes.min(16 << 20), config.chunk_bytes).await?;
 			let mut v = Vec::new();
 			for _ in 0..reps {
-				v.push(link_throughput(&peers[0].net, &peers[1].net, bytes, config).await?);
+				v.push(tcp_links(1, bytes, config.chunk_bytes).await?);
 			}
 			median(v)
 		};
 		let mut times = Vec::new();
 		for rep in 0..=reps {
 			round += 1;
+			// The tensors exist before the clock starts (as gloo's do in bench_gloo.py).
+			let inputs: Vec<Vec<f32>> =
+				(0..peers.len()).map(|i| vec![i as f32 + 0.5; bytes / 4]).collect();
 			let start = Instant::now();
 			let mut tasks = Vec::new();
-			for (i, p) in peers.iter().enumerate() {
-				let data = vec![i as f32 + 0.5; bytes / 4];
+			for (p, data) in peers.iter().zip(inputs) {
 				let c = p.collective.clone();
 				let g = group.clone();
 				tasks.push(tokio::spawn(async move { c.all_reduce(&g, round, data).await }));
@@ -241,10 +258,9 @@ pub async fn bench_allreduce(
 			}
 		}
 		let t = median(times);
-		let nets: Vec<Net> = peers.iter().map(|p| p.net.clone()).collect();
 		let mut loaded = Vec::new();
 		for _ in 0..reps {
-			loaded.push(ring_link_throughput(&nets, bytes, config).await?);
+			loaded.push(tcp_links(n, bytes, config.chunk_bytes).await?);
 		}
 		let loaded = median(loaded);
 		let share = 2.0 * (n as f64 - 1.0) / n as f64 * bytes as f64;
@@ -252,6 +268,7 @@ pub async fn bench_allreduce(
 		figures.push(AllReduceFigure {
 			n,
 			bytes,
+			lane: if bulk { "bulk" } else { "libp2p" },
 			seconds: t,
 			link_bytes_per_s: link,
 			ring_optimum_seconds: optimum,
@@ -261,6 +278,119 @@ pub async fn bench_allreduce(
 			goodput_bytes_per_s: bytes as f64 / t,
 		});
 	}
+	Ok(figures)
+}
+
+/// One member of a ring across processes (`bench-allreduce-member`).
+pub struct Member {
+	/// Every member's address, in rank order.
+	pub members: Vec<std::net::SocketAddr>,
+	/// This member's rank.
+	pub rank: usize,
+	/// Whether chunks use the bulk lane.
+	pub bulk: bool,
+}
+
+/// What one member measured for one size.
+#[derive(Debug, Serialize)]
+pub struct MemberFigure {
+	/// Group size.
+	pub n: usize,
+	/// This member's rank.
+	pub rank: usize,
+	/// Tensor size in bytes.
+	pub bytes: usize,
+	/// `bulk` or `libp2p`.
+	pub lane: &'static str,
+	/// Seconds of each timed round, from the barrier before it to this member's result.
+	pub seconds: Vec<f64>,
+}
+
+/// The seed of rank `i`'s identity in [`bench_allreduce_member`] (every member derives every
+/// other's peer id from it).
+fn member_seed(i: usize) -> String {
+	format!("bench-allreduce-member-{i}")
+}
+
+/// Ring AllReduce of each size across processes (each in its own network namespace in
+/// `scripts/bench-wan.sh`): connects to every member, then per size one warm-up round and `reps`
+/// timed ones, each after a barrier (a one-value AllReduce) so all members start together.
+pub async fn bench_allreduce_member(
+	m: &Member,
+	sizes: &[usize],
+	reps: usize,
+	config: CollectiveConfig,
+) -> Result<Vec<MemberFigure>> {
+	use crate::p2p::{key_from_seed, NetConfig};
+	use libp2p::multiaddr::Protocol;
+	let n = m.members.len();
+	let listen = |a: &std::net::SocketAddr| {
+		libp2p::Multiaddr::empty()
+			.with(match a.ip() {
+				std::net::IpAddr::V4(ip) => Protocol::Ip4(ip),
+				std::net::IpAddr::V6(ip) => Protocol::Ip6(ip),
+			})
+			.with(Protocol::Tcp(a.port()))
+	};
+	let (net, inbound, event_loop) = crate::p2p::new(NetConfig {
+		key: key_from_seed(&member_seed(m.rank)),
+		listen: listen(&m.members[m.rank]),
+		request_timeout: Duration::from_secs(120),
+		bulk: m.bulk,
+	})
+	.await?;
+	tokio::spawn(event_loop.run());
+	let ids: Vec<libp2p::PeerId> =
+		(0..n).map(|i| key_from_seed(&member_seed(i)).public().to_peer_id()).collect();
+	// Each member dials those after it; the others dial it (one connection per pair).
+	for (i, (id, addr)) in ids.iter().zip(&m.members).enumerate().skip(m.rank + 1) {
+		let deadline = Instant::now() + Duration::from_secs(30);
+		while let Err(e) = net.dial(*id, listen(addr)).await {
+			if Instant::now() > deadline {
+				bail!("member {i} at {addr}: {e}");
+			}
+			tokio::time::sleep(Duration::from_millis(200)).await;
+		}
+	}
+	let deadline = Instant::now() + Duration::from_secs(60);
+	while net.connected().await.len() < n - 1 {
+		if Instant::now() > deadline {
+			bail!("not every member connected within 60 s");
+		}
+		tokio::time::sleep(Duration::from_millis(50)).await;
+	}
+	let collective = Collective::start(net.clone(), inbound.allreduce, config);
+	let group = Group::in_order(0, ids.clone(), &ids);
+	let mut round = 0u64;
+	let mut figures = Vec::new();
+	for &bytes in sizes {
+		let mut seconds = Vec::new();
+		for rep in 0..=reps {
+			round += 1;
+			collective.all_reduce(&group, round, vec![1.0]).await?;
+			round += 1;
+			let start = Instant::now();
+			let out =
+				collective.all_reduce(&group, round, vec![m.rank as f32 + 0.5; bytes / 4]).await?;
+			let elapsed = start.elapsed().as_secs_f64();
+			let want = (0..n).map(|i| i as f32 + 0.5).sum::<f32>();
+			if out.iter().any(|v| *v != want) {
+				bail!("the AllReduce of {bytes} bytes is not {want} everywhere");
+			}
+			if rep > 0 {
+				seconds.push(elapsed);
+			}
+		}
+		figures.push(MemberFigure {
+			n,
+			rank: m.rank,
+			bytes,
+			lane: if m.bulk { "bulk" } else { "libp2p" },
+			seconds,
+		});
+	}
+	// The others may still be finishing their last round: keep serving for a moment.
+	tokio::time::sleep(Duration::from_secs(2)).await;
 	Ok(figures)
 }
 

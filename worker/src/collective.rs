@@ -26,15 +26,21 @@ compile_error!("the AllReduce wire format is little-endian f32, sent without con
 
 use crate::p2p::{
 	allreduce::{Chunk, ChunkAnswer},
-	AllReduceEvent, Net, NetError, Responder,
+	AllReduceEvent, ChunkReply, Net, NetError,
 };
 use futures::{future::BoxFuture, stream::FuturesUnordered, FutureExt, StreamExt};
 use libp2p::PeerId;
 use std::{
 	collections::{HashSet, VecDeque},
+	sync::{
+		atomic::{AtomicU64, Ordering},
+		Arc,
+	},
 	time::{Duration, Instant},
 };
 use tokio::sync::{mpsc, oneshot};
+pub use verity_primitives::training::Wire;
+use verity_primitives::training::{from_bf16, to_bf16};
 
 /// Why an AllReduce round failed.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -142,6 +148,7 @@ impl Default for CollectiveConfig {
 struct Job {
 	group: Group,
 	round: u64,
+	wire: Wire,
 	data: Vec<f32>,
 	reply: oneshot::Sender<Result<Vec<f32>, AllReduceError>>,
 }
@@ -150,6 +157,7 @@ struct Job {
 #[derive(Clone)]
 pub struct Collective {
 	tx: mpsc::Sender<Job>,
+	sent: Arc<AtomicU64>,
 }
 
 impl Collective {
@@ -160,34 +168,56 @@ impl Collective {
 		config: CollectiveConfig,
 	) -> Self {
 		let (tx, rx) = mpsc::channel(4);
-		tokio::spawn(Actor::new(net, events, rx, config).run());
-		Collective { tx }
+		let sent = Arc::new(AtomicU64::new(0));
+		tokio::spawn(Actor::new(net, events, rx, config, sent.clone()).run());
+		Collective { tx, sent }
 	}
 
-	/// Sums `data` element-wise across `group` (identical on every member) in round `round`.
+	/// Payload bytes of the chunks this member sent and its successors acknowledged, all rounds.
+	pub fn bytes_sent(&self) -> u64 {
+		self.sent.load(Ordering::Relaxed)
+	}
+
+	/// Sums `data` element-wise across `group` (identical on every member) in round `round`,
+	/// exactly (f32 on the wire).
 	pub async fn all_reduce(
 		&self,
 		group: &Group,
 		round: u64,
 		data: Vec<f32>,
 	) -> Result<Vec<f32>, AllReduceError> {
+		self.all_reduce_on(group, round, data, Wire::F32).await
+	}
+
+	/// [`Self::all_reduce`] with the values in `wire`'s format on the wire (every member of the
+	/// round must use the same; a chunk of the other size is refused). With [`Wire::Bf16`] the
+	/// result is the f32 sum of bfloat16-rounded partial sums, rounded to bfloat16: still the same
+	/// bits on every member.
+	pub async fn all_reduce_on(
+		&self,
+		group: &Group,
+		round: u64,
+		data: Vec<f32>,
+		wire: Wire,
+	) -> Result<Vec<f32>, AllReduceError> {
 		let (reply, rx) = oneshot::channel();
 		self.tx
-			.send(Job { group: group.clone(), round, data, reply })
+			.send(Job { group: group.clone(), round, wire, data, reply })
 			.await
 			.map_err(|_| AllReduceError::Stopped)?;
 		rx.await.map_err(|_| AllReduceError::Stopped)?
 	}
 
-	/// [`Self::all_reduce`] from a thread outside the async runtime (the training loop).
+	/// [`Self::all_reduce_on`] from a thread outside the async runtime (the training loop).
 	pub fn all_reduce_blocking(
 		&self,
 		group: &Group,
 		round: u64,
 		data: Vec<f32>,
+		wire: Wire,
 	) -> Result<Vec<f32>, AllReduceError> {
 		// The channels are runtime-agnostic, so a plain executor can wait on them here.
-		futures::executor::block_on(self.all_reduce(group, round, data))
+		futures::executor::block_on(self.all_reduce_on(group, round, data, wire))
 	}
 }
 
@@ -202,6 +232,7 @@ fn segment(len: usize, n: usize, j: usize) -> (usize, usize) {
 struct Round {
 	group: Group,
 	round: u64,
+	wire: Wire,
 	rank: usize,
 	data: Vec<f32>,
 	chunk_len: usize,
@@ -269,31 +300,48 @@ impl Round {
 			return Err(format!("chunk {} out of range for step {}", c.chunk, c.step));
 		}
 		let (a, b) = self.region(seg, c.chunk as usize);
-		if c.payload.len() != (b - a) * 4 {
+		let expected = (b - a) * self.wire.value_bytes();
+		if c.payload.len() != expected {
 			return Err(format!(
-				"chunk {} of step {} has {} bytes, expected {}",
+				"chunk {} of step {} has {} bytes, expected {expected}",
 				c.chunk,
 				c.step,
 				c.payload.len(),
-				(b - a) * 4
 			));
 		}
 		if !self.received.insert((c.step, c.chunk)) {
 			return Err(format!("chunk {} of step {} received twice", c.chunk, c.step));
 		}
 		let reduce = c.step < self.n() as u32 - 1;
+		let completes = c.step + 2 == self.n() as u32;
 		let dst = &mut self.data[a..b];
-		match bytemuck::try_cast_slice::<u8, f32>(&c.payload) {
-			// The wire is little-endian f32, as this machine is (checked at compile time).
-			Ok(values) if reduce => dst.iter_mut().zip(values).for_each(|(x, v)| *x += v),
-			Ok(values) => dst.copy_from_slice(values),
-			Err(_) => {
-				let values =
-					c.payload.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]));
-				if reduce {
-					dst.iter_mut().zip(values).for_each(|(x, v)| *x += v);
-				} else {
-					dst.iter_mut().zip(values).for_each(|(x, v)| *x = v);
+		if self.wire == Wire::Bf16 {
+			let values =
+				c.payload.chunks_exact(2).map(|b| from_bf16(u16::from_le_bytes([b[0], b[1]])));
+			if reduce {
+				dst.iter_mut().zip(values).for_each(|(x, v)| *x += v);
+				if completes {
+					// This member completed the segment's sum: it keeps what it sends round.
+					dst.iter_mut().for_each(|x| *x = from_bf16(to_bf16(*x)));
+				}
+			} else {
+				dst.iter_mut().zip(values).for_each(|(x, v)| *x = v);
+			}
+		} else {
+			match bytemuck::try_cast_slice::<u8, f32>(&c.payload) {
+				// The wire is little-endian f32, as this machine is (checked at compile time).
+				Ok(values) if reduce => dst.iter_mut().zip(values).for_each(|(x, v)| *x += v),
+				Ok(values) => dst.copy_from_slice(values),
+				Err(_) => {
+					let values = c
+						.payload
+						.chunks_exact(4)
+						.map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+					if reduce {
+						dst.iter_mut().zip(values).for_each(|(x, v)| *x += v);
+					} else {
+						dst.iter_mut().zip(values).for_each(|(x, v)| *x = v);
+					}
 				}
 			}
 		}
@@ -306,12 +354,22 @@ impl Round {
 
 	fn payload(&self, step: u32, chunk: u32) -> Vec<u8> {
 		let (a, b) = self.region(self.send_segment(step), chunk as usize);
-		bytemuck::cast_slice::<f32, u8>(&self.data[a..b]).to_vec()
+		let values = &self.data[a..b];
+		// Room for the bulk lane's trailer and tag: the chunk is sealed where it is.
+		let mut payload =
+			Vec::with_capacity(values.len() * self.wire.value_bytes() + crate::p2p::bulk::SPARE);
+		match self.wire {
+			Wire::F32 => payload.extend_from_slice(bytemuck::cast_slice::<f32, u8>(values)),
+			Wire::Bf16 => {
+				values.iter().for_each(|x| payload.extend_from_slice(&to_bf16(*x).to_le_bytes()))
+			}
+		}
+		payload
 	}
 }
 
-/// A finished send: (generation, round, answer).
-type SendResult = (u64, u64, Result<ChunkAnswer, NetError>);
+/// A finished send: (generation, round, payload bytes, answer).
+type SendResult = (u64, u64, usize, Result<ChunkAnswer, NetError>);
 
 /// Most chunks kept for the next round while the current one runs or before it starts (a fast
 /// predecessor may be a round ahead); beyond this a peer is refused, so it cannot grow memory.
@@ -325,11 +383,13 @@ struct Actor {
 	current: Option<Round>,
 	sends: FuturesUnordered<BoxFuture<'static, SendResult>>,
 	/// Chunks that arrived for the next round before it started (at most [`MAX_EARLY`]).
-	early: Vec<(PeerId, Chunk, Responder<ChunkAnswer>)>,
+	early: Vec<(PeerId, Chunk, ChunkReply)>,
 	/// The last round that started: (generation, round).
 	last: Option<(u64, u64)>,
 	/// Peers that disconnected and have not been seen since.
 	gone: HashSet<PeerId>,
+	/// Payload bytes sent and acknowledged ([`Collective::bytes_sent`]).
+	sent: Arc<AtomicU64>,
 }
 
 impl Actor {
@@ -338,6 +398,7 @@ impl Actor {
 		events: mpsc::Receiver<AllReduceEvent>,
 		jobs: mpsc::Receiver<Job>,
 		config: CollectiveConfig,
+		sent: Arc<AtomicU64>,
 	) -> Self {
 		Actor {
 			net,
@@ -349,6 +410,7 @@ impl Actor {
 			early: Vec::new(),
 			last: None,
 			gone: HashSet::new(),
+			sent,
 		}
 	}
 
@@ -407,6 +469,7 @@ impl Actor {
 		let mut r = Round {
 			group: job.group,
 			round: job.round,
+			wire: job.wire,
 			rank,
 			data: job.data,
 			chunk_len,
@@ -434,7 +497,7 @@ impl Actor {
 		self.finish_if_done();
 	}
 
-	async fn on_chunk(&mut self, peer: PeerId, chunk: Chunk, reply: Responder<ChunkAnswer>) {
+	async fn on_chunk(&mut self, peer: PeerId, chunk: Chunk, reply: ChunkReply) {
 		// A peer that sends is connected, whatever an earlier disconnection said.
 		self.gone.remove(&peer);
 		let Some(r) = self.current.as_mut() else {
@@ -528,16 +591,19 @@ impl Actor {
 				payload: r.payload(step, chunk),
 			};
 			r.in_flight += 1;
+			let bytes = request.payload.len();
 			let rx = self.net.send_chunk(r.successor(), request).await;
 			let (generation, round) = (r.group.generation, r.round);
 			self.sends.push(
-				async move { (generation, round, rx.await.unwrap_or(Err(NetError::Stopped))) }
-					.boxed(),
+				async move {
+					(generation, round, bytes, rx.await.unwrap_or(Err(NetError::Stopped)))
+				}
+				.boxed(),
 			);
 		}
 	}
 
-	async fn on_sent(&mut self, (generation, round, result): SendResult) {
+	async fn on_sent(&mut self, (generation, round, bytes, result): SendResult) {
 		let Some(r) = self.current.as_mut() else { return };
 		if (generation, round) != (r.group.generation, r.round) {
 			return; // a send of an aborted round
@@ -545,6 +611,7 @@ impl Actor {
 		r.in_flight -= 1;
 		match result {
 			Ok(ChunkAnswer::Ack) => {
+				self.sent.fetch_add(bytes as u64, Ordering::Relaxed);
 				r.sends_left -= 1;
 				r.last_progress = Instant::now();
 				self.pump().await;

@@ -3,7 +3,7 @@
 //! `0x`-prefixed hex), never `Debug` renderings.
 
 use crate::{
-	bench::{AllReduceFigure, CipherFigure, HwReport, StepFigure},
+	bench::{AllReduceFigure, CipherFigure, HwReport, MemberFigure, StepFigure},
 	train::{EpochRecord, TrainReport},
 };
 use polkadot_sdk::sp_core::H256;
@@ -77,6 +77,8 @@ pub enum Output<'a> {
 	BenchHw(&'a HwReport),
 	/// One `bench-allreduce` size.
 	BenchAllreduce(&'a AllReduceFigure),
+	/// `bench-allreduce-member`: one member's rounds.
+	BenchAllreduceMember(&'a MemberFigure),
 	/// `bench-step`.
 	BenchStep(&'a StepFigure),
 	/// One `bench-cipher` line.

@@ -18,7 +18,7 @@
 
 use crate::error::{bail, Context, Result};
 use crate::{
-	collective::{Collective, Group},
+	collective::{Collective, Group, Wire},
 	digest::gradient_digest,
 	group::{Membership, Probe},
 	kernel::{Adam, Dataset, Model},
@@ -64,6 +64,8 @@ pub struct TrainConfig {
 	pub outer_lr: f64,
 	/// Outer Nesterov momentum (DiLoCo).
 	pub outer_momentum: f64,
+	/// The AllReduce's number format on the wire.
+	pub wire: Wire,
 	/// Most re-formations before giving up.
 	pub max_reforms: u32,
 	/// DiLoCo on a chain: each member's inner steps draw only from its own shard of the dataset
@@ -119,6 +121,8 @@ pub struct EpochRecord {
 	/// Of `steps_s`, the time the steps waited on the step chain (serialising every state, and
 	/// waiting for the writer thread that hashes and stores them when it falls behind), seconds.
 	pub chain_s: f64,
+	/// AllReduce payload bytes this worker sent during the epoch (its rounds of every job).
+	pub allreduce_bytes: u64,
 }
 
 /// The result of a training run.
@@ -138,6 +142,9 @@ pub struct TrainReport {
 	pub reforms: u32,
 	/// Final group members.
 	pub group: Vec<String>,
+	/// AllReduce payload bytes this worker sent, acknowledged (over the worker's whole life: the
+	/// collective is the process's).
+	pub allreduce_bytes_sent: u64,
 }
 
 /// A deterministic permutation of `0..n` for `(seed, epoch)` (splitmix64 Fisher–Yates).
@@ -388,7 +395,7 @@ impl<L: Learner> Trainer<L> {
 			records.retain(|r| r.epoch <= resume);
 			checkpoints.retain(|e, _| *e <= resume);
 			self.publish(&checkpoints, false);
-			tracing::info!(generation, members = group.members.len(), resume, checkpoint = %cid, "group formed");
+			tracing::info!(generation, members = group.members.len(), resume, checkpoint = %cid, wire = ?self.cfg.wire, "group formed");
 			match self.epochs(&group, resume, outer_v, &mut checkpoints, &mut records)? {
 				Outcome::Done => break,
 				Outcome::Failed(why) => {
@@ -422,6 +429,7 @@ impl<L: Learner> Trainer<L> {
 			eval_start,
 			epochs: records,
 			reforms,
+			allreduce_bytes_sent: self.collective.bytes_sent(),
 			group: Group::in_order(generation, members, &self.cfg.ring)
 				.members
 				.iter()
@@ -448,6 +456,7 @@ impl<L: Learner> Trainer<L> {
 				self.learner.reset_optimizer();
 			}
 			let began = Instant::now();
+			let sent_before = self.collective.bytes_sent();
 			// The step chain's upkeep: states are serialised here and stored on a writer
 			// thread while the next steps train; `chain_time` is what the loop waits for it.
 			let mut chain_time = Duration::ZERO;
@@ -468,7 +477,12 @@ impl<L: Learner> Trainer<L> {
 				loss_sum += loss;
 				match self.cfg.mode {
 					Mode::Sync => {
-						let sum = match self.collective.all_reduce_blocking(group, g, grad) {
+						let sum = match self.collective.all_reduce_blocking(
+							group,
+							g,
+							grad,
+							self.cfg.wire,
+						) {
 							Ok(sum) => sum,
 							Err(e) => return Ok(Outcome::Failed(e)),
 						};
@@ -491,10 +505,11 @@ impl<L: Learner> Trainer<L> {
 				// Pseudo-gradient: start − local end, averaged over the group.
 				let end = self.learner.params()?;
 				let delta: Vec<f32> = start.iter().zip(&end).map(|(a, b)| a - b).collect();
-				let sum = match self.collective.all_reduce_blocking(group, epoch, delta) {
-					Ok(sum) => sum,
-					Err(e) => return Ok(Outcome::Failed(e)),
-				};
+				let sum =
+					match self.collective.all_reduce_blocking(group, epoch, delta, self.cfg.wire) {
+						Ok(sum) => sum,
+						Err(e) => return Ok(Outcome::Failed(e)),
+					};
 				self.metrics.allreduce_rounds.inc();
 				let inv = 1.0 / n as f32;
 				let (lr, mu) = (self.cfg.outer_lr as f32, self.cfg.outer_momentum as f32);
@@ -523,6 +538,7 @@ impl<L: Learner> Trainer<L> {
 				group_size: n,
 				steps_s,
 				chain_s,
+				allreduce_bytes: self.collective.bytes_sent() - sent_before,
 			};
 			(self.on_epoch)(&record);
 			records.push(record);
@@ -789,6 +805,7 @@ mod tests {
 			inner_steps: 4,
 			outer_lr: 0.7,
 			outer_momentum: 0.9,
+			wire: Wire::F32,
 			max_reforms: 0,
 			shard: None,
 			generation: 0,
@@ -797,16 +814,21 @@ mod tests {
 	}
 
 	async fn group(n: usize, mode: Mode, dir: &std::path::Path) -> Vec<TrainReport> {
-		let seeds: Vec<String> = (0..n).map(|i| format!("ls-{mode:?}-{i}")).collect();
+		group_with(n, config(mode), dir).await
+	}
+
+	async fn group_with(n: usize, cfg: TrainConfig, dir: &std::path::Path) -> Vec<TrainReport> {
+		let (mode, wire) = (cfg.mode, cfg.wire);
+		let seeds: Vec<String> = (0..n).map(|i| format!("ls-{mode:?}-{wire:?}-{i}")).collect();
 		let nodes = crate::p2p::mesh(&seeds, Duration::from_secs(10)).await.unwrap();
 		let ids: Vec<PeerId> = nodes.iter().map(|(net, _)| net.peer_id).collect();
 		let mut tasks = Vec::new();
 		for (i, (net, inbound)) in nodes.into_iter().enumerate() {
-			let store = ContentStore::open(dir.join(format!("{mode:?}-{i}"))).unwrap();
+			let store = ContentStore::open(dir.join(format!("{mode:?}-{wire:?}-{i}"))).unwrap();
 			let peers: Vec<PeerId> = ids.iter().copied().filter(|p| *p != net.peer_id).collect();
 			let trainer = Trainer {
 				learner: LeastSquares::new(8, 96),
-				cfg: config(mode),
+				cfg: cfg.clone(),
 				store,
 				collective: Collective::start(
 					net.clone(),
@@ -849,6 +871,36 @@ mod tests {
 				}
 			}
 			assert_ne!(reports[0].epochs[0].gradient_root, reports[1].epochs[0].gradient_root);
+		}
+	}
+
+	/// With bfloat16 on the wire the members still end every epoch with the same bits, still
+	/// learn, and train another model than with f32 (the rounding is really applied).
+	#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+	async fn with_bf16_on_the_wire_members_agree_bit_for_bit_and_learn() {
+		let dir = tempfile::tempdir().unwrap();
+		for mode in [Mode::Sync, Mode::Diloco] {
+			let exact = group(3, mode, dir.path()).await;
+			let cfg = TrainConfig { wire: Wire::Bf16, ..config(mode) };
+			let reports = group_with(3, cfg, dir.path()).await;
+			for r in &reports {
+				for (a, b) in r.epochs.iter().zip(&reports[0].epochs) {
+					assert_eq!(a.checkpoint, b.checkpoint, "{mode:?}: every epoch agrees");
+				}
+				assert!(
+					r.eval < 0.2 * r.eval_start,
+					"{mode:?}: loss {} -> {}",
+					r.eval_start,
+					r.eval
+				);
+			}
+			assert_ne!(
+				reports[0].checkpoint, exact[0].checkpoint,
+				"{mode:?}: the wire changed the sums"
+			);
+			let sent = |r: &[TrainReport]| r.iter().map(|r| r.allreduce_bytes_sent).sum::<u64>();
+			assert!(sent(&exact) > 0);
+			assert_eq!(2 * sent(&reports), sent(&exact), "{mode:?}: half the bytes on the wire");
 		}
 	}
 
@@ -953,7 +1005,7 @@ mod tests {
 		let cfg = config(Mode::Diloco);
 		let mut replayed = 0;
 		for (i, r) in reports.iter().enumerate() {
-			let store = ContentStore::open(dir.path().join(format!("Diloco-{i}"))).unwrap();
+			let store = ContentStore::open(dir.path().join(format!("Diloco-F32-{i}"))).unwrap();
 			let mut start: Option<Vec<u8>> = None;
 			let mut rank = None;
 			for e in &r.epochs {
@@ -1005,6 +1057,7 @@ mod tests {
 			inner_steps: 0,
 			outer_lr: 0.0,
 			outer_momentum: 0.0,
+			wire: Wire::F32,
 			max_reforms: 0,
 			shard: None,
 			generation: 0,

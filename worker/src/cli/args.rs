@@ -7,6 +7,7 @@ use std::{net::SocketAddr, num::NonZeroUsize, time::Duration};
 use tch::Device;
 use tokio::sync::mpsc;
 use verity_worker::{
+	collective::Wire,
 	kernel::Adam,
 	p2p::{self, key_from_seed, AllReduceEvent, Inbound, Net, NetConfig, StatusRequest},
 	store::{remote, ContentStore},
@@ -113,6 +114,7 @@ impl NetArgs {
 			key: key_from_seed(&self.identity),
 			listen: self.listen.clone(),
 			request_timeout: Duration::from_secs(60),
+			bulk: true,
 		};
 		let (net, Inbound { allreduce, blobs, group }, event_loop) = p2p::new(config).await?;
 		tokio::spawn(event_loop.run());
@@ -142,6 +144,18 @@ pub struct StepArgs {
 	pub data_seed: u64,
 	#[arg(long, value_enum, default_value_t = ModeArg::Sync)]
 	pub mode: ModeArg,
+	/// Number format of the AllReduce's values on the wire (bf16: half the bytes, sums in f32).
+	#[arg(long, value_enum, default_value_t = WireArg::F32)]
+	pub wire: WireArg,
+}
+
+/// [`verity_worker::collective::Wire`] on the command line.
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum WireArg {
+	/// 4 bytes a value, exact.
+	F32,
+	/// 2 bytes a value (bfloat16).
+	Bf16,
 }
 
 /// How gradients are combined.
@@ -187,6 +201,10 @@ impl StepArgs {
 			inner_steps,
 			outer_lr,
 			outer_momentum,
+			wire: match self.wire {
+				WireArg::F32 => Wire::F32,
+				WireArg::Bf16 => Wire::Bf16,
+			},
 			max_reforms,
 			shard: None,
 			generation: 0,

@@ -41,6 +41,10 @@ pub struct AllReduceArgs {
 	/// Chunks in flight to the successor.
 	#[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..=1024))]
 	window: u64,
+	/// Send chunks over `/verity/allreduce/1` (request-response on the Noise + yamux connection)
+	/// instead of the bulk lane: the path before the bulk lane, for comparison.
+	#[arg(long)]
+	libp2p_only: bool,
 }
 
 pub async fn allreduce(a: AllReduceArgs) -> anyhow::Result<()> {
@@ -50,8 +54,46 @@ pub async fn allreduce(a: AllReduceArgs) -> anyhow::Result<()> {
 		stall_timeout: Duration::from_secs(60),
 	};
 	let sizes: Vec<usize> = a.sizes_mib.iter().map(|m| (*m as usize) << 20).collect();
-	for f in bench::bench_allreduce(a.n as usize, &sizes, a.reps as usize, cfg).await? {
+	for f in
+		bench::bench_allreduce(a.n as usize, &sizes, a.reps as usize, cfg, !a.libp2p_only).await?
+	{
 		Output::BenchAllreduce(&f).print()?;
+	}
+	Ok(())
+}
+
+#[derive(clap::Args)]
+pub struct MemberArgs {
+	/// Every member's `ip:port`, in rank order (the same list for every member).
+	#[arg(long, value_delimiter = ',', required = true)]
+	members: Vec<std::net::SocketAddr>,
+	/// This member's rank in `--members`.
+	#[arg(long)]
+	rank: usize,
+	/// Tensor sizes in MiB, comma-separated.
+	#[arg(long, value_delimiter = ',', default_value = "16,64", value_parser = clap::value_parser!(u64).range(1..=4096))]
+	sizes_mib: Vec<u64>,
+	#[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..))]
+	reps: u64,
+	#[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..=65536))]
+	chunk_kib: u64,
+	/// Send chunks over `/verity/allreduce/1` instead of the bulk lane.
+	#[arg(long)]
+	libp2p_only: bool,
+}
+
+pub async fn member(a: MemberArgs) -> anyhow::Result<()> {
+	anyhow::ensure!(a.members.len() >= 2, "--members: at least 2");
+	anyhow::ensure!(a.rank < a.members.len(), "--rank {} is not below {}", a.rank, a.members.len());
+	let cfg = CollectiveConfig {
+		chunk_bytes: a.chunk_kib as usize * 1024,
+		stall_timeout: Duration::from_secs(120),
+		..CollectiveConfig::default()
+	};
+	let sizes: Vec<usize> = a.sizes_mib.iter().map(|m| (*m as usize) << 20).collect();
+	let member = bench::Member { members: a.members, rank: a.rank, bulk: !a.libp2p_only };
+	for f in bench::bench_allreduce_member(&member, &sizes, a.reps as usize, cfg).await? {
+		Output::BenchAllreduceMember(&f).print()?;
 	}
 	Ok(())
 }

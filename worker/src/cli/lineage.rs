@@ -48,6 +48,8 @@ pub async fn run(a: LineageArgs) -> anyhow::Result<()> {
 			key: Keypair::generate_ed25519(),
 			listen: a.listen,
 			request_timeout: Duration::from_secs(60),
+			// Only fetches blobs: no AllReduce, no bulk listener.
+			bulk: false,
 		};
 		let (net, _inbound, event_loop) = p2p::new(config).await?;
 		tokio::spawn(event_loop.run());

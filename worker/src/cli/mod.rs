@@ -61,6 +61,9 @@ pub enum Cmd {
 	BenchHw(bench::HwArgs),
 	/// Ring AllReduce goodput of n in-process workers over loopback libp2p.
 	BenchAllreduce(bench::AllReduceArgs),
+	/// One member of a ring AllReduce across processes (the network-namespace benchmark,
+	/// `scripts/bench-wan.sh`): prints each round's seconds.
+	BenchAllreduceMember(bench::MemberArgs),
 	/// Seal-and-open throughput of the transport's cipher beside AES-256-GCM and memcpy.
 	BenchCipher(bench::CipherArgs),
 	/// Times a training step (forward, backward, Adam) of a kernel.
@@ -97,6 +100,7 @@ pub async fn run(cmd: Cmd) -> anyhow::Result<()> {
 		Cmd::ReplayStep(a) => replay::run(a),
 		Cmd::BenchHw(a) => bench::hw(a),
 		Cmd::BenchAllreduce(a) => bench::allreduce(a).await,
+		Cmd::BenchAllreduceMember(a) => bench::member(a).await,
 		Cmd::BenchCipher(a) => bench::cipher(a),
 		Cmd::BenchStep(a) => bench::step(a),
 		Cmd::BenchServeRaw(a) => bench::serve_raw(a),

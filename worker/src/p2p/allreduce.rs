@@ -5,7 +5,7 @@
 //! refused with the reason, or `2 ‖ generation u64`: refused because the receiver's group is at a
 //! newer generation (the sender re-forms at that generation instead of one past its own).
 
-use super::codec::{invalid, read_sized, read_u32, read_u64, read_u8, write_sized};
+use super::codec::{invalid, read_reason, read_sized, read_u32, read_u64, read_u8, write_reason};
 use async_trait::async_trait;
 use futures::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use libp2p::StreamProtocol;
@@ -15,8 +15,6 @@ use std::io;
 pub const PROTOCOL: StreamProtocol = StreamProtocol::new("/verity/allreduce/1");
 /// Largest chunk accepted (64 MiB).
 pub const MAX_CHUNK: usize = 64 << 20;
-/// Longest refusal reason read.
-const MAX_REASON: usize = 64 << 10;
 
 /// One piece of an AllReduce round.
 #[derive(Clone, Debug, PartialEq)]
@@ -72,10 +70,7 @@ impl libp2p::request_response::Codec for Codec {
 	{
 		match read_u8(io).await? {
 			0 => Ok(ChunkAnswer::Ack),
-			1 => {
-				let text = read_sized(io, MAX_REASON, "reason").await?;
-				Ok(ChunkAnswer::Refused(String::from_utf8_lossy(&text).into_owned()))
-			}
+			1 => Ok(ChunkAnswer::Refused(read_reason(io).await?)),
 			2 => Ok(ChunkAnswer::Ahead(read_u64(io).await?)),
 			k => Err(invalid(format!("unknown chunk answer {k}"))),
 		}
@@ -111,9 +106,7 @@ impl libp2p::request_response::Codec for Codec {
 			ChunkAnswer::Ack => io.write_all(&[0]).await?,
 			ChunkAnswer::Refused(reason) => {
 				io.write_all(&[1]).await?;
-				let mut reason = reason.into_bytes();
-				reason.truncate(MAX_REASON);
-				write_sized(io, &reason).await?;
+				write_reason(io, reason).await?;
 			}
 			ChunkAnswer::Ahead(generation) => {
 				let mut out = [2u8; 9];

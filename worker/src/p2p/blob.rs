@@ -4,7 +4,7 @@
 //! `2 ‖ len u32 ‖ UTF-8` refused with the reason. The fetcher checks the bytes against the CID
 //! before keeping them ([`crate::store::remote`]).
 
-use super::codec::{invalid, read_bytes, read_sized, read_u64, read_u8, write_sized};
+use super::codec::{invalid, read_bytes, read_reason, read_u64, read_u8, write_reason};
 use async_trait::async_trait;
 use futures::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use libp2p::StreamProtocol;
@@ -15,7 +15,6 @@ use verity_primitives::cid::{Cid, BINARY_LEN};
 pub const PROTOCOL: StreamProtocol = StreamProtocol::new("/verity/blob/1");
 /// Largest blob served or fetched (4 GiB).
 pub const MAX_BLOB: u64 = 4 << 30;
-const MAX_REASON: usize = 64 << 10;
 
 /// The answer to a blob request.
 #[derive(Clone, Debug, PartialEq)]
@@ -59,10 +58,7 @@ impl libp2p::request_response::Codec for Codec {
 				Ok(BlobAnswer::Blob(read_bytes(io, len as usize).await?))
 			}
 			1 => Ok(BlobAnswer::NotFound),
-			2 => {
-				let text = read_sized(io, MAX_REASON, "reason").await?;
-				Ok(BlobAnswer::Refused(String::from_utf8_lossy(&text).into_owned()))
-			}
+			2 => Ok(BlobAnswer::Refused(read_reason(io).await?)),
 			k => Err(invalid(format!("unknown blob answer {k}"))),
 		}
 	}
@@ -93,9 +89,7 @@ impl libp2p::request_response::Codec for Codec {
 			BlobAnswer::NotFound => io.write_all(&[1]).await?,
 			BlobAnswer::Refused(reason) => {
 				io.write_all(&[2]).await?;
-				let mut reason = reason.into_bytes();
-				reason.truncate(MAX_REASON);
-				write_sized(io, &reason).await?;
+				write_reason(io, reason).await?;
 			}
 		}
 		io.close().await

@@ -14,6 +14,12 @@ pub(super) async fn read_u8<T: AsyncRead + Unpin>(io: &mut T) -> io::Result<u8> 
 	Ok(b[0])
 }
 
+pub(super) async fn read_u16<T: AsyncRead + Unpin>(io: &mut T) -> io::Result<u16> {
+	let mut b = [0u8; 2];
+	io.read_exact(&mut b).await?;
+	Ok(u16::from_le_bytes(b))
+}
+
 pub(super) async fn read_u32<T: AsyncRead + Unpin>(io: &mut T) -> io::Result<u32> {
 	let mut b = [0u8; 4];
 	io.read_exact(&mut b).await?;
@@ -46,6 +52,25 @@ pub(super) async fn read_sized<T: AsyncRead + Unpin>(
 		return Err(invalid(format!("{what} of {len} bytes is over {max}")));
 	}
 	read_bytes(io, len).await
+}
+
+/// Longest refusal reason the protocols write or read (a longer one is cut).
+pub(super) const MAX_REASON: usize = 64 << 10;
+
+/// A refusal reason: `len u32 ‖ UTF-8`, cut at [`MAX_REASON`] bytes.
+pub(super) async fn write_reason<T: AsyncWrite + Unpin>(
+	io: &mut T,
+	reason: String,
+) -> io::Result<()> {
+	let mut reason = reason.into_bytes();
+	reason.truncate(MAX_REASON);
+	write_sized(io, &reason).await
+}
+
+/// A reason written by [`write_reason`] (bytes that are not UTF-8 replaced).
+pub(super) async fn read_reason<T: AsyncRead + Unpin>(io: &mut T) -> io::Result<String> {
+	let text = read_sized(io, MAX_REASON, "reason").await?;
+	Ok(String::from_utf8_lossy(&text).into_owned())
 }
 
 /// `len u32 ‖ bytes`.

@@ -6,22 +6,28 @@
 //! | protocol | module | who answers inbound requests |
 //! |---|---|---|
 //! | `/verity/allreduce/1` | [`allreduce`] | [`crate::collective`] (from [`Inbound::allreduce`]) |
+//! | `/verity/bulk/1` | [`bulk`] | the event loop (keeps the offered session, answers the port) |
 //! | `/verity/blob/1` | [`blob`] | [`crate::store::remote::serve`] (from [`Inbound::blobs`]) |
 //! | `/verity/group/1` | [`group`] | [`crate::group::Membership`] (from [`Inbound::group`]) |
 //! | `/verity/probe/1` | [`probe`] | the event loop (an acknowledgement) |
 //!
-//! Every channel is bounded. The event loop answers nothing from shared state: an inbound request
-//! whose owner's queue is full (or gone) is refused at once, so a slow subsystem shows up as
-//! refusals at its peers, never as memory.
+//! AllReduce chunks go on the [`bulk`] lane, a TCP connection per ring neighbour set up over
+//! `/verity/bulk/1` and sealed with AES-256-GCM, and over `/verity/allreduce/1` to a peer without
+//! one. Every channel is bounded. The event loop answers nothing from shared state: an inbound
+//! request whose owner's queue is full (or gone) is refused at once, so a slow subsystem shows up
+//! as refusals at its peers, never as memory.
 
 pub mod allreduce;
 pub mod blob;
+pub mod bulk;
 mod codec;
 pub mod group;
 pub mod probe;
 
 use allreduce::{Chunk, ChunkAnswer};
 use blob::BlobAnswer;
+pub use bulk::ChunkReply;
+use bulk::{Offer, OfferAnswer};
 use futures::StreamExt;
 use group::{GroupStatus, StatusQuery};
 use libp2p::{
@@ -33,8 +39,16 @@ use libp2p::{
 	tcp, yamux, Multiaddr, PeerId, Swarm,
 };
 use sha2::{Digest, Sha256};
-use std::{collections::HashMap, time::Duration};
-use tokio::sync::{mpsc, oneshot};
+use std::{
+	collections::{HashMap, HashSet},
+	net::{IpAddr, Ipv4Addr, SocketAddr},
+	sync::Arc,
+	time::Duration,
+};
+use tokio::{
+	net::{TcpListener, TcpStream},
+	sync::{mpsc, oneshot},
+};
 use verity_primitives::cid::Cid;
 
 /// Why a network operation failed.
@@ -78,6 +92,7 @@ const MAX_WAITING: usize = 4096;
 #[derive(NetworkBehaviour)]
 pub struct Behaviour {
 	allreduce: request_response::Behaviour<allreduce::Codec>,
+	bulk: request_response::Behaviour<bulk::Codec>,
 	blob: request_response::Behaviour<blob::Codec>,
 	group: request_response::Behaviour<group::Codec>,
 	probe: request_response::Behaviour<probe::Codec>,
@@ -126,7 +141,7 @@ pub enum AllReduceEvent {
 		/// The chunk.
 		chunk: Chunk,
 		/// Where the answer goes.
-		reply: Responder<ChunkAnswer>,
+		reply: ChunkReply,
 	},
 	/// The last connection to a peer closed.
 	PeerGone(PeerId),
@@ -170,6 +185,7 @@ type Reply<T> = oneshot::Sender<Result<T, NetError>>;
 /// A request to send, with where its answer goes.
 enum Outbound {
 	Chunk(Chunk, Reply<ChunkAnswer>),
+	Offer(Offer, Reply<OfferAnswer>),
 	Blob(Cid, Reply<BlobAnswer>),
 	Status(Reply<GroupStatus>),
 	Probe(Vec<u8>, Reply<()>),
@@ -179,6 +195,7 @@ impl Outbound {
 	fn fail(self, error: NetError) {
 		match self {
 			Outbound::Chunk(_, r) => drop(r.send(Err(error))),
+			Outbound::Offer(_, r) => drop(r.send(Err(error))),
 			Outbound::Blob(_, r) => drop(r.send(Err(error))),
 			Outbound::Status(r) => drop(r.send(Err(error))),
 			Outbound::Probe(_, r) => drop(r.send(Err(error))),
@@ -190,6 +207,10 @@ enum Command {
 	Send(PeerId, Outbound),
 	Dial(PeerId, Multiaddr, Option<oneshot::Sender<Result<(), NetError>>>),
 	Connected(oneshot::Sender<Vec<PeerId>>),
+	/// The bulk lane to a peer could not be set up: its chunks go over libp2p until it reconnects.
+	BulkOff(PeerId),
+	/// The peers in `bulk_out` ([`Net::bulk_peers`]).
+	BulkPeers(oneshot::Sender<Vec<PeerId>>),
 }
 
 /// Handle to the network's event loop. Cheap to clone.
@@ -210,6 +231,9 @@ pub struct NetConfig {
 	pub listen: Multiaddr,
 	/// How long a request may take before it fails.
 	pub request_timeout: Duration,
+	/// Whether AllReduce chunks use the [`bulk`] lane (a TCP listener of its own on the libp2p
+	/// listener's IP); without it they go over `/verity/allreduce/1`, and peers' offers are refused.
+	pub bulk: bool,
 }
 
 /// An ed25519 identity derived from a seed string (sha2-256 of the seed is the secret key), so
@@ -217,6 +241,15 @@ pub struct NetConfig {
 pub fn key_from_seed(seed: &str) -> Keypair {
 	let secret: [u8; 32] = Sha256::digest(seed.as_bytes()).into();
 	Keypair::ed25519_from_bytes(secret).expect("any 32 bytes are an ed25519 secret key")
+}
+
+/// The IP an address names, if it names one.
+fn ip_of(addr: &Multiaddr) -> Option<IpAddr> {
+	addr.iter().find_map(|p| match p {
+		Protocol::Ip4(ip) => Some(IpAddr::V4(ip)),
+		Protocol::Ip6(ip) => Some(IpAddr::V6(ip)),
+		_ => None,
+	})
 }
 
 /// Splits `/ip4/…/tcp/…/p2p/<id>` into the peer id and the address.
@@ -244,6 +277,10 @@ pub async fn new(config: NetConfig) -> Result<(Net, Inbound, EventLoop), NetErro
 				[(allreduce::PROTOCOL, ProtocolSupport::Full)],
 				rr.clone(),
 			),
+			bulk: request_response::Behaviour::new(
+				[(bulk::PROTOCOL, ProtocolSupport::Full)],
+				rr.clone(),
+			),
 			blob: request_response::Behaviour::new(
 				[(blob::PROTOCOL, ProtocolSupport::Full)],
 				rr.clone(),
@@ -260,6 +297,13 @@ pub async fn new(config: NetConfig) -> Result<(Net, Inbound, EventLoop), NetErro
 		.map_err(|e| NetError::Transport(e.to_string()))?
 		.with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(3600)))
 		.build();
+	let bulk = if config.bulk {
+		// The libp2p listener's IP (any interface when it names none).
+		let ip = ip_of(&config.listen).unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+		Some(bulk::Receiver::bind(ip).await?)
+	} else {
+		None
+	};
 	swarm.listen_on(config.listen).map_err(|e| NetError::Transport(e.to_string()))?;
 	// Wait for the listener to report its address (port 0 gets a real port).
 	let addr = loop {
@@ -272,9 +316,16 @@ pub async fn new(config: NetConfig) -> Result<(Net, Inbound, EventLoop), NetErro
 	let (blobs_tx, blobs_rx) = mpsc::channel(INBOUND_QUEUE);
 	let (group_tx, group_rx) = mpsc::channel(INBOUND_QUEUE);
 	let answers = mpsc::channel(INBOUND_QUEUE);
+	let (bulk_in, bulk_listener) = bulk.unzip();
 	let event_loop = EventLoop {
 		swarm,
+		weak_commands: commands_tx.downgrade(),
 		commands,
+		bulk_in,
+		bulk_listener,
+		bulk_out: HashMap::new(),
+		bulk_off: HashSet::new(),
+		remote_ip: HashMap::new(),
 		allreduce: allreduce_tx,
 		blobs: blobs_tx,
 		group: group_tx,
@@ -343,6 +394,15 @@ impl Net {
 		self.commands.send(Command::Dial(peer, addr, None)).await.map_err(|_| NetError::Stopped)
 	}
 
+	/// Peers this worker's chunks go to on the bulk lane (set up, or being set up).
+	pub async fn bulk_peers(&self) -> Vec<PeerId> {
+		let (tx, rx) = oneshot::channel();
+		if self.commands.send(Command::BulkPeers(tx)).await.is_err() {
+			return Vec::new();
+		}
+		rx.await.unwrap_or_default()
+	}
+
 	/// Peers with an open connection.
 	pub async fn connected(&self) -> Vec<PeerId> {
 		let (tx, rx) = oneshot::channel();
@@ -358,6 +418,7 @@ impl Net {
 #[derive(Default)]
 struct Pending {
 	chunks: HashMap<OutboundRequestId, Reply<ChunkAnswer>>,
+	offers: HashMap<OutboundRequestId, Reply<OfferAnswer>>,
 	blobs: HashMap<OutboundRequestId, Reply<BlobAnswer>>,
 	status: HashMap<OutboundRequestId, Reply<GroupStatus>>,
 	probes: HashMap<OutboundRequestId, Reply<()>>,
@@ -368,6 +429,17 @@ struct Pending {
 pub struct EventLoop {
 	swarm: Swarm<Behaviour>,
 	commands: mpsc::Receiver<Command>,
+	/// For the bulk lane's set-up tasks (weak: the loop still ends when every [`Net`] is dropped).
+	weak_commands: mpsc::WeakSender<Command>,
+	/// The bulk lane's receiving side and listener (`None`: no bulk lane).
+	bulk_in: Option<Arc<bulk::Receiver>>,
+	bulk_listener: Option<TcpListener>,
+	/// Each peer's bulk connection's queue (its task sets it up, then writes to it).
+	bulk_out: HashMap<PeerId, mpsc::Sender<bulk::Queued>>,
+	/// Peers whose bulk lane could not be set up since they last connected.
+	bulk_off: HashSet<PeerId>,
+	/// The IP each connected peer is reached at (where its bulk listener is).
+	remote_ip: HashMap<PeerId, IpAddr>,
 	allreduce: mpsc::Sender<AllReduceEvent>,
 	blobs: mpsc::Sender<BlobRequest>,
 	group: mpsc::Sender<StatusRequest>,
@@ -392,6 +464,13 @@ impl EventLoop {
 				},
 				Some(answer) = self.answers.1.recv() => self.on_answer(answer),
 				event = self.swarm.select_next_some() => self.on_swarm(event),
+				accepted = accept(self.bulk_listener.as_ref()) => match (accepted, &self.bulk_in) {
+					(Ok((stream, _)), Some(bulk)) => {
+						tokio::spawn(bulk.clone().serve(stream, self.allreduce.clone()));
+					}
+					(Err(e), _) => tracing::warn!("bulk listener: {e}"),
+					_ => {}
+				},
 			}
 		}
 	}
@@ -435,14 +514,31 @@ impl EventLoop {
 			Command::Connected(tx) => {
 				let _ = tx.send(self.swarm.connected_peers().copied().collect());
 			}
+			Command::BulkPeers(tx) => {
+				let _ = tx.send(self.bulk_out.keys().copied().collect());
+			}
+			Command::BulkOff(peer) => {
+				self.bulk_off.insert(peer);
+				self.bulk_out.remove(&peer);
+			}
 		}
 	}
 
 	fn send_now(&mut self, peer: PeerId, outbound: Outbound) {
+		let outbound = match outbound {
+			Outbound::Chunk(chunk, reply) => match self.send_bulk(peer, chunk, reply) {
+				None => return,
+				Some((chunk, reply)) => Outbound::Chunk(chunk, reply),
+			},
+			other => other,
+		};
 		let b = self.swarm.behaviour_mut();
 		match outbound {
 			Outbound::Chunk(chunk, reply) => {
 				self.pending.chunks.insert(b.allreduce.send_request(&peer, chunk), reply);
+			}
+			Outbound::Offer(offer, reply) => {
+				self.pending.offers.insert(b.bulk.send_request(&peer, offer), reply);
 			}
 			Outbound::Blob(cid, reply) => {
 				self.pending.blobs.insert(b.blob.send_request(&peer, cid), reply);
@@ -454,6 +550,44 @@ impl EventLoop {
 				self.pending.probes.insert(b.probe.send_request(&peer, bytes), reply);
 			}
 		}
+	}
+
+	/// Queues a chunk on `peer`'s bulk lane, setting the lane up first if need be; gives the chunk
+	/// back when it is to go over `/verity/allreduce/1` (no bulk lane here or at the peer).
+	fn send_bulk(
+		&mut self,
+		peer: PeerId,
+		chunk: Chunk,
+		reply: Reply<ChunkAnswer>,
+	) -> Option<(Chunk, Reply<ChunkAnswer>)> {
+		use mpsc::error::TrySendError;
+		if self.bulk_in.is_none() || self.bulk_off.contains(&peer) {
+			return Some((chunk, reply));
+		}
+		let mut queued = (chunk, reply);
+		if let Some(tx) = self.bulk_out.get(&peer) {
+			match tx.try_send(queued) {
+				Ok(()) => return None,
+				Err(TrySendError::Full((_, reply))) => {
+					let reason = format!("{} chunks already queued on the bulk lane", bulk::QUEUE);
+					let _ = reply.send(Err(NetError::Request { peer, reason }));
+					return None;
+				}
+				// The lane's connection ended: set up a new one.
+				Err(TrySendError::Closed(q)) => {
+					self.bulk_out.remove(&peer);
+					queued = q;
+				}
+			}
+		}
+		let Some(ip) = self.remote_ip.get(&peer).copied() else {
+			return Some(queued);
+		};
+		let (tx, rx) = mpsc::channel(bulk::QUEUE);
+		let _ = tx.try_send(queued);
+		self.bulk_out.insert(peer, tx);
+		tokio::spawn(open_bulk(peer, ip, rx, self.weak_commands.clone()));
+		None
 	}
 
 	fn dial(&mut self, peer: PeerId, done: Option<oneshot::Sender<Result<(), NetError>>>) {
@@ -501,6 +635,15 @@ impl EventLoop {
 					self.on_chunk(peer, chunk, channel);
 				}
 			}
+			SwarmEvent::Behaviour(BehaviourEvent::Bulk(e)) => {
+				if let Some((peer, offer, channel)) = settle(&mut self.pending.offers, e) {
+					let answer = match &self.bulk_in {
+						Some(bulk) => bulk.offer(peer, offer),
+						None => OfferAnswer::Refused("no bulk lane here".into()),
+					};
+					let _ = self.swarm.behaviour_mut().bulk.send_response(channel, answer);
+				}
+			}
 			SwarmEvent::Behaviour(BehaviourEvent::Blob(e)) => {
 				if let Some((peer, cid, channel)) = settle(&mut self.pending.blobs, e) {
 					self.on_blob(peer, cid, channel);
@@ -518,10 +661,17 @@ impl EventLoop {
 			}
 			SwarmEvent::ConnectionClosed { peer_id, num_established: 0, .. } => {
 				tracing::info!(peer = %peer_id, "peer disconnected");
+				self.bulk_out.remove(&peer_id);
+				self.remote_ip.remove(&peer_id);
 				let _ = self.allreduce.try_send(AllReduceEvent::PeerGone(peer_id));
 			}
-			SwarmEvent::ConnectionEstablished { peer_id, .. } => {
+			SwarmEvent::ConnectionEstablished { peer_id, endpoint, .. } => {
 				tracing::debug!(peer = %peer_id, "connected");
+				if let Some(ip) = ip_of(endpoint.get_remote_address()) {
+					self.remote_ip.insert(peer_id, ip);
+				}
+				// A peer that (re)connects gets another try at a bulk lane.
+				self.bulk_off.remove(&peer_id);
 				let _ = self.allreduce.try_send(AllReduceEvent::PeerConnected(peer_id));
 				for done in self.dialing.remove(&peer_id).unwrap_or_default() {
 					let _ = done.send(Ok(()));
@@ -540,13 +690,8 @@ impl EventLoop {
 	}
 
 	fn on_chunk(&mut self, peer: PeerId, chunk: Chunk, channel: ResponseChannel<ChunkAnswer>) {
-		let reply = Responder { channel, answers: self.answers.0.clone() };
-		if let Err(e) = self.allreduce.try_send(AllReduceEvent::Chunk { peer, chunk, reply }) {
-			let (mpsc::error::TrySendError::Full(ev) | mpsc::error::TrySendError::Closed(ev)) = e;
-			if let AllReduceEvent::Chunk { reply, .. } = ev {
-				reply.respond(ChunkAnswer::Refused("worker busy: chunk queue full".into()));
-			}
-		}
+		let reply = ChunkReply::Request(Responder { channel, answers: self.answers.0.clone() });
+		deliver_chunk(&self.allreduce, peer, chunk, reply);
 	}
 
 	fn on_blob(&mut self, peer: PeerId, cid: Cid, channel: ResponseChannel<BlobAnswer>) {
@@ -561,6 +706,76 @@ impl EventLoop {
 		let reply = Responder { channel, answers: self.answers.0.clone() };
 		// Nobody answering (not training): the request is dropped and fails at the peer.
 		let _ = self.group.try_send(StatusRequest { peer, reply });
+	}
+}
+
+/// Hands a chunk to the AllReduce, from either path; refuses it at once when the queue is full.
+fn deliver_chunk(
+	events: &mpsc::Sender<AllReduceEvent>,
+	peer: PeerId,
+	chunk: Chunk,
+	reply: ChunkReply,
+) {
+	if let Err(e) = events.try_send(AllReduceEvent::Chunk { peer, chunk, reply }) {
+		let (mpsc::error::TrySendError::Full(ev) | mpsc::error::TrySendError::Closed(ev)) = e;
+		if let AllReduceEvent::Chunk { reply, .. } = ev {
+			reply.respond(ChunkAnswer::Refused("worker busy: chunk queue full".into()));
+		}
+	}
+}
+
+/// The next connection on the bulk listener (never, without one).
+async fn accept(listener: Option<&TcpListener>) -> std::io::Result<(TcpStream, SocketAddr)> {
+	match listener {
+		Some(l) => l.accept().await,
+		None => std::future::pending().await,
+	}
+}
+
+/// Sets up the bulk lane to `peer` (at `ip`) and streams `queue`'s chunks on it; when the peer
+/// refuses the offer or its port cannot be reached, turns the lane off for the peer and hands the
+/// queued chunks back to the event loop, which sends them over `/verity/allreduce/1`.
+async fn open_bulk(
+	peer: PeerId,
+	ip: IpAddr,
+	queue: mpsc::Receiver<bulk::Queued>,
+	commands: mpsc::WeakSender<Command>,
+) {
+	let offered = async {
+		let offer = bulk::new_offer()?;
+		let (reply, rx) = oneshot::channel();
+		let commands = commands.upgrade().ok_or(NetError::Stopped)?;
+		commands
+			.send(Command::Send(peer, Outbound::Offer(offer.clone(), reply)))
+			.await
+			.map_err(|_| NetError::Stopped)?;
+		drop(commands);
+		match rx.await.map_err(|_| NetError::Stopped)?? {
+			OfferAnswer::Port(port) => Ok((offer, port)),
+			OfferAnswer::Refused(reason) => Err(NetError::Request { peer, reason }),
+		}
+	};
+	let (error, mut queue) = match offered.await {
+		Ok((offer, port)) => {
+			match bulk::send(peer, SocketAddr::new(ip, port), offer, queue).await {
+				Ok(()) => return,
+				Err(failed) => failed,
+			}
+		}
+		Err(e) => (e, queue),
+	};
+	tracing::info!(%peer, "no bulk lane to the peer ({error}): its chunks go over libp2p");
+	let Some(commands) = commands.upgrade() else { return };
+	if commands.send(Command::BulkOff(peer)).await.is_err() {
+		return;
+	}
+	// The event loop let go of the queue's sender: what is in it comes back here, in order.
+	while let Some((chunk, reply)) = queue.recv().await {
+		if let Err(mpsc::error::SendError(Command::Send(_, outbound))) =
+			commands.send(Command::Send(peer, Outbound::Chunk(chunk, reply))).await
+		{
+			outbound.fail(NetError::Stopped);
+		}
 	}
 }
 
@@ -598,18 +813,29 @@ fn settle<Req, Res>(
 /// Test and benchmark helper: a node on loopback per seed, every pair connected, their event loops
 /// spawned; returns the handles and inbound receivers once every node sees every other (a dial
 /// resolves on the dialler's side first; the listener learns of the connection a moment later).
+/// Every node has a bulk lane.
 pub async fn mesh(
 	seeds: &[String],
 	request_timeout: Duration,
 ) -> Result<Vec<(Net, Inbound)>, NetError> {
+	let nodes: Vec<(String, bool)> = seeds.iter().map(|s| (s.clone(), true)).collect();
+	mesh_with(&nodes, request_timeout).await
+}
+
+/// [`mesh`] of `(seed, bulk lane)` nodes.
+pub async fn mesh_with(
+	seeds: &[(String, bool)],
+	request_timeout: Duration,
+) -> Result<Vec<(Net, Inbound)>, NetError> {
 	let mut nodes = Vec::new();
-	for seed in seeds {
+	for (seed, bulk) in seeds {
 		let (net, inbound, event_loop) = new(NetConfig {
 			key: key_from_seed(seed),
 			listen: "/ip4/127.0.0.1/tcp/0"
 				.parse()
 				.map_err(|e: libp2p::multiaddr::Error| NetError::Transport(e.to_string()))?,
 			request_timeout,
+			bulk: *bulk,
 		})
 		.await?;
 		tokio::spawn(event_loop.run());

@@ -219,6 +219,7 @@ impl Daemon {
 			key,
 			listen: cfg.listen.clone(),
 			request_timeout: Duration::from_secs(60),
+			bulk: true,
 		})
 		.await?;
 		tokio::spawn(event_loop.run());
@@ -631,7 +632,7 @@ impl Daemon {
 					};
 					let r = EpochRecord { gradient_root: root, step_chain: chain, ..r };
 					let rec = self.journal.state.tasks.entry(task).or_default();
-					tracing::info!(task, epoch = r.epoch - 1, checkpoint = %r.checkpoint, root = %r.gradient_root, steps = r.steps, loss = r.loss, steps_s = r.steps_s, chain_s = r.chain_s, "epoch trained");
+					tracing::info!(task, epoch = r.epoch - 1, checkpoint = %r.checkpoint, root = %r.gradient_root, steps = r.steps, loss = r.loss, steps_s = r.steps_s, chain_s = r.chain_s, allreduce_bytes = r.allreduce_bytes, "epoch trained");
 					rec.epochs.push(EpochEntry {
 						checkpoint: r.checkpoint.to_text(),
 						root: format!("0x{}", hex::encode(r.gradient_root.as_bytes())),

@@ -54,6 +54,7 @@ pub fn config(h: &Hyper, job: u64, epochs: u32, shard: Shard) -> TrainConfig {
 		inner_steps: h.inner_steps.into(),
 		outer_lr: h.outer_lr,
 		outer_momentum: h.outer_momentum,
+		wire: h.wire,
 		// Each crash of a member costs one or two (its restart may meet a round in flight).
 		max_reforms: 8,
 		shard: Some(shard),
