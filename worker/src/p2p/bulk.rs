@@ -52,7 +52,7 @@ use tokio::{
 		tcp::{OwnedReadHalf, OwnedWriteHalf},
 		TcpListener, TcpStream,
 	},
-	sync::mpsc,
+	sync::{mpsc, Semaphore},
 };
 
 /// The set-up protocol's name.
@@ -63,6 +63,10 @@ pub const SESSION_TTL: Duration = Duration::from_secs(30);
 const MAX_SESSIONS: usize = 256;
 /// How long a new connection may take to name its session, and a sender to connect.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Most accepted connections that have not named their session yet (each may take
+/// [`CONNECT_TIMEOUT`] to): one more is closed at once, so a flood of idle connections holds no
+/// more than this many sockets and tasks.
+const MAX_UNNAMED: usize = 64;
 /// Chunks queued for one peer's connection (the AllReduce keeps a window far below this).
 pub(super) const QUEUE: usize = 1024;
 /// Answers queued for one connection's writer; more are dropped (the sender's chunk then fails).
@@ -192,6 +196,8 @@ struct Session {
 pub(super) struct Receiver {
 	pub(super) port: u16,
 	sessions: Mutex<HashMap<[u8; 16], Session>>,
+	/// Places for connections that have not named their session yet ([`MAX_UNNAMED`]).
+	unnamed: Arc<Semaphore>,
 }
 
 impl Receiver {
@@ -201,7 +207,15 @@ impl Receiver {
 			.await
 			.map_err(|e| NetError::Transport(format!("bulk listener at {ip}: {e}")))?;
 		let port = listener.local_addr().map_err(|e| NetError::Transport(e.to_string()))?.port();
-		Ok((Arc::new(Receiver { port, sessions: Mutex::new(HashMap::new()) }), listener))
+		Ok((Arc::new(Receiver::new(port)), listener))
+	}
+
+	fn new(port: u16) -> Self {
+		Receiver {
+			port,
+			sessions: Mutex::new(HashMap::new()),
+			unnamed: Arc::new(Semaphore::new(MAX_UNNAMED)),
+		}
 	}
 
 	/// Keeps `peer`'s offer; the answer to send back.
@@ -228,10 +242,17 @@ impl Receiver {
 		mut stream: TcpStream,
 		events: mpsc::Sender<AllReduceEvent>,
 	) {
+		let Ok(place) = self.unnamed.clone().try_acquire_owned() else {
+			tracing::debug!(
+				"bulk connection closed: {MAX_UNNAMED} others have not named a session"
+			);
+			return;
+		};
 		let mut session = [0u8; 16];
-		match tokio::time::timeout(CONNECT_TIMEOUT, stream.read_exact(&mut session)).await {
-			Ok(Ok(_)) => {}
-			_ => return,
+		let named = tokio::time::timeout(CONNECT_TIMEOUT, stream.read_exact(&mut session)).await;
+		drop(place);
+		if !matches!(named, Ok(Ok(_))) {
+			return;
 		}
 		let Some(Session { peer, key, .. }) = self.take(&session) else {
 			tracing::debug!("bulk connection for an unknown session closed");
@@ -576,7 +597,7 @@ mod tests {
 
 	#[test]
 	fn an_offer_is_taken_once_and_the_key_is_never_printed() {
-		let r = Receiver { port: 9, sessions: Mutex::new(HashMap::new()) };
+		let r = Receiver::new(9);
 		let peer = PeerId::random();
 		let offer = new_offer().unwrap();
 		assert_eq!(r.offer(peer, offer.clone()), OfferAnswer::Port(9));
@@ -628,11 +649,11 @@ mod socket_tests {
 		frame
 	}
 
-	#[tokio::test]
-	async fn only_the_offered_sender_under_its_key_gets_chunks_through() {
+	/// A receiver on loopback serving every connection it accepts, as the event loop does, and
+	/// where its chunks arrive.
+	async fn listening() -> (Arc<Receiver>, mpsc::Receiver<AllReduceEvent>) {
 		let (receiver, listener) = Receiver::bind("127.0.0.1".parse().unwrap()).await.unwrap();
-		let (events, mut inbox) = mpsc::channel(16);
-		let port = receiver.port;
+		let (events, inbox) = mpsc::channel(16);
 		tokio::spawn({
 			let receiver = receiver.clone();
 			async move {
@@ -641,6 +662,49 @@ mod socket_tests {
 				}
 			}
 		});
+		(receiver, inbox)
+	}
+
+	/// Waits (up to 5 s) until `n` places for unnamed connections are free.
+	async fn places_free(receiver: &Receiver, n: usize) {
+		for _ in 0..500 {
+			if receiver.unnamed.available_permits() == n {
+				return;
+			}
+			tokio::time::sleep(Duration::from_millis(10)).await;
+		}
+		panic!("{} places free, not {n}", receiver.unnamed.available_permits());
+	}
+
+	#[tokio::test]
+	async fn connections_that_name_no_session_are_capped() {
+		let (receiver, mut inbox) = listening().await;
+		let port = receiver.port;
+		let mut idle = Vec::new();
+		for _ in 0..MAX_UNNAMED {
+			idle.push(TcpStream::connect(("127.0.0.1", port)).await.unwrap());
+		}
+		places_free(&receiver, 0).await;
+		let mut extra = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+		assert!(closed(&mut extra).await, "one over the cap is closed at once");
+		assert!(!closed(&mut idle[0]).await, "those under it still wait for their session");
+		// Gone idle connections give their places back; an offered sender gets through.
+		drop(idle);
+		places_free(&receiver, MAX_UNNAMED).await;
+		let offer = new_offer().unwrap();
+		receiver.offer(PeerId::random(), offer.clone());
+		let mut s = connect(port, &offer.session).await;
+		s.write_all(&chunk_frame(&sealing(&offer.key), 0, 1, 2)).await.unwrap();
+		let Some(AllReduceEvent::Chunk { chunk, .. }) = inbox.recv().await else {
+			panic!("no chunk delivered")
+		};
+		assert_eq!(chunk.round, 2);
+	}
+
+	#[tokio::test]
+	async fn only_the_offered_sender_under_its_key_gets_chunks_through() {
+		let (receiver, mut inbox) = listening().await;
+		let port = receiver.port;
 		let peer = PeerId::random();
 		let offer = new_offer().unwrap();
 		let key = sealing(&offer.key);
