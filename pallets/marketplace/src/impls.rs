@@ -71,14 +71,38 @@ impl<T: Config> Pallet<T> {
 		Self::bal(cost)
 	}
 
-	/// The collateral a task of `flops` at `price` keeps bonded: `percent` % of its value,
-	/// rounded up.
+	/// The FLOPs a task of `flops` is paid for, out of a job of `job_flops`. The buyer escrows
+	/// the job's work in whole WU (`budget_for`), and it is paid in whole WU too, shared among
+	/// its tasks by their work (rounded down, so the shares never exceed the whole): a job whose
+	/// declared cost is a few FLOPs pays its provider one WU's price, not nothing (security
+	/// review, finding 9). A job of whole WU pays exactly its work.
+	pub fn billed_flops(flops: u128, job_flops: u128) -> u128 {
+		if job_flops == 0 {
+			return flops;
+		}
+		let whole = work_units(job_flops).saturating_mul(FLOPS_PER_WU);
+		multiply_by_rational_with_rounding(flops, whole, job_flops, Rounding::Down).unwrap_or(flops)
+	}
+
+	/// What a task of `flops` at `price` in a job of `job_flops` is worth: its billed work
+	/// ([`Self::billed_flops`]) at its price.
+	pub fn task_value(
+		flops: u128,
+		job_flops: u128,
+		price: BalanceOf<T>,
+	) -> Result<BalanceOf<T>, DispatchError> {
+		Self::cost_of(Self::billed_flops(flops, job_flops), price)
+	}
+
+	/// The collateral a task of `flops` in a job of `job_flops` at `price` keeps bonded:
+	/// `percent` % of its value ([`Self::task_value`]), rounded up.
 	pub fn collateral_of(
 		flops: u128,
+		job_flops: u128,
 		price: BalanceOf<T>,
 		percent: u32,
 	) -> Result<BalanceOf<T>, DispatchError> {
-		let value = to_u128(Self::cost_of(flops, price)?);
+		let value = to_u128(Self::task_value(flops, job_flops, price)?);
 		let collateral =
 			multiply_by_rational_with_rounding(value, percent.into(), 100, Rounding::Up)
 				.ok_or(ArithmeticError::Overflow)?;
@@ -241,6 +265,37 @@ impl<T: Config> Pallet<T> {
 		Ok(())
 	}
 
+	/// The part of `capacity` (milli-WU/s) of `who`'s offer at `price` in `class` counted as
+	/// supply: no more than `who`'s active stake covers as collateral over the supply horizon,
+	/// valued at the offer's price or the class's base price, whichever is higher (an offer
+	/// following the index at its base). `c` milli-WU/s over `H` s at `p` per WU keep
+	/// `c·H/1000 · p · percent/100` bonded, so `c ≤ stake · 10^5 / (percent · p · H)`.
+	pub fn backed_capacity(
+		who: &T::AccountId,
+		class: ClassId,
+		capacity: u64,
+		price: &PriceSpec<BalanceOf<T>>,
+	) -> u64 {
+		let (Some(params), Some(def)) = (Params::<T>::get(), ResourceClasses::<T>::get(class))
+		else {
+			return capacity;
+		};
+		let price = match price {
+			PriceSpec::Fixed(p) => (*p).max(def.base_price),
+			PriceSpec::FollowIndex => def.base_price,
+		};
+		let per = to_u128(price)
+			.saturating_mul(params.collateral_percent.into())
+			.saturating_mul(params.supply_horizon_secs.into());
+		if per == 0 {
+			return capacity;
+		}
+		let stake = to_u128(T::Staking::active_stake(who));
+		let covered = multiply_by_rational_with_rounding(stake, 100_000, per, Rounding::Down)
+			.unwrap_or(u128::MAX);
+		capacity.min(u64::try_from(covered).unwrap_or(u64::MAX))
+	}
+
 	/// Publishes an offer; returns its id.
 	pub fn do_publish_offer(
 		who: T::AccountId,
@@ -262,7 +317,8 @@ impl<T: Config> Pallet<T> {
 		ClassOffers::<T>::insert(class, list);
 		NextOffer::<T>::put(next);
 		ProviderOffers::<T>::insert(&who, class, id);
-		Stats::<T>::mutate(class, |s| s.capacity = s.capacity.saturating_add(capacity.into()));
+		let supply = Self::backed_capacity(&who, class, capacity, &price);
+		Stats::<T>::mutate(class, |s| s.capacity = s.capacity.saturating_add(supply.into()));
 		Offers::<T>::insert(
 			id,
 			Offer {
@@ -275,6 +331,7 @@ impl<T: Config> Pallet<T> {
 				status: OfferStatus::Active,
 				load: 0,
 				open_tasks: 0,
+				supply,
 			},
 		);
 		Self::deposit_event(Event::OfferPublished {
@@ -305,12 +362,14 @@ impl<T: Config> Pallet<T> {
 		let mut offer = Self::own_offer(&who, id)?;
 		Self::check_offer_terms(capacity, &price, min_job, max_job)?;
 		ensure!(offer.open_tasks == 0 || capacity >= offer.capacity, Error::<T>::OfferBusy);
+		let supply = Self::backed_capacity(&who, offer.class, capacity, &price);
 		if offer.status == OfferStatus::Active {
 			Stats::<T>::mutate(offer.class, |s| {
 				s.capacity =
-					s.capacity.saturating_sub(offer.capacity.into()).saturating_add(capacity.into())
+					s.capacity.saturating_sub(offer.supply.into()).saturating_add(supply.into())
 			});
 		}
+		offer.supply = supply;
 		offer.capacity = capacity;
 		offer.price = price;
 		offer.min_job = min_job;
@@ -328,11 +387,15 @@ impl<T: Config> Pallet<T> {
 	) -> DispatchResult {
 		let mut offer = Self::own_offer(&who, id)?;
 		ensure!(offer.status != status, Error::<T>::SameStatus);
-		let capacity = u128::from(offer.capacity);
+		if status == OfferStatus::Active {
+			// Resuming counts what the stake covers now.
+			offer.supply = Self::backed_capacity(&who, offer.class, offer.capacity, &offer.price);
+		}
+		let supply = u128::from(offer.supply);
 		Stats::<T>::mutate(offer.class, |s| {
 			s.capacity = match status {
-				OfferStatus::Active => s.capacity.saturating_add(capacity),
-				OfferStatus::Paused => s.capacity.saturating_sub(capacity),
+				OfferStatus::Active => s.capacity.saturating_add(supply),
+				OfferStatus::Paused => s.capacity.saturating_sub(supply),
 			}
 		});
 		offer.status = status;
@@ -359,7 +422,7 @@ impl<T: Config> Pallet<T> {
 		ensure!(offer.open_tasks == 0, Error::<T>::OfferBusy);
 		if offer.status == OfferStatus::Active {
 			Stats::<T>::mutate(offer.class, |s| {
-				s.capacity = s.capacity.saturating_sub(offer.capacity.into())
+				s.capacity = s.capacity.saturating_sub(offer.supply.into())
 			});
 		}
 		ClassOffers::<T>::mutate(offer.class, |list| list.retain(|o| *o != id));
@@ -494,7 +557,6 @@ impl<T: Config> Pallet<T> {
 		QueuedBy::<T>::insert(&buyer, queued_by.saturating_add(1));
 		NextJob::<T>::put(next);
 		Self::push_deadline(slot, Deadline::Job(id));
-		Stats::<T>::mutate(class, |s| s.demand = s.demand.saturating_add(flops));
 		Jobs::<T>::insert(
 			id,
 			Job {
@@ -510,6 +572,7 @@ impl<T: Config> Pallet<T> {
 				status: JobStatus::Queued,
 				tasks: BoundedVec::new(),
 				excluded: BoundedVec::new(),
+				in_demand: false,
 			},
 		);
 		Self::deposit_event(Event::JobPosted {
@@ -553,7 +616,9 @@ impl<T: Config> Pallet<T> {
 		if job.status == JobStatus::Queued {
 			Self::unqueue(&job.buyer);
 		}
-		Stats::<T>::mutate(job.class, |s| s.demand = s.demand.saturating_sub(job.flops));
+		if job.in_demand {
+			Stats::<T>::mutate(job.class, |s| s.demand = s.demand.saturating_sub(job.flops));
+		}
 		T::Kernels::release(&job.kernel);
 		Jobs::<T>::remove(id);
 		T::Currency::release(
@@ -879,6 +944,16 @@ impl<T: Config> Pallet<T> {
 		seed: &H256,
 	) -> Vec<(Candidate, OfferId, Offer<T>, BalanceOf<T>)> {
 		let per_sample = job.flops.checked_div(job.samples.into()).unwrap_or(0).max(1);
+		// What a sample is paid for (and so what its collateral covers), rounded up so the
+		// coverage check never admits a task whose collateral exceeds the free stake.
+		let billed_per_sample = multiply_by_rational_with_rounding(
+			per_sample,
+			work_units(job.flops).saturating_mul(FLOPS_PER_WU),
+			job.flops.max(1),
+			Rounding::Up,
+		)
+		.unwrap_or(per_sample)
+		.max(per_sample);
 		let work = u64::try_from(work_units(job.flops)).unwrap_or(u64::MAX);
 		let secs = Self::secs_between(now, job.deadline);
 		let offers: Vec<(OfferId, Offer<T>)> = ClassOffers::<T>::get(job.class)
@@ -921,7 +996,7 @@ impl<T: Config> Pallet<T> {
 			// No more work than the provider's free stake covers as collateral (finding 15).
 			let covered = Self::samples_covered(
 				Self::free_collateral(&offer.provider),
-				per_sample,
+				billed_per_sample,
 				price,
 				percent,
 			);
@@ -957,6 +1032,15 @@ impl<T: Config> Pallet<T> {
 			params.load_tolerance_secs,
 			&Self::seed(),
 		);
+		// The job is demand once an offer could take it at its price and size, room or not
+		// (finding 6: jobs priced below every offer no longer pump the index).
+		// Stored with the count at once: the steps below may fail, and the hook has no
+		// transaction to undo the count.
+		if !job.in_demand && !found.is_empty() {
+			job.in_demand = true;
+			Stats::<T>::mutate(job.class, |s| s.demand = s.demand.saturating_add(job.flops));
+			Jobs::<T>::insert(id, &job);
+		}
 		let plain: Vec<Candidate> = found.iter().map(|(c, ..)| *c).collect();
 		let allocation = match &job.kind {
 			JobKind::Inference { .. } => {
@@ -996,7 +1080,7 @@ impl<T: Config> Pallet<T> {
 				credited: BoundedVec::new(),
 				collateral: Zero::zero(),
 			};
-			Self::place(task_id, task);
+			Self::place(task_id, task, job.flops);
 			Self::push_deadline(due, Deadline::Task(task_id));
 			// Cannot overflow: `n ≤ MaxTasksPerJob` was checked.
 			let _ = job.tasks.try_push(task_id);
@@ -1009,10 +1093,12 @@ impl<T: Config> Pallet<T> {
 		Ok(true)
 	}
 
-	/// Stores an assigned task, loads its offer and keeps its collateral bonded.
-	fn place(id: TaskId, mut task: TaskEntry<T>) {
+	/// Stores an assigned task of a job of `job_flops`, loads its offer and keeps its
+	/// collateral bonded.
+	fn place(id: TaskId, mut task: TaskEntry<T>, job_flops: u128) {
 		let percent = Params::<T>::get().map_or(0, |p| p.collateral_percent);
-		task.collateral = Self::collateral_of(task.flops, task.price, percent).unwrap_or_default();
+		task.collateral =
+			Self::collateral_of(task.flops, job_flops, task.price, percent).unwrap_or_default();
 		Self::lock_collateral(&task);
 		Offers::<T>::mutate(task.offer, |offer| {
 			if let Some(offer) = offer {
@@ -1085,9 +1171,9 @@ impl<T: Config> Pallet<T> {
 		task.due = due;
 		task.result = None;
 		task.reassignments = task.reassignments.saturating_add(1);
-		let (info, group) = (Self::task_info(&task, &job), job.tasks.clone());
+		let (info, group, job_flops) = (Self::task_info(&task, &job), job.tasks.clone(), job.flops);
 		Jobs::<T>::insert(task.job, job);
-		Self::place(id, task);
+		Self::place(id, task, job_flops);
 		Self::push_deadline(due, Deadline::Task(id));
 		if info.training {
 			T::Verifier::task_reassigned(id, &info, &group);
@@ -1186,7 +1272,7 @@ impl<T: Config> Pallet<T> {
 			if task.state != TaskState::Verified {
 				continue;
 			}
-			let cost = Self::cost_of(task.flops, task.price).unwrap_or_default();
+			let cost = Self::task_value(task.flops, job.flops, task.price).unwrap_or_default();
 			let fee = fee_rate.mul_floor(cost);
 			paid = paid.saturating_add(pay(&task.provider, cost.saturating_sub(fee)));
 			fees = fees.saturating_add(pay(&T::FeeDestination::get(), fee));
@@ -1224,8 +1310,14 @@ impl<T: Config> Pallet<T> {
 			}
 			let e = escrow.entry(job.buyer.clone()).or_default();
 			*e = e.saturating_add(to_u128(job.budget));
-			let d = demand.entry(job.class).or_default();
-			*d = d.saturating_add(job.flops);
+			if job.in_demand {
+				let d = demand.entry(job.class).or_default();
+				*d = d.saturating_add(job.flops);
+			}
+			match job.status {
+				JobStatus::Running => ensure!(job.in_demand, "running job not counted as demand"),
+				JobStatus::Queued => {}
+			}
 			match job.status {
 				JobStatus::Queued => ensure!(
 					queue.contains(&id) && job.tasks.is_empty(),
@@ -1315,11 +1407,12 @@ impl<T: Config> Pallet<T> {
 				"offer over capacity"
 			);
 			ensure!(ClassOffers::<T>::get(offer.class).contains(&id), "offer not in its class");
+			ensure!(offer.supply <= offer.capacity, "offer's supply above its capacity");
 			let l = class_load.entry(offer.class).or_default();
 			*l = l.saturating_add(load);
 			if offer.status == OfferStatus::Active {
 				let c = class_capacity.entry(offer.class).or_default();
-				*c = c.saturating_add(u128::from(offer.capacity));
+				*c = c.saturating_add(u128::from(offer.supply));
 			}
 		}
 		for class in ClassIds::<T>::get() {

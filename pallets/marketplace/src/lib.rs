@@ -29,8 +29,9 @@
 //! ## Price index
 //!
 //! Every block, for each class, the target `P_base × demand / supply` — demand the WU of open
-//! jobs, supply the WU active offers can do over `supply_horizon_secs` minus what they already
-//! carry — is clamped to the class's `[min_price, max_price]` and the index moves towards it by
+//! jobs an offer could take at their price and size, supply the WU active offers can do over
+//! `supply_horizon_secs` (as far as their providers' stake backs it, [`Offer::supply`]) minus
+//! what they already carry — is clamped to the class's `[min_price, max_price]` and the index moves towards it by
 //! `index_smoothing` (an exponential moving average). Read it from storage (`PriceIndex`) or the
 //! `price_index` view function.
 //!
@@ -88,14 +89,19 @@
 //!   on), instead of being forced to accept work it cannot do or take the missed-accept slash.
 //!   Each class names the device its providers run on ([`ResourceClass::device`]): a CUDA
 //!   kernel posted to a CPU class is refused (`DeviceMismatch`); a CPU kernel runs in any class.
-//!   (Declared FLOPs are still unchecked, and a task's pay still rounds down.)
+//!   A job is paid in the whole WU its budget escrows, shared among its tasks by their work
+//!   ([`Pallet::billed_flops`]), so a kernel declaring a few FLOPs per sample still pays one WU's
+//!   price rather than nothing. (Declared FLOPs are still unchecked.)
 //! - **One unload per task** (10): a missed task's offer is unloaded when the task moves
 //!   (reassigned) or its job ends, once.
 //! - **No queue squatting** (6, in part): a job's max price must reach its class's `min_price`
 //!   (`PriceBelowFloor`), so jobs no offer can take are not queued; one buyer has at most
-//!   `MaxQueuedPerBuyer` jobs waiting. (Demand is still counted for every queued job and declared
-//!   capacity is not checked: the index can still be moved by jobs that could be placed and by
-//!   offers that are never used.)
+//!   `MaxQueuedPerBuyer` jobs waiting. A job counts as demand only once an offer could take it
+//!   at its price and size ([`Job::in_demand`]), so jobs priced below every offer do not pump
+//!   the index; an offer's capacity counts as supply only as far as its provider's active stake
+//!   backs it as collateral over the supply horizon ([`Offer::supply`]), so a phantom capacity
+//!   at a price no job pays does not sink it. (A capacity that is backed but never delivered
+//!   still counts until its offer is given work and misses it.)
 //! - **No job dropped by allocation** (14): an inference job is split into at most
 //!   `MaxTasksPerJob` tasks (over the largest offers when the cheapest would need more); a job
 //!   allocation fails for is kept in the queue, never lost while `Queued`.

@@ -115,6 +115,7 @@ fn set_params_needs_admin_and_valid_values() {
 #[test]
 fn publish_offer_works() {
 	build_and_execute(|| {
+		MockStake::set(CAROL, 1_000_000); // backs the whole capacity as supply (finding 6)
 		assert_ok!(Market::publish_offer(signed(CAROL), CPU, 1_500, PriceSpec::Fixed(30), 1, 100));
 		System::assert_last_event(
 			Event::OfferPublished {
@@ -175,6 +176,7 @@ fn publish_offer_rejects_bad_input() {
 #[test]
 fn update_pause_resume_and_withdraw_offer() {
 	build_and_execute(|| {
+		MockStake::set(CAROL, 1_000_000); // backs the whole capacity as supply (finding 6)
 		let id = offer(CAROL, CPU, 1_000, 30);
 		assert_noop!(
 			Market::update_offer(signed(DAVE), id, 1, PriceSpec::Fixed(1), 1, 1),
@@ -265,7 +267,8 @@ fn post_job_holds_the_budget_and_queues() {
 		assert_eq!(escrow(ALICE), 600);
 		assert_eq!(Balances::free_balance(ALICE), free - 600);
 		assert_eq!(Queue::<Test>::get().to_vec(), vec![0]);
-		assert_eq!(Stats::<Test>::get(CPU).demand, 10_000_000_000_000);
+		// Demand only once an offer could take it (finding 6): none yet.
+		assert_eq!(Stats::<Test>::get(CPU).demand, 0);
 		assert_eq!(pallet_aivm_registry::Kernels::<Test>::get(k).unwrap().jobs, 1);
 		assert_eq!(Market::quote(10_000_000_000_000, 50), Some(600));
 
@@ -865,6 +868,8 @@ fn index_follows_demand_over_supply_within_its_clamps() {
 		let k = kernel(FWD, TRAIN);
 		// CPU: P_base 10, clamp [1, 1,000]; smoothing 50 %; horizon 60 s.
 		let class = ResourceClasses::<Test>::get(CPU).unwrap();
+		// Enough stake to back Carol's whole capacity as supply (finding 6).
+		MockStake::set(CAROL, 1_000_000);
 		let expect = |old: u128, stats: ClassStats| {
 			let target = Market::index_target(&class, &stats, 60);
 			if target >= old {
@@ -877,13 +882,17 @@ fn index_follows_demand_over_supply_within_its_clamps() {
 		run_to_block(2);
 		assert_eq!(PriceIndex::<Test>::get(CPU), 10 - 5);
 
-		// Supply: 1 WU/s × 60 s = 60 WU. Demand rises to 120 WU: target 10 × 120 / 60 = 20.
+		// Supply: 1 WU/s × 60 s = 60 WU. Demand rises to 120 WU: target 10 × 120 / 60 = 20. The
+		// job (3×10^10 × 4,000 samples) is for a group of two: Carol could take it at its
+		// price, so it is demand, but it waits for a second member.
 		let carol = offer(CAROL, CPU, 1_000, 1_000);
-		assert_ok!(Market::post_job(signed(ALICE), k, CPU, inference(1, 1), 12_000, 1, 100));
+		assert_ok!(Market::post_job(signed(ALICE), k, CPU, training(1, 2), 4_000, 1_000, 100));
+		run_to_block(3); // the hook's allocation attempt counts it
+		assert!(Jobs::<Test>::get(0).unwrap().in_demand);
 		let before = PriceIndex::<Test>::get(CPU);
 		let stats = Stats::<Test>::get(CPU);
 		assert_eq!(Market::index_target(&class, &stats, 60), 20);
-		run_to_block(3);
+		run_to_block(4);
 		assert_eq!(PriceIndex::<Test>::get(CPU), expect(before, stats));
 		assert!(PriceIndex::<Test>::get(CPU) > before);
 
@@ -899,7 +908,7 @@ fn index_follows_demand_over_supply_within_its_clamps() {
 		let before = PriceIndex::<Test>::get(CPU);
 		let stats = Stats::<Test>::get(CPU);
 		assert_eq!(Market::index_target(&class, &stats, 60), 80);
-		run_to_block(4);
+		run_to_block(5);
 		assert_eq!(PriceIndex::<Test>::get(CPU), expect(before, stats));
 		for _ in 0..20 {
 			run_to_block(System::block_number() + 1);
@@ -1313,6 +1322,86 @@ fn finding_6_one_buyer_cannot_squat_the_queue() {
 	});
 }
 
+/// Finding 6 (b): demand counted every queued job, so jobs no offer would take at their price
+/// (the largest jobs allowed, at the floor price) drove the index to its ceiling within blocks,
+/// for a `FollowIndex` offer to collect from buyers whose max price allowed it. A job is now
+/// demand only once an offer could take it at its price and size.
+#[test]
+fn finding_6_jobs_no_offer_would_take_do_not_pump_the_index() {
+	build_and_execute(|| {
+		let k = kernel(FWD, TRAIN);
+		offer(CAROL, CPU, 1_000, 30);
+		// 10^6 WU each (the most a job may be) at the floor price, far below Carol's 30.
+		for _ in 0..3 {
+			assert_ok!(Market::post_job(signed(BOB), k, CPU, inference(1, 1), 100_000_000, 1, 900));
+		}
+		run_to_block(30);
+		assert_eq!(Queue::<Test>::get().len(), 3, "never allocated");
+		assert_eq!(Stats::<Test>::get(CPU).demand, 0);
+		// Before the fix: demand 3×10^6 WU against 60 WU of supply, the index at 1,000.
+		assert_eq!(PriceIndex::<Test>::get(CPU), 1, "the floor: nothing anyone would sell");
+		// A job Carol takes at her price is demand, while it runs.
+		assert_ok!(Market::post_job(signed(ALICE), k, CPU, inference(1, 1), 100, 30, 900));
+		run_to_block(32); // two allocation attempts per block: all four jobs tried
+		assert_eq!(Jobs::<Test>::get(3).unwrap().status, JobStatus::Running);
+		assert_eq!(task(0).provider, CAROL);
+		assert!(Jobs::<Test>::get(3).unwrap().in_demand);
+		assert_eq!(Stats::<Test>::get(CPU).demand, 1_000_000_000_000);
+		assert_ok!(Market::accept_task(signed(CAROL), 0));
+		assert_ok!(Market::submit_result(signed(CAROL), 0, cid(b"r")));
+		assert_ok!(<Market as TaskOutcome<_>>::task_verified(0, Cid::of_raw_bytes(b"r"), &[EVE]));
+		assert_eq!(Stats::<Test>::get(CPU).demand, 0, "gone with the job");
+	});
+}
+
+/// Finding 6 (c): an offer's declared capacity counted in full as supply, so one offer of
+/// `u64::MAX` milli-WU/s at a price no job pays (never a candidate, never slashed) sank its
+/// class's index to the floor. Supply now counts only what the provider's active stake covers
+/// as collateral over the supply horizon, at the offer's price or the base price if higher.
+#[test]
+fn finding_6_a_phantom_capacity_counts_only_as_far_as_its_stake() {
+	build_and_execute(|| {
+		let k = kernel(FWD, TRAIN);
+		MockStake::set(CAROL, 1_000_000);
+		offer(CAROL, CPU, 1_000, 10); // 1 WU/s at the base price, backed in full
+		assert_eq!(Stats::<Test>::get(CPU).capacity, 1_000);
+		// 120 WU that wait (a group of two, one offer): target 10 × 120 / 60 = 20.
+		assert_ok!(Market::post_job(signed(ALICE), k, CPU, training(1, 2), 4_000, 1_000, 100));
+		// Eve: each milli-WU/s at 10^6 per WU over 60 s keeps 10^6 × 0.06 × 200 % = 120,000
+		// bonded; her stake of 1,000 backs none of her capacity.
+		assert_ok!(Market::publish_offer(
+			signed(EVE),
+			CPU,
+			u64::MAX,
+			PriceSpec::Fixed(1_000_000),
+			1,
+			1
+		));
+		assert_eq!(Offers::<Test>::get(1).unwrap().supply, 0);
+		assert_eq!(Stats::<Test>::get(CPU).capacity, 1_000);
+		run_to_block(30);
+		// Before the fix: supply 1.8 × 10^16 milli-WU/s, the index at the floor, 1.
+		assert_eq!(PriceIndex::<Test>::get(CPU), 20);
+		// Following the index (valued at the base price, 10): 1,000 × 10^5 / (200 × 10 × 60).
+		assert_ok!(Market::publish_offer(
+			signed(DAVE),
+			CPU,
+			u64::MAX,
+			PriceSpec::FollowIndex,
+			1,
+			1
+		));
+		assert_eq!(Offers::<Test>::get(2).unwrap().supply, 833);
+		assert_eq!(Stats::<Test>::get(CPU).capacity, 1_833);
+		// More stake counts once the offer is updated or resumed.
+		MockStake::set(DAVE, 2_000);
+		assert_ok!(Market::set_offer_status(signed(DAVE), 2, OfferStatus::Paused));
+		assert_eq!(Stats::<Test>::get(CPU).capacity, 1_000);
+		assert_ok!(Market::set_offer_status(signed(DAVE), 2, OfferStatus::Active));
+		assert_eq!(Stats::<Test>::get(CPU).capacity, 1_000 + 1_666);
+	});
+}
+
 /// Finding 8: an offer published with stake that was then unbonded kept its class slot (and
 /// counted as supply) for good. Anyone can now withdraw an idle offer whose provider's stake is
 /// gone.
@@ -1321,7 +1410,7 @@ fn finding_8_offers_of_gone_stake_can_be_pruned_by_anyone() {
 	build_and_execute(|| {
 		// MaxOffersPerClass = 8: eight squatters publish, then unbond.
 		for s in 20..28 {
-			MockStake::set(s, 1_000);
+			MockStake::set(s, 1_000_000);
 			offer(s, CPU, 1_000, 30);
 			MockStake::set(s, 0);
 		}
@@ -1389,6 +1478,50 @@ fn finding_9_a_cuda_kernel_is_refused_in_a_cpu_class() {
 		let cpu = kernel(FWD, TRAIN);
 		assert_ok!(Market::post_job(signed(ALICE), cpu, GPU, inference(1, 1), 100, 500, 100));
 		assert_ok!(Market::post_job(signed(ALICE), cpu, CPU, inference(1, 1), 100, 50, 100));
+	});
+}
+
+/// Finding 9 (pay): a task's pay was its declared FLOPs at its price, rounded down, so a kernel
+/// declaring 1 FLOP per sample had its work done for nothing: provider, verifiers and the
+/// protocol got 0 and the buyer its whole budget back. A job is now paid in the whole WU its
+/// budget escrowed, shared among its tasks by their work.
+#[test]
+fn finding_9_a_job_of_a_few_flops_pays_a_whole_wu() {
+	build_and_execute(|| {
+		let k = kernel(1, 1); // declared 1 FLOP per sample
+		offer(CAROL, CPU, 1_000, 30);
+		assert_ok!(Market::post_job(signed(ALICE), k, CPU, inference(1, 3), 3, 50, 100));
+		run_to_block(2);
+		accept_and_submit(0);
+		assert_ok!(<Market as TaskOutcome<_>>::task_verified(
+			0,
+			Cid::of_raw_bytes(b"r"),
+			&[EVE, BOB]
+		));
+		// 1 WU at 30: 27 to Carol, a 10 % fee of 3, the 20 % margin (6) to Eve and Bob; the
+		// budget was 1 WU × 50 + 20 % = 60. Before the fix: paid 0, fee 0, verifiers 0, refund 60.
+		System::assert_last_event(
+			Event::JobCompleted { job: 0, paid: 27, fee: 3, verifiers: 6, refund: 24 }.into(),
+		);
+	});
+}
+
+/// A job of whole WU pays exactly its work, split over tasks by their work; the shares of a
+/// job of part of a WU never add up to more than the whole WU its budget holds.
+#[test]
+fn billed_work_is_the_jobs_whole_wu_shared_by_work() {
+	build_and_execute(|| {
+		const WU: u128 = 1_000_000_000_000;
+		assert_eq!(Market::billed_flops(3 * WU, 10 * WU), 3 * WU);
+		assert_eq!(Market::billed_flops(1, 3), WU / 3);
+		assert_eq!(Market::billed_flops(2, 3), 2 * WU / 3);
+		assert!(Market::billed_flops(1, 3) + Market::billed_flops(2, 3) <= WU);
+		assert_eq!(Market::billed_flops(WU + 1, 2 * WU + 1), (WU + 1) * 3 * WU / (2 * WU + 1));
+		assert_eq!(Market::billed_flops(7, 0), 7);
+		// Collateral follows the value: 200 % of a third of a WU at 30 (9, rounded down), and
+		// of the whole WU.
+		assert_eq!(Market::collateral_of(1, 3, 30, 200), Ok(18));
+		assert_eq!(Market::collateral_of(3, 3, 30, 200), Ok(60));
 	});
 }
 

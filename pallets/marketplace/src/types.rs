@@ -144,6 +144,12 @@ pub struct Offer<T: Config> {
 	pub load: u128,
 	/// Tasks assigned to it and not ended.
 	pub open_tasks: u32,
+	/// The part of its capacity (milli-WU/s) counted as its class's supply while it is active:
+	/// what its provider's active stake covers as collateral over the supply horizon at its
+	/// price (at least the class's base price), set when it is published, updated or resumed.
+	/// Declared capacity is the provider's word; a phantom capacity moves the index no more than
+	/// the stake behind it (security review, finding 6).
+	pub supply: u64,
 }
 
 /// What a job asks for, as given in a call (CIDs still unparsed).
@@ -262,6 +268,10 @@ pub struct Job<T: Config> {
 	pub tasks: BoundedVec<TaskId, T::MaxTasksPerJob>,
 	/// Providers that missed a deadline on this job: never assigned to it again.
 	pub excluded: BoundedVec<T::AccountId, T::MaxTasksPerJob>,
+	/// Whether its work counts in its class's demand: from the first allocation attempt that
+	/// found an offer able to take it at its price and size, until it ends. A job no offer would
+	/// take at its price is no demand at that price (security review, finding 6).
+	pub in_demand: bool,
 }
 
 /// Where a task is.
@@ -360,9 +370,11 @@ pub enum Deadline {
 	Debug,
 )]
 pub struct ClassStats {
-	/// FLOPs of open jobs (queued or running): demand.
+	/// FLOPs of open jobs that an offer could take at their price and size (`Job::in_demand`):
+	/// demand.
 	pub demand: u128,
-	/// Sum of active offers' capacity, milli-WU per second.
+	/// Sum of active offers' capacity counted as supply (`Offer::supply`: what their stake
+	/// backs), milli-WU per second.
 	pub capacity: u128,
 	/// FLOPs assigned to offers and not yet submitted.
 	pub load: u128,
