@@ -39,14 +39,16 @@ use crate::{
 };
 use axum::{
 	body::Bytes,
-	extract::{DefaultBodyLimit, Path, State},
-	http::{HeaderMap, HeaderValue, StatusCode},
+	extract::{DefaultBodyLimit, Path, Request, State},
+	http::{header, HeaderMap, HeaderValue, StatusCode},
+	middleware::{self, Next},
 	response::{IntoResponse, Response},
 	routing::{get, post},
 	Json, Router,
 };
 use batch::{BatchConfig, Batcher};
 use book::{Channels, Entry, Refusal, Served};
+use futures::StreamExt as _;
 use polkadot_sdk::{
 	sp_core::H256,
 	sp_runtime::{AccountId32, MultiSignature},
@@ -195,6 +197,7 @@ pub async fn start(
 		.route("/v1/completions", post(completions::complete))
 		.route("/v1/models", get(completions::models))
 		.layer(DefaultBodyLimit::max(max_body))
+		.layer(middleware::from_fn_with_state(shared.clone(), refuse_oversize))
 		.with_state(shared);
 	tokio::spawn(async move {
 		if let Err(e) = axum::serve(listener, app).await {
@@ -202,6 +205,42 @@ pub async fn start(
 		}
 	});
 	Ok(bound)
+}
+
+/// The most of an oversize body [`refuse_oversize`] reads (and drops) before it answers.
+const DRAIN_MAX: u64 = 16 * 1024 * 1024;
+/// The longest [`refuse_oversize`] reads an oversize body for.
+const DRAIN_TIME: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Refuses a request whose declared body is above `max_body` before any handler runs, once it
+/// has read what the client sends (up to [`DRAIN_MAX`] bytes and [`DRAIN_TIME`]) and dropped
+/// it. A server that answers and closes with the body unread resets the connection, and a client
+/// still sending then gets "connection reset" rather than the 413 (nginx's lingering close is
+/// for the same reason). A body above `DRAIN_MAX` is answered at once.
+async fn refuse_oversize(State(s): State<Arc<Shared>>, req: Request, next: Next) -> Response {
+	let declared = req
+		.headers()
+		.get(header::CONTENT_LENGTH)
+		.and_then(|v| v.to_str().ok())
+		.and_then(|v| v.parse::<u64>().ok());
+	let max = u64::try_from(s.cfg.max_body).unwrap_or(u64::MAX);
+	let Some(declared) = declared.filter(|n| *n > max) else { return next.run(req).await };
+	let openai = req.uri().path() == "/v1/completions";
+	if declared <= DRAIN_MAX {
+		let mut body = req.into_body().into_data_stream();
+		let drain = async { while let Some(Ok(_)) = body.next().await {} };
+		let _ = tokio::time::timeout(DRAIN_TIME, drain).await;
+	}
+	ApiError { openai, ..too_large(&s) }.into_response()
+}
+
+/// The refusal of a body above `max_body`.
+fn too_large(s: &Shared) -> ApiError {
+	ApiError::new(
+		413,
+		"body_too_large",
+		format!("the request body is above {} bytes", s.cfg.max_body),
+	)
 }
 
 /// An error answer: status, a machine-readable reason, a message, and what the client needs to
@@ -491,11 +530,7 @@ fn body_bytes(
 	body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<Bytes, ApiError> {
 	body.map_err(|e| match e.status() {
-		StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
-			413,
-			"body_too_large",
-			format!("the request body is above {} bytes", s.cfg.max_body),
-		),
+		StatusCode::PAYLOAD_TOO_LARGE => too_large(s),
 		status => ApiError::new(status.as_u16(), "bad_body", e.body_text()),
 	})
 }
