@@ -336,7 +336,7 @@ pub async fn bench_allreduce_member(
 		key: key_from_seed(&member_seed(m.rank)),
 		listen: listen(&m.members[m.rank]),
 		request_timeout: Duration::from_secs(120),
-		bulk: m.bulk,
+		bulk: m.bulk.then_some(0),
 	})
 	.await?;
 	tokio::spawn(event_loop.run());

@@ -158,6 +158,28 @@ fn blob_that_does_not_match_its_cid_is_refused_and_not_written() {
 }
 
 #[test]
+fn a_bulk_port_in_use_is_a_clear_error() {
+	let dir = tempfile::tempdir().unwrap();
+	let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+	let port = busy.local_addr().unwrap().port().to_string();
+	let kernel = kernels().join("digits");
+	let store = dir.path().join("store");
+	let (ok, _, err) = run(&[
+		"train",
+		"--kernel",
+		kernel.to_str().unwrap(),
+		"--store",
+		store.to_str().unwrap(),
+		"--identity",
+		"a",
+		"--bulk-port",
+		&port,
+	]);
+	assert!(!ok, "started on a bulk port in use");
+	assert!(err.contains(&format!("bulk listener at 127.0.0.1:{port}: ")), "{err}");
+}
+
+#[test]
 fn out_of_range_arguments_are_refused_before_anything_runs() {
 	let dir = tempfile::tempdir().unwrap();
 	let store = dir.path().join("store");
@@ -183,6 +205,7 @@ fn out_of_range_arguments_are_refused_before_anything_runs() {
 		(infer(&["--threads", "0"]), "--threads"),
 		(train(&["--batch", "0"]), "--batch"),
 		(train(&["--chunk-kib", "70000"]), "--chunk-kib"),
+		(train(&["--bulk-port", "70000"]), "--bulk-port"),
 		(train(&["--shard", "0:0"]), "--shard"),
 		(train(&["--shard", "12"]), "--shard"),
 		(fetch.to_vec(), "--cid"),

@@ -77,6 +77,10 @@ pub struct NetArgs {
 	/// Listen address.
 	#[arg(long, default_value = "/ip4/127.0.0.1/tcp/0")]
 	pub listen: Multiaddr,
+	/// TCP port of the AllReduce's bulk lane, on the listen address's IP (0: one the system
+	/// chooses; fix it to open it in a firewall or forward it through a NAT).
+	#[arg(long, default_value_t = 0)]
+	pub bulk_port: u16,
 	/// Other group members, `/ip4/…/tcp/…/p2p/<peer id>` (repeat).
 	#[arg(long = "peer")]
 	pub peers: Vec<Multiaddr>,
@@ -114,7 +118,7 @@ impl NetArgs {
 			key: key_from_seed(&self.identity),
 			listen: self.listen.clone(),
 			request_timeout: Duration::from_secs(60),
-			bulk: true,
+			bulk: Some(self.bulk_port),
 		};
 		let (net, Inbound { allreduce, blobs, group }, event_loop) = p2p::new(config).await?;
 		tokio::spawn(event_loop.run());

@@ -49,7 +49,7 @@ pub async fn run(a: LineageArgs) -> anyhow::Result<()> {
 			listen: a.listen,
 			request_timeout: Duration::from_secs(60),
 			// Only fetches blobs: no AllReduce, no bulk listener.
-			bulk: false,
+			bulk: None,
 		};
 		let (net, _inbound, event_loop) = p2p::new(config).await?;
 		tokio::spawn(event_loop.run());

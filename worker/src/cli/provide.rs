@@ -55,6 +55,10 @@ pub struct ProvideArgs {
 	/// libp2p listen address (blobs for other workers and buyers).
 	#[arg(long, default_value = "/ip4/127.0.0.1/tcp/0")]
 	listen: Multiaddr,
+	/// TCP port of the AllReduce's bulk lane (training), on the listen address's IP (0: one the
+	/// system chooses; fix it to open it in a firewall or forward it through a NAT).
+	#[arg(long, default_value_t = 0)]
+	bulk_port: u16,
 	/// Address to publish instead of the listen address (repeat; at most 4).
 	#[arg(long)]
 	announce: Vec<Multiaddr>,
@@ -194,6 +198,7 @@ pub async fn run(a: ProvideArgs) -> anyhow::Result<()> {
 		verify: !a.no_verify,
 		train: a.train,
 		listen: a.listen,
+		bulk_port: a.bulk_port,
 		announce: a.announce,
 		run: RunConfig { device, batch: a.batch, wrong_output, fake_steps, withhold_chains },
 		serving: None,

@@ -201,11 +201,13 @@ pub(super) struct Receiver {
 }
 
 impl Receiver {
-	/// Binds the bulk listener at `ip` (the libp2p listener's), on a port of the system's choice.
-	pub(super) async fn bind(ip: IpAddr) -> Result<(Arc<Self>, TcpListener), NetError> {
-		let listener = TcpListener::bind(SocketAddr::new(ip, 0))
+	/// Binds the bulk listener at `ip` (the libp2p listener's) and `port` (0: the system's
+	/// choice).
+	pub(super) async fn bind(ip: IpAddr, port: u16) -> Result<(Arc<Self>, TcpListener), NetError> {
+		let at = SocketAddr::new(ip, port);
+		let listener = TcpListener::bind(at)
 			.await
-			.map_err(|e| NetError::Transport(format!("bulk listener at {ip}: {e}")))?;
+			.map_err(|e| NetError::Transport(format!("bulk listener at {at}: {e}")))?;
 		let port = listener.local_addr().map_err(|e| NetError::Transport(e.to_string()))?.port();
 		Ok((Arc::new(Receiver::new(port)), listener))
 	}
@@ -652,7 +654,7 @@ mod socket_tests {
 	/// A receiver on loopback serving every connection it accepts, as the event loop does, and
 	/// where its chunks arrive.
 	async fn listening() -> (Arc<Receiver>, mpsc::Receiver<AllReduceEvent>) {
-		let (receiver, listener) = Receiver::bind("127.0.0.1".parse().unwrap()).await.unwrap();
+		let (receiver, listener) = Receiver::bind("127.0.0.1".parse().unwrap(), 0).await.unwrap();
 		let (events, inbox) = mpsc::channel(16);
 		tokio::spawn({
 			let receiver = receiver.clone();
@@ -674,6 +676,18 @@ mod socket_tests {
 			tokio::time::sleep(Duration::from_millis(10)).await;
 		}
 		panic!("{} places free, not {n}", receiver.unnamed.available_permits());
+	}
+
+	#[tokio::test]
+	async fn the_listener_takes_the_port_it_is_given_and_says_when_it_cannot() {
+		let ip: IpAddr = "127.0.0.1".parse().unwrap();
+		let free = std::net::TcpListener::bind((ip, 0)).unwrap().local_addr().unwrap().port();
+		let (receiver, _listener) = Receiver::bind(ip, free).await.unwrap();
+		assert_eq!(receiver.port, free);
+		let Err(NetError::Transport(e)) = Receiver::bind(ip, free).await else {
+			panic!("a port in use was bound twice")
+		};
+		assert!(e.starts_with(&format!("bulk listener at 127.0.0.1:{free}: ")), "{e}");
 	}
 
 	#[tokio::test]

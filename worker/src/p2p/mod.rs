@@ -231,9 +231,11 @@ pub struct NetConfig {
 	pub listen: Multiaddr,
 	/// How long a request may take before it fails.
 	pub request_timeout: Duration,
-	/// Whether AllReduce chunks use the [`bulk`] lane (a TCP listener of its own on the libp2p
-	/// listener's IP); without it they go over `/verity/allreduce/1`, and peers' offers are refused.
-	pub bulk: bool,
+	/// Whether AllReduce chunks use the [`bulk`] lane, a TCP listener of its own on the libp2p
+	/// listener's IP at this port (0: one the system chooses; a fixed one for a firewall or a
+	/// NAT's port forwarding). `None`: chunks go over `/verity/allreduce/1`, and peers' offers are
+	/// refused.
+	pub bulk: Option<u16>,
 }
 
 /// An ed25519 identity derived from a seed string (sha2-256 of the seed is the secret key), so
@@ -297,12 +299,13 @@ pub async fn new(config: NetConfig) -> Result<(Net, Inbound, EventLoop), NetErro
 		.map_err(|e| NetError::Transport(e.to_string()))?
 		.with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(3600)))
 		.build();
-	let bulk = if config.bulk {
-		// The libp2p listener's IP (any interface when it names none).
-		let ip = ip_of(&config.listen).unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
-		Some(bulk::Receiver::bind(ip).await?)
-	} else {
-		None
+	let bulk = match config.bulk {
+		Some(port) => {
+			// The libp2p listener's IP (any interface when it names none).
+			let ip = ip_of(&config.listen).unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+			Some(bulk::Receiver::bind(ip, port).await?)
+		}
+		None => None,
 	};
 	swarm.listen_on(config.listen).map_err(|e| NetError::Transport(e.to_string()))?;
 	// Wait for the listener to report its address (port 0 gets a real port).
@@ -835,7 +838,7 @@ pub async fn mesh_with(
 				.parse()
 				.map_err(|e: libp2p::multiaddr::Error| NetError::Transport(e.to_string()))?,
 			request_timeout,
-			bulk: *bulk,
+			bulk: bulk.then_some(0),
 		})
 		.await?;
 		tokio::spawn(event_loop.run());

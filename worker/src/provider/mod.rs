@@ -80,6 +80,8 @@ pub struct ProvideConfig {
 	pub train: bool,
 	/// libp2p listen address.
 	pub listen: Multiaddr,
+	/// The bulk lane's TCP port (0: the system's choice).
+	pub bulk_port: u16,
 	/// Addresses published instead of the listen address (behind NAT, on another interface).
 	pub announce: Vec<Multiaddr>,
 	/// How the kernel runs.
@@ -219,7 +221,7 @@ impl Daemon {
 			key,
 			listen: cfg.listen.clone(),
 			request_timeout: Duration::from_secs(60),
-			bulk: true,
+			bulk: Some(cfg.bulk_port),
 		})
 		.await?;
 		tokio::spawn(event_loop.run());
