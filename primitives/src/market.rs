@@ -85,6 +85,11 @@ pub trait TaskOutcome<AccountId> {
 	/// The task's result `result` was accepted; `credited` are the verifiers that agreed, who
 	/// share the task's verification margin.
 	fn task_verified(task: TaskId, result: Cid, credited: &[AccountId]) -> DispatchResult;
+	/// An audit of one of the training task's steps reached a verdict: `auditors`, the verifiers
+	/// that agreed on it, re-executed part of the task's work and share its verification margin
+	/// with the final committee when the task is paid (security review, finding 15: audits are
+	/// paid).
+	fn task_audited(_task: TaskId, _auditors: &[AccountId]) {}
 	/// The task's result was not accepted: it is reassigned to another provider, or its job
 	/// fails and is refunded if it cannot be.
 	fn task_rejected(task: TaskId) -> DispatchResult;

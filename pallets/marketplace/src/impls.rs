@@ -1445,8 +1445,16 @@ impl<T: Config> TaskOutcome<T::AccountId> for Pallet<T> {
 		ensure!(task.state == TaskState::Submitted, Error::<T>::WrongTaskState);
 		let job_id = task.job;
 		let job = Jobs::<T>::get(job_id).ok_or(Error::<T>::UnknownJob)?;
-		task.credited =
+		// The final committee first (its places are certain), then the auditors credited before
+		// (finding 15), each once, as many as fit.
+		let mut all: BoundedVec<T::AccountId, T::MaxCommittee> =
 			BoundedVec::try_from(credited.to_vec()).map_err(|_| Error::<T>::JobTooLarge)?;
+		for a in task.credited.iter() {
+			if !all.contains(a) && all.try_push(a.clone()).is_err() {
+				break;
+			}
+		}
+		task.credited = all;
 		Self::release_collateral(&task);
 		task.state = TaskState::Verified;
 		task.result = Some(result);
@@ -1460,6 +1468,18 @@ impl<T: Config> TaskOutcome<T::AccountId> for Pallet<T> {
 			Self::complete(job_id, &job);
 		}
 		Ok(())
+	}
+
+	fn task_audited(id: TaskId, auditors: &[T::AccountId]) {
+		Tasks::<T>::mutate(id, |task| {
+			if let Some(task) = task {
+				for a in auditors {
+					if !task.credited.contains(a) && task.credited.try_push(a.clone()).is_err() {
+						break;
+					}
+				}
+			}
+		});
 	}
 
 	fn task_failed(id: TaskId) -> DispatchResult {

@@ -105,6 +105,10 @@
 //! - **No job dropped by allocation** (14): an inference job is split into at most
 //!   `MaxTasksPerJob` tasks (over the largest offers when the cheapest would need more); a job
 //!   allocation fails for is kept in the queue, never lost while `Queued`.
+//! - **Audits are paid** (15, with proof of compute): the verifiers that agree on an audit of a
+//!   training task's step are credited on the task as the audit ends and share its
+//!   verification margin with the committee that accepts its result (the committee first, each
+//!   verifier once, at most `MaxCommittee`).
 //! - **Collateral tracks the value at risk** (15, with proof of compute): each task keeps
 //!   `collateral_percent` (200 % in the runtime) of its value (its work at its price) of its
 //!   provider's active stake bonded in [`Collateral`] until it is verified, moves or its job

@@ -1211,6 +1211,42 @@ fn finding_7_a_job_deadline_pays_verified_work() {
 	});
 }
 
+/// Finding 15 (audits): the verifiers who re-executed a training task's audited steps were paid
+/// nothing (only a bounty when they caught a fake); the margin went to the final committee alone.
+/// Auditors whose audit reached a verdict now share the task's margin with that committee.
+#[test]
+fn finding_15_auditors_share_a_tasks_verification_margin() {
+	build_and_execute(|| {
+		let k = kernel(FWD, TRAIN);
+		offer(DAVE, CPU, 1_000, 20);
+		offer(CAROL, CPU, 1_000, 30);
+		assert_ok!(Market::post_job(signed(ALICE), k, CPU, training(1, 2), 200, 50, 100));
+		run_to_block(2);
+		accept_and_submit(0);
+		accept_and_submit(1);
+		<Market as TaskOutcome<_>>::task_audited(1, &[EVE, FERDIE]);
+		<Market as TaskOutcome<_>>::task_audited(1, &[EVE]); // credited once
+		<Market as TaskOutcome<_>>::task_audited(9, &[EVE]); // no such task: nothing
+		let (bob0, eve0, ferdie0) = (
+			Balances::free_balance(BOB),
+			Balances::free_balance(EVE),
+			Balances::free_balance(FERDIE),
+		);
+		assert_ok!(<Market as TaskOutcome<_>>::task_verified(1, Cid::of_raw_bytes(b"r"), &[BOB]));
+		assert_eq!(task(1).credited.to_vec(), vec![BOB, EVE, FERDIE], "the committee first");
+		assert_ok!(<Market as TaskOutcome<_>>::task_verified(0, Cid::of_raw_bytes(b"r"), &[BOB]));
+		// Task 1: 3 WU at 30 = 90, margin 18 in three: 6 each. Task 0: 3 WU at 20 = 60, margin
+		// 12 to Bob. Before the fix: Bob 18 + 12, Eve and Ferdie nothing.
+		System::assert_has_event(
+			Event::JobCompleted { job: 0, paid: 81 + 54, fee: 15, verifiers: 30, refund: 180 }
+				.into(),
+		);
+		assert_eq!(Balances::free_balance(BOB), bob0 + 6 + 12);
+		assert_eq!(Balances::free_balance(EVE), eve0 + 6);
+		assert_eq!(Balances::free_balance(FERDIE), ferdie0 + 6);
+	});
+}
+
 /// Finding 7: a result whose verification cannot end before the job's deadline is refused when
 /// submitted, not lost unpaid after it.
 #[test]

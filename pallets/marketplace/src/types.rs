@@ -328,7 +328,9 @@ pub struct TaskEntry<T: Config> {
 	pub reassignments: u32,
 	/// The submitted result.
 	pub result: Option<Cid>,
-	/// Verifiers credited when the result was accepted.
+	/// Verifiers that share its verification margin when it is paid: the auditors of its steps
+	/// (training), credited as each audit ends, and the committee that accepted its result, put
+	/// first; each once, at most `MaxCommittee` (finding 15).
 	pub credited: BoundedVec<T::AccountId, T::MaxCommittee>,
 	/// Stake its provider keeps bonded for it until it is verified or leaves the provider
 	/// (`collateral_percent` of its value at its price); a conviction on it slashes at least this.

@@ -667,6 +667,8 @@ impl<T: Config> Pallet<T> {
 	) {
 		let Some(audit) = Audits::<T>::take(id) else { return };
 		if let Some(digest) = accepted {
+			// The verifiers that agreed did the audit's work: paid from the task's margin.
+			T::Market::task_audited(audit.task, catchers);
 			if audit.leaf == Some(digest) {
 				Epochs::<T>::mutate(audit.job, audit.epoch, |e| {
 					if let Some(e) = e {

@@ -130,9 +130,11 @@
 //!   A convicted provider (wrong, silent, or caught by an audit of its training task) loses at
 //!   least its task's collateral (`TaskInfo::collateral`, a multiple of what the task pays, kept
 //!   bonded by the marketplace), so the penalty tracks the value at risk rather than a share of
-//!   whatever stake it has. (Verifiers are still credited from the margin only when the provider
-//!   is verified, audits are paid only through bounties, and a verifier's penalty is a share of
-//!   its stake.)
+//!   whatever stake it has. Audits are paid: the verifiers that agree on an audit's verdict are
+//!   credited on the audited member's task ([`TaskOutcome::task_audited`](verity_primitives::market::TaskOutcome))
+//!   and share its verification margin with the final committee when it is paid. (Verifiers are
+//!   still credited only when the task is verified, and a verifier's penalty is a share of its
+//!   stake.)
 //! - **No verifier slot kept by stake that left** (finding 8): anyone can
 //!   [`prune_verifier`](Pallet::prune_verifier) an account whose provider stake is gone.
 //! - **The delivered result is the committee's** (finding 13): the accepted CID is the one most

@@ -67,6 +67,7 @@ thread_local! {
 	static TASKS: RefCell<BTreeMap<TaskId, TaskInfo<AccountId>>> = const { RefCell::new(BTreeMap::new()) };
 	static VERIFIED: RefCell<Vec<(TaskId, Cid, Vec<AccountId>)>> = const { RefCell::new(Vec::new()) };
 	static REJECTED: RefCell<Vec<TaskId>> = const { RefCell::new(Vec::new()) };
+	static AUDITED: RefCell<Vec<(TaskId, Vec<AccountId>)>> = const { RefCell::new(Vec::new()) };
 	static FAILED: RefCell<Vec<TaskId>> = const { RefCell::new(Vec::new()) };
 	static SEED: RefCell<u64> = const { RefCell::new(0) };
 }
@@ -134,6 +135,9 @@ impl MockMarket {
 	pub fn verified() -> Vec<(TaskId, Cid, Vec<AccountId>)> {
 		VERIFIED.with(|v| v.borrow().clone())
 	}
+	pub fn audited() -> Vec<(TaskId, Vec<AccountId>)> {
+		AUDITED.with(|v| v.borrow().clone())
+	}
 	pub fn rejected() -> Vec<TaskId> {
 		REJECTED.with(|v| v.borrow().clone())
 	}
@@ -148,6 +152,9 @@ impl TaskOutcome<AccountId> for MockMarket {
 	fn task_verified(task: TaskId, result: Cid, credited: &[AccountId]) -> DispatchResult {
 		VERIFIED.with(|v| v.borrow_mut().push((task, result, credited.to_vec())));
 		Ok(())
+	}
+	fn task_audited(task: TaskId, auditors: &[AccountId]) {
+		AUDITED.with(|v| v.borrow_mut().push((task, auditors.to_vec())));
 	}
 	fn task_rejected(task: TaskId) -> DispatchResult {
 		REJECTED.with(|v| v.borrow_mut().push(task));
@@ -345,6 +352,7 @@ pub fn new_test_ext() -> sp_io::TestExternalities {
 		TASKS.with(|s| s.borrow_mut().clear());
 		VERIFIED.with(|s| s.borrow_mut().clear());
 		REJECTED.with(|s| s.borrow_mut().clear());
+		AUDITED.with(|s| s.borrow_mut().clear());
 		FAILED.with(|s| s.borrow_mut().clear());
 		MockRandomness::set_seed(0);
 		DueBudget::set(polkadot_sdk::frame_support::weights::Weight::MAX);

@@ -684,6 +684,33 @@ fn an_honest_group_passes_its_audits() {
 	});
 }
 
+/// Finding 15 (audits): an audit's verifiers were paid only when they caught a fake. Every
+/// audit that reaches a verdict now credits the verifiers that agreed on the audited member's
+/// task, which pays them a share of its verification margin.
+#[test]
+fn finding_15_an_audits_agreeing_verifiers_are_credited_on_the_task() {
+	build_and_execute(|| {
+		training_task(1, P1);
+		training_task(2, P2);
+		commit_epoch(1, P1, &leaves(&[]));
+		commit_epoch(2, P2, &leaves(&[]));
+		let epoch = Epochs::<Test>::get(5, 0).unwrap();
+		run_to_block(epoch.closes_at + DRAW);
+		let mut expected: Vec<(u64, Vec<AccountId>)> = Audits::<Test>::iter()
+			.map(|(_, a)| (a.task, Rounds::<Test>::get(a.round).unwrap().members.to_vec()))
+			.collect();
+		assert_eq!(expected.len(), 2);
+		run_audits(&[(P1, leaves(&[])), (P2, leaves(&[]))]);
+		let mut got = MockMarket::audited();
+		for (_, v) in got.iter_mut().chain(expected.iter_mut()) {
+			v.sort();
+		}
+		got.sort();
+		expected.sort();
+		assert_eq!(got, expected);
+	});
+}
+
 #[test]
 fn an_audit_catches_a_faked_step() {
 	build_and_execute(|| {
