@@ -647,15 +647,20 @@ fn run_audits(trees: &[(AccountId, Vec<H256>)]) -> Vec<AuditId> {
 	ids
 }
 
+/// Tasks 1 and 2 (P1, P2) commit epoch 0 of job 5 honestly; the blocks run to its audits' draw.
+fn honest_epoch_drawn() {
+	training_task(1, P1);
+	training_task(2, P2);
+	commit_epoch(1, P1, &leaves(&[]));
+	commit_epoch(2, P2, &leaves(&[]));
+	let epoch = Epochs::<Test>::get(5, 0).unwrap();
+	run_to_block(epoch.closes_at + DRAW);
+}
+
 #[test]
 fn an_honest_group_passes_its_audits() {
 	build_and_execute(|| {
-		training_task(1, P1);
-		training_task(2, P2);
-		commit_epoch(1, P1, &leaves(&[]));
-		commit_epoch(2, P2, &leaves(&[]));
-		let epoch = Epochs::<Test>::get(5, 0).unwrap();
-		run_to_block(epoch.closes_at + DRAW);
+		honest_epoch_drawn();
 		assert_eq!(Audits::<Test>::iter().count(), 2);
 		let ids = run_audits(&[(P1, leaves(&[])), (P2, leaves(&[]))]);
 		for id in ids {
@@ -690,12 +695,7 @@ fn an_honest_group_passes_its_audits() {
 #[test]
 fn finding_15_an_audits_agreeing_verifiers_are_credited_on_the_task() {
 	build_and_execute(|| {
-		training_task(1, P1);
-		training_task(2, P2);
-		commit_epoch(1, P1, &leaves(&[]));
-		commit_epoch(2, P2, &leaves(&[]));
-		let epoch = Epochs::<Test>::get(5, 0).unwrap();
-		run_to_block(epoch.closes_at + DRAW);
+		honest_epoch_drawn();
 		let mut expected: Vec<(u64, Vec<AccountId>)> = Audits::<Test>::iter()
 			.map(|(_, a)| (a.task, Rounds::<Test>::get(a.round).unwrap().members.to_vec()))
 			.collect();
