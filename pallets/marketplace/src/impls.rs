@@ -71,17 +71,36 @@ impl<T: Config> Pallet<T> {
 		Self::bal(cost)
 	}
 
+	/// Adds each of `verifiers` not yet in `credited`, as many as fit.
+	fn credit(
+		credited: &mut BoundedVec<T::AccountId, T::MaxCommittee>,
+		verifiers: &[T::AccountId],
+	) {
+		for v in verifiers {
+			if !credited.contains(v) && credited.try_push(v.clone()).is_err() {
+				break;
+			}
+		}
+	}
+
 	/// The FLOPs a task of `flops` is paid for, out of a job of `job_flops`. The buyer escrows
 	/// the job's work in whole WU (`budget_for`), and it is paid in whole WU too, shared among
 	/// its tasks by their work (rounded down, so the shares never exceed the whole): a job whose
 	/// declared cost is a few FLOPs pays its provider one WU's price, not nothing (security
 	/// review, finding 9). A job of whole WU pays exactly its work.
 	pub fn billed_flops(flops: u128, job_flops: u128) -> u128 {
+		Self::billed(flops, job_flops, Rounding::Down)
+	}
+
+	/// `flops × (job_flops in whole WU) / job_flops`, rounded as asked; never less than `flops`.
+	fn billed(flops: u128, job_flops: u128, rounding: Rounding) -> u128 {
 		if job_flops == 0 {
 			return flops;
 		}
 		let whole = work_units(job_flops).saturating_mul(FLOPS_PER_WU);
-		multiply_by_rational_with_rounding(flops, whole, job_flops, Rounding::Down).unwrap_or(flops)
+		multiply_by_rational_with_rounding(flops, whole, job_flops, rounding)
+			.unwrap_or(flops)
+			.max(flops)
 	}
 
 	/// What a task of `flops` at `price` in a job of `job_flops` is worth: its billed work
@@ -946,14 +965,7 @@ impl<T: Config> Pallet<T> {
 		let per_sample = job.flops.checked_div(job.samples.into()).unwrap_or(0).max(1);
 		// What a sample is paid for (and so what its collateral covers), rounded up so the
 		// coverage check never admits a task whose collateral exceeds the free stake.
-		let billed_per_sample = multiply_by_rational_with_rounding(
-			per_sample,
-			work_units(job.flops).saturating_mul(FLOPS_PER_WU),
-			job.flops.max(1),
-			Rounding::Up,
-		)
-		.unwrap_or(per_sample)
-		.max(per_sample);
+		let billed_per_sample = Self::billed(per_sample, job.flops, Rounding::Up);
 		let work = u64::try_from(work_units(job.flops)).unwrap_or(u64::MAX);
 		let secs = Self::secs_between(now, job.deadline);
 		let offers: Vec<(OfferId, Offer<T>)> = ClassOffers::<T>::get(job.class)
@@ -1034,12 +1046,10 @@ impl<T: Config> Pallet<T> {
 		);
 		// The job is demand once an offer could take it at its price and size, room or not
 		// (finding 6: jobs priced below every offer no longer pump the index).
-		// Stored with the count at once: the steps below may fail, and the hook has no
-		// transaction to undo the count.
-		if !job.in_demand && !found.is_empty() {
+		let counted = !job.in_demand && !found.is_empty();
+		if counted {
 			job.in_demand = true;
 			Stats::<T>::mutate(job.class, |s| s.demand = s.demand.saturating_add(job.flops));
-			Jobs::<T>::insert(id, &job);
 		}
 		let plain: Vec<Candidate> = found.iter().map(|(c, ..)| *c).collect();
 		let allocation = match &job.kind {
@@ -1050,14 +1060,32 @@ impl<T: Config> Pallet<T> {
 				allocation::cheapest_group(&allocation::shards(job.samples, *group_size), plain)
 			}
 		};
-		let Some(allocation) = allocation else { return Ok(false) };
-		let n = u32::try_from(allocation.len()).map_err(|_| ArithmeticError::Overflow)?;
-		ensure!(n <= T::MaxTasksPerJob::get(), Error::<T>::JobTooLarge);
-		let due = Self::find_slot(now.saturating_add(params.accept_window), n)?;
-		let first_task = NextTask::<T>::get();
-		let next = first_task.checked_add(n.into()).ok_or(ArithmeticError::Overflow)?;
-		let per_sample =
-			job.flops.checked_div(job.samples.into()).ok_or(ArithmeticError::DivisionByZero)?;
+		// Everything that can fail, before anything is written.
+		let plan = allocation
+			.map(|allocation| -> Result<_, DispatchError> {
+				let n = u32::try_from(allocation.len()).map_err(|_| ArithmeticError::Overflow)?;
+				ensure!(n <= T::MaxTasksPerJob::get(), Error::<T>::JobTooLarge);
+				let due = Self::find_slot(now.saturating_add(params.accept_window), n)?;
+				let first_task = NextTask::<T>::get();
+				let next = first_task.checked_add(n.into()).ok_or(ArithmeticError::Overflow)?;
+				let per_sample = job
+					.flops
+					.checked_div(job.samples.into())
+					.ok_or(ArithmeticError::DivisionByZero)?;
+				Ok((allocation, due, first_task, next, per_sample))
+			})
+			.transpose();
+		let (allocation, due, first_task, next, per_sample) = match plan {
+			Ok(Some(plan)) => plan,
+			// The job waits, or cannot be placed: it keeps its count (the hook has no
+			// transaction to undo it). A placed job is written once, below.
+			waits_or_failed => {
+				if counted {
+					Jobs::<T>::insert(id, &job);
+				}
+				return waits_or_failed.map(|_| false);
+			}
+		};
 
 		NextTask::<T>::put(next);
 		let mut task_id = first_task;
@@ -1449,11 +1477,7 @@ impl<T: Config> TaskOutcome<T::AccountId> for Pallet<T> {
 		// (finding 15), each once, as many as fit.
 		let mut all: BoundedVec<T::AccountId, T::MaxCommittee> =
 			BoundedVec::try_from(credited.to_vec()).map_err(|_| Error::<T>::JobTooLarge)?;
-		for a in task.credited.iter() {
-			if !all.contains(a) && all.try_push(a.clone()).is_err() {
-				break;
-			}
-		}
+		Self::credit(&mut all, &task.credited);
 		task.credited = all;
 		Self::release_collateral(&task);
 		task.state = TaskState::Verified;
@@ -1473,11 +1497,7 @@ impl<T: Config> TaskOutcome<T::AccountId> for Pallet<T> {
 	fn task_audited(id: TaskId, auditors: &[T::AccountId]) {
 		Tasks::<T>::mutate(id, |task| {
 			if let Some(task) = task {
-				for a in auditors {
-					if !task.credited.contains(a) && task.credited.try_push(a.clone()).is_err() {
-						break;
-					}
-				}
+				Self::credit(&mut task.credited, auditors);
 			}
 		});
 	}
