@@ -13,9 +13,13 @@
 # kernel, registers it and has it run by an inference job; Bob's daemon then serves the trained
 # version over HTTP (`provide --serve`) and Alice sends 1,000 requests, each paid by a voucher on
 # a payment channel and answered with a signed receipt, scored against the labels and settled in
-# one redeem; a parameter changes by stake-weighted vote; prints a summary with how to reach the
-# chain from polkadot.js, and keeps the chain running until Ctrl-C.
+# one redeem; a parameter changes by stake-weighted vote; serves the web dashboard
+# (scripts/dashboard.sh) and prints a summary with its address and how to reach the chain from
+# polkadot.js, and keeps the chain running until Ctrl-C.
 #   VERITY_DEMO_EXIT=1  stop after the summary (used by CI to check the command works)
+#   VERITY_DEMO_DASHBOARD_TEST=1  before that, run the dashboard's browser tests (dashboard/test)
+#                       against this chain, with the main job's state
+#   VERITY_DASHBOARD_PORT  the dashboard's port (default 8090)
 #   VERITY_RPC_PORT     RPC port (default 9944)
 #   VERITY_PROMETHEUS_PORT  the node's Prometheus port (default 9615)
 #   VERITY_SERVE_PORT   the inference server's port (default: a free one)
@@ -32,10 +36,12 @@ base="$(mktemp -d -t verity-demo.XXXXXX)"
 logfile="$base/node.log"
 log "starting verity-node --dev (rpc ws://127.0.0.1:$rpc_port, log $logfile)"
 "$VERITY_NODE" --dev --base-path "$base" --rpc-port "$rpc_port" --rpc-cors all \
-	--prometheus-port "$prometheus_port" --no-telemetry >"$logfile" 2>&1 &
+	--prometheus-port "$prometheus_port" --no-telemetry --state-pruning archive >"$logfile" 2>&1 &
 node_pid=$!
 provider_pids=()
+dashboard_pid=""
 cleanup() {
+	[ -z "$dashboard_pid" ] || stop_pid "$dashboard_pid"
 	for pid in "${provider_pids[@]}"; do kill -INT "$pid" 2>/dev/null || true; done
 	for pid in "${provider_pids[@]}"; do stop_pid "$pid"; done
 	stop_pid "$node_pid"
@@ -55,13 +61,17 @@ for _ in $(seq 1 240); do
 done
 [ "$finalized" -ge 1 ] || { tail -30 "$logfile"; log "no finalised block within 4 minutes"; exit 1; }
 
-# The providers: own keys, own data directories, prices from cheapest to dearest.
+# The providers: own keys, own data directories, prices from cheapest to dearest. Charlie's daemon
+# serves its Prometheus metrics, which the dashboard's provider page shows live.
+metrics_port="$(free_port)"
 for p in Charlie:0.012 Dave:0.02 Eve:0.025 Alice//stash:0.03 Bob//stash:0.032 Charlie//stash:0.035; do
 	who="${p%%:*}"
 	dir="$base/providers/${who//\//-}"
 	mkdir -p "$dir"
+	metrics=()
+	[ "$who" != Charlie ] || metrics=(--metrics "127.0.0.1:$metrics_port")
 	"$VERITY_WORKER" provide --node "ws://127.0.0.1:$rpc_port" --suri "//$who" --data "$dir" \
-		--price "${p#*:}" --bond --train >"$dir/stdout" 2>"$dir/provide.log" &
+		--price "${p#*:}" --bond --train "${metrics[@]}" >"$dir/stdout" 2>"$dir/provide.log" &
 	provider_pids+=("$!")
 done
 log "started ${#provider_pids[@]} verity-worker provide daemons (logs in $base/providers/*/provide.log)"
@@ -92,6 +102,13 @@ serving_summary="$(cd "$VERITY_ROOT/tests/e2e" && VERITY_WS="ws://127.0.0.1:$rpc
 log "governance: a parameter change proposed, voted with stake, enacted as Root"
 governance_summary="$(cd "$VERITY_ROOT/tests/e2e" && VERITY_WS="ws://127.0.0.1:$rpc_port" node demo/governance.mjs 300)"
 
+dashboard_port="${VERITY_DASHBOARD_PORT:-8090}"
+dashboard_build >/dev/null
+node "$VERITY_ROOT/dashboard/serve.mjs" "$dashboard_port" >"$base/dashboard.log" 2>&1 &
+dashboard_pid=$!
+dashboard_url="http://127.0.0.1:$dashboard_port/?rpc=ws%3A%2F%2F127.0.0.1%3A$rpc_port"
+charlie=5FLSigC9HGRKVhB9FiEo4Y3koPsNmBmLJbpXg2mp1hXcS59Y # //Charlie on every dev chain
+
 best="$(rpc "$rpc_port" chain_getHeader | block_number)"
 finalized="$(rpc "$rpc_port" chain_getHeader "[$(rpc "$rpc_port" chain_getFinalizedHead)]" | block_number)"
 chain="$(rpc "$rpc_port" system_chain | tr -d '"')"
@@ -108,6 +125,9 @@ cat <<TXT
   validators       Alice (BABE + GRANDPA)
   JSON-RPC         ws://127.0.0.1:$rpc_port   (http on the same port)
   Prometheus       http://127.0.0.1:$prometheus_port/metrics
+  dashboard        $dashboard_url#/market
+                   (Charlie's daemon live: $dashboard_url#/provider/$charlie with its metrics at
+                   http://127.0.0.1:$metrics_port/metrics; scripts/dashboard.sh serves it for any node)
   polkadot.js      https://polkadot.js.org/apps/?rpc=ws%3A%2F%2F127.0.0.1%3A$rpc_port#/explorer
                    (or @polkadot/api: ApiPromise.create({ provider: new WsProvider('ws://127.0.0.1:$rpc_port') }))
   dev accounts     //Alice //Bob //Charlie //Dave //Eve //Ferdie, 1,000,000 VER each; Alice is sudo and bonded 100,000 VER as validator
@@ -131,6 +151,12 @@ $serving_summary
 $governance_summary
 
 TXT
+if [ "${VERITY_DEMO_DASHBOARD_TEST:-0}" = 1 ]; then
+	log "the dashboard's browser tests (dashboard/test, headless chromium) against this chain"
+	(cd "$VERITY_ROOT/dashboard" && VERITY_WS="ws://127.0.0.1:$rpc_port" \
+		VERITY_DASHBOARD_METRICS="http://127.0.0.1:$metrics_port/metrics //Charlie" \
+		node --test --test-concurrency=1 test/)
+fi
 if [ "${VERITY_DEMO_EXIT:-0}" = 1 ]; then
 	log "VERITY_DEMO_EXIT=1: stopping"
 	exit 0

@@ -71,3 +71,21 @@ e2e_bench() {
 	python3 "$VERITY_ROOT/scripts/kernels.py" "$kernels" >/dev/null
 	(cd "$VERITY_ROOT/tests/e2e" && VERITY_KERNELS="$kernels" node "$script" "$@")
 }
+
+# npm_install DIR: installs DIR's npm packages as its package-lock.json pins them, again whenever
+# the lock file changed since the last install (a stamp in node_modules records it).
+npm_install() {
+	local dir="$1" sum
+	sum="$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)"
+	if [ "$(cat "$dir/node_modules/.verity-lock" 2>/dev/null)" != "$sum" ]; then
+		log "installing npm packages for ${dir#"$VERITY_ROOT"/}"
+		(cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+		echo "$sum" >"$dir/node_modules/.verity-lock"
+	fi
+}
+
+# dashboard_build: the dashboard's bundle in dashboard/dist (its npm packages installed first).
+dashboard_build() {
+	npm_install "$VERITY_ROOT/dashboard"
+	(cd "$VERITY_ROOT/dashboard" && node build.mjs)
+}

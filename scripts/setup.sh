@@ -2,7 +2,7 @@
 # Installs what a fresh machine lacks to build and test Verity. Idempotent: a second run only checks.
 # Needs: Rust (rustup), gcc, Python 3, Node 20, git. Installs: Debian packages (clang, lld, protoc),
 # rustup targets for the wasm runtime, PyTorch 2.11.0 for the worker, and the npm packages of the
-# end-to-end tests.
+# end-to-end tests and the dashboard.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 
@@ -10,9 +10,9 @@ SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 
 # Debian packages: clang + lld (fast linker, see .cargo/config.toml), libclang (bindgen),
-# protobuf-compiler (libp2p's protobuf code).
+# protobuf-compiler (libp2p's protobuf code), chromium (the dashboard's browser tests, headless).
 need=()
-for pkg in clang libclang-dev lld protobuf-compiler; do
+for pkg in clang libclang-dev lld protobuf-compiler chromium; do
 	dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then
@@ -38,13 +38,8 @@ if ! python3 -c 'import sys, torch, sklearn, safetensors; sys.exit(torch.__versi
 	python3 -m pip install --quiet --disable-pip-version-check torch==2.11.0 scikit-learn==1.9.1 safetensors==0.8.0
 fi
 
-# npm packages of the end-to-end tests (@polkadot/api 16.5.6, openai 6.49.0, pinned by
-# package-lock.json): installed again whenever the lock file changed since the last install.
-e2e="$VERITY_ROOT/tests/e2e"
-lock_sum="$(sha256sum "$e2e/package-lock.json" | cut -d' ' -f1)"
-if [ "$(cat "$e2e/node_modules/.verity-lock" 2>/dev/null)" != "$lock_sum" ]; then
-	log "installing npm packages for tests/e2e"
-	(cd "$e2e" && npm ci --no-audit --no-fund --loglevel=error)
-	echo "$lock_sum" >"$e2e/node_modules/.verity-lock"
-fi
+# npm packages of the end-to-end tests (@polkadot/api 16.5.6, openai 6.49.0) and of the dashboard
+# (@polkadot/api, esbuild, uPlot, puppeteer-core), pinned by their package-lock.json files.
+npm_install "$VERITY_ROOT/tests/e2e"
+npm_install "$VERITY_ROOT/dashboard"
 log "setup complete"
