@@ -43,6 +43,7 @@ export class History {
     /** True once the backfill is done. */
     this.complete = false;
     this.classes = [];
+    this.byMethod = new Map();
   }
 
   /** Reads the block `n` (events and prices) and returns its records. */
@@ -70,8 +71,15 @@ export class History {
     this.to = this.to === null ? n : Math.max(this.to, n);
   }
 
+  /** Orders the events and indexes them by `section.method`. */
   sort() {
     this.events.sort((a, b) => a.block - b.block || a.index - b.index);
+    this.byMethod = new Map();
+    for (const e of this.events) {
+      const key = `${e.section}.${e.method}`;
+      if (!this.byMethod.has(key)) this.byMethod.set(key, []);
+      this.byMethod.get(key).push(e);
+    }
   }
 
   /** Starts following new heads and reads back `depth` blocks. */
@@ -127,7 +135,8 @@ export class History {
 
   /** Events of `section.method` (method optional), optionally filtered. */
   find(section, method, filter = () => true) {
-    return this.events.filter((e) => e.section === section && (!method || e.method === method) && filter(e.data, e));
+    const events = method ? (this.byMethod.get(`${section}.${method}`) ?? []) : this.events.filter((e) => e.section === section);
+    return events.filter((e) => filter(e.data, e));
   }
 
   /** Text saying which blocks the history covers. */

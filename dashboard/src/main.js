@@ -69,6 +69,8 @@ async function draw() {
       $('#page').dataset.block = String(ctx.drawn);
       $('#page').dataset.route = name;
       $('#page').dataset.loaded = '1';
+      // When the first chain data was on screen, in ms since navigation (tests, bench.mjs).
+      window.verityFirstData ??= performance.now();
     } while (dirty);
   } catch (e) {
     console.error(e);

@@ -56,16 +56,20 @@ after(async () => {
 
 const find = (section, method, pred = () => true) => events.filter((e) => e.section === section && e.method === method && pred(e.data));
 
-/** Opens `route` in a new tab (`width` wide) and waits for its first drawn view. */
-async function open(route, width = 1280) {
+/**
+ * Opens `route` in a new tab (`width` wide) and waits for its first drawn view; `prepare(page)`
+ * runs before the page loads.
+ */
+async function open(route, width = 1280, prepare = async () => {}) {
   const page = await browser.newPage();
+  await prepare(page);
   const errors = [];
   page.on('pageerror', (e) => errors.push(e.message));
   page.errors = errors;
   await page.setViewport({ width, height: 900 });
   await page.goto(`${base}#/${route}`);
   await page.waitForSelector('#page[data-loaded="1"]', { timeout: 30_000 });
-  firstData[route.split('/')[0]] ??= await page.evaluate(() => Math.round(performance.now()));
+  firstData[route.split('/')[0]] ??= await page.evaluate(() => Math.round(window.verityFirstData));
   return page;
 }
 
@@ -250,8 +254,35 @@ test('a vote cast from the governance page lands on chain; a failing one shows i
     assert.equal(proposed.dispatchError, null);
     const index = proposed.events.find(({ event }) => api.events.stakingGovernance.Proposed.is(event)).event.data.index.toString();
 
+    // A browser extension's account: the polkadot.js injection protocol (`window.injectedWeb3`),
+    // its signer signing here with @polkadot/keyring. A fresh account, funded and bonded for this.
+    const ext = keyring.addFromUri(`//Alice//dashboard-extension-${Date.now()}`);
+    const min = (await api.query.stakingGovernance.parameters()).unwrap().minProviderBond.toBigInt();
+    const funded = await signAndInclude(api, api.tx.balances.transferKeepAlive(ext.address, 2n * min), alice);
+    assert.equal(funded.dispatchError, null);
+    const bonded = await signAndInclude(api, api.tx.stakingGovernance.bond(min), ext);
+    assert.equal(bonded.dispatchError && errorName(api, bonded.dispatchError), null);
+    const extension = async (page) => {
+      await page.exposeFunction('verityTestSign', (json) => {
+        const payload = JSON.parse(json);
+        return api.registry.createType('ExtrinsicPayload', payload, { version: payload.version }).sign(ext).signature;
+      });
+      await page.evaluateOnNewDocument((address) => {
+        const accounts = [{ address, name: 'Extension account', type: 'sr25519' }];
+        window.injectedWeb3 = {
+          'polkadot-js': {
+            version: 'test',
+            enable: async () => ({
+              accounts: { get: async () => accounts, subscribe: (cb) => { cb(accounts); return () => {}; } },
+              signer: { signPayload: async (payload) => ({ id: 1, signature: await window.verityTestSign(JSON.stringify(payload)) }) },
+            }),
+          },
+        };
+      }, ext.address);
+    };
+
     const charlie = keyring.addFromUri('//Charlie');
-    const page = await open('governance');
+    const page = await open('governance', 1280, extension);
     await page.waitForSelector('#account option:nth-child(3)');
     await page.select('#account', charlie.address);
     const aye = `tr[data-proposal="${index}"] button[data-aye="1"]`;
@@ -272,6 +303,16 @@ test('a vote cast from the governance page lands on chain; a failing one shows i
     await until(page, async (p) => (await raw(p, `tr[data-proposal="${index}"] [data-field="voters"] .num`)) === '2', 'Dave\'s vote');
     const { n } = await drawn(page);
     assert.ok(n <= votedAt + 1, `the vote landed in #${votedAt}, the page showed it first at #${n}`);
+
+    // The extension's account votes nay from the page: its signer signs.
+    assert.ok(await page.$(`#account option[value="${ext.address}"]`), 'the extension\'s account is offered');
+    await page.select('#account', ext.address);
+    const nay = `tr[data-proposal="${index}"] button[data-aye="0"]`;
+    await page.waitForSelector(nay);
+    await page.evaluate(() => { document.querySelector('#status').className = ''; });
+    await page.click(nay);
+    await until(page, (p) => p.$eval('#status.ok', (e) => e.textContent).catch(() => null), 'the extension\'s vote in a block');
+    assert.equal((await api.query.stakingGovernance.votes(index, ext.address)).unwrap().aye.isFalse, true);
 
     // Ferdie has no stake: the page says why the vote failed, by the error's name.
     const ferdie = keyring.addFromUri('//Ferdie');

@@ -233,6 +233,8 @@ fn a_training_worker_serves_prometheus_metrics() {
 	let mut body = String::new();
 	sock.read_to_string(&mut body).unwrap();
 	assert!(body.starts_with("HTTP/1.1 200 OK"), "{body}");
+	// A browser page on another origin (the dashboard) may read it.
+	assert!(body.contains("\r\nAccess-Control-Allow-Origin: *\r\n"), "{body}");
 	let steps: u64 = body
 		.lines()
 		.find_map(|l| l.strip_prefix("verity_worker_train_steps_total "))

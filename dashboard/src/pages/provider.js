@@ -123,7 +123,7 @@ export async function render(ctx, address) {
     <h3>Slashes and penalties</h3>${table(['block', 'amount', 'why'], slashes.map(([b, a, w]) => [block(b), a, esc(w)]), 'none', 'data-slashes')}
     <h3>Worker</h3>
     <form class="inline" id="metrics-form"><input name="metrics" size="40" placeholder="http://HOST:PORT/metrics (verity-worker --metrics)" value="${esc(metricsUrl)}" aria-label="worker metrics URL"><button>watch</button></form>
-    <div id="metrics" data-url="${esc(metricsUrl)}"></div>`;
+    <div id="metrics" data-url="${esc(metricsUrl)}">${shown.url === metricsUrl ? shown.html : ''}</div>`;
   return {
     title: `Provider ${who.slice(0, 8)}…`,
     html,
@@ -147,13 +147,15 @@ function endpointText(e) {
 }
 
 let metricsTimer = null;
+/** The figures last read, kept across the view's redrawing at each block. */
+const shown = { url: '', html: '' };
 /** Polls the worker's Prometheus endpoint every 2 s while its element is on the page. */
 function watchMetrics(el) {
   clearInterval(metricsTimer);
   const url = el?.dataset.url;
   if (!url) return;
   const poll = async () => {
-    if (!document.body.contains(el)) {
+    if (!document.getElementById('metrics') || document.getElementById('metrics').dataset.url !== url) {
       clearInterval(metricsTimer);
       return;
     }
@@ -163,10 +165,13 @@ function watchMetrics(el) {
         const i = line.lastIndexOf(' ');
         return [`<code>${esc(line.slice(0, i))}</code>`, `<span data-metric="${esc(line.slice(0, i))}">${esc(line.slice(i + 1))}</span>`];
       });
-      el.innerHTML = table(['metric', 'value'], rows, 'the endpoint answered with no verity_worker_ metrics', 'data-metrics');
+      shown.html = table(['metric', 'value'], rows, 'the endpoint answered with no verity_worker_ metrics', 'data-metrics');
     } catch (e) {
-      el.innerHTML = `<p class="error">The worker's metrics at ${esc(url)} cannot be read: ${esc(e.message)} (is it running with --metrics, and reachable from this browser?)</p>`;
+      shown.html = `<p class="error">The worker's metrics at ${esc(url)} cannot be read: ${esc(e.message)} (is it running with --metrics, and reachable from this browser?)</p>`;
     }
+    shown.url = url;
+    const now = document.getElementById('metrics');
+    if (now) now.innerHTML = shown.html;
   };
   poll();
   metricsTimer = setInterval(poll, 2000);
