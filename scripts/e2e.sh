@@ -2,7 +2,8 @@
 # Runs the @polkadot/api end-to-end tests (tests/e2e) against a fresh `verity-node --dev --tmp`.
 # The node runs on free loopback ports and is stopped on exit, whatever happens.
 # Usage: scripts/e2e.sh [FILE...]   (no files: all, in two lanes)
-#   VERITY_E2E_DEMO=1  also run the main job (demo.sh) after the shared-node files (scripts/test.sh)
+#   VERITY_E2E_DEMO=1  also run the main job (demo.sh) after the shared-node files, and the
+#                      dashboard's browser tests against its chain (scripts/test.sh)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 
@@ -60,7 +61,8 @@ if [ "${VERITY_E2E_DEMO:-0}" = 1 ]; then
 	# the shared node is stopped first, the demo starts its own.
 	stop_pid "$node_pid"
 	log "the main job (scripts/demo.sh, VERITY_DEMO_EXIT=1) beside the provider lane"
-	VERITY_DEMO_EXIT=1 VERITY_RPC_PORT="$(free_port)" VERITY_PROMETHEUS_PORT="$(free_port)" \
+	VERITY_DEMO_EXIT=1 VERITY_DEMO_DASHBOARD_TEST=1 VERITY_RPC_PORT="$(free_port)" \
+		VERITY_PROMETHEUS_PORT="$(free_port)" VERITY_DASHBOARD_PORT="$(free_port)" \
 		"$VERITY_ROOT/scripts/demo.sh" || demo=$?
 fi
 serve=0

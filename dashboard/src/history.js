@@ -141,7 +141,7 @@ export class History {
 
   /** Text saying which blocks the history covers. */
   coverage() {
-    if (this.from === null) return 'no blocks read yet';
+    if (this.from === null) return 'no blocks read yet, reading…';
     const pruned = this.prunedAt !== null
       ? ` (the node discarded older state: run it with --state-pruning archive to see everything)`
       : '';

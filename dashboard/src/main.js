@@ -28,6 +28,10 @@ const $ = (sel) => document.querySelector(sel);
 // `at` is the chain's state at the block being drawn (`drawn`), so a view shows one block's state.
 const ctx = { api: null, at: null, history: null, head: null, best: 0, drawn: 0, finalized: 0, accounts: [], account: null };
 let rendering = false;
+let drawnOnce;
+const firstDrawn = new Promise((resolve) => {
+  drawnOnce = resolve;
+});
 let dirty = false;
 let lastHtml = '';
 let lastRoute = '';
@@ -67,15 +71,19 @@ async function draw() {
         view.after?.($('#page'));
       }
       $('#page').dataset.block = String(ctx.drawn);
+      // Whether the events and prices of the blocks asked for were all read when this was drawn.
+      $('#page').dataset.history = ctx.history.complete ? 'complete' : 'reading';
       $('#page').dataset.route = name;
       $('#page').dataset.loaded = '1';
       // When the first chain data was on screen, in ms since navigation (tests, bench.mjs).
       window.verityFirstData ??= performance.now();
+      drawnOnce();
     } while (dirty);
   } catch (e) {
     console.error(e);
     $('#page').innerHTML = `<p class="error">Could not draw this view: ${esc(e.message)}</p>`;
     lastHtml = '';
+    drawnOnce();
   } finally {
     rendering = false;
   }
@@ -155,12 +163,14 @@ async function main() {
     $('#page').innerHTML = `<p class="error">Cannot reach the node at ${esc(url)}: ${esc(e.message ?? e)}. Start one (scripts/demo.sh) or pass another with ?rpc=ws://HOST:PORT.</p>`;
     return;
   }
-  const chain = await ctx.api.rpc.system.chain();
-  $('#chain').textContent = chain.toString();
+  ctx.api.rpc.system.chain().then((chain) => {
+    $('#chain').textContent = chain.toString();
+  });
   ctx.api.on('disconnected', () => status(`disconnected from ${url}; reconnecting…`, 'error'));
   ctx.api.on('connected', () => status(''));
   ctx.history = new History(ctx.api, soon);
-  const depth = Number(new URLSearchParams(window.location.search).get('history') ?? 2000);
+  const asked = Number(new URLSearchParams(window.location.search).get('history') ?? 2000);
+  const depth = Number.isInteger(asked) && asked > 0 ? asked : 2000;
   await ctx.api.rpc.chain.subscribeNewHeads((h) => {
     ctx.head = h;
     ctx.best = h.number.toNumber();
@@ -172,9 +182,12 @@ async function main() {
     ctx.finalized = h.number.toNumber();
     $('#finalized').textContent = `#${ctx.finalized.toLocaleString('en-US')}`;
   });
+  // The first view is drawn before anything else asks the node or the CPU for much: the history
+  // (thousands of reads) and the signing accounts (the crypto wasm) start after it.
+  await firstDrawn;
+  ctx.history.start(depth);
   ctx.accounts = await signingAccounts(ctx.api);
   accountPicker();
-  ctx.history.start(depth);
   draw();
 }
 

@@ -93,8 +93,8 @@ async function drawn(page) {
 const raws = (page, sel) => page.$$eval(sel, (els) => els.map((e) => e.dataset.raw));
 const raw = (page, sel) => page.$eval(sel, (e) => e.dataset.raw);
 const shot = async (page, name) => SHOTS && page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
-/** Waits until the page has read the whole history back (its coverage text stops saying so). */
-const historyRead = (page) => until(page, (p) => p.$eval('#page', (e) => !e.innerText.includes('reading further back')), 'the whole history');
+/** Waits until the page is drawn from the whole history it reads back. */
+const historyRead = (page) => page.waitForSelector('#page[data-history="complete"]', { timeout: 60_000 });
 
 test('the market page shows every class\'s price index, supply, demand, load and offers as the chain has them', async () => {
   const page = await open('market');
@@ -121,6 +121,8 @@ test('the market page shows every class\'s price index, supply, demand, load and
 
 test('the market page fits a phone\'s width', async () => {
   const page = await open('market', 390);
+  await historyRead(page);
+  await page.waitForSelector('#chart-0 canvas');
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   assert.ok(overflow <= 0, `the page is ${overflow}px wider than the screen`);
   await shot(page, 'market-narrow');

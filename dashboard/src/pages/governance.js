@@ -62,7 +62,7 @@ export async function render(ctx) {
     ...history.find('stakingGovernance', 'ProposalCancelled').map((e) => [e.data.index.toNumber(), e.block, '<span class="tag">cancelled</span>']),
   ].sort((a, b) => b[1] - a[1]).map(([i, b, s]) => {
     const voters = history.find('stakingGovernance', 'Voted', (d) => d.index.toNumber() === i);
-    return [`#${i}`, block(b), s, `${voters.length} votes`];
+    return [`#${i}`, block(b), s, `${voters.length} vote${voters.length === 1 ? '' : 's'}`];
   });
   const html = `${dl([
     ['total active stake', `<span data-field="total-active">${balance(total)}</span>`],

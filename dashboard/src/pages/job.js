@@ -1,7 +1,7 @@
 // One job: its kernel, escrow and payments, and each task through accept → result → committee
 // commit/reveal → verdict, with the output CIDs; a training job's epochs with their checkpoint
 // CIDs, gradient roots and audits, and the trained model.
-import { account, balance, block, cid, dl, esc, hash, num, table } from '../format.js';
+import { account, balance, block, cid, cidOf, dl, esc, hash, num, table } from '../format.js';
 import { jobState } from './jobs.js';
 
 const isTask = (subject, task) => subject.isTask && subject.asTask.toString() === task;
@@ -37,8 +37,8 @@ export async function render(ctx, idText) {
   const pairs = [
     ['state', `<span class="tag ${state.cls}" data-field="state">${esc(state.text)}</span>`],
     ['kind', esc(kindText)],
-    ['buyer', account(live?.buyer ?? posted.data.buyer)],
-    ['kernel', hash(live?.kernel ?? posted.data.kernel)],
+    ['buyer', (live ?? posted?.data ?? trainedOpt.unwrapOr(null)) ? account(live?.buyer ?? posted?.data.buyer ?? trainedOpt.unwrap().buyer) : '<span class="muted">reading the history…</span>'],
+    ['kernel', (live ?? posted?.data ?? trainedOpt.unwrapOr(null)) ? hash(live?.kernel ?? posted?.data.kernel ?? trainedOpt.unwrap().kernel) : '<span class="muted">reading the history…</span>'],
     ['samples', num(live?.samples ?? posted?.data.work ?? 0)],
     ['escrow (budget)', balance(live?.budget ?? posted?.data.budget ?? 0)],
   ];
@@ -135,7 +135,19 @@ export async function render(ctx, idText) {
   return { title: `Job ${id}`, html };
 }
 
-/** The job's events, newest first. */
+/** One event's fields, short: accounts, hashes and CIDs abbreviated. */
+function fields(e) {
+  return Object.entries(e.data).map(([name, v]) => {
+    let text;
+    if (v?.codec && v?.digest) text = cidOf(v).slice(0, 14) + '…';
+    else if (v?.isTask !== undefined) text = v.isTask ? `task ${v.asTask}` : `audit ${v.asAudit}`;
+    else text = v?.toString() ?? '';
+    if (text.length > 24) text = text.slice(0, 12) + '…';
+    return `${name} ${text}`;
+  }).join(', ');
+}
+
+/** The job's events, newest first; a run of the same event in one block is one row. */
 function events(history, id, taskIds) {
   const tasks = new Set(taskIds);
   const rounds = new Set(history.find('proofOfCompute', 'CommitteeSelected', (d) => d.subject.isTask && tasks.has(d.subject.asTask.toString())).map((e) => e.data.round.toString()));
@@ -143,8 +155,19 @@ function events(history, id, taskIds) {
     const d = e.data;
     if (e.section !== 'marketplace' && e.section !== 'proofOfCompute') return false;
     return d.job?.toString() === id || (d.task && tasks.has(d.task.toString())) || (d.round && rounds.has(d.round.toString()));
-  }).slice(-60).reverse();
-  return table(['block', 'event'], mine.map((e) => [block(e.block), `<code>${e.section}.${e.method}</code>`]), 'none in the history read', 'data-job-events');
+  }).reverse();
+  const runs = [];
+  for (const e of mine) {
+    const last = runs.at(-1);
+    if (last && last.block === e.block && last.method === e.method && last.section === e.section) last.count += 1;
+    else runs.push({ ...e, count: 1 });
+  }
+  const rows = runs.slice(0, 40).map((e) => [
+    block(e.block),
+    `<code>${e.section}.${e.method}</code>${e.count > 1 ? ` × ${e.count}` : ''}`,
+    `<small>${esc(fields(e))}${e.count > 1 ? ', …' : ''}</small>`,
+  ]);
+  return table(['block', 'event', 'fields (the first of a run)'], rows, 'none in the history read', 'data-job-events');
 }
 
 export const actions = {
