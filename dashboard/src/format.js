@@ -131,18 +131,24 @@ export function multiaddr(bytes, base58) {
   try {
     let i = 0;
     let out = '';
+    const need = (n) => {
+      if (i + n > bytes.length) throw new Error('truncated');
+    };
     while (i < bytes.length) {
       let code;
       [code, i] = varint(bytes, i);
       if (code === 0x04) {
+        need(4);
         out += `/ip4/${bytes.slice(i, i + 4).join('.')}`;
         i += 4;
       } else if (code === 0x29) {
+        need(16);
         const parts = [];
         for (let k = 0; k < 16; k += 2) parts.push(((bytes[i + k] << 8) | bytes[i + k + 1]).toString(16));
         out += `/ip6/${parts.join(':')}`;
         i += 16;
       } else if (code === 0x06 || code === 0x0111) {
+        need(2);
         out += `/${code === 0x06 ? 'tcp' : 'udp'}/${(bytes[i] << 8) | bytes[i + 1]}`;
         i += 2;
       } else if (code === 0x01cc) {
@@ -150,6 +156,7 @@ export function multiaddr(bytes, base58) {
       } else if ([0x35, 0x36, 0x37, 0x01a5].includes(code)) {
         let len;
         [len, i] = varint(bytes, i);
+        need(len);
         const body = bytes.slice(i, i + len);
         out += code === 0x01a5 ? `/p2p/${base58(body)}` : `/${{ 0x35: 'dns', 0x36: 'dns4', 0x37: 'dns6' }[code]}/${new TextDecoder().decode(body)}`;
         i += len;

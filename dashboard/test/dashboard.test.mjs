@@ -195,7 +195,7 @@ test('a training job\'s page shows every epoch\'s checkpoint CIDs, gradient root
   await page.close();
 });
 
-test('a provider\'s page shows its stake, balance, offers, tasks and earnings as the chain has them, and its worker\'s live metrics', async () => {
+test('a provider\'s page shows its stake, balance, offers, tasks and earnings as the chain has them, pauses and resumes its offer, and shows its worker\'s live metrics', async () => {
   const [metricsUrl, uri] = (process.env.VERITY_DASHBOARD_METRICS ?? ' //Charlie').split(' ');
   const who = keyring.addFromUri(uri).address;
   const page = await open(`provider/${who}`);
@@ -215,6 +215,19 @@ test('a provider\'s page shows its stake, balance, offers, tasks and earnings as
   assert.ok(earned > 0n, 'the provider earned in the main job');
   const paidBlocks = new Set(events.filter((e) => ['JobCompleted', 'VerifiedTasksPaid', 'VoucherRedeemed', 'AuditPassed', 'ResultAccepted'].includes(e.method)).map((e) => e.block));
   for (const b of await raws(page, '[data-earnings] tbody tr td:first-child .blk')) assert.ok(paidBlocks.has(Number(b)), `payment at #${b}`);
+  // The provider pauses its offer from the page, and resumes it.
+  await page.waitForSelector(`#account option[value="${who}"]`);
+  await page.select('#account', who);
+  for (const [button, status] of [['pause', 'Paused'], ['resume', 'Active']]) {
+    const sel = `[data-provider-offers] tr[data-offer="${offers[0]}"] button[data-status="${status}"]`;
+    await page.waitForSelector(sel);
+    await page.evaluate(() => { document.querySelector('#status').className = ''; });
+    await page.click(sel);
+    const landed = await until(page, (p) => p.$eval('#status.ok', (e) => e.textContent).catch(() => null), `${button} in a block`);
+    assert.match(landed, /marketplace\.setOfferStatus: in block #\d+/);
+    assert.equal((await api.query.marketplace.offers(offers[0])).unwrap().status.type, status, button);
+    await until(page, (p) => p.$eval(`[data-provider-offers] tr[data-offer="${offers[0]}"] [data-field="status"]`, (e) => e.textContent === status), `${status} on the page`);
+  }
   if (metricsUrl) {
     await page.type('#metrics-form input', metricsUrl);
     await page.click('#metrics-form button');

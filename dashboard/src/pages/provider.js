@@ -73,19 +73,28 @@ export async function render(ctx, address) {
 
   const offerIds = offerKeys.map(([, id]) => id.unwrap().toString());
   const offers = offerIds.length ? await at.query.marketplace.offers.multi(offerIds) : [];
+  // The provider itself (the header's account) can pause and resume its offers here.
+  const own = ctx.account?.address === who;
   const offerRows = offers.map((o, i) => {
     const x = o.unwrapOr(null);
     if (!x) return null;
-    return [
-      `<span data-raw="${offerIds[i]}">${offerIds[i]}</span>`,
-      `class ${x.class}`,
-      num(x.capacity),
-      x.price.isFixed ? balance(x.price.asFixed) : 'follows the index',
-      `<span class="tag ${x.status.isActive ? 'ok' : ''}">${x.status.type}</span>`,
-      num(x.load),
-      num(x.openTasks),
-      num(x.supply),
-    ];
+    const toggle = x.status.isActive
+      ? `<button data-action="offerStatus" data-offer="${offerIds[i]}" data-status="Paused">pause</button>`
+      : `<button data-action="offerStatus" data-offer="${offerIds[i]}" data-status="Active">resume</button>`;
+    return {
+      attrs: `data-offer="${offerIds[i]}"`,
+      cells: [
+        `<span data-raw="${offerIds[i]}">${offerIds[i]}</span>`,
+        `class ${x.class}`,
+        num(x.capacity),
+        x.price.isFixed ? balance(x.price.asFixed) : 'follows the index',
+        `<span class="tag ${x.status.isActive ? 'ok' : ''}" data-field="status">${x.status.type}</span>`,
+        num(x.load),
+        num(x.openTasks),
+        num(x.supply),
+        ...(own ? [toggle] : []),
+      ],
+    };
   }).filter(Boolean);
 
   const mine = new Map();
@@ -117,7 +126,7 @@ export async function render(ctx, address) {
 
   const metricsUrl = localStorage.getItem(`verity.metrics.${who}`) ?? '';
   const html = `${form}${dl(pairs)}
-    <h3>Offers</h3>${table(['offer', 'class', 'capacity (milli-WU/s)', 'price per WU', 'status', 'load (FLOPs)', 'open tasks', 'supply (milli-WU/s backed)'], offerRows, 'no offers', 'data-provider-offers')}
+    <h3>Offers</h3>${table(['offer', 'class', 'capacity (milli-WU/s)', 'price per WU', 'status', 'load (FLOPs)', 'open tasks', 'supply (milli-WU/s backed)', ...(own ? [''] : [])], offerRows, 'no offers', 'data-provider-offers')}
     <h3>Tasks</h3>${table(['task', 'job', 'samples', 'assigned', 'state', 'result'], taskRows, 'no tasks in the history read', 'data-provider-tasks')}
     <h3>Earnings</h3>${table(['block', 'amount', 'from'], earnRows, 'no payments in the history read', 'data-earnings')}
     <h3>Slashes and penalties</h3>${table(['block', 'amount', 'why'], slashes.map(([b, a, w]) => [block(b), a, esc(w)]), 'none', 'data-slashes')}
@@ -176,3 +185,7 @@ function watchMetrics(el) {
   poll();
   metricsTimer = setInterval(poll, 2000);
 }
+
+export const actions = {
+  offerStatus: (ctx, data) => ctx.api.tx.marketplace.setOfferStatus(data.offer, data.status),
+};
