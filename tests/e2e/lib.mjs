@@ -8,6 +8,8 @@ import { ApiPromise, WsProvider } from '@polkadot/api';
 import { Keyring } from '@polkadot/keyring';
 import { u8aConcat, u8aToHex } from '@polkadot/util';
 import { cryptoWaitReady, sha256AsU8a } from '@polkadot/util-crypto';
+// The dashboard's own writer of CID text (checked there against the CID `ipfs` prints).
+import { cidText } from '../../dashboard/src/format.js';
 
 export const WS = process.env.VERITY_WS || 'ws://127.0.0.1:9944';
 export const VER = 10n ** 12n;
@@ -137,24 +139,7 @@ export function rawCid(bytes) {
 }
 
 /** The text form of a CIDv1 with content codec `codec` (0x55 raw, 0x70 dag-pb) and sha2-256 `digest`. */
-export function cidText(codec, digest) {
-  const binary = new Uint8Array([0x01, codec, 0x12, 0x20, ...digest]);
-  const alphabet = 'abcdefghijklmnopqrstuvwxyz234567';
-  let out = 'b';
-  let acc = 0;
-  let bits = 0;
-  for (const byte of binary) {
-    acc = (acc << 8) | byte;
-    bits += 8;
-    while (bits >= 5) {
-      bits -= 5;
-      out += alphabet[(acc >> bits) & 31];
-    }
-    acc &= (1 << bits) - 1;
-  }
-  if (bits > 0) out += alphabet[(acc << (5 - bits)) & 31];
-  return out;
-}
+export { cidText };
 
 /** The text form of a CID as polkadot.js decodes it from the chain (`{ codec, digest }`). */
 export const chainCidText = (cid) => cidText(cid.codec.isRaw ? 0x55 : 0x70, cid.digest.toU8a());

@@ -327,7 +327,7 @@ print("".join(vocab[i] for i in out), end="")
   return stdout;
 }
 
-test('the char transformer served as text: the openai client (unchanged but for its fetch) gets paid completions, greedy text is the kernel\'s own, bad ones refused; one redeem pays max_tokens rows each', async () => {
+test('the char transformer served as text: the openai client (unchanged but for its fetch) gets paid completions, whole and streamed, greedy text is the kernel\'s own, bad ones refused; one redeem pays max_tokens rows each', async () => {
   const info = await (await fetch(`${url}/v1/info`)).json();
   const perRow = BigInt(info.kernels.find((k) => k.id === charlm).price_per_row);
   const charlie = chain.acct('//Charlie');
@@ -356,6 +356,29 @@ test('the char transformer served as text: the openai client (unchanged but for 
   // Sampling is seeded by the request (and `seed`): it runs and is paid like any other.
   const sampled = await openai.completions.create({ model: charlm, prompt: ['A worker'], max_tokens: 8, temperature: 0.8, seed: 3 });
   assert.equal(sampled.usage.completion_tokens, 8);
+  // Streamed (server-sent events, as OpenAI streams): the same greedy text in pieces as it is
+  // generated, the receipt in the last chunk, checked; with a stop string nothing past it is sent.
+  const streamed = async (body) => {
+    const pieces = [];
+    let last;
+    for await (const c of await openai.completions.create({ ...body, stream: true })) {
+      pieces.push(c.choices[0].text);
+      last = c;
+    }
+    return { pieces, last };
+  };
+  const receiptsBefore = client.receipts.length;
+  const whole = await streamed({ model: charlm, prompt, max_tokens: 24, temperature: 0 });
+  assert.equal(whole.pieces.join(''), text);
+  assert.ok(whole.pieces.filter(Boolean).length >= 2, `streamed in pieces: ${JSON.stringify(whole.pieces)}`);
+  assert.equal(whole.last.choices[0].finish_reason, 'length');
+  assert.equal(whole.last.usage.completion_tokens, 24);
+  if (stop) {
+    const cut = await streamed({ model: charlm, prompt, max_tokens: 24, temperature: 0, stop });
+    assert.equal(cut.pieces.join(''), text.slice(0, text.indexOf(stop)));
+    assert.equal(cut.last.choices[0].finish_reason, 'stop');
+  }
+  assert.equal(client.receipts.length, receiptsBefore + (stop ? 2 : 1), 'each stream\'s receipt checked and kept');
   const paidSoFar = client.log.cumulative;
   const answered = client.receipts.length;
   // Refused, each with its reason, nothing run, the voucher forgotten.
@@ -383,7 +406,7 @@ test('the char transformer served as text: the openai client (unchanged but for 
   const last = await openai.completions.create({ model: charlm, prompt, max_tokens: 5, temperature: 0 });
   assert.equal(last.choices[0].text, text.slice(0, 5), 'the same greedy start');
   assert.equal(client.receipts.length, answered + 1);
-  const total = perRow * BigInt(24 + (stop ? 24 : 0) + 8 + 5);
+  const total = perRow * BigInt(2 * (24 + (stop ? 24 : 0)) + 8 + 5);
   assert.equal(client.log.cumulative, total);
   const r = await signAndFinalize(chain.api, chain.api.tx.feeSettlement.requestClose(channel), charlie);
   assert.equal(r.dispatchError, null);

@@ -274,17 +274,21 @@ export class ServingClient {
    * `/v1/completions`: `new OpenAI({ baseURL: `${url}/v1`, apiKey: 'unused', fetch: client.openaiFetch() })`.
    * Each completion is paid by a voucher for its `max_tokens` rows over the exact body the client
    * sends; the receipt of the generated tokens is checked (a bad one throws) and kept; a refused
-   * request's voucher is forgotten, so the client's own retries pay with the same nonce.
+   * request's voucher is forgotten, so the client's own retries pay with the same nonce. A
+   * streamed completion (`stream: true`) is passed through as it arrives; its last chunk's receipt
+   * is checked and kept the same way (a bad one errors the stream). A stream that started is
+   * paid: the server journaled its voucher first.
    */
   openaiFetch() {
     return async (url, init = {}) => {
       if (!String(url).endsWith('/completions') || typeof init.body !== 'string') return fetch(url, init);
-      const { model, max_tokens: maxTokens = 16 } = JSON.parse(init.body);
+      const { model, max_tokens: maxTokens = 16, stream } = JSON.parse(init.body);
       if (model !== u8aToHex(this.kernel)) throw new Error(`this client pays for kernel ${u8aToHex(this.kernel)}, not ${model}`);
       const { request, voucher, headers } = this.voucherFor(init.body, maxTokens);
       const h = new Headers(init.headers);
       for (const [k, v] of Object.entries(headers)) h.set(k, v);
       const res = await fetch(url, { ...init, headers: h });
+      if (res.ok && stream) return new Response(this.receiptOf(request, res.body), { status: res.status, statusText: res.statusText, headers: res.headers });
       const text = await res.text();
       if (!res.ok) this.undo(voucher, this.pricePerRow * BigInt(maxTokens));
       else {
@@ -293,5 +297,26 @@ export class ServingClient {
       }
       return new Response(text, { status: res.status, statusText: res.statusText, headers: res.headers });
     };
+  }
+
+  /** `body` (server-sent events) passed through; the `verity` receipt in its events checked and kept. */
+  receiptOf(request, body) {
+    const decoder = new TextDecoder();
+    let pending = '';
+    const check = (line) => {
+      if (!line.startsWith('data: ') || line === 'data: [DONE]') return;
+      const { verity } = JSON.parse(line.slice(6));
+      if (verity) this.accept(request, { dtype: 'i64', shape: [1, verity.tokens.length], data: verity.tokens }, verity);
+    };
+    return body.pipeThrough(new TransformStream({
+      transform: (chunk, controller) => {
+        pending += decoder.decode(chunk, { stream: true });
+        const lines = pending.split('\n');
+        pending = lines.pop();
+        lines.forEach(check);
+        controller.enqueue(chunk);
+      },
+      flush: () => check(pending),
+    }));
   }
 }

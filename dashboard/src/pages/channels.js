@@ -1,17 +1,12 @@
 // Payment channels of one account, as buyer and as provider: deposit, what vouchers redeemed,
 // the nonce, and the close window; closed ones from the history.
 import { account, balance, block, dl, esc, hash, num, table } from '../format.js';
+import { accountOf } from './account.js';
 
 export async function render(ctx, address) {
-  const { api, at, history } = ctx;
-  const who = address || ctx.account?.address;
-  const form = `<form data-go="channels" class="inline"><input name="q" placeholder="account address" size="50" aria-label="account address" value="${esc(who ?? '')}"><button>show</button></form>`;
-  if (!who) return { title: 'Channels', html: `${form}<p class="muted">Enter an account, or choose one in the header.</p>` };
-  try {
-    api.createType('AccountId', who);
-  } catch (e) {
-    return { title: 'Channels', html: `${form}<p class="error">Not an account address: ${esc(who)}</p>` };
-  }
+  const { at, history } = ctx;
+  const { who, form, view } = accountOf(ctx, 'channels', 'Channels', address);
+  if (view) return view;
   const [buyer, all, period] = await Promise.all([
     at.query.feeSettlement.buyers(who),
     at.query.feeSettlement.channels.entries(),

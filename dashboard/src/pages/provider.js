@@ -2,6 +2,7 @@
 // slashes, and the live figures of its worker when its metrics endpoint is given.
 import { base58Encode } from '@polkadot/util-crypto';
 import { account, balance, block, cid, dl, esc, multiaddr, num, table } from '../format.js';
+import { accountOf } from './account.js';
 
 /** Where a payment came from: the pallet whose event shares its extrinsic or hook. */
 const SOURCES = {
@@ -32,15 +33,9 @@ export function earnings(history, who) {
 }
 
 export async function render(ctx, address) {
-  const { api, at, history } = ctx;
-  const who = address || ctx.account?.address;
-  const form = `<form data-go="provider" class="inline"><input name="q" placeholder="account address" size="50" aria-label="account address" value="${esc(who ?? '')}"><button>show</button></form>`;
-  if (!who) return { title: 'Provider', html: `${form}<p class="muted">Enter an account, or choose one in the header.</p>` };
-  try {
-    api.createType('AccountId', who);
-  } catch (e) {
-    return { title: 'Provider', html: `${form}<p class="error">Not an account address: ${esc(who)}</p>` };
-  }
+  const { at, history } = ctx;
+  const { who, form, view } = accountOf(ctx, 'provider', 'Provider', address);
+  if (view) return view;
   const [ledger, collateral, sys, endpoint, verifiers, offerKeys, liveTasks] = await Promise.all([
     at.query.stakingGovernance.ledgers(who),
     at.query.marketplace.collateral(who),

@@ -16,8 +16,13 @@
 //! the request hash (and `seed`, when given), so the receipt's output can be replayed by anyone
 //! holding the kernel. The receipt signs the generated token ids (`i64`, shape `[1, n]`), which
 //! the response carries beside the text in `verity`.
+//!
+//! With `stream: true` the answer is server-sent events as OpenAI streams them: the text as it is
+//! generated (text a `stop` string could still cut is held back until it cannot), then a last
+//! chunk with the finish reason, the usage and the same `verity` receipt, then `data: [DONE]`. The
+//! voucher is journaled before the stream starts: a `200` stream is a paid request.
 
-use super::{busy, paid, served_kernel, ApiError, ReceiptJson, Shared};
+use super::{busy, paid, served_kernel, ApiError, ReceiptJson, ServedKernel, Shared, Ticket};
 use crate::kernel::Manifest;
 use axum::{
 	body::Bytes,
@@ -26,7 +31,7 @@ use axum::{
 	response::{IntoResponse, Response},
 	Json,
 };
-use polkadot_sdk::sp_crypto_hashing::blake2_256;
+use polkadot_sdk::{sp_core::H256, sp_crypto_hashing::blake2_256};
 use serde::{Deserialize, Serialize};
 use std::{collections::HashMap, sync::Arc};
 use tch::Tensor;
@@ -162,6 +167,7 @@ struct Plan {
 	top_p: f64,
 	stops: Vec<String>,
 	seed: Option<u64>,
+	stream: bool,
 }
 
 fn unsupported(field: &str, what: &str) -> ApiError {
@@ -211,9 +217,6 @@ impl CompletionRequest {
 				"one completion per request (each is paid by its voucher)",
 			));
 		}
-		if self.stream == Some(true) {
-			return Err(unsupported("stream", "completions are answered whole, with one receipt"));
-		}
 		if self.echo == Some(true) {
 			return Err(unsupported("echo", "the prompt is not echoed"));
 		}
@@ -239,7 +242,15 @@ impl CompletionRequest {
 		if stops.len() > MAX_STOPS || stops.iter().any(String::is_empty) {
 			return Err(unsupported("stop", &format!("at most {MAX_STOPS} non-empty strings")));
 		}
-		Ok(Plan { prompt, max_tokens, temperature, top_p, stops, seed: self.seed })
+		Ok(Plan {
+			prompt,
+			max_tokens,
+			temperature,
+			top_p,
+			stops,
+			seed: self.seed,
+			stream: self.stream == Some(true),
+		})
 	}
 }
 
@@ -386,46 +397,19 @@ async fn answer(
 			format!("the kernel's vocabulary lacks {missing:?}"),
 		)
 	})?;
+	if plan.stream {
+		return stream(s, id, model, plan, prompt, headers, &body).await;
+	}
 	let prompt_tokens = prompt.len() as u64;
-	let (answered, (text_out, finish)) =
-		paid(s, id, k, headers, &body, plan.max_tokens, |request| async move {
-			let mut rng = SplitMix(seed_of(&request.0, plan.seed));
-			let mut tokens = prompt.clone();
-			let mut out: Vec<i64> = Vec::new();
-			let mut finish = "length";
-			for _ in 0..plan.max_tokens {
-				let window = Tensor::from_slice(&text.window(&tokens)).reshape([1, -1]);
-				let logits = k
-					.batcher
-					.submit(window)
-					.map_err(|_| busy())?
-					.await
-					.map_err(|_| {
-						ApiError::new(500, "kernel_failed", "the kernel's thread stopped")
-					})?
-					.map_err(|e| ApiError::new(500, "kernel_failed", e.to_string()))?;
-				let last = logits
-					.f_select(1, -1)
-					.and_then(|t| t.f_reshape([-1]))
-					.and_then(|t| Vec::<f32>::try_from(&t))
-					.map_err(|e| ApiError::new(500, "kernel_failed", e.to_string()))?;
-				let next = pick(&last, plan.temperature, plan.top_p, &mut rng);
-				tokens.push(next);
-				out.push(next);
-				// A stop string ends the text before it (OpenAI's rule).
-				let so_far = text.decode(&out);
-				if let Some(cut) = plan.stops.iter().filter_map(|st| so_far.find(st.as_str())).min()
-				{
-					// One token per character: the ids before the cut.
-					out.truncate(so_far[..cut].chars().count());
-					finish = "stop";
-					break;
-				}
-			}
-			let n = out.len() as i64;
-			Ok((Tensor::from_slice(&out).reshape([1, n]), (text.decode(&out), finish)))
-		})
-		.await?;
+	let ticket = Ticket::check(s, id, k, headers, &body, plan.max_tokens).await?;
+	let (answered, (text_out, finish)) = paid(s, ticket, |request| async move {
+		let mut g = Generator::new(text.clone(), plan, prompt, &request);
+		while g.step(k).await?.is_some() {}
+		let (out, finish) = g.done();
+		let n = out.len() as i64;
+		Ok((Tensor::from_slice(&out).reshape([1, n]), (text.decode(&out), finish)))
+	})
+	.await?;
 	let tokens: Vec<i64> = answered
 		.data
 		.as_array()
@@ -435,10 +419,7 @@ async fn answer(
 	let response = CompletionResponse {
 		id: format!("cmpl-{:?}", answered.receipt.request),
 		object: "text_completion",
-		created: std::time::SystemTime::now()
-			.duration_since(std::time::UNIX_EPOCH)
-			.map(|d| d.as_secs())
-			.unwrap_or(0),
+		created: now(),
 		model,
 		choices: [Choice { text: text_out, index: 0, logprobs: None, finish_reason: finish }],
 		usage: Usage {
@@ -449,6 +430,220 @@ async fn answer(
 		verity: Verity { tokens, receipt: answered.receipt },
 	};
 	Ok(Json(response).into_response())
+}
+
+fn now() -> u64 {
+	std::time::SystemTime::now()
+		.duration_since(std::time::UNIX_EPOCH)
+		.map(|d| d.as_secs())
+		.unwrap_or(0)
+}
+
+/// Generation, one token per step (see the module's documentation), with the text that becomes
+/// final at each step: text that a stop string could still cut is held back until it cannot.
+struct Generator {
+	text: TextKernel,
+	plan: Plan,
+	/// The prompt and what was generated.
+	tokens: Vec<i64>,
+	/// What was generated.
+	out: Vec<i64>,
+	rng: SplitMix,
+	/// Characters of `out` already given out.
+	sent: usize,
+	finish: Option<&'static str>,
+	/// The step that gave the last text was taken.
+	ended: bool,
+}
+
+impl Generator {
+	fn new(text: TextKernel, plan: Plan, prompt: Vec<i64>, request: &H256) -> Self {
+		let rng = SplitMix(seed_of(&request.0, plan.seed));
+		Generator {
+			text,
+			plan,
+			tokens: prompt,
+			out: Vec::new(),
+			rng,
+			sent: 0,
+			finish: None,
+			ended: false,
+		}
+	}
+
+	/// Generates one more token; returns the text that became final (maybe empty), or `None`
+	/// once the completion has ended (after the step that gave the last text).
+	async fn step(&mut self, k: &ServedKernel) -> Result<Option<String>, ApiError> {
+		if self.ended {
+			return Ok(None);
+		}
+		if self.out.len() as u64 >= self.plan.max_tokens {
+			self.finish = Some("length");
+			self.ended = true;
+			return Ok(Some(self.rest()));
+		}
+		let window = Tensor::from_slice(&self.text.window(&self.tokens)).reshape([1, -1]);
+		let logits = k
+			.batcher
+			.submit(window)
+			.map_err(|_| busy())?
+			.await
+			.map_err(|_| ApiError::new(500, "kernel_failed", "the kernel's thread stopped"))?
+			.map_err(|e| ApiError::new(500, "kernel_failed", e.to_string()))?;
+		let last = logits
+			.f_select(1, -1)
+			.and_then(|t| t.f_reshape([-1]))
+			.and_then(|t| Vec::<f32>::try_from(&t))
+			.map_err(|e| ApiError::new(500, "kernel_failed", e.to_string()))?;
+		let next = pick(&last, self.plan.temperature, self.plan.top_p, &mut self.rng);
+		self.tokens.push(next);
+		self.out.push(next);
+		// A stop string ends the text before it (OpenAI's rule).
+		let so_far = self.text.decode(&self.out);
+		if let Some(cut) = self.plan.stops.iter().filter_map(|st| so_far.find(st.as_str())).min() {
+			// One token per character: the ids before the cut.
+			self.out.truncate(so_far[..cut].chars().count());
+			self.finish = Some("stop");
+			self.ended = true;
+			return Ok(Some(self.rest()));
+		}
+		let chars: Vec<char> = so_far.chars().collect();
+		let ready = chars.len() - held_back(&chars, &self.plan.stops);
+		let piece: String = chars[self.sent.min(ready)..ready].iter().collect();
+		self.sent = self.sent.max(ready);
+		Ok(Some(piece))
+	}
+
+	/// The generated text not given out yet.
+	fn rest(&mut self) -> String {
+		let chars: Vec<char> = self.text.decode(&self.out).chars().collect();
+		let rest = chars[self.sent.min(chars.len())..].iter().collect();
+		self.sent = chars.len();
+		rest
+	}
+
+	/// The generated token ids and why generation ended.
+	fn done(self) -> (Vec<i64>, &'static str) {
+		(self.out, self.finish.unwrap_or("length"))
+	}
+}
+
+/// How many of the last characters of `text` a stop string begins with (the longest such tail
+/// shorter than the stop string): text a later token could still turn into a stop.
+fn held_back(text: &[char], stops: &[String]) -> usize {
+	stops
+		.iter()
+		.map(|st| {
+			let st: Vec<char> = st.chars().collect();
+			(1..st.len())
+				.rev()
+				.find(|h| *h <= text.len() && text[text.len() - h..] == st[..*h])
+				.unwrap_or(0)
+		})
+		.max()
+		.unwrap_or(0)
+}
+
+/// One streamed chunk as OpenAI's API shapes it (`data: {…}` of a server-sent event).
+fn event(value: &serde_json::Value) -> Bytes {
+	Bytes::from(format!("data: {value}\n\n"))
+}
+
+/// A completion with `stream: true`, as server-sent events the way OpenAI's API streams them:
+/// one chunk per piece of text, then a last chunk with the finish reason, the usage and the
+/// receipt (`verity`, as in a whole answer), then `data: [DONE]`. The voucher is checked and the
+/// first token generated before the answer starts; the voucher is journaled before the first
+/// byte of the answer leaves, so a `200` stream is a paid request whatever happens after. A
+/// failure later ends the stream with an error chunk and no receipt; a client that goes away
+/// stops the generation, and the request stays paid.
+async fn stream(
+	s: &Arc<Shared>,
+	id: H256,
+	model: String,
+	plan: Plan,
+	prompt: Vec<i64>,
+	headers: &HeaderMap,
+	body: &[u8],
+) -> Result<Response, ApiError> {
+	let k = &s.kernels[&id];
+	let text = k.text.as_ref().expect("checked by the caller");
+	let mut ticket = Ticket::check(s, id, k, headers, body, plan.max_tokens).await?;
+	let request = ticket.request;
+	let prompt_tokens = prompt.len() as u64;
+	let chunk = move |model: &str, piece: &str, finish: Option<&str>| {
+		serde_json::json!({
+			"id": format!("cmpl-{request:?}"), "object": "text_completion", "created": now(),
+			"model": model,
+			"choices": [{"text": piece, "index": 0, "logprobs": null, "finish_reason": finish}],
+		})
+	};
+	// The first step runs before the answer starts: a kernel that cannot run is an error
+	// answer, and the voucher is forgotten.
+	let mut g = Generator::new(text.clone(), plan, prompt, &request);
+	let first = g.step(k).await?;
+	ticket.journal(s).await?;
+	let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<Bytes>();
+	if let Some(first) = first.filter(|f| !f.is_empty()) {
+		let _ = tx.send(event(&chunk(&model, &first, None)));
+	}
+	let s = s.clone();
+	tokio::spawn(async move {
+		let k = &s.kernels[&id];
+		loop {
+			match g.step(k).await {
+				Ok(Some(piece)) if piece.is_empty() => {}
+				Ok(Some(piece)) => {
+					if tx.send(event(&chunk(&model, &piece, None))).is_err() {
+						// The client went away: nothing more to generate for.
+						return;
+					}
+				}
+				Ok(None) => break,
+				Err(e) => {
+					let _ = tx.send(event(&serde_json::json!({"error": {
+						"message": e.message, "type": "api_error", "code": e.reason, "param": null,
+					}})));
+					return;
+				}
+			}
+		}
+		let (tokens, finish) = g.done();
+		let n = tokens.len() as i64;
+		let parts = super::output_parts(&Tensor::from_slice(&tokens).reshape([1, n]));
+		let settled = match parts {
+			Ok(parts) => ticket.settle(&s, parts).await,
+			Err(e) => Err(e),
+		};
+		let last = match settled {
+			Ok(answered) => {
+				let completion_tokens = tokens.len() as u64;
+				let mut last = chunk(&model, "", Some(finish));
+				last["usage"] = serde_json::json!({
+					"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+					"total_tokens": prompt_tokens + completion_tokens,
+				});
+				last["verity"] = serde_json::to_value(Verity { tokens, receipt: answered.receipt })
+					.unwrap_or_default();
+				last
+			}
+			Err(e) => serde_json::json!({"error": {
+				"message": e.message, "type": "api_error", "code": e.reason, "param": null,
+			}}),
+		};
+		let _ = tx.send(event(&last));
+		let _ = tx.send(Bytes::from_static(b"data: [DONE]\n\n"));
+	});
+	let body = futures::stream::unfold(rx, |mut rx| async move {
+		rx.recv().await.map(|b| (Ok::<_, std::convert::Infallible>(b), rx))
+	});
+	Ok((
+		[
+			(axum::http::header::CONTENT_TYPE, "text/event-stream"),
+			(axum::http::header::CACHE_CONTROL, "no-cache"),
+		],
+		axum::body::Body::from_stream(body),
+	)
+		.into_response())
 }
 
 /// `GET /v1/models`: the kernels served as text, as OpenAI's model list.
@@ -512,6 +707,19 @@ mod tests {
 	}
 
 	#[test]
+	fn streamed_text_holds_back_what_a_stop_string_could_still_cut() {
+		let chars = |t: &str| t.chars().collect::<Vec<_>>();
+		let stops = vec!["ab.".to_string(), "b b".to_string()];
+		assert_eq!(held_back(&chars("xa"), &stops), 1, "`a` may begin `ab.`");
+		assert_eq!(held_back(&chars("xab"), &stops), 2, "`ab` may begin `ab.`");
+		assert_eq!(held_back(&chars("x b"), &stops), 1, "`b` may begin `b b`");
+		assert_eq!(held_back(&chars("xb "), &stops), 2, "`b ` may begin `b b`");
+		assert_eq!(held_back(&chars("x a"), &["b b".to_string()]), 0);
+		assert_eq!(held_back(&chars("abc"), &stops), 0);
+		assert_eq!(held_back(&chars("a"), &[]), 0);
+	}
+
+	#[test]
 	fn openai_requests_are_checked_field_by_field() {
 		let plan =
 			|v: serde_json::Value| serde_json::from_value::<CompletionRequest>(v).unwrap().plan();
@@ -526,9 +734,11 @@ mod tests {
 				temperature: 0.0,
 				top_p: 1.0,
 				stops: vec![".".into()],
-				seed: None
+				seed: None,
+				stream: false,
 			}
 		);
+		assert!(plan(serde_json::json!({"model": "m", "stream": true})).unwrap().stream);
 		assert_eq!(plan(serde_json::json!({"model": "m"})).unwrap().max_tokens, 16);
 		for (body, reason) in [
 			(serde_json::json!({"model": "m", "max_tokens": 0}), "invalid_max_tokens"),
@@ -536,7 +746,6 @@ mod tests {
 			(serde_json::json!({"model": "m", "temperature": 2.5}), "invalid_temperature"),
 			(serde_json::json!({"model": "m", "top_p": 0}), "invalid_top_p"),
 			(serde_json::json!({"model": "m", "n": 2}), "unsupported_parameter"),
-			(serde_json::json!({"model": "m", "stream": true}), "unsupported_parameter"),
 			(serde_json::json!({"model": "m", "prompt": ["a", "b"]}), "unsupported_parameter"),
 			(
 				serde_json::json!({"model": "m", "stop": ["a", "b", "c", "d", "e"]}),

@@ -429,7 +429,11 @@ fn input_tensor(record: &KernelSpec, t: &JsonTensor, max_rows: usize) -> Result<
 }
 
 /// The output as JSON values and as the little-endian bytes its digest covers.
-fn output_parts(out: &Tensor) -> Result<(DType, Vec<u64>, serde_json::Value, Vec<u8>), ApiError> {
+/// An output as a response carries it and as its digest reads it: dtype, shape, the values in
+/// JSON, the bytes.
+type OutputParts = (DType, Vec<u64>, serde_json::Value, Vec<u8>);
+
+fn output_parts(out: &Tensor) -> Result<OutputParts, ApiError> {
 	let internal = |m: String| ApiError::new(500, "kernel_failed", m);
 	let shape: Vec<u64> = out.size().iter().map(|d| *d as u64).collect();
 	let flat = out.contiguous().view([-1]);
@@ -498,7 +502,8 @@ async fn answer(
 	})?;
 	let input = input_tensor(&k.record, &req.input, s.cfg.batch.max_rows)?;
 	let rows = req.input.shape[0];
-	let (answered, ()) = paid(s, id, k, headers, &body, rows, move |_| async move {
+	let ticket = Ticket::check(s, id, k, headers, &body, rows).await?;
+	let (answered, ()) = paid(s, ticket, move |_| async move {
 		let pending = k.batcher.submit(input).map_err(|_| busy())?;
 		let out = pending
 			.await
@@ -584,89 +589,131 @@ struct Answered {
 	receipt: ReceiptJson,
 }
 
-/// Checks the voucher in `headers` pays for `rows` rows of kernel `id` with `body`, then runs
-/// `run` (given the request hash; it returns the output tensor and what else its caller needs),
-/// signs the receipt of its output and journals the voucher, in that order: nothing runs
-/// unpaid, and what is answered is always redeemable.
-async fn paid<F, Fut, T>(
-	s: &Arc<Shared>,
-	id: H256,
-	k: &ServedKernel,
-	headers: &HeaderMap,
-	body: &[u8],
-	rows: u64,
-	run: F,
-) -> Result<(Answered, T), ApiError>
+/// For a request whose voucher was checked (`ticket`, [`Ticket::check`]): runs `run` (given the
+/// request hash; it returns the output tensor and what else its caller needs), signs the receipt
+/// of its output and journals the voucher, in that order: nothing runs unpaid, and what is
+/// answered is always redeemable.
+async fn paid<F, Fut, T>(s: &Arc<Shared>, ticket: Ticket, run: F) -> Result<(Answered, T), ApiError>
 where
 	F: FnOnce(H256) -> Fut,
 	Fut: std::future::Future<Output = Result<(Tensor, T), ApiError>>,
 {
-	let (Some(vh), Some(sh)) =
-		(header(headers, protocol::VOUCHER_HEADER)?, header(headers, protocol::SIGNATURE_HEADER)?)
-	else {
-		return Err(Refusal::NoVoucher.into());
-	};
-	let voucher: Voucher<u128> =
-		protocol::decode_hex(vh).map_err(|e| Refusal::MalformedVoucher(format!("voucher: {e}")))?;
-	let signature: MultiSignature = protocol::decode_hex(sh)
-		.map_err(|e| Refusal::MalformedVoucher(format!("signature: {e}")))?;
-	let per_wu = s.price_per_wu.read().await.ok_or_else(|| {
-		ApiError::new(503, "no_offer", "this provider has no offer on chain to price requests by")
-	})?;
-	let price = chain::price_per_row(k.record.inference_flops, per_wu).saturating_mul(rows.into());
-	let channel = voucher.channel;
-	let known = s.channels.lock().await.get(&channel).is_some_and(|e| e.chain.is_some());
-	if !known {
-		// Not seen yet (opened in a block the follower has not reached): read it now. A channel
-		// that is not on chain is refused here, before it gets a lock or an entry, so made-up
-		// channel ids cost the server nothing it keeps.
-		let client = s.client.read().await.clone();
-		let client = client
-			.ok_or_else(|| ApiError::new(503, "node_unavailable", "not connected to a node"))?;
-		let at = client
-			.at_current_block()
-			.await
-			.map_err(|e| ApiError::new(503, "node_unavailable", e.to_string()))?;
-		let view = chain::channel(&at, channel)
-			.await
-			.map_err(|e| ApiError::new(503, "node_unavailable", e.to_string()))?;
-		match view {
-			Some(v) => s.set_chain(channel, Some(v)).await,
-			None => return Err(Refusal::UnknownChannel(channel).into()),
+	let (out, extra) = run(ticket.request).await?;
+	let parts = output_parts(&out)?;
+	drop(out);
+	Ok((ticket.settle(s, parts).await?, extra))
+}
+
+/// A request whose voucher pays for it: it holds its channel's turn (the next request on the
+/// channel waits) until it is settled or dropped. Dropped before [`Ticket::journal`], the voucher
+/// is forgotten and the buyer's next request pays with the same nonce.
+struct Ticket {
+	/// Its hash.
+	request: H256,
+	voucher: Voucher<u128>,
+	signature: MultiSignature,
+	channel: H256,
+	entry: Entry,
+	journaled: bool,
+	_turn: tokio::sync::OwnedMutexGuard<()>,
+}
+
+impl Ticket {
+	/// Checks the voucher in `headers` pays for `rows` rows of kernel `id` with `body`, against
+	/// the channel as the chain and this server's journal have it.
+	async fn check(
+		s: &Arc<Shared>,
+		id: H256,
+		k: &ServedKernel,
+		headers: &HeaderMap,
+		body: &[u8],
+		rows: u64,
+	) -> Result<Ticket, ApiError> {
+		let (Some(vh), Some(sh)) = (
+			header(headers, protocol::VOUCHER_HEADER)?,
+			header(headers, protocol::SIGNATURE_HEADER)?,
+		) else {
+			return Err(Refusal::NoVoucher.into());
+		};
+		let voucher: Voucher<u128> = protocol::decode_hex(vh)
+			.map_err(|e| Refusal::MalformedVoucher(format!("voucher: {e}")))?;
+		let signature: MultiSignature = protocol::decode_hex(sh)
+			.map_err(|e| Refusal::MalformedVoucher(format!("signature: {e}")))?;
+		let per_wu = s.price_per_wu.read().await.ok_or_else(|| {
+			ApiError::new(
+				503,
+				"no_offer",
+				"this provider has no offer on chain to price requests by",
+			)
+		})?;
+		let price =
+			chain::price_per_row(k.record.inference_flops, per_wu).saturating_mul(rows.into());
+		let channel = voucher.channel;
+		let known = s.channels.lock().await.get(&channel).is_some_and(|e| e.chain.is_some());
+		if !known {
+			// Not seen yet (opened in a block the follower has not reached): read it now. A
+			// channel that is not on chain is refused here, before it gets a lock or an entry,
+			// so made-up channel ids cost the server nothing it keeps.
+			let client = s.client.read().await.clone();
+			let client = client
+				.ok_or_else(|| ApiError::new(503, "node_unavailable", "not connected to a node"))?;
+			let at = client
+				.at_current_block()
+				.await
+				.map_err(|e| ApiError::new(503, "node_unavailable", e.to_string()))?;
+			let view = chain::channel(&at, channel)
+				.await
+				.map_err(|e| ApiError::new(503, "node_unavailable", e.to_string()))?;
+			match view {
+				Some(v) => s.set_chain(channel, Some(v)).await,
+				None => return Err(Refusal::UnknownChannel(channel).into()),
+			}
 		}
+		let turn = s.lock_of(channel).lock_owned().await;
+		// Read again under the channel's lock: the request before this one may have moved it on.
+		let entry = s.channels.lock().await.get(&channel).cloned();
+		let entry = entry.unwrap_or(Entry { chain: None, served: Served::default() });
+		let request = protocol::request_hash(&channel, voucher.nonce, &id, body);
+		book::check(&s.me, &s.genesis, &entry, &voucher, &signature, &request, price)?;
+		Ok(Ticket { request, voucher, signature, channel, entry, journaled: false, _turn: turn })
 	}
-	let lock = s.lock_of(channel);
-	let _turn = lock.lock().await;
-	// Read again under the channel's lock: the request before this one may have moved it on.
-	let entry = s.channels.lock().await.get(&channel).cloned();
-	let entry = entry.unwrap_or(Entry { chain: None, served: Served::default() });
-	let request = protocol::request_hash(&channel, voucher.nonce, &id, body);
-	book::check(&s.me, &s.genesis, &entry, &voucher, &signature, &request, price)?;
-	// Paid: run it.
-	let (out, extra) = run(request).await?;
-	let (dtype, shape, data, bytes) = output_parts(&out)?;
-	let digest = protocol::output_digest(dtype, &shape, &bytes);
-	let signed = s.signer.sign(&protocol::receipt_payload(&s.genesis, &request, &digest));
-	// Kept before it is answered: what was answered is always redeemable.
-	s.journal
-		.append(&request, &voucher, &signature)
-		.await
-		.map_err(|e| ApiError::new(500, "journal_failed", e.to_string()))?;
-	{
+
+	/// Journals the voucher (synced to disk) and counts the request as answered on its channel:
+	/// from here on, whatever is sent for it is redeemable. Once only.
+	async fn journal(&mut self, s: &Shared) -> Result<(), ApiError> {
+		if self.journaled {
+			return Ok(());
+		}
+		s.journal
+			.append(&self.request, &self.voucher, &self.signature)
+			.await
+			.map_err(|e| ApiError::new(500, "journal_failed", e.to_string()))?;
 		let mut channels = s.channels.lock().await;
-		let e = channels.entry(channel).or_insert(entry);
-		e.served.log.push(&request);
-		e.served.latest = Some((voucher.clone(), signature));
+		let e = channels.entry(self.channel).or_insert_with(|| self.entry.clone());
+		e.served.log.push(&self.request);
+		e.served.latest = Some((self.voucher.clone(), self.signature.clone()));
+		self.journaled = true;
+		Ok(())
 	}
-	let receipt = ReceiptJson {
-		request,
-		output_digest: digest,
-		nonce: voucher.nonce,
-		cumulative: voucher.cumulative.to_string(),
-		provider: node::AccountId::from(<[u8; 32]>::from(s.me.clone())).to_string(),
-		signature: format!("0x{}", hex::encode(signed.0)),
-	};
-	Ok((Answered { dtype, shape, data, receipt }, extra))
+
+	/// Signs the receipt of the output (its [`output_parts`]) and journals the voucher (if not
+	/// yet), in that order.
+	async fn settle(mut self, s: &Shared, out: OutputParts) -> Result<Answered, ApiError> {
+		let (dtype, shape, data, bytes) = out;
+		let digest = protocol::output_digest(dtype, &shape, &bytes);
+		let signed = s.signer.sign(&protocol::receipt_payload(&s.genesis, &self.request, &digest));
+		// Kept before it is answered: what was answered is always redeemable.
+		self.journal(s).await?;
+		let receipt = ReceiptJson {
+			request: self.request,
+			output_digest: digest,
+			nonce: self.voucher.nonce,
+			cumulative: self.voucher.cumulative.to_string(),
+			provider: node::AccountId::from(<[u8; 32]>::from(s.me.clone())).to_string(),
+			signature: format!("0x{}", hex::encode(signed.0)),
+		};
+		Ok(Answered { dtype, shape, data, receipt })
+	}
 }
 
 #[cfg(test)]
