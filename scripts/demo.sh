@@ -13,7 +13,8 @@
 # kernel, registers it and has it run by an inference job; Bob's daemon then serves the trained
 # version over HTTP (`provide --serve`) and Alice sends 1,000 requests, each paid by a voucher on
 # a payment channel and answered with a signed receipt, scored against the labels and settled in
-# one redeem; a parameter changes by stake-weighted vote; serves the web dashboard
+# one redeem, and the char transformer answers a completion asked through the openai npm client
+# on another channel; a parameter changes by stake-weighted vote; serves the web dashboard
 # (scripts/dashboard.sh) and prints a summary with its address and how to reach the chain from
 # polkadot.js, and keeps the chain running until Ctrl-C.
 #   VERITY_DEMO_EXIT=1  stop after the summary (used by CI to check the command works)
@@ -90,14 +91,19 @@ serving="$base/providers/Bob-serving"
 mkdir -p "$serving"
 training_summary="$(cd "$VERITY_ROOT/tests/e2e" && VERITY_KERNEL_DIR="$base/kernels/digits" VERITY_PROVIDERS=6 \
 	VERITY_DEMO_OUT="$serving" VERITY_WS="ws://127.0.0.1:$rpc_port" node demo/train.mjs)" || providers_failed
-log "paid inference: Bob's daemon serves the trained version over HTTP; Alice pays each request with a voucher"
+log "paid inference: Bob's daemon serves the trained version over HTTP (Alice pays each request with a voucher) and the char transformer as text"
 trained="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["kernel"])' "$serving/trained.json")"
+# The same daemon serves the char transformer as text (OpenAI-style completions): Bob registers it.
+charlm="$(cd "$VERITY_ROOT/tests/e2e" && VERITY_WS="ws://127.0.0.1:$rpc_port" VERITY_CHARLM_DIR="$base/kernels/charlm" \
+	VERITY_DEMO_OUT="$serving" node demo/charlm.mjs)"
 serve_port="${VERITY_SERVE_PORT:-$(free_port)}"
 "$VERITY_WORKER" provide --node "ws://127.0.0.1:$rpc_port" --suri //Bob --data "$serving" --bond --no-verify \
-	--price 0.012 --serve "127.0.0.1:$serve_port" --serve-kernel "$trained" >"$serving/stdout" 2>"$serving/provide.log" &
+	--price 0.012 --serve "127.0.0.1:$serve_port" --serve-kernel "$trained" \
+	--serve-text "$charlm=$base/kernels/charlm/kernel.json" >"$serving/stdout" 2>"$serving/provide.log" &
 provider_pids+=("$!")
 serving_summary="$(cd "$VERITY_ROOT/tests/e2e" && VERITY_WS="ws://127.0.0.1:$rpc_port" VERITY_SERVE_URL="http://127.0.0.1:$serve_port" \
-	VERITY_SERVE_KERNEL="$trained" VERITY_KERNEL_DIR="$base/kernels/digits" node demo/serve.mjs "${VERITY_DEMO_REQUESTS:-1000}")" \
+	VERITY_SERVE_KERNEL="$trained" VERITY_SERVE_TEXT="$charlm" VERITY_KERNEL_DIR="$base/kernels/digits" \
+	node demo/serve.mjs "${VERITY_DEMO_REQUESTS:-1000}")" \
 	|| { tail -20 "$serving/provide.log" >&2; exit 1; }
 log "governance: a parameter change proposed, voted with stake, enacted as Root"
 governance_summary="$(cd "$VERITY_ROOT/tests/e2e" && VERITY_WS="ws://127.0.0.1:$rpc_port" node demo/governance.mjs 300)"
@@ -143,8 +149,8 @@ $market_summary
 $training_summary
 
   Paid inference: a provider's daemon serves the trained model over HTTP, each request paid by a
-  voucher on a payment channel and answered with a signed receipt, all settled in one redeem
-  (fee-settlement; verity-worker provide --serve)
+  voucher on a payment channel and answered with a signed receipt, all settled in one redeem,
+  and a text model's OpenAI-style completions (fee-settlement; verity-worker provide --serve)
 $serving_summary
 
   A parameter changed by stake-weighted vote (staking-governance)

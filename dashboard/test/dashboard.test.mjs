@@ -90,6 +90,15 @@ async function drawn(page) {
   return { n, at: await api.at(await api.rpc.chain.getBlockHash(n)) };
 }
 
+/**
+ * Clicks `sel` once it is there, inside the page in one step: the views are drawn again at every
+ * block, so an element found first and clicked after may already have been replaced.
+ */
+async function press(page, sel) {
+  await page.waitForSelector(sel);
+  await page.$eval(sel, (e) => e.click());
+}
+
 const raws = (page, sel) => page.$$eval(sel, (els) => els.map((e) => e.dataset.raw));
 const raw = (page, sel) => page.$eval(sel, (e) => e.dataset.raw);
 const shot = async (page, name) => SHOTS && page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
@@ -222,11 +231,14 @@ test('a provider\'s page shows its stake, balance, offers, tasks and earnings as
     const sel = `[data-provider-offers] tr[data-offer="${offers[0]}"] button[data-status="${status}"]`;
     await page.waitForSelector(sel);
     await page.evaluate(() => { document.querySelector('#status').className = ''; });
-    await page.click(sel);
+    await press(page, sel);
     const landed = await until(page, (p) => p.$eval('#status.ok', (e) => e.textContent).catch(() => null), `${button} in a block`);
     assert.match(landed, /marketplace\.setOfferStatus: in block #\d+/);
     assert.equal((await api.query.marketplace.offers(offers[0])).unwrap().status.type, status, button);
-    await until(page, (p) => p.$eval(`[data-provider-offers] tr[data-offer="${offers[0]}"] [data-field="status"]`, (e) => e.textContent === status), `${status} on the page`);
+    // The view drawn at a later block shows it (a fresh page reads the same state).
+    const again = await open(`provider/${who}`);
+    assert.equal(await again.$eval(`[data-provider-offers] tr[data-offer="${offers[0]}"] [data-field="status"]`, (e) => e.textContent), status);
+    await again.close();
   }
   if (metricsUrl) {
     await page.type('#metrics-form input', metricsUrl);
@@ -301,8 +313,7 @@ test('a vote cast from the governance page lands on chain; a failing one shows i
     await page.waitForSelector('#account option:nth-child(3)');
     await page.select('#account', charlie.address);
     const aye = `tr[data-proposal="${index}"] button[data-aye="1"]`;
-    await page.waitForSelector(aye);
-    await page.click(aye);
+    await press(page, aye);
     const landed = await until(page, (p) => p.$eval('#status.ok', (e) => e.textContent).catch(() => null), 'the vote in a block');
     assert.match(landed, /stakingGovernance\.vote: in block #\d+/);
     const vote = (await api.query.stakingGovernance.votes(index, charlie.address)).unwrap();
@@ -325,15 +336,14 @@ test('a vote cast from the governance page lands on chain; a failing one shows i
     const nay = `tr[data-proposal="${index}"] button[data-aye="0"]`;
     await page.waitForSelector(nay);
     await page.evaluate(() => { document.querySelector('#status').className = ''; });
-    await page.click(nay);
+    await press(page, nay);
     await until(page, (p) => p.$eval('#status.ok', (e) => e.textContent).catch(() => null), 'the extension\'s vote in a block');
     assert.equal((await api.query.stakingGovernance.votes(index, ext.address)).unwrap().aye.isFalse, true);
 
     // Ferdie has no stake: the page says why the vote failed, by the error's name.
     const ferdie = keyring.addFromUri('//Ferdie');
     await page.select('#account', ferdie.address);
-    await page.waitForSelector(aye);
-    await page.click(aye);
+    await press(page, aye);
     const failed = await until(page, (p) => p.$eval('#status.error', (e) => e.textContent).catch(() => null), 'the failed vote');
     assert.match(failed, /stakingGovernance\.NoStake/);
     assert.ok((await api.query.stakingGovernance.votes(index, ferdie.address)).isNone);
