@@ -8,8 +8,8 @@
 const SECTIONS = new Set(['marketplace', 'proofOfCompute', 'stakingGovernance', 'feeSettlement', 'aivmRegistry']);
 const BATCH = 24;
 
-/** One event: block, its place in the block, the extrinsic it came from (or null), and its named fields. */
-function record(api, block, index, r) {
+/** One event: block, its place in the block, what produced it, and its named fields. */
+function record(block, index, r) {
   const { event, phase } = r;
   const data = {};
   event.data.forEach((value, i) => {
@@ -18,7 +18,6 @@ function record(api, block, index, r) {
   return {
     block,
     index,
-    extrinsic: phase.isApplyExtrinsic ? phase.asApplyExtrinsic.toNumber() : null,
     /** What produced it within the block: `ext:N`, `Initialization` or `Finalization`. */
     phase: phase.isApplyExtrinsic ? `ext:${phase.asApplyExtrinsic}` : phase.type,
     section: event.section,
@@ -57,7 +56,7 @@ export class History {
     const kept = [];
     events.forEach((r, i) => {
       const s = r.event.section;
-      if (SECTIONS.has(s) || (s === 'balances' && r.event.method.startsWith('Transfer'))) kept.push(record(api, n, i, r));
+      if (SECTIONS.has(s) || (s === 'balances' && r.event.method.startsWith('Transfer'))) kept.push(record(n, i, r));
     });
     const byClass = new Map();
     this.classes.forEach((c, i) => byClass.set(c, prices[i].toBigInt()));
@@ -65,7 +64,10 @@ export class History {
   }
 
   add(n, { kept, byClass }) {
-    this.events = this.events.filter((e) => e.block !== n).concat(kept);
+    // A block read again (a new head at a height already read) replaces its events; a block read
+    // the first time (the whole backfill) only adds them.
+    const again = this.prices.has(n);
+    this.events = (again ? this.events.filter((e) => e.block !== n) : this.events).concat(kept);
     this.prices.set(n, byClass);
     this.from = this.from === null ? n : Math.min(this.from, n);
     this.to = this.to === null ? n : Math.max(this.to, n);

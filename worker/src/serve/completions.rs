@@ -544,6 +544,13 @@ fn held_back(text: &[char], stops: &[String]) -> usize {
 		.unwrap_or(0)
 }
 
+/// A failure after a stream started, as the chunk OpenAI's API ends a stream with.
+fn error_chunk(e: &ApiError) -> serde_json::Value {
+	serde_json::json!({"error": {
+		"message": e.message, "type": "api_error", "code": e.reason, "param": null,
+	}})
+}
+
 /// One streamed chunk as OpenAI's API shapes it (`data: {…}` of a server-sent event).
 fn event(value: &serde_json::Value) -> Bytes {
 	Bytes::from(format!("data: {value}\n\n"))
@@ -600,9 +607,7 @@ async fn stream(
 				}
 				Ok(None) => break,
 				Err(e) => {
-					let _ = tx.send(event(&serde_json::json!({"error": {
-						"message": e.message, "type": "api_error", "code": e.reason, "param": null,
-					}})));
+					let _ = tx.send(event(&error_chunk(&e)));
 					return;
 				}
 			}
@@ -626,9 +631,7 @@ async fn stream(
 					.unwrap_or_default();
 				last
 			}
-			Err(e) => serde_json::json!({"error": {
-				"message": e.message, "type": "api_error", "code": e.reason, "param": null,
-			}}),
+			Err(e) => error_chunk(&e),
 		};
 		let _ = tx.send(event(&last));
 		let _ = tx.send(Bytes::from_static(b"data: [DONE]\n\n"));
