@@ -291,12 +291,11 @@ impl<T: Config> Pallet<T> {
 	/// `c·H/1000 · p · percent/100` bonded, so `c ≤ stake · 10^5 / (percent · p · H)`.
 	pub fn backed_capacity(
 		who: &T::AccountId,
-		class: ClassId,
+		def: Option<&ResourceClass<BalanceOf<T>>>,
 		capacity: u64,
 		price: &PriceSpec<BalanceOf<T>>,
 	) -> u64 {
-		let (Some(params), Some(def)) = (Params::<T>::get(), ResourceClasses::<T>::get(class))
-		else {
+		let (Some(params), Some(def)) = (Params::<T>::get(), def) else {
 			return capacity;
 		};
 		let price = match price {
@@ -325,7 +324,8 @@ impl<T: Config> Pallet<T> {
 		max_job: u64,
 	) -> Result<OfferId, DispatchError> {
 		T::Staking::ensure_provider(&who)?;
-		ensure!(ResourceClasses::<T>::contains_key(class), Error::<T>::UnknownClass);
+		// Read once: it is checked here and prices the offer's supply below.
+		let def = ResourceClasses::<T>::get(class).ok_or(Error::<T>::UnknownClass)?;
 		Self::check_offer_terms(capacity, &price, min_job, max_job)?;
 		ensure!(!ProviderOffers::<T>::contains_key(&who, class), Error::<T>::OfferExists);
 		let mut list = ClassOffers::<T>::get(class);
@@ -336,7 +336,7 @@ impl<T: Config> Pallet<T> {
 		ClassOffers::<T>::insert(class, list);
 		NextOffer::<T>::put(next);
 		ProviderOffers::<T>::insert(&who, class, id);
-		let supply = Self::backed_capacity(&who, class, capacity, &price);
+		let supply = Self::backed_capacity(&who, Some(&def), capacity, &price);
 		Stats::<T>::mutate(class, |s| s.capacity = s.capacity.saturating_add(supply.into()));
 		Offers::<T>::insert(
 			id,
@@ -381,7 +381,8 @@ impl<T: Config> Pallet<T> {
 		let mut offer = Self::own_offer(&who, id)?;
 		Self::check_offer_terms(capacity, &price, min_job, max_job)?;
 		ensure!(offer.open_tasks == 0 || capacity >= offer.capacity, Error::<T>::OfferBusy);
-		let supply = Self::backed_capacity(&who, offer.class, capacity, &price);
+		let def = ResourceClasses::<T>::get(offer.class);
+		let supply = Self::backed_capacity(&who, def.as_ref(), capacity, &price);
 		if offer.status == OfferStatus::Active {
 			Stats::<T>::mutate(offer.class, |s| {
 				s.capacity =
@@ -408,7 +409,8 @@ impl<T: Config> Pallet<T> {
 		ensure!(offer.status != status, Error::<T>::SameStatus);
 		if status == OfferStatus::Active {
 			// Resuming counts what the stake covers now.
-			offer.supply = Self::backed_capacity(&who, offer.class, offer.capacity, &offer.price);
+			let def = ResourceClasses::<T>::get(offer.class);
+			offer.supply = Self::backed_capacity(&who, def.as_ref(), offer.capacity, &offer.price);
 		}
 		let supply = u128::from(offer.supply);
 		Stats::<T>::mutate(offer.class, |s| {

@@ -14,7 +14,16 @@
 use alloc::vec::Vec;
 use codec::Encode;
 use polkadot_sdk::{
-	frame_support::{ensure, pallet_prelude::*, traits::Randomness, BoundedVec},
+	frame_support::{
+		ensure,
+		pallet_prelude::*,
+		traits::{
+			fungible::{InspectHold, MutateHold},
+			tokens::{Fortitude, Precision},
+			Randomness,
+		},
+		BoundedVec,
+	},
 	frame_system::{self, pallet_prelude::BlockNumberFor},
 	sp_core::H256,
 	sp_runtime::{
@@ -354,6 +363,12 @@ impl<T: Config> Pallet<T> {
 			}
 		};
 		state.members.try_push(task).map_err(|_| Error::<T>::GroupTooLarge)?;
+		// The commitment's storage is paid for while it lives (finding 2); the last check, so a
+		// refused commitment holds nothing.
+		let deposit = T::EpochDeposit::get();
+		T::Currency::hold(&HoldReason::EpochCommit.into(), &who, deposit)
+			.map_err(|_| Error::<T>::CannotPayDeposit)?;
+		EpochDeposits::<T>::insert(task, epoch, (who.clone(), deposit));
 
 		if let Some(slot) = close {
 			Self::schedule(slot, Due::Epoch(info.job, epoch));
@@ -691,6 +706,7 @@ impl<T: Config> Pallet<T> {
 				if task.is_some_and(|i| i.provider == audit.member) {
 					Invalidated::<T>::insert(audit.task, audit.epoch);
 				}
+				Self::forfeit_deposit(audit.task, audit.epoch, &audit.member);
 				Epochs::<T>::mutate(audit.job, audit.epoch, |e| {
 					if let Some(e) = e {
 						e.status = EpochStatus::Invalid;
@@ -719,11 +735,50 @@ impl<T: Config> Pallet<T> {
 		}
 	}
 
+	/// Burns the deposit behind `task`'s commitment of `epoch` if `member` paid it (an audit
+	/// convicted it of a false commitment).
+	fn forfeit_deposit(task: TaskId, epoch: u32, member: &T::AccountId) {
+		let Some((payer, amount)) = EpochDeposits::<T>::get(task, epoch) else { return };
+		if &payer != member {
+			return;
+		}
+		EpochDeposits::<T>::remove(task, epoch);
+		let burnt = T::Currency::burn_held(
+			&HoldReason::EpochCommit.into(),
+			&payer,
+			amount,
+			Precision::BestEffort,
+			Fortitude::Force,
+		)
+		.unwrap_or_default();
+		Self::deposit_event(Event::EpochDepositForfeited {
+			task,
+			epoch,
+			member: payer,
+			amount: burnt,
+		});
+	}
+
+	/// Returns the deposit behind `task`'s commitment of `epoch` to whoever paid it.
+	fn release_deposit(task: TaskId, epoch: u32) {
+		if let Some((payer, amount)) = EpochDeposits::<T>::take(task, epoch) {
+			// Best effort cannot fail: it releases what is held, up to `amount`.
+			let _ = T::Currency::release(
+				&HoldReason::EpochCommit.into(),
+				&payer,
+				amount,
+				Precision::BestEffort,
+			);
+		}
+	}
+
 	/// An epoch's audits are over: its commitments move into `EpochHistory` unless an audit
-	/// invalidated it, and its working state goes.
+	/// invalidated it, its working state goes, and the members' deposits come back (a
+	/// convicted member's was burnt when its audit ended).
 	fn end_epoch(job: JobId, epoch: u32, state: &Epoch<T>) {
 		let mut commits = BoundedVec::new();
 		for t in state.members.iter() {
+			Self::release_deposit(*t, epoch);
 			if let Some(c) = EpochCommits::<T>::take(t, epoch) {
 				// Cannot fail: as many as `members`, which has the same bound.
 				let _ = commits.try_push((*t, c));
@@ -909,6 +964,22 @@ impl<T: Config> Pallet<T> {
 			ensure!(
 				EpochCommits::<T>::contains_key(audit.task, audit.epoch),
 				"audit without the member's commitment"
+			);
+		}
+		// Deposits back live commitments only, and the held balance is exactly their sum.
+		let mut held: alloc::collections::BTreeMap<T::AccountId, BalanceOf<T>> = Default::default();
+		for (task, epoch, (payer, amount)) in EpochDeposits::<T>::iter() {
+			ensure!(
+				EpochCommits::<T>::contains_key(task, epoch),
+				"an epoch deposit without its commitment"
+			);
+			let sum = held.entry(payer).or_default();
+			*sum = sum.saturating_add(amount);
+		}
+		for (payer, sum) in held {
+			ensure!(
+				T::Currency::balance_on_hold(&HoldReason::EpochCommit.into(), &payer) == sum,
+				"an account's epoch hold is not the sum of its deposits"
 			);
 		}
 		Ok(())

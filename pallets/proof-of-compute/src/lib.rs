@@ -105,8 +105,13 @@
 //!   `e` is below its job's epochs and it committed `e − 1` (`NextEpoch`), so one provider cannot open epochs
 //!   (and their audits and schedule entries) without end; and epochs close from a schedule of
 //!   their own ([`EpochSchedule`]), so however many training epochs close together, task rounds,
-//!   re-runs and audits still find room in [`Schedule`]. (Epoch commitments still hold no
-//!   deposit.)
+//!   re-runs and audits still find room in [`Schedule`]. Each commitment holds
+//!   [`Config::EpochDeposit`] from the member while the epoch and its audits are live storage
+//!   ([`EpochDeposits`] records who paid, so a reassigned task's newcomer never gets its
+//!   predecessor's back); it is returned when the epoch's audits end, and burnt
+//!   ([`Event::EpochDepositForfeited`]) if an audit convicts the member. The verified history
+//!   ([`EpochHistory`]) is kept for good, as a trained version's lineage: its size is bounded by
+//!   the job (its epochs × `MaxGroup` commitments), which the buyer paid for.
 //! - **Audits come before payment** (finding 3, in part): a training result is taken only once
 //!   the task committed every epoch of its job and the last epoch's audits ended
 //!   (`EpochsMissing`, `EpochNotAudited`), and an epoch invalidated while the task's round runs
@@ -203,7 +208,13 @@ pub mod pallet {
 	use super::*;
 	use alloc::vec::Vec;
 	use polkadot_sdk::{
-		frame_support::{pallet_prelude::*, traits::Randomness},
+		frame_support::{
+			pallet_prelude::*,
+			traits::{
+				fungible::{Inspect, InspectHold, Mutate, MutateHold},
+				Randomness,
+			},
+		},
 		frame_system::pallet_prelude::*,
 		sp_core::H256,
 	};
@@ -220,8 +231,36 @@ pub mod pallet {
 	#[pallet::storage_version(STORAGE_VERSION)]
 	pub struct Pallet<T>(_);
 
+	/// Why the pallet holds funds.
+	#[pallet::composite_enum]
+	pub enum HoldReason {
+		/// A member's deposit behind one epoch commitment, until the epoch's audits end.
+		#[codec(index = 0)]
+		EpochCommit,
+	}
+
+	/// The balance of [`Config::Currency`].
+	pub type BalanceOf<T> = <<T as Config>::Currency as Inspect<
+		<T as polkadot_sdk::frame_system::Config>::AccountId,
+	>>::Balance;
+
 	#[pallet::config]
 	pub trait Config: polkadot_sdk::frame_system::Config<RuntimeEvent: From<Event<Self>>> {
+		/// The currency epoch deposits are held in.
+		type Currency: MutateHold<Self::AccountId, Reason = Self::RuntimeHoldReason>
+			+ InspectHold<Self::AccountId>
+			+ Mutate<Self::AccountId>;
+
+		/// The overarching hold reason.
+		type RuntimeHoldReason: From<HoldReason>;
+
+		/// Held from a member for each epoch it commits, while the epoch's commitments and
+		/// audits are live storage, and returned when its audits end; forfeit (burnt) by a
+		/// member an audit convicts (security review, finding 2). In proportion to what a
+		/// commitment stores: its epoch entry, commitment and audits.
+		#[pallet::constant]
+		type EpochDeposit: Get<BalanceOf<Self>>;
+
 		/// The marketplace: task details, and where verdicts go.
 		type Market: TaskOutcome<Self::AccountId>;
 
@@ -402,6 +441,13 @@ pub mod pallet {
 	/// The next audit id.
 	#[pallet::storage]
 	pub type NextAudit<T: Config> = StorageValue<_, AuditId, ValueQuery>;
+
+	/// The deposit each epoch commitment holds, and whose: the task's provider when it
+	/// committed (a reassigned task's newcomer did not pay its predecessor's).
+	// Hasher: sequential ids.
+	#[pallet::storage]
+	pub type EpochDeposits<T: Config> =
+		StorageDoubleMap<_, Twox64Concat, TaskId, Twox64Concat, u32, (T::AccountId, BalanceOf<T>)>;
 
 	/// The epoch each training task commits next (its earlier ones are committed).
 	// Hasher: sequential id.
@@ -595,6 +641,17 @@ pub mod pallet {
 			/// The member.
 			member: T::AccountId,
 		},
+		/// An audit convicted a member: the deposit behind its commitment was burnt.
+		EpochDepositForfeited {
+			/// The member's task.
+			task: TaskId,
+			/// The epoch.
+			epoch: u32,
+			/// The member.
+			member: T::AccountId,
+			/// The deposit.
+			amount: BalanceOf<T>,
+		},
 		/// The parameters changed.
 		ParamsSet {
 			/// The new parameters.
@@ -680,6 +737,8 @@ pub mod pallet {
 		InvalidProof,
 		/// A member caught faking a training step: its task cannot be verified.
 		EpochInvalid,
+		/// The member's free balance does not cover the epoch deposit (`EpochDeposit`).
+		CannotPayDeposit,
 	}
 
 	#[pallet::hooks]
@@ -777,10 +836,12 @@ pub mod pallet {
 
 		/// Commits a training epoch: the checkpoint and the Merkle root of the member's step
 		/// leaves, `steps` of them: the job's inner steps per epoch.
+		/// Holds [`Config::EpochDeposit`] from the signer until the epoch's audits end.
 		///
 		/// - Origin: signed by the training task's provider.
 		/// - Errors: `UnknownTask`, `NotTraining`, `NotTaskProvider`, `InvalidCid`, `WrongSteps`,
-		///   `EpochClosed`, `EpochAlreadyCommitted`, `GroupTooLarge`, `ScheduleFull`.
+		///   `EpochClosed`, `EpochAlreadyCommitted`, `GroupTooLarge`, `ScheduleFull`,
+		///   `CannotPayDeposit`.
 		/// - Events: `EpochCommitted`.
 		#[pallet::call_index(4)]
 		#[pallet::weight(T::WeightInfo::commit_epoch())]

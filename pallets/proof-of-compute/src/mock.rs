@@ -7,9 +7,10 @@ use std::collections::BTreeMap;
 use polkadot_sdk::{
 	frame_support::{
 		derive_impl,
-		traits::{ConstU32, ConstU64, Hooks, Randomness},
+		traits::{ConstU128, ConstU32, ConstU64, Hooks, Randomness},
 	},
 	frame_system::{self, EnsureRoot},
+	pallet_balances,
 	sp_core::H256,
 	sp_io,
 	sp_runtime::{BuildStorage, DispatchError, DispatchResult, Perbill},
@@ -48,12 +49,28 @@ mod runtime {
 	pub type System = frame_system;
 	#[runtime::pallet_index(1)]
 	pub type Poc = pallet_proof_of_compute;
+	#[runtime::pallet_index(2)]
+	pub type Balances = pallet_balances;
 }
 
 #[derive_impl(frame_system::config_preludes::TestDefaultConfig)]
 impl frame_system::Config for Test {
 	type Block = Block;
+	type AccountData = pallet_balances::AccountData<Balance>;
 }
+
+#[derive_impl(pallet_balances::config_preludes::TestDefaultConfig)]
+impl pallet_balances::Config for Test {
+	type Balance = Balance;
+	type ExistentialDeposit = ConstU128<1>;
+	type AccountStore = System;
+	type RuntimeHoldReason = RuntimeHoldReason;
+}
+
+/// Held from a member per epoch commitment.
+pub const EPOCH_DEPOSIT: Balance = 5;
+/// Every account's balance at genesis (and a benchmark provider's).
+pub const INITIAL: Balance = 1_000;
 
 pub const MIN_STAKE: Balance = 100;
 /// Kernels by rule.
@@ -219,6 +236,9 @@ impl Randomness<Option<H256>, u64> for MockRandomness {
 }
 
 impl pallet_proof_of_compute::Config for Test {
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type EpochDeposit = ConstU128<EPOCH_DEPOSIT>;
 	type Market = MockMarket;
 	type Kernels = MockKernels;
 	type StakeBalance = Balance;
@@ -248,7 +268,9 @@ pub struct MockHelper;
 #[cfg(feature = "runtime-benchmarks")]
 impl crate::types::BenchmarkHelper<AccountId> for MockHelper {
 	fn make_provider(who: &AccountId) {
+		use polkadot_sdk::frame_support::traits::fungible::Mutate;
 		MockStake::set(*who, 1_000);
+		Balances::set_balance(who, INITIAL);
 	}
 	fn make_task(committee: u32) -> (TaskId, AccountId) {
 		let task = TASKS.with(|t| t.borrow().len() as u64);
@@ -340,6 +362,13 @@ pub fn default_params() -> PocParams<u64> {
 
 pub fn new_test_ext() -> sp_io::TestExternalities {
 	let mut storage = frame_system::GenesisConfig::<Test>::default().build_storage().unwrap();
+	// Everyone the tests name (1..=99) can pay an epoch deposit; `NOBODY` too, as it has no stake.
+	pallet_balances::GenesisConfig::<Test> {
+		balances: (1..100).map(|a| (a, INITIAL)).collect(),
+		..Default::default()
+	}
+	.assimilate_storage(&mut storage)
+	.unwrap();
 	pallet_proof_of_compute::GenesisConfig::<Test> { params: Some(default_params()) }
 		.assimilate_storage(&mut storage)
 		.unwrap();

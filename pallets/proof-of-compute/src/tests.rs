@@ -1,7 +1,14 @@
 use crate::{committee, mock::*, pallet::*, types::*, Error, Event};
 use codec::{Decode, Encode};
 use polkadot_sdk::{
-	frame_support::{assert_noop, assert_ok, traits::Randomness, BoundedVec},
+	frame_support::{
+		assert_noop, assert_ok,
+		traits::{
+			fungible::{Inspect, InspectHold, Mutate},
+			Randomness,
+		},
+		BoundedVec,
+	},
 	sp_core::H256,
 	sp_runtime::DispatchError,
 };
@@ -1292,6 +1299,123 @@ fn finding_2_epochs_closing_together_leave_task_rounds_room() {
 		let round = submit(1); // before the fix: ScheduleFull
 		assert!(Schedule::<Test>::get(first).contains(&Due::Draw(round, 3)));
 		assert!(Schedule::<Test>::get(first).iter().all(|d| !matches!(d, Due::Epoch(..))));
+	});
+}
+
+/// What `who` holds for epoch commitments.
+fn epoch_held(who: AccountId) -> Balance {
+	Balances::balance_on_hold(&HoldReason::EpochCommit.into(), &who)
+}
+
+/// Finding 2 (the deposit): an epoch commitment cost only its transaction fee, though it opens
+/// an epoch entry, a commitment and audits. Each one now holds `EpochDeposit` from the member
+/// while it is live, and the deposit comes back when the epoch's audits end.
+#[test]
+fn finding_2_each_epoch_commitment_holds_a_deposit_until_its_audits_end() {
+	build_and_execute(|| {
+		honest_epoch_drawn();
+		for who in [P1, P2] {
+			assert_eq!(epoch_held(who), EPOCH_DEPOSIT, "before the fix: nothing held");
+			assert_eq!(Balances::balance(&who), INITIAL - EPOCH_DEPOSIT);
+		}
+		assert_eq!(EpochDeposits::<Test>::get(1, 0), Some((P1, EPOCH_DEPOSIT)));
+		Poc::do_try_state().unwrap();
+		run_audits(&[(P1, leaves(&[])), (P2, leaves(&[]))]);
+		assert!(EpochHistory::<Test>::get(5, 0).is_some());
+		for who in [P1, P2] {
+			assert_eq!(epoch_held(who), 0);
+			assert_eq!(Balances::balance(&who), INITIAL);
+		}
+		assert_eq!(EpochDeposits::<Test>::iter().count(), 0);
+	});
+}
+
+/// A member that cannot pay the deposit commits nothing: no epoch opens, nothing is scheduled.
+#[test]
+fn finding_2_a_member_that_cannot_pay_the_epoch_deposit_commits_nothing() {
+	build_and_execute(|| {
+		training_task(1, P1);
+		// Keep the account alive (existential deposit 1) but short of the deposit.
+		Balances::set_balance(&P1, EPOCH_DEPOSIT);
+		let commit = || {
+			Poc::commit_epoch(
+				signed(P1),
+				1,
+				0,
+				cid_input(Cid::of_raw_bytes(b"checkpoint-0")),
+				8,
+				merkle_root(&leaves(&[])),
+			)
+		};
+		assert_noop!(commit(), Error::<Test>::CannotPayDeposit);
+		assert!(Epochs::<Test>::get(5, 0).is_none());
+		assert_eq!(EpochSchedule::<Test>::iter().count(), 0);
+		Balances::set_balance(&P1, EPOCH_DEPOSIT + 1);
+		assert_ok!(commit());
+		assert_eq!(epoch_held(P1), EPOCH_DEPOSIT);
+	});
+}
+
+/// A member an audit convicts loses its deposit (burnt: total issuance falls by it) besides its
+/// slash; an honest member of the same epoch gets its deposit back.
+#[test]
+fn finding_2_a_convicted_member_forfeits_its_epoch_deposit() {
+	build_and_execute(|| {
+		training_task(1, P1);
+		training_task(2, P2);
+		let faked = leaves(&[0, 1, 2, 3, 4, 5, 6, 7]);
+		commit_epoch(1, P1, &leaves(&[]));
+		commit_epoch(2, P2, &faked);
+		const SEED: u64 = 3;
+		// A seed whose draw audits P2 (seed 0 audits only P1).
+		MockRandomness::set_seed(SEED);
+		run_to_block(Epochs::<Test>::get(5, 0).unwrap().closes_at + DRAW);
+		let audited: Vec<AccountId> = Audits::<Test>::iter().map(|(_, a)| a.member).collect();
+		assert!(audited.contains(&P2), "seed {SEED} draws an audit of P2");
+		let issuance = Balances::total_issuance();
+		run_audits(&[(P1, leaves(&[])), (P2, faked)]);
+		assert_eq!(epoch_held(P1), 0);
+		assert_eq!(Balances::balance(&P1), INITIAL, "an honest member's deposit comes back");
+		assert_eq!(epoch_held(P2), 0);
+		System::assert_has_event(
+			Event::EpochDepositForfeited { task: 2, epoch: 0, member: P2, amount: EPOCH_DEPOSIT }
+				.into(),
+		);
+		assert_eq!(Balances::balance(&P2), INITIAL - EPOCH_DEPOSIT);
+		assert_eq!(Balances::total_issuance(), issuance - EPOCH_DEPOSIT);
+		assert_eq!(EpochDeposits::<Test>::iter().count(), 0);
+	});
+}
+
+/// A task reassigned mid-job: the predecessor's deposits go back to the predecessor, the
+/// newcomer pays for its own commitments.
+#[test]
+fn finding_2_a_reassigned_tasks_deposits_stay_with_whoever_committed() {
+	build_and_execute(|| {
+		const P3: AccountId = 3;
+		training_task(2, P2);
+		commit_epoch(2, P2, &leaves(&[]));
+		let info = TaskInfo { epochs: 2, ..MockMarket::task_of(2) };
+		MockMarket::add(2, TaskInfo { provider: P3, ..info.clone() });
+		<Poc as TaskVerifier<_>>::task_reassigned(2, &MockMarket::task_of(2), &[2]);
+		assert_ok!(Poc::commit_epoch(
+			signed(P3),
+			2,
+			1,
+			cid_input(Cid::of_raw_bytes(b"checkpoint-1")),
+			8,
+			merkle_root(&leaves(&[]))
+		));
+		assert_eq!(EpochDeposits::<Test>::get(2, 0), Some((P2, EPOCH_DEPOSIT)));
+		assert_eq!(EpochDeposits::<Test>::get(2, 1), Some((P3, EPOCH_DEPOSIT)));
+		assert_eq!((epoch_held(P2), epoch_held(P3)), (EPOCH_DEPOSIT, EPOCH_DEPOSIT));
+		// Both epochs end: each deposit goes back to whoever paid it, not to the task's
+		// provider of the day.
+		run_to_block(Epochs::<Test>::get(5, 1).unwrap().closes_at + DRAW);
+		run_audits(&[(P2, leaves(&[])), (P3, leaves(&[]))]);
+		assert!(Epochs::<Test>::get(5, 0).is_none() && Epochs::<Test>::get(5, 1).is_none());
+		assert_eq!(EpochDeposits::<Test>::iter().count(), 0);
+		assert_eq!((Balances::balance(&P2), Balances::balance(&P3)), (INITIAL, INITIAL));
 	});
 }
 

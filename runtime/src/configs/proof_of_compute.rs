@@ -3,8 +3,8 @@
 use polkadot_sdk::{frame_support::traits::ConstU32, frame_system::EnsureRoot};
 
 use crate::{
-	time::DAYS, AccountId, AivmRegistry, Balance, BlockNumber, Marketplace, Runtime,
-	StakingGovernance,
+	currency::VER, time::DAYS, AccountId, AivmRegistry, Balance, Balances, BlockNumber,
+	Marketplace, Runtime, RuntimeHoldReason, StakingGovernance,
 };
 
 /// An audited leaf's deepest proof: 2^12 = 4096 steps per epoch, the most a job's settings may
@@ -18,6 +18,13 @@ const _: () =
 pub const MAX_VERIFICATION_SPAN: BlockNumber = DAYS;
 
 impl pallet_proof_of_compute::Config for Runtime {
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	/// Returned when the epoch's audits end (burnt if an audit convicts the member): about what
+	/// an epoch commitment keeps in storage while it is live (its commitment, its share of the
+	/// epoch and its audits, a few hundred bytes) at the kernel registry's 10 mVER a byte,
+	/// rounded down, and well inside what a provider bonds (security review, finding 2).
+	type EpochDeposit = EpochDeposit;
 	type Market = Marketplace;
 	type Kernels = AivmRegistry;
 	type StakeBalance = Balance;
@@ -52,6 +59,7 @@ impl pallet_proof_of_compute::Config for Runtime {
 }
 
 polkadot_sdk::frame_support::parameter_types! {
+	pub const EpochDeposit: Balance = VER;
 	pub const CatchBounty: polkadot_sdk::sp_runtime::Perbill =
 		polkadot_sdk::sp_runtime::Perbill::from_percent(50);
 }
