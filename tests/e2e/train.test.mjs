@@ -87,6 +87,12 @@ async function funded(uri) {
   return uri;
 }
 
+/** What `who` holds for epoch commitments (proof of compute's `EpochCommit` hold), in planck. */
+async function epochHeld(who) {
+  const holds = await api.query.balances.holds(who);
+  return holds.filter((h) => h.id.toJSON()?.proofOfCompute === 'EpochCommit').reduce((sum, h) => sum + h.amount.toBigInt(), 0n);
+}
+
 async function provider(name, uri, args, bin = process.env.VERITY_WORKER) {
   const w = await startProvider({ suri: uri, dir: join(dir, name), args: ['--capacity', '1000', ...args], bin, ws: node.ws });
   workers[name] = w;
@@ -230,6 +236,11 @@ test('a training job is trained by the group the chain formed, every epoch on ch
     assert.equal(record.start.isSome ? chainCidText(record.start.unwrap()) : null, start, `epoch ${epoch}: starts where the last ended`);
     assert.ok(record.audits.toNumber() >= 1 && record.passed.eq(record.audits), `epoch ${epoch}: ${record.passed}/${record.audits} audits passed`);
     start = chainCidText(of[0].checkpoint);
+  }
+  // Each commitment held the member's epoch deposit while its epoch was live; every epoch has
+  // ended, so every member has it back (security review, finding 2).
+  for (const t of tasksOf(job)) {
+    assert.equal(await epochHeld(t.provider), 0n, `${t.provider} holds no epoch deposit after the job`);
   }
   const model = (await api.query.marketplace.trainedModels(job)).unwrap();
   assert.equal(chainCidText(model.checkpoint), finalCid);
@@ -403,6 +414,9 @@ test('a member that commits made-up step digests and one that serves no step cha
     assert.ok(!caught[who].ended, `job ${job} completed and ${name} was not caught\n${trace()}`);
     const slash = await until(`${name} slashed`, () => events('proofOfCompute', 'Penalised', (d) => d.member.toString() === who)[0]);
     assert.ok(slash.e.data.reason.isWrongResult, `${name}: reason ${slash.e.data.reason}`);
+    // The deposit behind the convicted commitment is burnt (finding 2).
+    const forfeit = await until(`${name}'s epoch deposit forfeited`, () => events('proofOfCompute', 'EpochDepositForfeited', (d) => d.member.toString() === who)[0]);
+    assert.equal(forfeit.e.data.amount.toBigInt(), api.consts.proofOfCompute.epochDeposit.toBigInt(), `${name}: the whole deposit`);
   }
   const slashed = events('proofOfCompute', 'Penalised', (d) => ![charlie, eve].includes(d.member.toString())).filter(({ block }) => block >= since);
   assert.equal(slashed.length, 0, 'no honest member slashed');

@@ -352,5 +352,54 @@ mod benchmarks {
 		assert_eq!(Audits::<T>::iter().count() as u32, s);
 	}
 
+	/// The worst close of an audit round: the last audit of a full group's epoch, a full
+	/// committee agreeing on a digest the member's leaf differs from. The verifiers are credited
+	/// on the member's task, the member is slashed (a bounty to each verifier) and its deposit
+	/// burnt, and the epoch ends invalid: every other member's deposit is released.
+	#[benchmark]
+	fn close_audit() {
+		verifiers::<T>(T::MaxVerifiers::get());
+		Params::<T>::put(PocParams { audits_per_epoch: 1, ..params::<T>() });
+		let group = T::BenchmarkHelper::make_group(T::MaxGroup::get(), 1_000);
+		let cid: CidInput = Cid::of_raw_bytes(b"c").to_text().into_bytes().try_into().unwrap();
+		for (task, who) in &group {
+			Poc::<T>::commit_epoch(
+				RawOrigin::Signed(who.clone()).into(),
+				*task,
+				0,
+				cid.clone(),
+				1_000,
+				H256::zero(),
+			)
+			.unwrap();
+		}
+		let (job, _, epoch) = Epochs::<T>::iter().next().unwrap();
+		let at = epoch.closes_at + T::DrawDelay::get();
+		frame_system::Pallet::<T>::set_block_number(at);
+		Poc::<T>::on_initialize(at);
+		let (id, audit) = Audits::<T>::iter().next().unwrap();
+		let digest = H256::repeat_byte(0xAA);
+		// The member's leaf, as `reveal_leaf` records it after checking its proof: not the
+		// verifiers' digest.
+		Audits::<T>::insert(id, Audit { leaf: Some(H256::repeat_byte(0xBB)), ..audit.clone() });
+		commit_all::<T>(audit.round, digest);
+		reveal_all::<T>(audit.round, digest);
+		let close = Schedule::<T>::iter()
+			.filter(|(_, due)| due.contains(&Due::Round(audit.round)))
+			.map(|(b, _)| b)
+			.next()
+			.unwrap();
+		frame_system::Pallet::<T>::set_block_number(close);
+
+		#[block]
+		{
+			Poc::<T>::on_initialize(close);
+		}
+
+		assert!(!Epochs::<T>::contains_key(job, 0), "the epoch ended");
+		assert!(!EpochHistory::<T>::contains_key(job, 0), "invalid: not in the history");
+		assert_eq!(EpochDeposits::<T>::iter().count(), 0, "every deposit released or burnt");
+	}
+
 	impl_benchmark_test_suite!(Poc, crate::mock::new_test_ext(), crate::mock::Test);
 }

@@ -451,12 +451,14 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// What closing a round of the largest committee may cost: all agree, a contested verdict
-	/// (slashes with bounties), or nobody shows (slashes and a re-run).
+	/// (slashes with bounties), nobody shows (slashes and a re-run), or an audit that convicts
+	/// its member and ends a full group's epoch (every deposit released or burnt).
 	pub fn close_round_weight() -> Weight {
 		let k = T::MaxCommittee::get();
 		T::WeightInfo::close_round(k)
 			.max(T::WeightInfo::close_round_contested(k))
 			.max(T::WeightInfo::close_round_no_show(k))
+			.max(T::WeightInfo::close_audit())
 	}
 
 	/// Slashes `who` `ratio` of its stake, and at least `collateral` (a provider judged on its

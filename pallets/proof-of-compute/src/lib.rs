@@ -161,8 +161,9 @@
 //!   and paying a whole job, reassigning a task, failing a job) on top of the worst of
 //!   `close_round`, `close_round_contested` (a bare majority, every dissenter slashed with a
 //!   bounty) and `close_round_no_show` (everyone slashed, a re-run drawn over every verifier),
-//!   each benchmarked at the largest committee; `close_epoch` at the largest group and verifier
-//!   set. The weights come from a production-profile node (`docs/benchmarks.md`).
+//!   each benchmarked at the largest committee, and `close_audit` (an audit convicting its member
+//!   and ending a full group's epoch: a slash with bounties, every deposit released or burnt);
+//!   `close_epoch` at the largest group and verifier set. The weights come from a production-profile node (`docs/benchmarks.md`).
 //! - **Verification ends in known time** (finding 19): the parameters' [`Pallet::verification_span`]
 //!   (epoch window, draw delay, an audit round and the final round with all their re-runs, each
 //!   closing possibly slid) must fit [`Config::MaxVerificationSpan`], which the runtime adds to
