@@ -128,6 +128,25 @@ fn drawn_round<T: Config>(k: u32) -> (RoundId, BlockNumberFor<T>) {
 	(round, close)
 }
 
+/// A training group of `MaxGroup` members that has committed epoch 0 (1,000 steps each); returns
+/// the block its audits are drawn at.
+fn full_group_commits<T: Config>() -> BlockNumberFor<T> {
+	let group = T::BenchmarkHelper::make_group(T::MaxGroup::get(), 1_000);
+	let cid: CidInput = Cid::of_raw_bytes(b"c").to_text().into_bytes().try_into().unwrap();
+	for (task, who) in &group {
+		Poc::<T>::commit_epoch(
+			RawOrigin::Signed(who.clone()).into(),
+			*task,
+			0,
+			cid.clone(),
+			1_000,
+			H256::zero(),
+		)
+		.unwrap();
+	}
+	Epochs::<T>::iter().next().unwrap().2.closes_at + T::DrawDelay::get()
+}
+
 #[benchmarks]
 mod benchmarks {
 	use super::*;
@@ -328,20 +347,7 @@ mod benchmarks {
 	fn close_epoch(s: Linear<1, { T::MaxAuditsPerEpoch::get() }>) {
 		verifiers::<T>(T::MaxVerifiers::get());
 		Params::<T>::put(PocParams { audits_per_epoch: s, ..params::<T>() });
-		let group = T::BenchmarkHelper::make_group(T::MaxGroup::get(), 1_000);
-		let cid: CidInput = Cid::of_raw_bytes(b"c").to_text().into_bytes().try_into().unwrap();
-		for (task, who) in &group {
-			Poc::<T>::commit_epoch(
-				RawOrigin::Signed(who.clone()).into(),
-				*task,
-				0,
-				cid.clone(),
-				1_000,
-				H256::zero(),
-			)
-			.unwrap();
-		}
-		let at = Epochs::<T>::iter().next().unwrap().2.closes_at + T::DrawDelay::get();
+		let at = full_group_commits::<T>();
 		frame_system::Pallet::<T>::set_block_number(at);
 
 		#[block]
@@ -360,21 +366,8 @@ mod benchmarks {
 	fn close_audit() {
 		verifiers::<T>(T::MaxVerifiers::get());
 		Params::<T>::put(PocParams { audits_per_epoch: 1, ..params::<T>() });
-		let group = T::BenchmarkHelper::make_group(T::MaxGroup::get(), 1_000);
-		let cid: CidInput = Cid::of_raw_bytes(b"c").to_text().into_bytes().try_into().unwrap();
-		for (task, who) in &group {
-			Poc::<T>::commit_epoch(
-				RawOrigin::Signed(who.clone()).into(),
-				*task,
-				0,
-				cid.clone(),
-				1_000,
-				H256::zero(),
-			)
-			.unwrap();
-		}
-		let (job, _, epoch) = Epochs::<T>::iter().next().unwrap();
-		let at = epoch.closes_at + T::DrawDelay::get();
+		let at = full_group_commits::<T>();
+		let job = Epochs::<T>::iter_keys().next().unwrap().0;
 		frame_system::Pallet::<T>::set_block_number(at);
 		Poc::<T>::on_initialize(at);
 		let (id, audit) = Audits::<T>::iter().next().unwrap();
