@@ -163,7 +163,8 @@
 //!   bounty) and `close_round_no_show` (everyone slashed, a re-run drawn over every verifier),
 //!   each benchmarked at the largest committee, and `close_audit` (an audit convicting its member
 //!   and ending a full group's epoch: a slash with bounties, every deposit released or burnt);
-//!   `close_epoch` at the largest group and verifier set. The weights come from a production-profile node (`docs/benchmarks.md`).
+//!   `close_epoch` at the largest group and verifier set. The weights come from a
+//!   production-profile node (`docs/benchmarks.md`).
 //! - **Verification ends in known time** (finding 19): the parameters' [`Pallet::verification_span`]
 //!   (epoch window, draw delay, an audit round and the final round with all their re-runs, each
 //!   closing possibly slid) must fit [`Config::MaxVerificationSpan`], which the runtime adds to
